@@ -1,0 +1,2 @@
+//! Gitian result and assert files (spec §3, §4): read every YAML style in the ledgers, write
+//! Psych's bytes.

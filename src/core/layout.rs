@@ -1,0 +1,76 @@
+//! Names that become path components of a ledger (releases, signers, attestation names) and the
+//! paths built from them. A name from a ledger or a command line is never used unchecked.
+
+use std::fmt;
+
+/// Why a name cannot be used as a path component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadName {
+    /// What kind of name (`release`, `signer`, ...).
+    pub kind: &'static str,
+    /// The name, escaped for display.
+    pub shown: String,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for BadName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} name '{}' {}", self.kind, self.shown, self.reason)
+    }
+}
+
+impl std::error::Error for BadName {}
+
+/// Checks a ledger path component: non-empty, not `.`/`..`, no `/` or `\`, no leading `-`
+/// or `.`, no control characters, valid UTF-8 (the caller has a `&str`), at most 255 bytes.
+pub fn check_component(kind: &'static str, name: &str) -> Result<(), BadName> {
+    let bad = |reason| Err(BadName { kind, shown: name.escape_default().to_string(), reason });
+    if name.is_empty() {
+        return bad("is empty");
+    }
+    if name == "." || name == ".." || name.contains("..") {
+        return bad("contains '..'");
+    }
+    if name.contains('/') || name.contains('\\') {
+        return bad("contains a path separator");
+    }
+    if name.starts_with('-') {
+        return bad("starts with '-'");
+    }
+    if name.starts_with('.') {
+        return bad("starts with '.'");
+    }
+    if name.chars().any(char::is_control) {
+        return bad("contains a control character");
+    }
+    if name.len() > 255 {
+        return bad("is longer than 255 bytes");
+    }
+    Ok(())
+}
+
+/// Gitian's sanitizer for names, releases, dirs and commits: only `[A-Za-z0-9_.-]`.
+pub fn is_gitian_word(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}
+
+/// `<name>-build.assert`, the attestation file name for a descriptor name.
+pub fn assert_file(name: &str) -> String {
+    format!("{name}-build.assert")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_traversal_and_controls() {
+        for bad in ["", "..", "a/b", "-x", ".hidden", "a\nb", "a..b", "a\\b"] {
+            assert!(check_component("signer", bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["laanwj", "0.20.1-linux", "E50FE137", "luke-jr", "some one@x"] {
+            assert!(check_component("signer", good).is_ok(), "{good:?} rejected");
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Manifests in `sha256sum` text form: `<64 hex><two spaces><path>\n`, sorted bytewise by path.
+
+/// One manifest line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Entry {
+    /// Path relative to the output folder (or file name).
+    pub path: String,
+    /// Lowercase hex SHA-256 as written (kept verbatim).
+    pub hash: String,
+}
+
+/// A parsed manifest: the `hash  path` lines in their written order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Manifest {
+    /// The entries, in the order they appear.
+    pub entries: Vec<Entry>,
+}
+
+impl Manifest {
+    /// Parses manifest text. Lines that are blank are skipped; a line without the two-space
+    /// separator is kept with an empty hash so that it still takes part in comparisons.
+    pub fn parse(text: &str) -> Self {
+        let entries = text
+            .split('\n')
+            .map(|l| l.trim_end_matches('\r'))
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| match line.split_once("  ") {
+                Some((hash, path)) => Entry { path: path.to_string(), hash: hash.to_string() },
+                None => Entry { path: line.to_string(), hash: String::new() },
+            })
+            .collect();
+        Self { entries }
+    }
+
+    /// Renders in Gitian's form: entries sorted bytewise by path, each line ending in `\n`.
+    pub fn render(&self) -> String {
+        let mut entries = self.entries.clone();
+        entries.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+        entries.iter().map(|e| format!("{}  {}\n", e.hash, e.path)).collect()
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The hash recorded for `path`.
+    pub fn get(&self, path: &str) -> Option<&str> {
+        self.entries.iter().find(|e| e.path == path).map(|e| e.hash.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_sorts_bytewise() {
+        let m = Manifest::parse("h3  a.tar.gz\nh1  B/z\nh2  _u\nh4  Z\n");
+        assert_eq!(m.render(), "h1  B/z\nh4  Z\nh2  _u\nh3  a.tar.gz\n");
+    }
+
+    #[test]
+    fn parse_keeps_double_spaces_in_names() {
+        let m = Manifest::parse("abc  name  with\n");
+        assert_eq!(m.get("name  with"), Some("abc"));
+    }
+}

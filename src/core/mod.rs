@@ -1,0 +1,8 @@
+//! Pure logic: formats, consensus and rendering. Nothing in here touches the file system,
+//! processes, the environment, the network, git2 or gpgme; a test enforces it.
+
+pub mod assertion;
+pub mod descriptor;
+pub mod layout;
+pub mod manifest;
+pub mod sums;

@@ -1,0 +1,1 @@
+//! Effects on git repositories (git2 lives only here).

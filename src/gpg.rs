@@ -1,0 +1,1 @@
+//! Signing through the builder's own GnuPG (gpgme lives only here).

@@ -1,0 +1,98 @@
+//! Guests: disposable build environments (a QEMU VM, an LXC container, a namespace sandbox, a
+//! Docker/podman container, a VirtualBox VM) behind one small trait. One backend, one file.
+//!
+//! The life of a guest, driven by `ops::build` for each suite x architecture:
+//! `create` (fresh copy-on-write layer over the base image) -> `exec` as root with the network
+//! (package installation) -> `copy_in` inputs -> `exec` as the build user with no network
+//! (the build script) -> `copy_out` outputs -> `destroy`. `destroy` must be idempotent and is
+//! also called from the guard's `Drop`, after errors, Ctrl-C and SIGTERM.
+
+use std::path::{Path, PathBuf};
+
+/// Which user a command runs as inside the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum User {
+    /// root
+    Root,
+    /// The unprivileged distro user (`debian` / `ubuntu`), in its home directory.
+    Build,
+}
+
+/// Network access for one command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// Reachable mirror (package installation only).
+    Online,
+    /// No network device but loopback.
+    Offline,
+}
+
+/// One command run inside the guest: a bash script fed on stdin, as Gitian's on-target.
+#[derive(Debug, Clone)]
+pub struct Exec<'a> {
+    /// Who runs it.
+    pub user: User,
+    /// Network while it runs.
+    pub network: Network,
+    /// `setarch` personality (`x86_64`, `i386`, `linux64`), if any.
+    pub setarch: Option<&'a str>,
+    /// Run bash with `-x` (the build script).
+    pub trace: bool,
+    /// The script text.
+    pub script: &'a str,
+    /// Extra environment variables.
+    pub env: &'a [(String, String)],
+    /// File that receives stdout and stderr (appended); `None`: inherit nothing, discard.
+    pub log: Option<&'a Path>,
+}
+
+/// What a backend needs to create a guest.
+#[derive(Debug, Clone)]
+pub struct GuestSpec {
+    /// Distribution (`debian`, `ubuntu`); also the build user's name.
+    pub distro: String,
+    /// Suite, e.g. `bookworm`.
+    pub suite: String,
+    /// Descriptor architecture (`amd64`, `i386`, `linux64`).
+    pub arch: String,
+    /// The base image folder for this suite/arch (see `ops::base`).
+    pub base: PathBuf,
+    /// Scratch folder for this guest's layer, sockets and logs; removed by `destroy`.
+    pub scratch: PathBuf,
+    /// Memory in MiB.
+    pub memory_mib: u32,
+    /// CPUs.
+    pub cpus: u32,
+}
+
+/// A failure of a guest operation: what was run and what it said.
+#[derive(Debug, thiserror::Error)]
+#[error("{backend}: {message}")]
+pub struct GuestError {
+    /// Backend name.
+    pub backend: &'static str,
+    /// What failed, with the command line where there is one.
+    pub message: String,
+}
+
+/// A disposable build environment.
+pub trait Guest {
+    /// Backend name (`kvm`, `lxc`, `sandbox`, `docker`, `podman`, `vbox`).
+    fn name(&self) -> &'static str;
+    /// A one-line description recorded in the result (backend and accelerator).
+    fn describe(&self) -> String {
+        self.name().to_string()
+    }
+    /// Creates a fresh guest from the pristine base image.
+    fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError>;
+    /// Runs one command; returns its exit code (non-zero is not a `GuestError`).
+    fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError>;
+    /// Copies a host file or folder into `guest_dir` (relative to the build user's home),
+    /// owned by the build user.
+    fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError>;
+    /// Copies `guest_path` (relative to the build user's home) into the host folder `host_dir`,
+    /// merging with what is there.
+    fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError>;
+    /// Stops the guest and removes every trace of it (layer, mounts, processes). Idempotent.
+    fn destroy(&mut self) -> Result<(), GuestError>;
+}

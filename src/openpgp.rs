@@ -1,0 +1,1 @@
+//! In-process verification of detached OpenPGP signatures against the ledger's keys.

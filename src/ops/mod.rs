@@ -1,0 +1,1 @@
+//! Workflows: compose the pure core with the effects; return values, never print.
