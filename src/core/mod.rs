@@ -5,4 +5,5 @@ pub mod assertion;
 pub mod descriptor;
 pub mod layout;
 pub mod manifest;
+pub mod policy;
 pub mod sums;

@@ -1,1 +1,3 @@
 //! Effects on git repositories (git2 lives only here).
+
+pub mod ledger;

@@ -1,1 +1,0 @@
-//! Signing through the builder's own GnuPG (gpgme lives only here).

@@ -1,0 +1,1 @@
+//! Detached-signature verification through gpgme, to cross-check `crate::openpgp`.

@@ -1,0 +1,4 @@
+//! The one integration-test binary; each area is a module.
+
+mod common;
+mod test_cli;
