@@ -2,6 +2,7 @@
 //! processes, the environment, the network, git2 or gpgme; a test enforces it.
 
 pub mod assertion;
+pub mod buildscript;
 pub mod descriptor;
 pub mod layout;
 pub mod manifest;
