@@ -3,3 +3,4 @@
 mod common;
 mod test_cli;
 mod test_formats;
+mod test_verify;
