@@ -3,8 +3,10 @@
 
 pub mod assertion;
 pub mod buildscript;
+pub mod consensus;
 pub mod descriptor;
 pub mod layout;
 pub mod manifest;
 pub mod policy;
+pub mod report;
 pub mod sums;
