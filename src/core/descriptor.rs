@@ -1,12 +1,12 @@
 //! Gitian descriptors (spec §1): the model, and a parser whose every error names the file, the
 //! line and the field. Pure: text in, values out.
 //!
-//! The YAML is read with serde_yaml_ng into a small tree of our own ([`Node`]), through a
+//! The YAML is read with serde_yaml_ng into a small tree of our own (`Node`), through a
 //! visitor that counts every node it is handed, aliases included, so a YAML alias bomb stops
-//! after a few thousand nodes instead of filling the memory. serde_yaml_ng values carry no
+//! once it has produced more nodes than the text has bytes instead of filling the memory. serde_yaml_ng values carry no
 //! positions, but its errors do: to find the line of a field we parse the text again with a
 //! visitor that fails on purpose when it reaches that field, and read the position off the error
-//! (see [`locate`]). That costs one more parse per reported problem, never on a good descriptor.
+//! (see `locate`). That costs one more parse per reported problem, never on a good descriptor.
 //!
 //! Where we differ from Gitian (`bin/gbuild`), on purpose:
 //! - `name`, `remotes[].dir` and `files` become path components (`result/<name>-res.yml`,
@@ -16,6 +16,12 @@
 //!   `repositories` and `alternatives`, `docker_image_digests`) get a character check; every
 //!   real descriptor passes it.
 //! - A duplicate key is an error (Psych silently keeps the last one).
+//! - `reference_datetime` must be exactly `YYYY-MM-DD HH:MM:SS` and a real date (Gitian only
+//!   splits it at whitespace; `git log --date='format-local:%F %T'` writes this form).
+//! - YAML tags other than the non-specific `!` are refused, and a document that expands past
+//!   about one node per byte of text (aliases) is refused as a likely alias bomb. Other
+//!   aliases are accepted, as older Psych did; Psych 4 (Ruby 3.1+), through which Gitian's
+//!   `YAML.load_file` goes there, refuses every alias.
 //! - An unquoted `reference_datetime` is an error: YAML 1.1 (Psych) reads `2013-06-01 00:00:00`
 //!   as a timestamp and Gitian then fails on it, while a YAML 1.2 reader would take it as a
 //!   string. Accepting it would make descriptors that only work here; the hint says to quote it.
@@ -750,12 +756,12 @@ fn is_datetime(s: &str) -> bool {
     shape && chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").is_ok()
 }
 
-/// The YAML 1.1 booleans that Psych resolves and a YAML 1.2 reader keeps as strings (plain
-/// scalars only; Psych reads `y` and `n` as strings).
+/// The booleans Psych (YAML 1.1) resolves, in any case, from plain scalars that a YAML 1.2
+/// reader keeps as strings (`yes`, `off`, `tRuE`...); Psych reads `y` and `n` as strings.
 fn yaml11_bool(s: &str) -> Option<bool> {
-    match s {
-        "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
-        "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" => Some(true),
+        "no" | "false" | "off" => Some(false),
         _ => None,
     }
 }
@@ -969,7 +975,7 @@ impl<'t> Checker<'t> {
 
     fn descriptor(&mut self, entries: &[(Node, Node)]) -> Option<Descriptor> {
         // Index the keys: duplicates are errors, unknown keys warnings.
-        let mut seen: Vec<(&str, usize)> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
         for (key, _) in entries {
             let Node::Str(key) = key else {
                 let shown_key = match key {
@@ -985,8 +991,8 @@ impl<'t> Checker<'t> {
                 });
                 continue;
             };
-            let count = seen.iter().filter(|(k, _)| k == key).count();
-            seen.push((key, count));
+            let count = seen.iter().filter(|k| **k == key).count();
+            seen.push(key);
             if count >= 1 {
                 let mut path = Path::key(key);
                 path.segs[0] = Seg::Key(key.clone(), count);
@@ -1857,7 +1863,7 @@ docker_image_digests: [a]
 
     #[test]
     fn test_descriptor_truthiness_of_enable_cache_and_sudo() {
-        let cases: [(&str, bool, bool); 10] = [
+        let cases: [(&str, bool, bool); 11] = [
             ("true", true, false),
             ("false", false, false),
             ("yes", true, false),
@@ -1868,6 +1874,7 @@ docker_image_digests: [a]
             ("0", true, true),
             ("[]", true, true),
             ("y", true, true),
+            ("oFf", false, false),
         ];
         for (value, expected, warned) in cases {
             let checked = Descriptor::check("x.yml", &minimal(&format!("enable_cache: {value}\n")));
