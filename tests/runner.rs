@@ -2,3 +2,7 @@
 
 mod common;
 mod test_cli;
+mod test_formats;
+mod test_lint;
+mod test_openpgp;
+mod test_verify;

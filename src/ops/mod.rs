@@ -1,3 +1,5 @@
 //! Workflows: compose the pure core with the effects; return values, never print.
 
 pub mod base;
+pub mod source;
+pub mod verify;
