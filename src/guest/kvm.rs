@@ -225,7 +225,9 @@ impl Guest for Kvm {
                 used = "tcg";
                 match self.boot_with(spec, "tcg") {
                     Ok(vm) => vm,
-                    Err(BootError::Timeout(d)) => return Err(err(format!("guest did not boot: {d}"))),
+                    Err(BootError::Timeout(d)) => {
+                        return Err(err(format!("guest did not boot: {d}")));
+                    }
                     Err(BootError::Failed(e)) => return Err(e),
                 }
             }
@@ -675,8 +677,14 @@ fn wrapper_script(
     gdir: &str,
 ) -> String {
     let (home, name, path) = match user {
-        User::Root => ("/root".to_string(), "root", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-        User::Build => (format!("/home/{build_user}"), build_user, "/usr/local/bin:/usr/bin:/bin:/usr/games"),
+        User::Root => (
+            "/root".to_string(),
+            "root",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ),
+        User::Build => {
+            (format!("/home/{build_user}"), build_user, "/usr/local/bin:/usr/bin:/bin:/usr/games")
+        }
     };
     let mut vars = vec![
         format!("HOME={home}"),
@@ -817,7 +825,8 @@ mod tests {
 
     #[test]
     fn wrapper_runs_the_build_user_with_a_clean_environment() {
-        let w = wrapper_script("debian", User::Build, Some("x86_64"), true, &[], "/run/gitian/cmd/3");
+        let w =
+            wrapper_script("debian", User::Build, Some("x86_64"), true, &[], "/run/gitian/cmd/3");
         assert_eq!(
             w,
             "cd /home/debian || exit 1\nexec >>/run/gitian/cmd/3/log 2>&1\n\
@@ -825,7 +834,8 @@ mod tests {
              SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games setarch x86_64 \
              bash -x </run/gitian/cmd/3/script\n"
         );
-        let r = wrapper_script("debian", User::Root, None, false, &[("A".into(), "b c".into())], "/g");
+        let r =
+            wrapper_script("debian", User::Root, None, false, &[("A".into(), "b c".into())], "/g");
         assert!(r.contains("DEBIAN_FRONTEND=noninteractive 'A=b c' bash </g/script"), "{r}");
     }
 

@@ -27,7 +27,8 @@ use crate::guest::kvm;
 use crate::guest::process::{self, Invocation, ProcessError};
 
 /// Base image files, in SHA256SUMS order.
-pub const FILES: [&str; 6] = ["rootfs.tar", kvm::KERNEL, kvm::INITRD, kvm::DISK, "manifest", "inputs"];
+pub const FILES: [&str; 6] =
+    ["rootfs.tar", kvm::KERNEL, kvm::INITRD, kvm::DISK, "manifest", "inputs"];
 /// The root file system tarball.
 pub const ROOTFS: &str = "rootfs.tar";
 /// The package manifest.
@@ -263,16 +264,13 @@ pub fn make_base(
     let root = t.join("root");
     fs::create_dir_all(&root).map_err(io("cannot create", &root))?;
     run_logged(
-        &Invocation::new("tar")
-            .arg("-C")
-            .arg(&root)
-            .args(["--numeric-owner", "-xpf"])
-            .arg(&rootfs),
+        &Invocation::new("tar").arg("-C").arg(&root).args(["--numeric-owner", "-xpf"]).arg(&rootfs),
         &log,
         opts.epoch,
     )?;
     for (link, out) in [("vmlinuz", kvm::KERNEL), ("initrd.img", kvm::INITRD)] {
-        let target = fs::read_link(root.join(link)).map_err(io("no kernel link", &root.join(link)))?;
+        let target =
+            fs::read_link(root.join(link)).map_err(io("no kernel link", &root.join(link)))?;
         let target = root.join(target.strip_prefix("/").unwrap_or(&target));
         fs::copy(&target, t.join(out)).map_err(io("cannot copy", &target))?;
     }
