@@ -166,7 +166,7 @@ fn result_field(result: &str, key: &str) -> String {
     let mut out = String::new();
     let mut inside = false;
     for line in result.lines() {
-        if let Some(rest) = line.strip_prefix(&format!("- {key}:")) {
+        if let Some(rest) = line.trim_start().strip_prefix(&format!("- {key}:")) {
             inside = true;
             if rest.trim() == "''" {
                 return String::new();

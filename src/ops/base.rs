@@ -195,7 +195,9 @@ pub fn inputs_text(opts: &MakeBaseOptions) -> String {
         packages(opts).join(","),
         opts.disksize_mib,
         opts.epoch,
-        hex(&Sha256::digest(kvm::INIT_STUB.as_bytes())),
+        hex(&Sha256::digest(
+            [kvm::INIT_STUB, include_str!("../guest/assets/initrd-init.c")].concat().as_bytes()
+        )),
     )
 }
 
@@ -268,12 +270,19 @@ pub fn make_base(
         &log,
         opts.epoch,
     )?;
-    for (link, out) in [("vmlinuz", kvm::KERNEL), ("initrd.img", kvm::INITRD)] {
-        let target =
-            fs::read_link(root.join(link)).map_err(io("no kernel link", &root.join(link)))?;
-        let target = root.join(target.strip_prefix("/").unwrap_or(&target));
-        fs::copy(&target, t.join(out)).map_err(io("cannot copy", &target))?;
-    }
+    let link =
+        fs::read_link(root.join("vmlinuz")).map_err(io("no kernel link", &root.join("vmlinuz")))?;
+    let kernel = root.join(link.strip_prefix("/").unwrap_or(&link));
+    fs::copy(&kernel, t.join(kvm::KERNEL)).map_err(io("cannot copy", &kernel))?;
+    let version = kernel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("vmlinuz-"))
+        .ok_or_else(|| BaseError::Other(format!("unexpected kernel name '{}'", kernel.display())))?
+        .to_string();
+    progress("Making the initramfs");
+    let initrd = make_initramfs(&root, &version, opts.epoch, &log)?;
+    fs::write(t.join(kvm::INITRD), initrd).map_err(io("cannot write", t))?;
 
     progress(&format!("Making the QEMU disk ({} MiB)", opts.disksize_mib));
     make_disk(opts, &root, t, &log)?;
@@ -322,7 +331,11 @@ pub fn mmdebstrap(opts: &MakeBaseOptions, out: &Path) -> Invocation {
         .arg(format!("--architectures={}", opts.arch))
         .arg(format!("--include={}", packages(opts).join(",")))
         // Keep the essential packages' .debs so that the manifest covers them too.
-        .arg("--skip=essential/unlink");
+        .arg("--skip=essential/unlink")
+        // Keep the package lists: a build's `apt-get update` is then a quick check instead
+        // of a minute of downloading and decompressing them under TCG.
+        .arg("--skip=cleanup/apt/lists")
+        .arg("--aptopt=Acquire::Languages \"none\"");
     if opts.distro == "ubuntu" {
         inv = inv.arg("--components=main,universe");
     }
@@ -407,6 +420,141 @@ fn make_disk(opts: &MakeBaseOptions, root: &Path, t: &Path, log: &Path) -> Resul
     Ok(())
 }
 
+/// Modules the guest loads from its initramfs: disk, shared folder, control port, network.
+const GUEST_MODULES: [&str; 5] =
+    ["virtio_pci", "virtio_blk", "virtiofs", "virtio_console", "virtio_net"];
+
+/// The guest's initramfs (uncompressed newc cpio): a static `/init` compiled from
+/// `assets/initrd-init.c` with the image's own gcc, and the virtio modules in load order.
+fn make_initramfs(
+    root: &Path,
+    version: &str,
+    epoch: i64,
+    log: &Path,
+) -> Result<Vec<u8>, BaseError> {
+    let moddir = root.join("lib/modules").join(version);
+    let dep_text = fs::read_to_string(moddir.join("modules.dep"))
+        .map_err(io("cannot read", &moddir.join("modules.dep")))?;
+    let order = module_order(&dep_text, &GUEST_MODULES).map_err(BaseError::Other)?;
+    let src = root.join("tmp/gitian-initrd-init.c");
+    fs::write(&src, include_str!("../guest/assets/initrd-init.c"))
+        .map_err(io("cannot write", &src))?;
+    let inv = Invocation::new("chroot").arg(root).args([
+        "gcc",
+        "-static",
+        "-Os",
+        "-s",
+        "-o",
+        "/tmp/gitian-initrd-init",
+        "/tmp/gitian-initrd-init.c",
+    ]);
+    run_logged(&inv, log, epoch)?;
+    let init_bin = root.join("tmp/gitian-initrd-init");
+    let init = fs::read(&init_bin).map_err(io("cannot read", &init_bin))?;
+    let _ = fs::remove_file(&src);
+    let _ = fs::remove_file(&init_bin);
+    let mut cpio = Cpio::new(epoch);
+    for dir in ["dev", "modules", "proc", "root", "sys"] {
+        cpio.entry(dir, 0o040_755, 0, &[]);
+    }
+    cpio.entry("dev/console", 0o020_600, (5 << 8) | 1, &[]);
+    cpio.entry("init", 0o100_755, 0, &init);
+    for (i, rel) in order.iter().enumerate() {
+        let data = fs::read(moddir.join(rel)).map_err(io("cannot read", &moddir.join(rel)))?;
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        cpio.entry(&format!("modules/{i:02}-{name}"), 0o100_644, 0, &data);
+    }
+    Ok(cpio.finish())
+}
+
+/// Load order for `wanted` modules and their dependencies, from `modules.dep` text:
+/// dependencies first, each module once.
+pub fn module_order(dep_text: &str, wanted: &[&str]) -> Result<Vec<String>, String> {
+    let deps: std::collections::BTreeMap<&str, Vec<&str>> = dep_text
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(m, d)| (m.trim(), d.split_whitespace().collect()))
+        .collect();
+    fn visit<'a>(
+        m: &'a str,
+        deps: &std::collections::BTreeMap<&'a str, Vec<&'a str>>,
+        out: &mut Vec<String>,
+    ) {
+        if out.iter().any(|o| o == m) {
+            return;
+        }
+        for d in deps.get(m).map(Vec::as_slice).unwrap_or_default() {
+            visit(d, deps, out);
+        }
+        out.push(m.to_string());
+    }
+    let mut out = Vec::new();
+    for w in wanted {
+        let file = format!("/{w}.ko");
+        let m = deps
+            .keys()
+            .find(|k| format!("/{k}").ends_with(&file))
+            .ok_or_else(|| format!("kernel module {w} not found in modules.dep"))?;
+        visit(m, &deps, &mut out);
+    }
+    Ok(out)
+}
+
+/// A newc cpio archive with fixed owners and times.
+struct Cpio {
+    out: Vec<u8>,
+    ino: u32,
+    mtime: i64,
+}
+
+impl Cpio {
+    fn new(mtime: i64) -> Self {
+        Self { out: Vec::new(), ino: 0, mtime }
+    }
+
+    fn entry(&mut self, name: &str, mode: u32, rdev: u32, data: &[u8]) {
+        self.ino += 1;
+        let nlink = if mode & 0o040_000 != 0 { 2 } else { 1 };
+        let header = format!(
+            "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+            self.ino,
+            mode,
+            0,
+            0,
+            nlink,
+            self.mtime,
+            data.len(),
+            0,
+            0,
+            rdev >> 8,
+            rdev & 0xff,
+            name.len() + 1,
+            0
+        );
+        self.out.extend_from_slice(header.as_bytes());
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(0);
+        self.pad();
+        self.out.extend_from_slice(data);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while self.out.len() % 4 != 0 {
+            self.out.push(0);
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.ino = 0;
+        let mtime = self.mtime;
+        self.mtime = 0;
+        self.entry("TRAILER!!!", 0, 0, &[]);
+        self.mtime = mtime;
+        self.out
+    }
+}
+
 fn collect_paths(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -430,6 +578,34 @@ mod tests {
         assert_eq!(base_arch("i386"), "i386");
         let d = image_dir(Path::new("/c"), "debian", "bookworm", "linux64");
         assert_eq!(d, Path::new("/c/debian-bookworm-amd64"));
+    }
+
+    #[test]
+    fn modules_come_after_their_dependencies() {
+        let dep = "kernel/fs/fuse/virtiofs.ko: kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko kernel/fs/fuse/fuse.ko\n\
+                   kernel/drivers/virtio/virtio_ring.ko: kernel/drivers/virtio/virtio.ko\n\
+                   kernel/drivers/virtio/virtio.ko:\nkernel/fs/fuse/fuse.ko:\n";
+        let order = module_order(dep, &["virtiofs", "virtio"]).unwrap();
+        assert_eq!(
+            order,
+            [
+                "kernel/drivers/virtio/virtio.ko",
+                "kernel/drivers/virtio/virtio_ring.ko",
+                "kernel/fs/fuse/fuse.ko",
+                "kernel/fs/fuse/virtiofs.ko"
+            ]
+        );
+        assert!(module_order(dep, &["nope"]).is_err());
+    }
+
+    #[test]
+    fn cpio_is_newc() {
+        let mut c = Cpio::new(1);
+        c.entry("init", 0o100_755, 0, b"ab");
+        let out = c.finish();
+        assert!(out.starts_with(b"07070100000001000081ed"));
+        assert_eq!(out.len() % 4, 0);
+        assert!(out.windows(10).any(|w| w == b"TRAILER!!!"));
     }
 
     #[test]

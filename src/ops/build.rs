@@ -561,18 +561,9 @@ fn build_one(
     }
 
     progress.info("Creating package manifest");
-    let debs_log = var.join(format!("debs-{suite}-{arch}.tmp"));
-    let _ = fs::remove_file(&debs_log);
-    let list = "cd /var/cache/apt/archives\nfor f in *.deb; do [ -e \"$f\" ] && sha256sum \"$f\"; done; true\n";
-    let code =
-        guest.exec(&Exec { script: list, log: Some(&debs_log), ..root("") }).map_err(guest_err)?;
-    let fetched = fs::read_to_string(&debs_log).unwrap_or_default();
-    let _ = fs::remove_file(&debs_log);
-    if code != 0 {
-        return Err(BuildError::Other(format!(
-            "cannot list the guest's packages (exit status {code})"
-        )));
-    }
+    // The base image's apt cache is empty: only packages installed above can be in it.
+    let fetched =
+        if steps.is_empty() { String::new() } else { fetched_debs(guest, &var, suite, arch)? };
     let base_manifest = fs::read_to_string(base_path.join(base::MANIFEST))
         .map_err(io("cannot read", &base_path.join(base::MANIFEST)))?;
     let manifest = merge_deb_manifests(&base_manifest, &fetched);
@@ -620,6 +611,37 @@ fn build_one(
     progress.info("Stopping target");
     drop(g);
     Ok(manifest)
+}
+
+/// `sha256  file.deb` of every package in the guest's apt cache.
+fn fetched_debs(
+    guest: &mut dyn Guest,
+    var: &Path,
+    suite: &str,
+    arch: &str,
+) -> Result<String, BuildError> {
+    let log = var.join(format!("debs-{suite}-{arch}.tmp"));
+    let _ = fs::remove_file(&log);
+    let list = "cd /var/cache/apt/archives\nfor f in *.deb; do [ -e \"$f\" ] && sha256sum \"$f\"; done; true\n";
+    let code = guest
+        .exec(&Exec {
+            user: User::Root,
+            network: Network::Online,
+            setarch: None,
+            trace: false,
+            script: list,
+            env: &[],
+            log: Some(&log),
+        })
+        .map_err(guest_err)?;
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    let _ = fs::remove_file(&log);
+    if code != 0 {
+        return Err(BuildError::Other(format!(
+            "cannot list the guest's packages (exit status {code})"
+        )));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
