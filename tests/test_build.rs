@@ -253,15 +253,18 @@ fn test_build_script_has_no_network() {
     let _g = guest_lock();
     base();
     let t = tempfile::tempdir().unwrap();
+    // A package first, so that the network was really up before the script.
     let desc = descriptor(
         "nonet",
-        &[],
+        &["hello"],
         None,
         "ip -o addr >&2 || true\nwget -T 5 -t 1 -O $OUTDIR/release http://deb.debian.org/debian/dists/bookworm/Release\necho reached",
     );
     let out = build(t.path(), &desc);
     let log = fs::read_to_string(t.path().join("var/build.log")).unwrap();
     assert!(!out.status.success(), "the script reached the network:\n{log}");
+    let install = fs::read_to_string(t.path().join("var/install.log")).unwrap();
+    assert!(install.contains("Setting up hello"), "{install}");
     assert!(log.contains("+ wget"), "{log}");
     assert!(!log.contains("\nreached"), "{log}");
     assert!(

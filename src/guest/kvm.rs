@@ -75,7 +75,18 @@ struct Vm {
     console: PathBuf,
     user: String,
     next: u32,
-    online: bool,
+    net: Net,
+}
+
+/// Where the guest's network stands; it only goes forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Net {
+    /// The NIC is there but not configured in the guest (only loopback).
+    Unused,
+    /// Configured: QEMU user networking reaches the mirror.
+    On,
+    /// Taken down in the guest and its backend deleted from QEMU.
+    Removed,
 }
 
 fn err(message: impl Into<String>) -> GuestError {
@@ -241,14 +252,15 @@ impl Guest for Kvm {
 
     fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError> {
         let vm = self.vm.as_mut().ok_or_else(|| err("no guest running"))?;
-        match (cmd.network, vm.online) {
-            (Network::Offline, true) => vm.drop_network()?,
-            (Network::Online, false) => {
+        match (cmd.network, vm.net) {
+            (Network::Online, Net::Unused) => vm.network_on()?,
+            (Network::Offline, Net::Unused | Net::On) => vm.network_off()?,
+            (Network::Online, Net::Removed) => {
                 return Err(err("the network was already removed from this guest"));
             }
             _ => {}
         }
-        vm.run(cmd.user, cmd.setarch, cmd.trace, cmd.script, cmd.env, cmd.log)
+        vm.run(cmd.user, cmd.setarch, cmd.trace, cmd.script, cmd.env, cmd.log, false)
     }
 
     fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
@@ -421,7 +433,7 @@ fn boot(spec: &GuestSpec, accel: &'static str, timeout: Duration) -> Result<Vm, 
         console,
         user: spec.distro.clone(),
         next: 0,
-        online: true,
+        net: Net::Unused,
     };
     match vm.read_line(Some(Instant::now() + timeout)) {
         Ok(line) if line == "READY" => Ok(vm),
@@ -521,18 +533,31 @@ impl Vm {
             .map_err(|e| err(format!("control port: {e}")))
     }
 
-    fn drop_network(&mut self) -> Result<(), GuestError> {
-        self.send("NET off")?;
+    fn agent_net(&mut self, state: &str) -> Result<(), GuestError> {
+        self.send(&format!("NET {state}"))?;
         let line = self.read_line(Some(Instant::now() + Duration::from_secs(60)))?;
-        if line != "NET off" {
+        if line != format!("NET {state}") {
             return Err(err(format!("unexpected line from the guest agent: {line:?}")));
+        }
+        Ok(())
+    }
+
+    fn network_on(&mut self) -> Result<(), GuestError> {
+        self.agent_net("on")?;
+        self.net = Net::On;
+        Ok(())
+    }
+
+    fn network_off(&mut self) -> Result<(), GuestError> {
+        if self.net == Net::On {
+            self.agent_net("off")?;
         }
         // The guest side alone could be undone by root in the guest; deleting the NIC's
         // backend leaves nothing on the host to send packets to.
         let qmp = self.qmp.as_mut().ok_or_else(|| err("no QMP connection"))?;
         qmp.execute(r#"{"execute":"set_link","arguments":{"name":"nic0","up":false}}"#)?;
         qmp.execute(r#"{"execute":"netdev_del","arguments":{"id":"net0"}}"#)?;
-        self.online = false;
+        self.net = Net::Removed;
         Ok(())
     }
 
@@ -541,7 +566,9 @@ impl Vm {
         self.next
     }
 
-    /// Runs a script in the guest; its output is appended to `log` as it comes.
+    /// Runs a script in the guest; its output is appended to `log` as it comes. A `helper`
+    /// is our own root command, run by the agent's shell itself (two programs fewer).
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &mut self,
         user: User,
@@ -550,13 +577,18 @@ impl Vm {
         script: &str,
         env: &[(String, String)],
         log: Option<&Path>,
+        helper: bool,
     ) -> Result<i32, GuestError> {
         let id = self.new_id();
         let dir = self.share.join("cmd").join(id.to_string());
         fs::create_dir_all(&dir).map_err(|e| io_err("cannot create", &dir, &e))?;
         let gdir = format!("/run/gitian/cmd/{id}");
         fs::write(dir.join("script"), script).map_err(|e| io_err("cannot write", &dir, &e))?;
-        let wrapper = wrapper_script(&self.user, user, setarch, trace, env, &gdir);
+        let wrapper = if helper {
+            format!("cd /root || exit 1\nexec >>{gdir}/log 2>&1 </dev/null\n. {gdir}/script\n")
+        } else {
+            wrapper_script(&self.user, user, setarch, trace, env, &gdir)
+        };
         fs::write(dir.join("run"), wrapper).map_err(|e| io_err("cannot write", &dir, &e))?;
         let guest_log = dir.join("log");
         fs::write(&guest_log, "").map_err(|e| io_err("cannot write", &guest_log, &e))?;
@@ -593,11 +625,12 @@ impl Vm {
         Ok(code)
     }
 
-    /// Runs a root helper command; fails with its output when it fails.
+    /// Runs a root helper command (sh, in the agent's environment); fails with its output
+    /// when it fails.
     fn run_root(&mut self, script: &str) -> Result<(), GuestError> {
         let log = self.scratch.join("helper.log");
         let _ = fs::remove_file(&log);
-        let code = self.run(User::Root, None, false, script, &[], Some(&log))?;
+        let code = self.run(User::Root, None, false, script, &[], Some(&log), true)?;
         if code != 0 {
             return Err(err(format!(
                 "guest command failed (exit status {code}): {script}\n{}",

@@ -5,10 +5,11 @@
 #   guest: READY                      once, when it can take commands
 #   host:  RUN <id>                   run /run/gitian/cmd/<id>/run (written by the host)
 #   guest: EXIT <id> <status>         when it has finished
-#   host:  NET off                    take the network interface down for good
+#   host:  NET on                     configure the network interface (package installation)
+#   guest: NET on
+#   host:  NET off                    take it down for good (before the build script)
 #   guest: NET off
 # The host stops the guest itself (QMP quit); nothing on disk needs to survive.
-echo gitian >/proc/sys/kernel/hostname
 [ -d /sys/module/virtio_console ] || modprobe virtio_console
 port=
 for p in /sys/class/virtio-ports/*; do
@@ -19,13 +20,6 @@ if [ -z "$port" ]; then
     echo o >/proc/sysrq-trigger
 fi
 [ -d /sys/module/virtio_net ] || modprobe virtio_net 2>/dev/null
-if [ -d /sys/class/net/eth0 ]; then
-    printf '%s\n' 'link set lo up' 'addr add 10.0.2.15/24 dev eth0' 'link set eth0 up' \
-        'route add default via 10.0.2.2' | ip -batch -
-    echo "nameserver 10.0.2.3" >/etc/resolv.conf
-else
-    ip link set lo up
-fi
 exec 3<>"$port"
 echo READY >&3
 while read -r verb arg <&3; do
@@ -35,11 +29,17 @@ while read -r verb arg <&3; do
         echo "EXIT $arg $?" >&3
         ;;
     NET)
-        ip link set eth0 down 2>/dev/null
-        ip addr flush dev eth0 2>/dev/null
-        ip route flush table main 2>/dev/null
-        : >/etc/resolv.conf
-        echo "NET off" >&3
+        # Only loopback until the host asks for the network (QEMU user networking).
+        if [ "$arg" = on ]; then
+            printf '%s\n' 'addr add 10.0.2.15/24 dev eth0' 'link set eth0 up' \
+                'route add default via 10.0.2.2' | ip -batch - >/dev/console 2>&1
+            echo "nameserver 10.0.2.3" >/etc/resolv.conf
+        else
+            printf '%s\n' 'link set eth0 down' 'addr flush dev eth0' |
+                ip -force -batch - >/dev/null 2>&1
+            : >/etc/resolv.conf
+        fi
+        echo "NET $arg" >&3
         ;;
     esac
 done

@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 static void say(const char *a, const char *b) {
     write(2, "gitian initramfs: ", 18);
@@ -33,6 +36,20 @@ static void die(const char *a, const char *b) {
 
 static int by_name(const struct dirent **a, const struct dirent **b) {
     return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Loopback up, as the network scripts would (the build may use localhost). */
+static void loopback_up(void) {
+    struct ifreq ifr;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) { return; }
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+        ifr.ifr_flags |= IFF_UP;
+        ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    close(s);
 }
 
 int main(void) {
@@ -68,6 +85,8 @@ int main(void) {
     mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777");
     mount("tmpfs", "/run", "tmpfs", 0, "mode=755");
     mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777");
+    loopback_up();
+    sethostname("gitian", 6);
     mkdir("/run/gitian", 0755);
     if (mount("gitian", "/run/gitian", "virtiofs", 0, NULL) == 0 && access("/run/gitian/agent.sh", R_OK) == 0) {
         setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
