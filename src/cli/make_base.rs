@@ -16,7 +16,8 @@ use crate::ops::base;
 /// (and SOURCE_DATE_EPOCH) it gives the same image hash.
 #[derive(Debug, Args)]
 pub struct MakeBaseArgs {
-    /// Distribution
+    /// Distribution (ubuntu is set up like debian but untested: no Ubuntu archive was
+    /// reachable where git-gitian is developed)
     #[arg(long, default_value = "debian", value_parser = ["debian", "ubuntu"])]
     pub distro: String,
     /// Suite (release code name)

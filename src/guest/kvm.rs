@@ -39,7 +39,7 @@ const PORT_NAME: &str = "org.gitian.ctl";
 /// How long a TCG guest may take to come up (a loaded 2-core CI machine is slow).
 const BOOT_TIMEOUT: Duration = Duration::from_secs(240);
 /// How long a KVM guest gets before `auto` decides KVM cannot run it.
-const KVM_PROBE_TIMEOUT: Duration = Duration::from_secs(20);
+const KVM_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// QEMU accelerator choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -614,6 +614,7 @@ impl Vm {
                 }
             }
         };
+        let t0 = Instant::now();
         self.send(&format!("RUN {id}"))?;
         let line = self.read_line_with(None, &mut || pump(&mut sink))?;
         pump(&mut sink);
@@ -622,6 +623,7 @@ impl Vm {
             .and_then(|c| c.parse::<i32>().ok())
             .ok_or_else(|| err(format!("unexpected line from the guest agent: {line:?}")))?;
         let _ = fs::remove_dir_all(&dir);
+        if std::env::var_os("GITIAN_TIMING").is_some() { eprintln!("exec {id}: {:?}", t0.elapsed()); }
         Ok(code)
     }
 
@@ -670,10 +672,8 @@ impl Vm {
         let id = self.new_id();
         let xfer = self.share.join("xfer").join(id.to_string());
         let src = format!("/home/{}/{path}", self.user);
-        let script = format!(
-            "set -e\nmkdir -p /run/gitian/xfer/{id}\ncp -a {} /run/gitian/xfer/{id}/\n",
-            shell_quote(&src)
-        );
+        fs::create_dir_all(&xfer).map_err(|e| io_err("cannot create", &xfer, &e))?;
+        let script = format!("cp -a {} /run/gitian/xfer/{id}/\n", shell_quote(&src));
         let result = self.run_root(&script).and_then(|()| {
             fs::create_dir_all(host_dir).map_err(|e| io_err("cannot create", host_dir, &e))?;
             merge_into(&xfer.join(&name), &host_dir.join(&name))
@@ -685,6 +685,7 @@ impl Vm {
 
     /// Stops QEMU and virtiofsd and removes the overlay, the share and the sockets.
     fn stop(mut self) {
+        let t0 = Instant::now();
         if let Some(mut qmp) = self.qmp.take() {
             let _ = qmp.execute(r#"{"execute":"quit"}"#);
         }
@@ -697,6 +698,7 @@ impl Vm {
         }
         self.virtiofsd.kill();
         let _ = fs::remove_dir_all(&self.scratch);
+        if std::env::var_os("GITIAN_TIMING").is_some() { eprintln!("stop: {:?}", t0.elapsed()); }
     }
 }
 
@@ -741,8 +743,11 @@ fn wrapper_script(
     };
     let arch = setarch.map(|p| format!("setarch {} ", shell_quote(p))).unwrap_or_default();
     let x = if trace { " -x" } else { "" };
+    // The agent's environment holds PATH only (the initramfs starts it so), so exporting the
+    // login variables gives what `env -i` would, without starting `env` (a program costs
+    // under TCG).
     format!(
-        "cd {home} || exit 1\nexec >>{gdir}/log 2>&1\nexec env -i {} {runas}{arch}bash{x} <{gdir}/script\n",
+        "cd {home} || exit 1\nunset OLDPWD\nexec >>{gdir}/log 2>&1\nexport {}\nexec {runas}{arch}bash{x} <{gdir}/script\n",
         vars.join(" "),
         home = shell_quote(&home),
     )
@@ -866,15 +871,15 @@ mod tests {
             wrapper_script("debian", User::Build, Some("x86_64"), true, &[], "/run/gitian/cmd/3");
         assert_eq!(
             w,
-            "cd /home/debian || exit 1\nexec >>/run/gitian/cmd/3/log 2>&1\n\
-             exec env -i HOME=/home/debian USER=debian LOGNAME=debian \
-             SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games \
-             setpriv --reuid=debian --regid=debian --init-groups -- setarch x86_64 \
+            "cd /home/debian || exit 1\nunset OLDPWD\nexec >>/run/gitian/cmd/3/log 2>&1\n\
+             export HOME=/home/debian USER=debian LOGNAME=debian \
+             SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n\
+             exec setpriv --reuid=debian --regid=debian --init-groups -- setarch x86_64 \
              bash -x </run/gitian/cmd/3/script\n"
         );
         let r =
             wrapper_script("debian", User::Root, None, false, &[("A".into(), "b c".into())], "/g");
-        assert!(r.contains("DEBIAN_FRONTEND=noninteractive 'A=b c' bash </g/script"), "{r}");
+        assert!(r.contains("DEBIAN_FRONTEND=noninteractive 'A=b c'\nexec bash </g/script"), "{r}");
     }
 
     #[test]

@@ -89,8 +89,9 @@ int main(void) {
     sethostname("gitian", 6);
     mkdir("/run/gitian", 0755);
     if (mount("gitian", "/run/gitian", "virtiofs", 0, NULL) == 0 && access("/run/gitian/agent.sh", R_OK) == 0) {
-        setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
-        execl("/bin/sh", "sh", "/run/gitian/agent.sh", (char *)NULL);
+        /* The agent and every command get exactly this environment to build on. */
+        char *envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        execle("/bin/sh", "sh", "/run/gitian/agent.sh", (char *)NULL, envp);
         die("cannot run the agent", NULL);
     }
     die("no host share: powering off", NULL);
