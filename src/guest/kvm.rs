@@ -74,6 +74,7 @@ struct Vm {
     qemu_log: PathBuf,
     console: PathBuf,
     user: String,
+    arch: String,
     next: u32,
     net: Net,
 }
@@ -432,6 +433,7 @@ fn boot(spec: &GuestSpec, accel: &'static str, timeout: Duration) -> Result<Vm, 
         qemu_log,
         console,
         user: spec.distro.clone(),
+        arch: spec.arch.clone(),
         next: 0,
         net: Net::Unused,
     };
@@ -587,7 +589,7 @@ impl Vm {
         let wrapper = if helper {
             format!("cd /root || exit 1\nexec >>{gdir}/log 2>&1 </dev/null\n. {gdir}/script\n")
         } else {
-            wrapper_script(&self.user, user, setarch, trace, env, &gdir)
+            wrapper_script(&self.arch, &self.user, user, setarch, trace, env, &gdir)
         };
         fs::write(dir.join("run"), wrapper).map_err(|e| io_err("cannot write", &dir, &e))?;
         let guest_log = dir.join("log");
@@ -614,7 +616,6 @@ impl Vm {
                 }
             }
         };
-        let t0 = Instant::now();
         self.send(&format!("RUN {id}"))?;
         let line = self.read_line_with(None, &mut || pump(&mut sink))?;
         pump(&mut sink);
@@ -623,7 +624,6 @@ impl Vm {
             .and_then(|c| c.parse::<i32>().ok())
             .ok_or_else(|| err(format!("unexpected line from the guest agent: {line:?}")))?;
         let _ = fs::remove_dir_all(&dir);
-        if std::env::var_os("GITIAN_TIMING").is_some() { eprintln!("exec {id}: {:?}", t0.elapsed()); }
         Ok(code)
     }
 
@@ -685,7 +685,6 @@ impl Vm {
 
     /// Stops QEMU and virtiofsd and removes the overlay, the share and the sockets.
     fn stop(mut self) {
-        let t0 = Instant::now();
         if let Some(mut qmp) = self.qmp.take() {
             let _ = qmp.execute(r#"{"execute":"quit"}"#);
         }
@@ -698,12 +697,12 @@ impl Vm {
         }
         self.virtiofsd.kill();
         let _ = fs::remove_dir_all(&self.scratch);
-        if std::env::var_os("GITIAN_TIMING").is_some() { eprintln!("stop: {:?}", t0.elapsed()); }
     }
 }
 
 /// The shell wrapper the agent runs for one command: user, environment, personality, log.
 fn wrapper_script(
+    guest_arch: &str,
     build_user: &str,
     user: User,
     setarch: Option<&str>,
@@ -741,7 +740,13 @@ fn wrapper_script(
             u = shell_quote(build_user)
         ),
     };
-    let arch = setarch.map(|p| format!("setarch {} ", shell_quote(p))).unwrap_or_default();
+    // On a 64-bit guest `setarch x86_64` and `setarch linux64` set the personality every
+    // process already has; skipping them saves a program start (a tenth of a second on TCG).
+    let arch = match setarch {
+        None | Some("x86_64" | "linux64") if guest_arch != "i386" => String::new(),
+        Some(p) => format!("setarch {} ", shell_quote(p)),
+        None => String::new(),
+    };
     let x = if trace { " -x" } else { "" };
     // The agent's environment holds PATH only (the initramfs starts it so), so exporting the
     // login variables gives what `env -i` would, without starting `env` (a program costs
@@ -867,18 +872,34 @@ mod tests {
 
     #[test]
     fn wrapper_runs_the_build_user_with_a_clean_environment() {
-        let w =
-            wrapper_script("debian", User::Build, Some("x86_64"), true, &[], "/run/gitian/cmd/3");
+        let w = wrapper_script(
+            "i386",
+            "debian",
+            User::Build,
+            Some("i386"),
+            true,
+            &[],
+            "/run/gitian/cmd/3",
+        );
         assert_eq!(
             w,
             "cd /home/debian || exit 1\nunset OLDPWD\nexec >>/run/gitian/cmd/3/log 2>&1\n\
              export HOME=/home/debian USER=debian LOGNAME=debian \
              SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n\
-             exec setpriv --reuid=debian --regid=debian --init-groups -- setarch x86_64 \
+             exec setpriv --reuid=debian --regid=debian --init-groups -- setarch i386 \
              bash -x </run/gitian/cmd/3/script\n"
         );
-        let r =
-            wrapper_script("debian", User::Root, None, false, &[("A".into(), "b c".into())], "/g");
+        let r = wrapper_script(
+            "amd64",
+            "debian",
+            User::Root,
+            None,
+            false,
+            &[("A".into(), "b c".into())],
+            "/g",
+        );
+        let b = wrapper_script("amd64", "debian", User::Build, Some("x86_64"), true, &[], "/g");
+        assert!(b.ends_with("--init-groups -- bash -x </g/script\n"), "{b}");
         assert!(r.contains("DEBIAN_FRONTEND=noninteractive 'A=b c'\nexec bash </g/script"), "{r}");
     }
 
