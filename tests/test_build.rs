@@ -105,6 +105,16 @@ fn descriptor(
     remote: Option<(&Path, &str)>,
     script: &str,
 ) -> String {
+    descriptor_with(name, packages, remote, "files: []\n", script)
+}
+
+fn descriptor_with(
+    name: &str,
+    packages: &[&str],
+    remote: Option<(&Path, &str)>,
+    extra: &str,
+    script: &str,
+) -> String {
     let mut d = format!(
         "---\nname: \"{name}\"\ndistro: \"debian\"\nsuites:\n- \"bookworm\"\narchitectures:\n- \"amd64\"\npackages:\n"
     );
@@ -121,7 +131,8 @@ fn descriptor(
         )),
         None => d.push_str("reference_datetime: \"2021-01-01 00:00:00\"\nremotes: []\n"),
     }
-    d.push_str("files: []\nscript: |\n");
+    d.push_str(extra);
+    d.push_str("script: |\n");
     for line in script.lines() {
         d.push_str(&format!("  {line}\n"));
     }
@@ -190,16 +201,22 @@ fn test_build_c_program_twice_gives_the_same_out_manifest() {
     let base = base();
     let t = tempfile::tempdir().unwrap();
     let (repo, sha) = hello_repo(t.path());
-    let desc = descriptor(
+    let desc = descriptor_with(
         "hello",
         &["gcc", "make", "zlib1g-dev"],
         Some((&repo, &sha)),
-        "cd hello\nmake\n./hello > $OUTDIR/hello.txt\ncp hello $OUTDIR/\nstrip $OUTDIR/hello\ngit describe --always > $OUTDIR/commit.txt",
+        "files:\n- \"greeting.txt\"\nenable_cache: true\n",
+        "cd hello\nmake\n./hello > $OUTDIR/hello.txt\ncp hello $OUTDIR/\nstrip $OUTDIR/hello\n\
+         git describe --always > $OUTDIR/commit.txt\ncat ../greeting.txt $GBUILD_COMMON_CACHE/seed.txt > $OUTDIR/greeting.txt\n\
+         echo made > $GBUILD_PACKAGE_CACHE/made.txt",
     );
     let mut results = Vec::new();
     for run in ["one", "two"] {
         let dir = t.path().join(run);
-        fs::create_dir_all(&dir).unwrap();
+        fs::create_dir_all(dir.join("inputs")).unwrap();
+        fs::create_dir_all(dir.join("cache/common")).unwrap();
+        fs::write(dir.join("inputs/greeting.txt"), "hi\n").unwrap();
+        fs::write(dir.join("cache/common/seed.txt"), "seed\n").unwrap();
         let start = Instant::now();
         let out = build(&dir, &desc);
         eprintln!("build {run}: {:.0} s", start.elapsed().as_secs_f64());
@@ -227,8 +244,18 @@ fn test_build_c_program_twice_gives_the_same_out_manifest() {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         };
+        let greeting = "98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4";
         assert!(
-            result.contains(&format!("- in_manifest: |-\n    {desc_hash}  hello-desc.yml\n    git:{sha} hello\n- base_manifests: !!omap\n  - bookworm-amd64: |\n")),
+            result.contains(&format!("- in_manifest: |-\n    {desc_hash}  hello-desc.yml\n    {greeting}  greeting.txt\n    git:{sha} hello\n- base_manifests: !!omap\n  - bookworm-amd64: |\n")),
+            "{result}"
+        );
+        assert_eq!(fs::read_to_string(dir.join("build/out/greeting.txt")).unwrap(), "hi\nseed\n");
+        // The caches went in and came back, and are in the result.
+        assert_eq!(fs::read_to_string(dir.join("cache/hello/made.txt")).unwrap(), "made\n");
+        // One-line manifests are folded single-quoted scalars in Psych's style.
+        assert!(
+            result.contains("  seed.txt\n\n    '\n- cache_package_manifest: '")
+                && result.ends_with("  made.txt\n\n    '\n"),
             "{result}"
         );
         let bases = result_field(&result, "bookworm-amd64");
@@ -244,7 +271,7 @@ fn test_build_c_program_twice_gives_the_same_out_manifest() {
     }
     assert_eq!(results[0], results[1]);
     let names: Vec<&str> = results[0].lines().map(|l| &l[66..]).collect();
-    assert_eq!(names, ["commit.txt", "hello", "hello.txt"]);
+    assert_eq!(names, ["commit.txt", "greeting.txt", "hello", "hello.txt"]);
     assert!(base.join("SHA256SUMS").is_file());
 }
 

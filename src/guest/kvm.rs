@@ -153,10 +153,11 @@ impl Kvm {
     }
 
     fn boot_with(&mut self, spec: &GuestSpec, accel: &'static str) -> Result<Vm, BootError> {
-        let timeout = if accel == "kvm" && self.accel == Accel::Auto {
-            KVM_PROBE_TIMEOUT
-        } else {
-            BOOT_TIMEOUT
+        let timeout = match (accel, self.accel) {
+            ("kvm", Accel::Auto) => KVM_PROBE_TIMEOUT,
+            // A guest that KVM can run is up in a second or two.
+            ("kvm", _) => KVM_PROBE_TIMEOUT * 6,
+            _ => BOOT_TIMEOUT,
         };
         boot(spec, accel, timeout)
     }
@@ -365,8 +366,17 @@ fn wait_for_socket(path: &Path, child: &mut Child, log: &Path) -> Result<UnixStr
     }
 }
 
-/// Starts virtiofsd and QEMU over a fresh overlay and waits for the agent's READY.
+/// Starts virtiofsd and QEMU over a fresh overlay and waits for the agent's READY; on failure
+/// nothing is left (processes are killed when their handles drop, the scratch is removed).
 fn boot(spec: &GuestSpec, accel: &'static str, timeout: Duration) -> Result<Vm, BootError> {
+    let result = boot_inner(spec, accel, timeout);
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&spec.scratch);
+    }
+    result
+}
+
+fn boot_inner(spec: &GuestSpec, accel: &'static str, timeout: Duration) -> Result<Vm, BootError> {
     let scratch = spec.scratch.clone();
     let _ = fs::remove_dir_all(&scratch);
     fs::create_dir_all(&scratch).map_err(|e| io_err("cannot create", &scratch, &e))?;

@@ -341,7 +341,12 @@ pub fn build(
             })?;
         progress.info(&format!("Preparing remote {} at {commit}", r.dir));
         let got =
-            fetch::prepare(&inputs, &RemoteSpec { dir: r.dir.clone(), url, commit }, opts.fetch)?;
+            fetch::prepare(&inputs, &RemoteSpec { dir: r.dir.clone(), url, commit }, opts.fetch)
+                .map_err(
+                    |e| {
+                        if process::interrupted() { BuildError::Interrupted } else { e.into() }
+                    },
+                )?;
         author_date = Some(got.author_date.clone());
         remotes.push((got.sha, r.dir.clone()));
     }
