@@ -7,10 +7,11 @@
 //! does. Nothing here reads a user's keyring, starts a process or touches the network;
 //! `crate::gpg::verify` is the gpgme cross-check.
 
+mod armor;
+mod keyring;
 mod message;
 pub mod policy;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -18,152 +19,12 @@ use sequoia_openpgp as openpgp;
 
 use openpgp::cert::prelude::*;
 use openpgp::packet::{Key, Signature, key};
-use openpgp::parse::Parse;
 use openpgp::types::{RevocationStatus, SignatureType};
-use openpgp::{Cert, Fingerprint, KeyHandle, KeyID};
+use openpgp::{Cert, Fingerprint, KeyHandle};
 
+pub use keyring::{KeyError, Keyring};
 use message::SigFile;
 use policy::GpgPolicy;
-
-/// Certificates from key files, merged by primary fingerprint, indexed by every (sub)key id.
-#[derive(Default)]
-pub struct Keyring {
-    entries: Vec<Entry>,
-    by_primary: HashMap<Fingerprint, usize>,
-    by_keyid: HashMap<KeyID, Vec<usize>>,
-}
-
-struct Entry {
-    cert: Cert,
-    /// The first key file that held this certificate.
-    origin: String,
-}
-
-/// A key file that held no usable certificate.
-#[derive(Debug, thiserror::Error)]
-#[error("{origin}: {reason}")]
-pub struct KeyError {
-    /// How the file is named in reports (`add_file`'s `origin`).
-    pub origin: String,
-    /// What was wrong, in lowercase.
-    pub reason: String,
-}
-
-impl fmt::Debug for Keyring {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keyring").field("certificates", &self.entries.len()).finish()
-    }
-}
-
-impl Keyring {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds every certificate in an armored or binary key file (several certs per file, several
-    /// files with versions of the same cert merge as gpg's import does). `origin` is how reports
-    /// name the file (e.g. "builder-keys/laanwj.gpg"). Returns how many certificates it held.
-    ///
-    /// Secret key material is dropped. Certificates sequoia cannot read are skipped as gpg's
-    /// import skips them; a file with no readable certificate at all is an error.
-    pub fn add_file(&mut self, origin: &str, bytes: &[u8]) -> Result<usize, KeyError> {
-        let mut held = 0;
-        let mut first_error = None;
-        for block in key_blocks(bytes) {
-            let parser = match openpgp::cert::CertParser::from_bytes(block) {
-                Ok(parser) => parser,
-                Err(e) => {
-                    first_error.get_or_insert_with(|| e.to_string());
-                    continue;
-                }
-            };
-            for cert in parser {
-                match cert {
-                    Ok(cert) => {
-                        self.insert(origin, cert.strip_secret_key_material());
-                        held += 1;
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert_with(|| e.to_string());
-                    }
-                }
-            }
-        }
-        if held == 0 {
-            let reason = match first_error {
-                Some(e) => format!("no readable OpenPGP certificate: {}", lowercase_first(&e)),
-                None => "no OpenPGP certificate".to_string(),
-            };
-            return Err(KeyError { origin: origin.to_string(), reason });
-        }
-        Ok(held)
-    }
-
-    /// Number of distinct certificates (by primary fingerprint).
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Primary fingerprints (40 uppercase hex) of every certificate, in the order first added.
-    pub fn fingerprints(&self) -> impl Iterator<Item = String> + '_ {
-        self.entries.iter().map(|e| e.cert.fingerprint().to_hex())
-    }
-
-    /// The origin of the certificate whose primary fingerprint is `fingerprint` (uppercase hex).
-    pub fn origin_of(&self, fingerprint: &str) -> Option<&str> {
-        let fpr: Fingerprint = fingerprint.parse().ok()?;
-        self.by_primary.get(&fpr).map(|&i| self.entries[i].origin.as_str())
-    }
-
-    fn insert(&mut self, origin: &str, cert: Cert) {
-        let fpr = cert.fingerprint();
-        let index = match self.by_primary.get(&fpr) {
-            Some(&i) => {
-                let old = self.entries[i].cert.clone();
-                // Only fails when the fingerprints differ, which the lookup rules out.
-                if let Ok(merged) = old.merge_public(cert) {
-                    self.entries[i].cert = merged;
-                }
-                i
-            }
-            None => {
-                self.entries.push(Entry { cert, origin: origin.to_string() });
-                self.by_primary.insert(fpr, self.entries.len() - 1);
-                self.entries.len() - 1
-            }
-        };
-        for key in self.entries[index].cert.keys() {
-            let ids = self.by_keyid.entry(key.key().keyid()).or_default();
-            if !ids.contains(&index) {
-                ids.push(index);
-            }
-        }
-    }
-
-    /// Every (certificate, key) whose key matches one of the signature's issuers, fingerprints
-    /// first, without duplicates.
-    fn candidates(&self, issuers: &[KeyHandle]) -> Vec<(usize, Fingerprint)> {
-        let mut found: Vec<(usize, Fingerprint)> = Vec::new();
-        for issuer in issuers {
-            let Some(entries) = self.by_keyid.get(&KeyID::from(issuer)) else { continue };
-            for &i in entries {
-                for key in self.entries[i].cert.keys() {
-                    let fpr = key.key().fingerprint();
-                    if issuer.aliases(KeyHandle::from(&fpr))
-                        && !found.iter().any(|(j, f)| *j == i && *f == fpr)
-                    {
-                        found.push((i, fpr));
-                    }
-                }
-            }
-        }
-        found
-    }
-}
 
 /// The status of one signature file, in the vocabulary of `../shared/corpus/README.md`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,11 +187,14 @@ fn check(keyring: &Keyring, sig: &Signature, payload: Payload<'_>, at: SystemTim
         };
     }
     let mut first = None;
-    for (index, fpr) in candidates {
-        let entry = &keyring.entries[index];
+    for (entry, fpr) in candidates {
+        let status = match entry.cert() {
+            Some(cert) => status_with(cert, &fpr, sig, payload, at),
+            None => SigStatus::Error("the certificate holding the key is unreadable".into()),
+        };
         let verdict = Verdict {
-            status: status_with(&entry.cert, &fpr, sig, payload, at),
-            key_fingerprint: Some(entry.cert.fingerprint().to_hex()),
+            status,
+            key_fingerprint: entry.cert().map(|c| c.fingerprint().to_hex()),
             signing_key_fingerprint: Some(fpr.to_hex()),
             key_origin: Some(entry.origin.clone()),
             created,
@@ -340,7 +204,7 @@ fn check(keyring: &Keyring, sig: &Signature, payload: Payload<'_>, at: SystemTim
         }
         first.get_or_insert(verdict);
     }
-    first.expect("at least one candidate")
+    first.unwrap_or_else(|| Verdict::bare(SigStatus::Error("no candidate key".into())))
 }
 
 /// The status of `sig` if it was made by the key `fpr` of `cert`.
@@ -376,7 +240,9 @@ fn status_with(
             ));
         }
     };
-    let Some(vka) = vc.keys().key_handle(fpr.clone()).next() else {
+    // Validate only this key: `vc.keys()` would check every subkey's binding (RSA
+    // verifications each) before filtering by handle.
+    let Ok(vka) = ka.clone().with_policy(&policy, at) else {
         return SigStatus::Error(format!("key {fpr} has no valid binding to its certificate"));
     };
     if !maths_hold(sig, key, payload) {
@@ -455,36 +321,6 @@ fn text_canonical_pgp2(data: &[u8]) -> Vec<u8> {
         last = Some(c);
     }
     out
-}
-
-/// Splits a key file into parseable pieces: a binary file is one piece; an armored one is cut
-/// at every armor header, so that files with several armored blocks (as gpg imports them) yield
-/// every certificate, and text before a header is skipped.
-fn key_blocks(bytes: &[u8]) -> Vec<&[u8]> {
-    if bytes.first().is_some_and(|b| b & 0x80 != 0) {
-        return vec![bytes];
-    }
-    const HEADER: &[u8] = b"-----BEGIN PGP ";
-    let mut starts: Vec<usize> = (0..bytes.len())
-        .filter(|&i| {
-            bytes[i..].starts_with(HEADER)
-                && (i == 0 || bytes[i - 1] == b'\n' || bytes[i - 1] == b'\r')
-        })
-        .collect();
-    if starts.is_empty() {
-        return vec![bytes];
-    }
-    // Each block ends where the next begins: the armor reader would read on into it.
-    starts.push(bytes.len());
-    starts.windows(2).map(|w| &bytes[w[0]..w[1]]).collect()
-}
-
-fn lowercase_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

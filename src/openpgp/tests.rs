@@ -226,7 +226,7 @@ fn test_openpgp_key_files() {
     // A secret key file contributes its public half only.
     let (c, _) = signer_cert();
     keyring.add_file("secret.asc", &c.as_tsk().armored().to_vec().unwrap()).unwrap();
-    assert!(keyring.entries.iter().all(|e| !e.cert.is_tsk()));
+    assert!(keyring.entries().iter().all(|e| !e.cert().unwrap().is_tsk()));
 
     for (bytes, name) in
         [(&b"not a key"[..], "junk.asc"), (b"", "empty.gpg"), (&[0x99, 0x01][..], "cut.gpg")]
