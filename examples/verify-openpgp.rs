@@ -4,7 +4,8 @@
 //! memory, so a second round in the same process would flatter it). Used by
 //! `bench/verify-openpgp`, which runs it several times.
 //!
-//! Usage: verify-openpgp CORPUS [AT_UNIX_SECONDS]
+//! Usage: verify-openpgp CORPUS [serial|batch] [AT_UNIX_SECONDS]
+//! (`batch` verifies on every core with `verify_detached_batch`.)
 //! Prints: `<total ms> <key-loading ms> <key files> <signatures> <status>=<count>...`
 
 use std::collections::BTreeMap;
@@ -28,8 +29,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let corpus = PathBuf::from(args.get(1).expect("usage: verify-openpgp CORPUS [AT]"));
+    let batch = args.get(2).is_some_and(|m| m == "batch");
     let at = UNIX_EPOCH
-        + Duration::from_secs(args.get(2).map_or(1_795_824_000, |t| t.parse().expect("AT")));
+        + Duration::from_secs(args.get(3).map_or(1_795_824_000, |t| t.parse().expect("AT")));
 
     let start = Instant::now();
     // Finding and reading the files is part of the job, as it is for gpg.
@@ -53,10 +55,20 @@ fn main() {
     });
     sig_files.sort();
     let mut counts = BTreeMap::new();
-    for sig_path in &sig_files {
-        let sig = std::fs::read(sig_path).unwrap();
-        let data = std::fs::read(sig_path.with_extension("")).unwrap_or_default();
-        let verdict = openpgp::verify_detached(&keyring, &data, &sig, at);
+    let files: Vec<(Vec<u8>, Vec<u8>)> = sig_files
+        .iter()
+        .map(|p| {
+            (std::fs::read(p.with_extension("")).unwrap_or_default(), std::fs::read(p).unwrap())
+        })
+        .collect();
+    let verdicts = if batch {
+        let jobs: Vec<(&[u8], &[u8])> =
+            files.iter().map(|(d, s)| (d.as_slice(), s.as_slice())).collect();
+        openpgp::verify_detached_batch(&keyring, &jobs, at)
+    } else {
+        files.iter().map(|(d, s)| openpgp::verify_detached(&keyring, d, s, at)).collect()
+    };
+    for verdict in verdicts {
         *counts.entry(verdict.status.as_str()).or_insert(0usize) += 1;
     }
     let total = start.elapsed();

@@ -231,3 +231,59 @@ fn test_openpgp_gpgme_agrees_on_adversarial_signatures() {
     }
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
+
+/// Signatures made by gpg itself (text mode over awkward line ends, clearsigned, inline,
+/// detached), verified in process: the fixtures above are sequoia-made.
+#[test]
+fn test_openpgp_verifies_what_gpg_signs() {
+    use git_gitian::openpgp::SigStatus;
+    let Some(home) = GnupgHome::new() else { return };
+    let gpg = |args: &[&str], input: Option<&[u8]>| -> Vec<u8> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("gpg")
+            .arg("--homedir")
+            .arg(home.path())
+            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.unwrap_or_default()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "gpg {args:?} failed");
+        out.stdout
+    };
+    gpg(
+        &["--quick-gen-key", "Builder <builder@example.invalid>", "rsa2048", "sign", "never"],
+        None,
+    );
+    let mut keyring = Keyring::new();
+    keyring.add_file("builder.asc", &gpg(&["--armor", "--export"], None)).unwrap();
+    let fpr = keyring.fingerprints().next().unwrap();
+    // gpg's clock is the corpus time; judge a day later.
+    let at = corpus_time() + Duration::from_secs(86_400);
+
+    let text: &[u8] = b"out_manifest: |\r\n  abc  x.tar.gz   \n\ttrailing\t\r\nlone\rcr\nlast line";
+    let cases: [(&str, Vec<u8>, &[u8], &str); 6] = [
+        ("detached", gpg(&["--detach-sign"], Some(text)), text, "good"),
+        ("detached armored", gpg(&["--armor", "--detach-sign"], Some(text)), text, "good"),
+        ("text mode", gpg(&["--textmode", "--detach-sign"], Some(text)), text, "good"),
+        ("detached, other data", gpg(&["--detach-sign"], Some(text)), b"other", "bad"),
+        ("inline", gpg(&["--sign"], Some(text)), text, "inline:good"),
+        ("clearsigned", gpg(&["--clearsign"], Some(text)), text, "inline:good"),
+    ];
+    let mut wrong = Vec::new();
+    for (name, sig, data, want) in &cases {
+        let v = openpgp::verify_detached(&keyring, data, sig, at);
+        if v.status.as_str() != *want || v.key_fingerprint.as_deref() != Some(fpr.as_str()) {
+            wrong.push(format!("{name}: want {want}, got {:?} {:?}", v.status, v.key_fingerprint));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The same text-mode signature over the file with other line ends still holds, as in gpg.
+    let sig = &cases[2].1;
+    let lf: Vec<u8> = String::from_utf8_lossy(text).replace("\r\n", "\n").into_bytes();
+    assert_eq!(openpgp::verify_detached(&keyring, &lf, sig, at).status, SigStatus::Good);
+}

@@ -145,6 +145,50 @@ pub fn verify_detached_all(
     }
 }
 
+/// [`verify_detached`] over many (data, signature) pairs, spread over the machine's cores;
+/// verdicts in input order, the same as one call each would give. Certificates are parsed once,
+/// by whichever thread needs them first.
+pub fn verify_detached_batch(
+    keyring: &Keyring,
+    jobs: &[(&[u8], &[u8])],
+    at: SystemTime,
+) -> Vec<Verdict> {
+    let threads =
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(jobs.len());
+    if threads <= 1 {
+        return jobs.iter().map(|(data, sig)| verify_detached(keyring, data, sig, at)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; jobs.len()];
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((data, sig)) = jobs.get(i) else { break };
+                        done.push((i, verify_detached(keyring, data, sig, at)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for worker in workers {
+            // A worker that died leaves its jobs unanswered; they become errors below.
+            if let Ok(done) = worker.join() {
+                for (i, verdict) in done {
+                    verdicts[i] = Some(verdict);
+                }
+            }
+        }
+    });
+    verdicts
+        .into_iter()
+        .map(|v| v.unwrap_or_else(|| Verdict::bare(SigStatus::Error("verification failed".into()))))
+        .collect()
+}
+
 /// What a signature is checked against.
 #[derive(Clone, Copy)]
 enum Payload<'a> {
@@ -271,56 +315,69 @@ fn maths_hold(
     payload: Payload<'_>,
 ) -> bool {
     let data = match payload {
+        // The parser hashed the literal data (one-pass or cleartext framing) as it read it.
+        // Its cleartext hashing takes a lone CR for a line end, which gpg does not; a text
+        // signature that fails that way gets gpg's canonicalisation of the text below.
         Payload::Inline(body) if sig.computed_digest().is_some() => {
-            // The parser hashed the literal data (one-pass or cleartext framing) as it read it.
-            let _ = body;
-            return sig.verify_signature(key).is_ok();
+            if sig.verify_signature(key).is_ok() {
+                return true;
+            }
+            if sig.typ() != SignatureType::Text {
+                return false;
+            }
+            body
         }
         Payload::Inline(data) | Payload::Detached(data) => data,
     };
-    if sig.typ() == SignatureType::Text {
-        // gpg hashes text signatures canonicalised to CRLF line ends, and also tries the
-        // PGP 2 canonicalisation (lone CR becomes CRLF too); either one verifying is good.
-        [text_canonical(data), text_canonical_pgp2(data)]
-            .iter()
-            .any(|text| sig.verify_message(key, text).is_ok())
-    } else {
-        sig.verify_message(key, data).is_ok()
+    if sig.typ() != SignatureType::Text {
+        return sig.verify_message(key, data).is_ok();
     }
+    // gpg hashes text signatures canonicalised to CRLF line ends, and also tries the PGP 2
+    // canonicalisation (lone CR becomes CRLF too); either one verifying is good. Streamed into
+    // the hash, so a huge file is never copied.
+    let context = || {
+        let mut c = sig.hash_algo().context().ok()?.for_signature(sig.version());
+        if let Some(salt) = sig.salt() {
+            c.update(salt);
+        }
+        Some(c)
+    };
+    let (Some(mut first), Some(mut second)) = (context(), context()) else { return false };
+    text_canonical(data, |chunk| first.update(chunk));
+    text_canonical_pgp2(data, |chunk| second.update(chunk));
+    sig.verify_hash(key, first).is_ok() || sig.verify_hash(key, second).is_ok()
 }
 
 /// Text canonicalisation as gpg's text filter does it: every line loses its trailing CR and LF
-/// characters, and a line that ended with LF ends with CRLF.
-fn text_canonical(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
+/// characters, and a line that ended with LF ends with CRLF. Output goes to `out` in pieces.
+fn text_canonical(data: &[u8], mut out: impl FnMut(&[u8])) {
     for line in data.split_inclusive(|&b| b == b'\n') {
-        let had_lf = line.ends_with(b"\n");
         let end = line.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(0, |p| p + 1);
-        out.extend_from_slice(&line[..end]);
-        if had_lf {
-            out.extend_from_slice(b"\r\n");
+        out(&line[..end]);
+        if line.ends_with(b"\n") {
+            out(b"\r\n");
         }
     }
-    out
 }
 
 /// The canonicalisation gpg tries second: LF and lone CR both become CRLF, CRLF stays.
-fn text_canonical_pgp2(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
+fn text_canonical_pgp2(data: &[u8], mut out: impl FnMut(&[u8])) {
+    let mut buf = Vec::with_capacity(8192);
     let mut last = None;
     for &c in data {
         match (c, last) {
-            (b'\n', Some(b'\r')) => out.push(b'\n'),
-            (b'\n', _) => out.extend_from_slice(b"\r\n"),
-            (c, Some(b'\r')) => {
-                out.push(b'\n');
-                out.push(c);
-            }
-            (c, _) => out.push(c),
+            (b'\n', Some(b'\r')) => buf.push(b'\n'),
+            (b'\n', _) => buf.extend_from_slice(b"\r\n"),
+            (c, Some(b'\r')) => buf.extend_from_slice(&[b'\n', c]),
+            (c, _) => buf.push(c),
         }
         last = Some(c);
+        if buf.len() >= 8190 {
+            out(&buf);
+            buf.clear();
+        }
     }
-    out
+    out(&buf);
 }
 
 #[cfg(test)]

@@ -71,6 +71,23 @@ fn test_openpgp_adversarial_fixtures() {
 }
 
 #[test]
+fn test_openpgp_batch_gives_the_same_verdicts_in_order() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Keyring>();
+    let fx = fixtures::build(at());
+    let keyring = keyring_of(&fx.key_files);
+    let jobs: Vec<(&[u8], &[u8])> =
+        fx.cases.iter().map(|c| (c.data.as_slice(), c.sig.as_slice())).collect();
+    let batch = verify_detached_batch(&keyring, &jobs, fx.at);
+    assert_eq!(batch.len(), jobs.len());
+    for (case, verdict) in fx.cases.iter().zip(&batch) {
+        assert_eq!(verdict.status.as_str(), case.status, "{}", case.name);
+        assert_eq!(verdict.key_fingerprint, case.key, "{}", case.name);
+    }
+    assert!(verify_detached_batch(&keyring, &[], fx.at).is_empty());
+}
+
+#[test]
 fn test_openpgp_verdict_time_decides_expiry() {
     let fx = fixtures::build(at());
     let keyring = keyring_of(&fx.key_files);
@@ -239,9 +256,26 @@ fn test_openpgp_key_files() {
 
 #[test]
 fn test_openpgp_text_canonicalisation() {
-    assert_eq!(text_canonical(b"a\nb\r\nc"), b"a\r\nb\r\nc");
-    assert_eq!(text_canonical(b"a\r\r\n\n"), b"a\r\n\r\n");
-    assert_eq!(text_canonical_pgp2(b"a\rb\nc\r\n"), b"a\r\nb\r\nc\r\n");
+    type Canonicaliser = fn(&[u8], &mut dyn FnMut(&[u8]));
+    fn collect(f: Canonicaliser, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        f(data, &mut |chunk: &[u8]| out.extend_from_slice(chunk));
+        out
+    }
+    let canonical: Canonicaliser = |d, out| text_canonical(d, out);
+    let pgp2: Canonicaliser = |d, out| text_canonical_pgp2(d, out);
+    assert_eq!(collect(canonical, b"a\nb\r\nc"), b"a\r\nb\r\nc");
+    assert_eq!(collect(canonical, b"a\r\r\n\n"), b"a\r\n\r\n");
+    assert_eq!(collect(pgp2, b"a\rb\nc\r\n"), b"a\r\nb\r\nc\r\n");
+    // Chunk boundaries of the streaming version do not change the output.
+    let long: Vec<u8> = b"line\r\nx\ry\n".repeat(3000);
+    let once: Vec<u8> = String::from_utf8(long.clone()).unwrap().replace('\r', "").into_bytes();
+    assert_eq!(
+        collect(pgp2, &once),
+        String::from_utf8(once.clone()).unwrap().replace('\n', "\r\n").into_bytes()
+    );
+    // Each repetition gains a LF after its lone CR and a CR before its bare LF.
+    assert_eq!(collect(pgp2, &long).len(), long.len() + 2 * 3000);
 }
 
 #[test]
