@@ -3,6 +3,7 @@
 
 pub mod assertion;
 pub mod descriptor;
+pub mod hook_script;
 pub mod layout;
 pub mod manifest;
 pub mod policy;

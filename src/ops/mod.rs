@@ -1,1 +1,3 @@
 //! Workflows: compose the pure core with the effects; return values, never print.
+
+pub mod publish;
