@@ -2,3 +2,4 @@
 
 mod common;
 mod test_cli;
+mod test_formats;
