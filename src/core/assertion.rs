@@ -733,7 +733,8 @@ impl<'a> Parser<'a> {
                             match ch {
                                 Some(ch) => current.push(ch),
                                 None => {
-                                    return self.err(line_idx, "bad escape in double-quoted string");
+                                    return self
+                                        .err(line_idx, "bad escape in double-quoted string");
                                 }
                             }
                         }

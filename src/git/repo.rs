@@ -156,6 +156,11 @@ impl Repo {
         self.inner.config().ok()?.get_bool(key).ok()
     }
 
+    /// Whether `.gitignore` rules ignore `path` (a git path).
+    pub fn is_ignored(&self, path: &str) -> bool {
+        self.inner.is_path_ignored(path).unwrap_or(false)
+    }
+
     /// Whether HEAD points at a commit.
     pub fn has_head_commit(&self) -> bool {
         self.head_commit().is_some()
@@ -183,18 +188,25 @@ impl Repo {
         self.blob_in(&tree, path)
     }
 
-    /// `abs` (inside the work tree) as a git path. Both sides are canonicalized, so symlinked
-    /// temp directories and `..` in `abs` are fine; `abs`'s parent must exist.
+    /// `abs` (inside the work tree) as a git path. The longest existing ancestor is
+    /// canonicalized (symlinked temp directories, `..`), the rest must be plain names.
     pub fn rel_path(&self, abs: &Path) -> Result<String, RepoError> {
         let top = self.workdir().canonicalize().map_err(|e| RepoError::Path(e.to_string()))?;
-        let (parent, file) = (abs.parent().unwrap_or(abs), abs.file_name());
-        let parent = parent
+        let mut existing = abs;
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name);
+                    existing = parent;
+                }
+                _ => return Err(RepoError::Path(format!("{} does not exist", abs.display()))),
+            }
+        }
+        let mut full = existing
             .canonicalize()
-            .map_err(|e| RepoError::Path(format!("{}: {e}", parent.display())))?;
-        let full = match file {
-            Some(f) => parent.join(f),
-            None => parent,
-        };
+            .map_err(|e| RepoError::Path(format!("{}: {e}", existing.display())))?;
+        full.extend(rest.iter().rev());
         let rel = full.strip_prefix(&top).map_err(|_| {
             RepoError::Path(format!("{} is outside the work tree {}", abs.display(), top.display()))
         })?;
@@ -404,6 +416,11 @@ impl Repo {
     pub fn raw(&self) -> &Repository {
         &self.inner
     }
+}
+
+/// A string from the user's git config (global and system), outside any repository.
+pub fn default_config_string(key: &str) -> Option<String> {
+    git2::Config::open_default().ok()?.get_string(key).ok()
 }
 
 /// A unified diff of two texts, as `git diff` would print it, for error messages.

@@ -1,3 +1,4 @@
 //! Workflows: compose the pure core with the effects; return values, never print.
 
 pub mod publish;
+pub mod sign;
