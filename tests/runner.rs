@@ -3,3 +3,5 @@
 mod common;
 mod test_cli;
 mod test_formats;
+mod test_openpgp;
+mod test_verify;

@@ -2,3 +2,5 @@
 
 pub mod publish;
 pub mod sign;
+pub mod source;
+pub mod verify;
