@@ -1,5 +1,7 @@
 //! Workflows: compose the pure core with the effects; return values, never print.
 
+pub mod hooks;
+pub mod init;
 pub mod publish;
 pub mod sign;
 pub mod source;

@@ -278,6 +278,8 @@ fn load_tree_keys(
             Kind::Dir if depth < 3 => {
                 load_tree_keys(tree, &path, keyring, seen, warnings, depth + 1)?
             }
+            // builder-keys/README.md (from `git gitian init`) explains the folder; not a key.
+            Kind::File if name.ends_with(".md") => {}
             Kind::File if !dir.is_empty() => match tree.read(&path, MAX_KEY_FILE)? {
                 Content::Bytes(b) => add_key(keyring, seen, &path, &b, warnings),
                 Content::TooLarge(n) => {
