@@ -95,13 +95,16 @@ fn read_hook(path: &Path) -> Result<Option<String>, HooksError> {
     }
 }
 
-/// Writes a hook through a temp file, keeping the old mode and making it executable (git
-/// skips hooks that are not).
+/// Writes a hook through a temp file, keeping the old mode; a hook that is executable by
+/// nobody (git skips it) becomes executable where it is readable.
 fn write_hook(path: &Path, text: &str) -> Result<(), HooksError> {
-    let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o755);
+    let mut mode =
+        std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o755);
+    if mode & 0o111 == 0 {
+        mode |= 0o100 | ((mode & 0o044) >> 2);
+    }
     publish::write_file(path, text.as_bytes()).map_err(io_err(path))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode | 0o111))
-        .map_err(io_err(path))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io_err(path))
 }
 
 /// Puts our block into the `pre-commit` and `pre-push` hooks of `repo`.

@@ -40,7 +40,7 @@ fn fsync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Removes scratch directories left by killed runs (`<pid>.*` whose process is gone).
-fn clean_stale(area: &Path) {
+pub fn clean_stale(area: &Path) {
     let Ok(entries) = fs::read_dir(area) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();

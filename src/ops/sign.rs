@@ -21,7 +21,10 @@ use crate::core::layout::{self, BadName};
 use crate::core::{manifest::Manifest, sums};
 use crate::git::repo::{self, Repo, RepoError};
 use crate::gpg::{GpgError, GpgSigner};
-use crate::ops::publish::Staged;
+use crate::ops::publish::{self, Staged};
+
+/// Scratch area for signer directories being assembled, inside the git directory.
+const SCRATCH: &str = "gitian-sign";
 
 /// The git config key naming the default sigs repository.
 pub const CONFIG_SIGS: &str = "gitian.sigs";
@@ -348,6 +351,9 @@ pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
             None => Ok(None),
         }
     };
+    if let Some(r) = &repo {
+        publish::clean_stale(&r.git_dir().join(SCRATCH));
+    }
     let armor = req.format == Format::Guix;
     let identity = req.key.clone().unwrap_or_else(|| req.signer.clone());
     let mut gpg: Option<GpgSigner> = None;
@@ -412,7 +418,7 @@ pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
     let mut unsigned = Vec::new();
     let mut signed_with = None;
     if !need_data.is_empty() || !need_sig.is_empty() {
-        let scratch = repo.as_ref().map(|r| r.git_dir().join("gitian-sign"));
+        let scratch = repo.as_ref().map(|r| r.git_dir().join(SCRATCH));
         let mut staged = Staged::new(&dir, scratch.as_deref()).map_err(io_err(&dir))?;
         for w in &need_data {
             staged.write(&w.name, &w.bytes).map_err(io_err(&dir.join(&w.name)))?;
@@ -556,7 +562,21 @@ fn commit(
     if !unsigned.is_empty() || wanted.iter().any(|w| !dir.join(&w.sig_name).exists()) {
         return Ok(CommitOutcome::AwaitingSignature);
     }
-    let replacing = paths.iter().any(|p| repo.head_blob(p).is_some());
+    // Name the attestation by what changes: the assert's name, or the SUMS kinds.
+    let mut replacing = false;
+    let mut changed = Vec::new();
+    for w in wanted {
+        let at_head = repo.head_blob(&repo.rel_path(&dir.join(&w.name))?);
+        replacing |= at_head.as_ref().is_some_and(|b| *b != w.bytes);
+        if at_head.as_ref() != Some(&w.bytes) {
+            changed.push(w.name.trim_end_matches(".SHA256SUMS"));
+        }
+    }
+    let what = if req.format == Format::Guix && !changed.is_empty() {
+        changed.join("+")
+    } else {
+        what.to_string()
+    };
     let subject = format!(
         "{} {} {} {what} attestation",
         if replacing { "Update" } else { "Add" },
