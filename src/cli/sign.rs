@@ -108,10 +108,10 @@ pub fn run(args: SignArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         };
         ui.info(&format!("{verb} {}", shown(&f.path)));
     }
-    if let Some((fpr, uid)) = &outcome.signed_with {
-        if outcome.files.iter().any(|f| f.state != FileState::Unchanged) {
-            ui.info(&format!("signed with {fpr} {uid}"));
-        }
+    if let Some((fpr, uid)) = &outcome.signed_with
+        && outcome.files.iter().any(|f| f.state != FileState::Unchanged)
+    {
+        ui.info(&format!("signed with {fpr} {uid}"));
     }
     for p in &outcome.unsigned {
         ui.info(&format!("not signed yet: {}", shown(p)));

@@ -260,11 +260,11 @@ impl Repo {
                 .add_path(Path::new(path.as_str()))
                 .map_err(ctx(format!("cannot stage {path}")))?;
             // add_path applies attribute filters; the commit holds the raw bytes, so must the index.
-            if let Some(mut entry) = index.get_path(Path::new(path.as_str()), 0) {
-                if entry.id != *id {
-                    entry.id = *id;
-                    index.add(&entry).map_err(ctx(format!("cannot stage {path}")))?;
-                }
+            if let Some(mut entry) = index.get_path(Path::new(path.as_str()), 0)
+                && entry.id != *id
+            {
+                entry.id = *id;
+                index.add(&entry).map_err(ctx(format!("cannot stage {path}")))?;
             }
             index_changed = true;
         }
