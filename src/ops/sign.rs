@@ -609,7 +609,7 @@ fn commit(
 mod tests {
     use super::*;
 
-    const RES: &str = "--- !!omap\n- out_manifest: |\n    aaaa  demo-1.0.tar.gz\n    bbbb  src/demo-1.0-src.tar.gz\n- in_manifest: |-\n    cccc  demo-desc.yml\n    git:0123 demo\n- base_manifests: !!omap\n  - bookworm-amd64: |\n      dddd  base.deb\n- cache_common_manifest: ''\n- cache_package_manifest: ''\n";
+    const RES: &str = "--- !!omap\n- out_manifest: |\n    aaaa  demo-1.0.tar.gz\n    bbbb  src/demo-1.0-src.tar.gz\n- in_manifest: |-\n    cccc  demo-desc.yml\n    git:0123 demo\n- base_manifests: !!omap\n  - bookworm-amd64: |\n      dddd  base.deb\n      eeee  bash.deb\n- cache_common_manifest: ''\n- cache_package_manifest: ''\n";
 
     #[test]
     fn assert_is_gsign_bytes() {
@@ -630,7 +630,8 @@ mod tests {
     fn sums_use_base_names_sorted_without_duplicates() {
         let doc = Document::parse(RES).unwrap();
         let out = String::from_utf8(sums_bytes(&[doc.clone(), doc])).unwrap();
-        assert_eq!(out, "aaaa  demo-1.0.tar.gz\nbbbb  demo-1.0-src.tar.gz\n");
+        // Bytewise by name: '-' sorts before '.'.
+        assert_eq!(out, "bbbb  demo-1.0-src.tar.gz\naaaa  demo-1.0.tar.gz\n");
     }
 
     #[test]
