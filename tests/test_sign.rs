@@ -516,3 +516,27 @@ fn test_sign_kill_9_leaves_nothing_or_a_complete_attestation() {
         w.git_ok(&sigs, &["clean", "-q", "-fdx"]);
     }
 }
+
+/// The scriptable tour for the README: two throwaway builders sign one result, verify says OK.
+#[test]
+fn test_sign_two_builders_script() {
+    let w = World::new(&[]);
+    let b = w.build_dir("b", NAME, &hash('a'));
+    let sigs = w.path("demo-sigs");
+    let out = w
+        .cmd("sh")
+        .arg(crate::common::root().join("scripts/two-builders.sh"))
+        .args(["demo-linux-1.0.yml", "1.0"])
+        .arg(&sigs)
+        .current_dir(&b)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("result: OK"), "{text}");
+    assert_eq!(text.matches("┆ OK ").count(), 2, "{text}");
+    assert_eq!(
+        w.git_ok(&sigs, &["log", "--format=%s"]),
+        "Add bob 1.0 demo-linux-1.0 attestation\nAdd alice 1.0 demo-linux-1.0 attestation\nAdd builder keys of alice and bob\nInitialize sigs repository\n"
+    );
+}

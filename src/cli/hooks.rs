@@ -1,11 +1,10 @@
 //! `git gitian hooks`: the ledger's pre-commit and pre-push guards.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-
-use std::io::Read;
 
 use super::{CliError, Ui};
 use crate::core::report::{self, Meta};
@@ -13,6 +12,20 @@ use crate::git::repo::Repo;
 use crate::ops::hooks::{self, HookAction, HookChange, HooksError};
 
 /// Install, remove or run the sigs repository's git hooks
+///
+/// pre-commit refuses a commit in which a staged attestation (*.assert, *.SHA256SUMS) does not
+/// parse or has no signature (.sig, .asc) staged with it. pre-push verifies the ledger at the
+/// pushed commit, for the releases the push touches, and refuses an added or changed
+/// attestation whose signature does not hold against the keys in builder-keys/, or whose
+/// outputs differ from what the other signers of its release agree on (the first signer of a
+/// release always passes); it prints the verify table and names the differing artifacts.
+/// `allow_disagreement: true` in policy.yml lets a disagreement through, to record it as
+/// evidence.
+///
+/// The hooks are a block between `# >>> git-gitian >>>` and `# <<< git-gitian <<<` lines in
+/// the hook files (core.hooksPath is respected); anything else in those files is yours and
+/// stays through install and uninstall. `git commit --no-verify` and `git push --no-verify`
+/// skip them once.
 #[derive(Debug, Args)]
 pub struct HooksArgs {
     /// What to do

@@ -137,7 +137,10 @@ pub fn run(args: SignArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
             ));
         }
         CommitOutcome::Skipped => ui.info("not committed (--no-commit)"),
-        CommitOutcome::NotARepository => {}
+        CommitOutcome::NotARepository => ui.info(&format!(
+            "not committed: {} is not in a git work tree, or ignored there",
+            shown(&outcome.dir)
+        )),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -167,6 +170,10 @@ fn explain(err: SignError, req: &SignRequest) -> CliError {
             .hint("pass --key <fingerprint> when the signer name is not in your key's user id"),
         e @ SignError::Repo(RepoError::NoIdentity { .. }) => CliError::from(e)
             .hint("set it with `git config user.name 'Your Name'` and `git config user.email you@example.org`"),
+        SignError::Repo(e) if e.is_locked() => {
+            CliError::from(e)
+                .hint("another git process seems to be running in the sigs repository; if none is, remove the .lock file it names and run the same command again")
+        }
         e => CliError::from(e),
     }
 }

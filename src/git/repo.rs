@@ -36,6 +36,13 @@ pub enum RepoError {
     Path(String),
 }
 
+impl RepoError {
+    /// Whether a lock file held by another process (or left by a killed one) stopped us.
+    pub fn is_locked(&self) -> bool {
+        matches!(self, Self::Git { source, .. } if source.code() == git2::ErrorCode::Locked)
+    }
+}
+
 fn ctx(context: impl Into<String>) -> impl FnOnce(git2::Error) -> RepoError {
     let context = context.into();
     move |source| RepoError::Git { context, source }
@@ -416,6 +423,12 @@ impl Repo {
     pub fn raw(&self) -> &Repository {
         &self.inner
     }
+}
+
+/// Whether `dir` is itself a bare repository.
+pub fn is_bare_repository(dir: &Path) -> bool {
+    Repository::open_ext(dir, git2::RepositoryOpenFlags::NO_SEARCH, &[] as &[&Path])
+        .is_ok_and(|r| r.is_bare())
 }
 
 /// A string from the user's git config (global and system), outside any repository.

@@ -309,6 +309,12 @@ fn destination(req: &SignRequest) -> Result<(PathBuf, Option<Repo>), SignError> 
             }
         }
     };
+    if repo::is_bare_repository(&dest) {
+        return Err(SignError::Usage(format!(
+            "{} is a bare repository: sign into a clone of it and push",
+            dest.display()
+        )));
+    }
     std::fs::create_dir_all(&dest).map_err(io_err(&dest))?;
     Ok((dest.clone(), Repo::discover(&dest)))
 }
