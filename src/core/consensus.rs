@@ -99,7 +99,7 @@ impl Verdict {
         match self {
             Self::Ok => "OK",
             Self::Mismatch => "MISMATCH",
-            Self::BadSignature => "BAD SIGNATURE",
+            Self::BadSignature => "UNVERIFIED",
             Self::Missing => "MISSING",
             Self::NoConsensus => "NO CONSENSUS",
             Self::SharedKey => "SHARED KEY",

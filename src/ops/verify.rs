@@ -151,7 +151,9 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         load_tree_keys(tree.as_ref(), "", &mut keyring, &mut seen_keys, &mut warnings, 0)?;
     }
     for path in &q.keys {
-        load_path_keys(path, &mut keyring, &mut seen_keys, &mut warnings)?;
+        // Reports name key files relative to the folder given, e.g. `keys/gitian-pr621/X.pgp`.
+        let base = path.parent().unwrap_or(Path::new(""));
+        load_path_keys(path, base, &mut keyring, &mut seen_keys, &mut warnings)?;
     }
 
     // Policy: from the first ledger that has one.
@@ -311,6 +313,7 @@ fn add_key(
 
 fn load_path_keys(
     path: &Path,
+    base: &Path,
     keyring: &mut Keyring,
     seen: &mut BTreeMap<[u8; 32], ()>,
     warnings: &mut Vec<String>,
@@ -329,14 +332,15 @@ fn load_path_keys(
             .collect();
         entries.sort();
         for p in entries {
-            load_path_keys(&p, keyring, seen, warnings)?;
+            load_path_keys(&p, base, keyring, seen, warnings)?;
         }
     } else if meta.len() <= MAX_KEY_FILE {
         let bytes = std::fs::read(path).map_err(|e| VerifyError::Keys {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        add_key(keyring, seen, &path.display().to_string(), &bytes, warnings);
+        let origin = path.strip_prefix(base).unwrap_or(path).display().to_string();
+        add_key(keyring, seen, &origin, &bytes, warnings);
     } else {
         warnings.push(format!("key file {} skipped: too large", path.display()));
     }
