@@ -7,7 +7,7 @@ use std::time::Instant;
 use git_gitian::core::assertion::Document;
 use git_gitian::ops::sign::{DescriptorInfo, assert_bytes};
 
-use crate::common::ledger::{World, hash, res_yml};
+use crate::common::ledger::{World, descriptor, hash, res_yml};
 use crate::common::{corpus, stderr};
 
 const NAME: &str = "demo-linux-1.0";
@@ -105,7 +105,7 @@ fn test_sign_reproduces_published_gsign_asserts() {
     let name = full.str("name").unwrap();
     let b = w.path("b");
     std::fs::create_dir_all(b.join("result")).unwrap();
-    std::fs::write(b.join("d.yml"), format!("name: {name}\n")).unwrap();
+    std::fs::write(b.join("d.yml"), descriptor(name)).unwrap();
     let cut = text.find("\n- release: ").unwrap() + 1;
     std::fs::write(b.join(format!("result/{name}-res.yml")), &text[..cut]).unwrap();
     let out = w.gitian_ok(
@@ -310,7 +310,7 @@ fn test_sign_default_destination_from_git_config_or_cwd() {
 fn test_sign_guix_format() {
     let (w, sigs, b) = setup(&["alice"]);
     // A second, code-signed result.
-    std::fs::write(b.join("signer.yml"), "name: demo-signer\n").unwrap();
+    std::fs::write(b.join("signer.yml"), descriptor("demo-signer")).unwrap();
     std::fs::write(
         b.join("result/demo-signer-res.yml"),
         format!(
@@ -449,6 +449,18 @@ fn check_worktree(w: &World, sigs: &Path) {
     }
 }
 
+/// Lock files a killed libgit2 leaves behind (`index.lock`, `refs/heads/main.lock`).
+fn stale_locks(sigs: &Path) -> Vec<PathBuf> {
+    let git = sigs.join(".git");
+    let mut out: Vec<PathBuf> = ["index.lock", "HEAD.lock", "refs/heads/main.lock"]
+        .iter()
+        .map(|p| git.join(p))
+        .filter(|p| p.exists())
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
 fn test_sign_kill_9_leaves_nothing_or_a_complete_attestation() {
     let (w, sigs, b) = setup(&["alice"]);
@@ -477,7 +489,17 @@ fn test_sign_kill_9_leaves_nothing_or_a_complete_attestation() {
         check_worktree(&w, &sigs);
         let committed = head(&w, &sigs) != base;
         outcomes[if committed { 2 } else { usize::from(present) }] += 1;
-        // A retry finishes the job.
+        // A kill inside libgit2's index or ref update leaves git's own lock file, as a killed
+        // `git commit` does: the retry says so, and once it is removed, finishes the job.
+        if !stale_locks(&sigs).is_empty() {
+            let locked = sign(&w, &b, "alice", &[]);
+            assert_eq!(locked.status.code(), Some(2));
+            assert!(stderr(&locked).contains("remove the .lock file"), "{}", stderr(&locked));
+            check_after_kill(&w, &sigs, &want, None);
+            for lock in stale_locks(&sigs) {
+                std::fs::remove_file(lock).unwrap();
+            }
+        }
         let again = sign(&w, &b, "alice", &[]);
         assert!(again.status.success(), "retry after kill at {delay:?}: {}", stderr(&again));
         assert_eq!(std::fs::read(sigs.join(ASSERT)).unwrap(), want);
@@ -511,6 +533,9 @@ fn test_sign_kill_9_leaves_nothing_or_a_complete_attestation() {
         let _ = child.wait();
         assert!(sigs.join(ASSERT).exists(), "the old attestation vanished");
         check_after_kill(&w, &sigs, &new, Some(&old));
+        for lock in stale_locks(&sigs) {
+            std::fs::remove_file(lock).unwrap();
+        }
         check_worktree(&w, &sigs);
         w.git_ok(&sigs, &["reset", "-q", "--hard", &base]);
         w.git_ok(&sigs, &["clean", "-q", "-fdx"]);
@@ -538,5 +563,28 @@ fn test_sign_two_builders_script() {
     assert_eq!(
         w.git_ok(&sigs, &["log", "--format=%s"]),
         "Add bob 1.0 demo-linux-1.0 attestation\nAdd alice 1.0 demo-linux-1.0 attestation\nAdd builder keys of alice and bob\nInitialize sigs repository\n"
+    );
+}
+
+/// A lock file left by a killed git: the files are written and signed, the commit waits, and
+/// the error says what to do; after that the same command finishes.
+#[test]
+fn test_sign_reports_a_stale_index_lock() {
+    let (w, sigs, b) = setup(&["alice"]);
+    std::fs::write(sigs.join(".git/index.lock"), "").unwrap();
+    let out = sign(&w, &b, "alice", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("hint: another git process seems to be running"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(w.gpg_verify(&sigs.join(format!("{ASSERT}.sig")), &sigs.join(ASSERT)).status.success());
+    std::fs::remove_file(sigs.join(".git/index.lock")).unwrap();
+    let out = sign(&w, &b, "alice", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        w.git_ok(&sigs, &["log", "-1", "--format=%s"]).trim(),
+        "Add alice 1.0 demo-linux-1.0 attestation"
     );
 }

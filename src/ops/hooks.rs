@@ -407,7 +407,15 @@ fn judge(
         Verdict::BadSignature | Verdict::Missing | Verdict::SharedKey | Verdict::Invalid
     ) || !row.counts
     {
-        j.refused = Some(format!("{}: signature status {}", verdict.as_str(), row.status));
+        let why = match row.status.as_str() {
+            "bad" => {
+                "the signature does not match the file's bytes (edited after signing?)".to_string()
+            }
+            "no_pubkey" => "signed by a key that is not in builder-keys/ (no_pubkey)".to_string(),
+            "no_signature" => "it has no signature next to it (no_signature)".to_string(),
+            other => format!("signature status {other}"),
+        };
+        j.refused = Some(format!("{}: {why}", verdict.as_str()));
         return j;
     }
     let Some(mine) = &row.manifest else {

@@ -17,6 +17,7 @@ use std::process::Command;
 use thiserror::Error;
 
 use crate::core::assertion::{self, Document};
+use crate::core::descriptor::Descriptor;
 use crate::core::layout::{self, BadName};
 use crate::core::{manifest::Manifest, sums};
 use crate::git::repo::{self, Repo, RepoError};
@@ -134,7 +135,7 @@ pub enum SignError {
     #[error(transparent)]
     BadName(#[from] BadName),
     /// The descriptor cannot be read.
-    #[error("{path}: {message}")]
+    #[error("{path}:{message}")]
     Descriptor {
         /// Descriptor path.
         path: String,
@@ -211,34 +212,17 @@ pub struct DescriptorInfo {
     pub optionals: Option<Vec<String>>,
 }
 
-/// Reads `name` and `optionals` from a descriptor.
+/// Reads `name` and `optionals` from a descriptor, checked as `build` checks it.
 pub fn read_descriptor(path: &Path) -> Result<DescriptorInfo, SignError> {
     let shown = path.display().to_string();
-    let err = |message: String| SignError::Descriptor { path: shown.clone(), message };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let value: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&text).map_err(|e| err(e.to_string()))?;
-    let name = value
-        .get("name")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| err("missing field 'name'".into()))?
-        .to_string();
-    let optionals = match value.get("optionals") {
-        None | Some(serde_yaml_ng::Value::Null) => None,
-        Some(serde_yaml_ng::Value::Sequence(items)) => Some(
-            items
-                .iter()
-                .map(|i| {
-                    i.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| err("'optionals' must be a list of strings".into()))
-                })
-                .collect::<Result<_, _>>()?,
-        ),
-        Some(_) => return Err(err("'optionals' must be a list of strings".into())),
-    };
-    layout::check_component("descriptor", &name)?;
-    Ok(DescriptorInfo { name, optionals })
+    let bytes = std::fs::read(path)
+        .map_err(|e| SignError::Descriptor { path: shown.clone(), message: format!(" {e}") })?;
+    let d = Descriptor::parse_bytes(&shown, &bytes).map_err(|e| SignError::Descriptor {
+        path: shown.clone(),
+        message: format!("{}: {}", e.line, e.message),
+    })?;
+    layout::check_component("descriptor", &d.name)?;
+    Ok(DescriptorInfo { name: d.name, optionals: d.optionals })
 }
 
 /// `result/<name>-res.yml` under `cwd`, parsed.
@@ -641,16 +625,16 @@ mod tests {
     }
 
     #[test]
-    fn descriptor_optionals_absent_null_or_list() {
+    fn descriptor_optionals_absent_or_list() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("d.yml");
-        std::fs::write(&p, "---\nname: demo\nsuites: [x]\n").unwrap();
+        let base = "---\nname: demo\nsuites: [bookworm]\narchitectures: [amd64]\npackages: []\nreference_datetime: \"2020-01-01 00:00:00\"\nremotes: []\nfiles: []\n";
+        std::fs::write(&p, base).unwrap();
         assert_eq!(read_descriptor(&p).unwrap().optionals, None);
-        std::fs::write(&p, "name: demo\noptionals:\n- a.dmg\n").unwrap();
+        std::fs::write(&p, format!("{base}optionals:\n- a.dmg\n")).unwrap();
         assert_eq!(read_descriptor(&p).unwrap().optionals, Some(vec!["a.dmg".to_string()]));
-        std::fs::write(&p, "name: ../x\n").unwrap();
-        assert!(read_descriptor(&p).is_err());
         std::fs::write(&p, "suites: [x]\n").unwrap();
-        assert!(read_descriptor(&p).unwrap_err().to_string().contains("missing field 'name'"));
+        let e = read_descriptor(&p).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}:1: ", p.display())), "{e}");
     }
 }

@@ -129,14 +129,17 @@ impl World {
     pub fn build_dir(&self, rel: &str, name: &str, out_hash: &str) -> PathBuf {
         let dir = self.path(rel);
         std::fs::create_dir_all(dir.join("result")).unwrap();
-        std::fs::write(
-            dir.join(format!("{name}.yml")),
-            format!("---\nname: {name}\nsuites: [bookworm]\narchitectures: [amd64]\n"),
-        )
-        .unwrap();
+        std::fs::write(dir.join(format!("{name}.yml")), descriptor(name)).unwrap();
         std::fs::write(dir.join(format!("result/{name}-res.yml")), res_yml(out_hash)).unwrap();
         dir
     }
+}
+
+/// A minimal valid descriptor named `name`.
+pub fn descriptor(name: &str) -> String {
+    format!(
+        "---\nname: {name}\nsuites: [bookworm]\narchitectures: [amd64]\npackages: []\nreference_datetime: \"2020-01-01 00:00:00\"\nremotes: []\nfiles: []\nscript: |\n  true\n"
+    )
 }
 
 /// A small result file in gbuild's bytes: two outputs (one under src/), a descriptor line and
