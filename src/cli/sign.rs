@@ -33,7 +33,9 @@ pub enum SignFormat {
 ///
 /// With --signing-program PROG, runs `PROG -u <signer> <file>` instead (gsign's way); PROG
 /// `true` signs later: the assert is written but nothing is committed until a signature is
-/// there. Run `git gitian sign` again (without -p) to sign and commit it.
+/// there. Run `git gitian sign` again (without -p) to sign and commit it. PROG must write
+/// `<file>.sig` (gitian format, as `gpg --detach-sign`) or `<file>.asc` (guix format, as
+/// `gpg --detach-sign --armor`).
 ///
 /// Safe to interrupt: the signer directory changes all at once, and running the command again
 /// finishes the job.

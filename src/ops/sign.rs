@@ -348,14 +348,20 @@ pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
     let identity = req.key.clone().unwrap_or_else(|| req.signer.clone());
     let mut gpg: Option<GpgSigner> = None;
 
-    // Refuse before touching anything: an existing attestation with other bytes.
-    for w in &wanted {
-        let on_disk = read_opt(&dir.join(&w.name))?;
+    // The files as they are now: data and signature of each attestation, in that order.
+    let names: Vec<&str> =
+        wanted.iter().flat_map(|w| [w.name.as_str(), w.sig_name.as_str()]).collect();
+    let before: Vec<Option<Vec<u8>>> =
+        names.iter().map(|n| read_opt(&dir.join(n))).collect::<Result<_, _>>()?;
+
+    // Refuse before touching anything: an existing attestation with other bytes, in the work
+    // tree or committed.
+    for (i, w) in wanted.iter().enumerate() {
         let at_head = match (&repo, rel(&w.name)?) {
             (Some(r), Some(p)) => r.head_blob(&p),
             _ => None,
         };
-        for (old, committed) in [(&on_disk, false), (&at_head, true)] {
+        for (old, committed) in [(&before[2 * i], false), (&at_head, true)] {
             if let Some(old) = old.as_ref().filter(|o| **o != w.bytes)
                 && !req.force
             {
@@ -371,12 +377,6 @@ pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
             }
         }
     }
-
-    // The state before, to report what changed.
-    let names: Vec<&str> =
-        wanted.iter().flat_map(|w| [w.name.as_str(), w.sig_name.as_str()]).collect();
-    let before: Vec<Option<Vec<u8>>> =
-        names.iter().map(|n| read_opt(&dir.join(n))).collect::<Result<_, _>>()?;
 
     // What is missing: data files with other bytes, signatures absent or not ours over them.
     let mut need_data = Vec::new();
