@@ -180,15 +180,14 @@ fn parse_time(at: Option<&str>) -> Result<std::time::SystemTime, CliError> {
 
 /// The `name` of a descriptor, as gverify reads it.
 fn descriptor_name(path: &std::path::Path) -> Result<String, CliError> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| CliError::new(format!("cannot read descriptor {}: {e}", path.display())))?;
-    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
-        .map_err(|e| CliError::new(format!("descriptor {}: {e}", path.display())))?;
-    match value.get("name").and_then(|n| n.as_str()) {
-        Some(n) if crate::core::layout::is_gitian_word(n) => Ok(n.to_string()),
-        Some(n) => {
-            Err(CliError::new(format!("descriptor {}: unsanitary name '{n}'", path.display())))
+    let shown = path.display().to_string();
+    crate::core::descriptor::Descriptor::parse_bytes(&shown, &bytes).map(|d| d.name).map_err(|e| {
+        let err = CliError::new(format!("descriptor {e}"));
+        match &e.hint {
+            Some(h) => err.hint(h.clone()),
+            None => err,
         }
-        None => Err(CliError::new(format!("descriptor {}: missing field 'name'", path.display()))),
-    }
+    })
 }
