@@ -565,9 +565,7 @@ impl<'a> Parser<'a> {
             if self.pos < self.lines.len() {
                 let l = self.lines[self.pos];
                 let ind = indent_of(l);
-                if (ind > indent || (ind == indent && indent > 0 && false))
-                    && (l[ind..].starts_with("- ") || &l[ind..] == "-")
-                {
+                if ind > indent && (l[ind..].starts_with("- ") || &l[ind..] == "-") {
                     return self.block_seq(ind);
                 }
                 if ind > indent {

@@ -465,7 +465,7 @@ fn key_blocks(bytes: &[u8]) -> Vec<&[u8]> {
         return vec![bytes];
     }
     const HEADER: &[u8] = b"-----BEGIN PGP ";
-    let starts: Vec<usize> = (0..bytes.len())
+    let mut starts: Vec<usize> = (0..bytes.len())
         .filter(|&i| {
             bytes[i..].starts_with(HEADER)
                 && (i == 0 || bytes[i - 1] == b'\n' || bytes[i - 1] == b'\r')
@@ -474,7 +474,9 @@ fn key_blocks(bytes: &[u8]) -> Vec<&[u8]> {
     if starts.is_empty() {
         return vec![bytes];
     }
-    starts.into_iter().map(|i| &bytes[i..]).collect()
+    // Each block ends where the next begins: the armor reader would read on into it.
+    starts.push(bytes.len());
+    starts.windows(2).map(|w| &bytes[w[0]..w[1]]).collect()
 }
 
 fn lowercase_first(s: &str) -> String {
@@ -485,5 +487,7 @@ fn lowercase_first(s: &str) -> String {
     }
 }
 
+#[cfg(test)]
+mod fixtures;
 #[cfg(test)]
 mod tests;

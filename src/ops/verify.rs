@@ -118,6 +118,9 @@ pub enum VerifyError {
     },
 }
 
+/// One version of a row with the digest of its bytes (data and signature).
+type Version = (Row, [u8; 32]);
+
 /// Runs the verification.
 pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     let mut trees: Vec<(usize, Box<dyn LedgerTree>)> = Vec::new();
@@ -171,7 +174,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
 
     // Rows per tree, then merged across revisions of the same ledger.
     let mut cache: HashMap<[u8; 32], openpgp::Verdict> = HashMap::new();
-    let mut versions: BTreeMap<(usize, String), Vec<(Row, [u8; 32])>> = BTreeMap::new();
+    let mut versions: BTreeMap<(usize, String), Vec<Version>> = BTreeMap::new();
     for (ledger_idx, tree) in &trees {
         let found = collect_tree(tree.as_ref(), q, &mut problems)?;
         for mut pf in found {
