@@ -60,6 +60,10 @@ pub struct VerifyArgs {
     /// Additional public keys: an armored or binary key file, or a folder of them (repeatable)
     #[arg(long = "keys", value_name = "PATH")]
     pub keys: Vec<PathBuf>,
+    /// Also use the public keys of your own GnuPG keyring (never read otherwise; trust
+    /// settings are ignored)
+    #[arg(long)]
+    pub gpg_keyring: bool,
     /// Judge key and signature expiry at this time (RFC 3339 or YYYY-MM-DD; default now)
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
@@ -155,6 +159,11 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         releases: args.release.clone(),
         name,
         keys: args.keys.clone(),
+        extra_keys: if args.gpg_keyring {
+            vec![("gpg-keyring".to_string(), crate::gpg::export_public_keys()?)]
+        } else {
+            Vec::new()
+        },
         at,
         threshold: args.threshold,
         compare_to: args.compare_to.clone(),

@@ -123,3 +123,14 @@ impl GpgSigner {
         })
     }
 }
+
+/// Every public key of the user's own GnuPG keyring (`GNUPGHOME`), exported as binary
+/// OpenPGP. Only used when `verify --gpg-keyring` asks for it; trust settings are not read.
+pub fn export_public_keys() -> Result<Vec<u8>, GpgError> {
+    let mut ctx = gpgme::Context::from_protocol(gpgme::Protocol::OpenPgp)
+        .map_err(gpgme_err("cannot start gpg"))?;
+    let mut out = Vec::new();
+    ctx.export_all(gpgme::ExportMode::empty(), &mut out)
+        .map_err(gpgme_err("cannot export your public keys"))?;
+    Ok(out)
+}

@@ -358,6 +358,7 @@ pub fn pre_push(
             releases: releases.into_iter().collect(),
             name: None,
             keys: Vec::new(),
+            extra_keys: Vec::new(),
             at: SystemTime::now(),
             threshold: None,
             compare_to: None,

@@ -56,6 +56,8 @@ pub struct Query {
     pub name: Option<String>,
     /// Extra key files or folders.
     pub keys: Vec<PathBuf>,
+    /// Key material given in memory: (origin shown in reports, bytes).
+    pub extra_keys: Vec<(String, Vec<u8>)>,
     /// Time at which expiry is judged.
     pub at: SystemTime,
     /// Threshold (overrides the policy's).
@@ -157,6 +159,10 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         // Reports name key files relative to the folder given, e.g. `keys/gitian-pr621/X.pgp`.
         let base = path.parent().unwrap_or(Path::new(""));
         load_path_keys(path, base, &mut keyring, &mut seen_keys, &mut warnings)?;
+    }
+
+    for (origin, bytes) in &q.extra_keys {
+        add_key(&mut keyring, &mut seen_keys, origin, bytes, &mut warnings);
     }
 
     // Policy: from the first ledger that has one.
