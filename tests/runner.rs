@@ -2,4 +2,10 @@
 
 mod common;
 mod test_cli;
+mod test_formats;
+mod test_hooks;
+mod test_init;
+mod test_lint;
 mod test_openpgp;
+mod test_sign;
+mod test_verify;

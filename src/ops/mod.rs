@@ -1,1 +1,8 @@
 //! Workflows: compose the pure core with the effects; return values, never print.
+
+pub mod hooks;
+pub mod init;
+pub mod publish;
+pub mod sign;
+pub mod source;
+pub mod verify;
