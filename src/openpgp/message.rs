@@ -11,8 +11,12 @@ use openpgp::armor::ReaderMode;
 use openpgp::packet::Signature;
 use openpgp::parse::{Dearmor, PacketParserBuilder, PacketParserResult, Parse};
 
-/// More signatures than this in one file are ignored (a ledger entry has one).
+/// More signatures than this in one detached signature file are not read (a ledger entry has
+/// one), so that a huge file of signatures costs no more than a small one.
 const MAX_SIGS: usize = 64;
+
+/// A signature file with more packets than this is not a signature anyone made.
+const MAX_PACKETS: usize = 4096;
 
 /// The largest literal body of an inline signed message we read (decompression bombs stop here;
 /// a ledger's signed files are a few KiB). Small in unit tests, so the limit itself is tested.
@@ -51,7 +55,15 @@ pub(super) fn parse(bytes: &[u8]) -> SigFile {
     let mut sigs = Vec::new();
     let mut body: Option<Vec<u8>> = None;
     let mut one_pass = 0usize;
+    let mut packets = 0usize;
     while let PacketParserResult::Some(mut pp) = ppr {
+        packets += 1;
+        if packets > MAX_PACKETS {
+            return SigFile::Error(format!("more than {MAX_PACKETS} OpenPGP packets"));
+        }
+        if sigs.len() == MAX_SIGS && complete_sigs(&sigs, &body, one_pass) {
+            break;
+        }
         match &pp.packet {
             Packet::Literal(_) => {
                 if body.is_some() {
