@@ -411,6 +411,23 @@ pub fn build(at: SystemTime) -> Fixtures {
         Some("keys/ivan.asc"),
     ));
 
+    // Judy's key expires half a day after the verdict time: good at `at`, expired by any
+    // later clock (the gpgme cross-check thereby shows gpg judges at its faked time).
+    let (judy, _) =
+        cert("Judy <judy@example.invalid>", at - 100 * DAY, Some(100 * DAY + DAY / 2), None);
+    key_files.push(("keys/judy.asc", public(&judy)));
+    let j = Some(fpr(judy.primary_key().key()));
+    let sig = detached(&mut primary_signer(&judy), &data, at - 10 * DAY);
+    cases.push(case(
+        "key expiring after the verdict time",
+        &data,
+        sig,
+        "good",
+        j.clone(),
+        j,
+        Some("keys/judy.asc"),
+    ));
+
     // Erin's signing subkey expired; her primary did not.
     let (erin, _) = cert("Erin <erin@example.invalid>", at - 100 * DAY, None, Some(Some(50 * DAY)));
     key_files.push(("keys/erin.asc", public(&erin)));

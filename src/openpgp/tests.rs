@@ -104,6 +104,13 @@ fn test_openpgp_verdict_time_decides_expiry() {
         verify_detached(&keyring, &expired.data, &expired.sig, after).status,
         SigStatus::ExpiredKey
     );
+    let judy = fx.cases.iter().find(|c| c.name == "key expiring after the verdict time").unwrap();
+    let day_after = at() + Duration::from_secs(86_400);
+    assert_eq!(verify_detached(&keyring, &judy.data, &judy.sig, at()).status, SigStatus::Good);
+    assert_eq!(
+        verify_detached(&keyring, &judy.data, &judy.sig, day_after).status,
+        SigStatus::ExpiredKey
+    );
 }
 
 #[test]
