@@ -589,3 +589,26 @@ fn test_verify_uses_your_keyring_only_when_asked() {
     assert_eq!(out.status.code(), Some(0), "{json:#}");
     assert_eq!(Ledger::row(&json, "dave")["key_file"], "gpg-keyring");
 }
+
+#[test]
+fn test_verify_release_on_one_branch_only() {
+    let l = Ledger::new();
+    let p = l.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "1.0"]);
+    git(p, &["checkout", "-q", "-b", "next"]);
+    for who in ["alice", "bob"] {
+        l.attest("2.0", who, who, GOOD);
+    }
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "2.0"]);
+    git(p, &["checkout", "-q", "main"]);
+    std::fs::remove_dir_all(p.join("2.0")).ok();
+    let (code, json, err) = l.verify(&["--all-branches", "-r", "2.0"]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    assert_eq!(json["releases"].as_array().unwrap().len(), 1);
+    let (code, _, err) = l.verify(&["--all-branches", "-r", "3.0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("release '3.0' does not exist"), "{err}");
+}

@@ -185,6 +185,19 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
             items.push((*ledger_idx, tree.rev(), found));
         }
     }
+    // A named release must exist in each ledger, at one revision at least.
+    for (idx, spec) in q.ledgers.iter().enumerate() {
+        for wanted in &q.releases {
+            let seen = items.iter().any(|(l, _, f)| *l == idx && f.release == *wanted);
+            let dir_exists = trees.iter().any(|(l, t)| *l == idx && t.list(wanted).is_ok());
+            if !seen && !dir_exists {
+                return Err(VerifyError::NoRelease {
+                    release: wanted.clone(),
+                    ledger: ledger_label(spec),
+                });
+            }
+        }
+    }
     // With several revisions the same bytes recur: verify and parse each distinct version once.
     let several_revisions = trees.len() > q.ledgers.len();
     let fingerprints: Vec<[u8; 32]> = items
@@ -575,11 +588,6 @@ fn collect_tree(
             continue;
         }
         release_names.push(name.clone());
-    }
-    for wanted in &q.releases {
-        if !release_names.contains(wanted) {
-            return Err(VerifyError::NoRelease { release: wanted.clone(), ledger: label });
-        }
     }
     release_names.sort();
     for release in release_names {
