@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
+use crate::guest::{Guest, kvm, process};
+use crate::ops::{base, build, fetch};
 
 /// QEMU accelerator choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,8 +81,106 @@ pub struct BuildArgs {
     pub base_dir: Option<PathBuf>,
 }
 
+/// Progress lines through the Ui.
+struct UiProgress<'a> {
+    ui: &'a mut Ui,
+    start: std::time::Instant,
+}
+
+impl build::Progress for UiProgress<'_> {
+    fn info(&mut self, line: &str) {
+        if self.ui.stderr_tty {
+            let t = self.start.elapsed().as_secs();
+            self.ui.info(&format!("[{:02}:{:02}] {line}", t / 60, t % 60));
+        } else {
+            self.ui.info(line);
+        }
+    }
+    fn warn(&mut self, line: &str) {
+        self.ui.warn(line);
+    }
+}
+
 /// Runs `git gitian build`.
 pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
-    let _ = (args, ui);
-    Err(CliError::new("build is not implemented yet"))
+    ui.quiet |= args.quiet;
+    let workdir = std::env::current_dir()
+        .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
+    let base_dir_given = args.base_dir.is_some();
+    let opts = build::BuildOptions {
+        descriptor: args.descriptor.clone(),
+        commits: args.commit.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
+        urls: args.url.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
+        num_make: args.num_make,
+        memory: args.memory,
+        upgrade: args.upgrade,
+        cache_read_only: args.cache_read_only,
+        fetch: fetch::FetchOptions {
+            skip_fetch: args.skip_fetch,
+            fetch_tags: args.fetch_tags,
+            fetch_branches: args.fetch_branches,
+        },
+        allow_sudo: args.allow_sudo,
+        base_dir: args.base_dir.clone().unwrap_or_else(base::default_base_dir),
+        base_dir_given,
+    };
+    let mut guest: Box<dyn Guest> = match args.backend.as_str() {
+        "kvm" | "auto" => {
+            let accel = match args.accel {
+                Accel::Kvm => kvm::Accel::Kvm,
+                Accel::Tcg => kvm::Accel::Tcg,
+                Accel::Auto => kvm::Accel::Auto,
+            };
+            Box::new(kvm::Kvm::new(accel, Some(base::cache_root().join("kvm-probe"))))
+        }
+        other => {
+            return Err(CliError::new(format!("backend '{other}' is not available in this build"))
+                .hint("use --backend kvm"));
+        }
+    };
+    if args.skip_image {
+        ui.warn("--skip-image has no effect: every guest starts from a fresh overlay of the base image, which costs nothing");
+    }
+    if args.skip_cleanup {
+        ui.warn("--skip-cleanup has no effect with the kvm backend: the guest is always stopped and removed");
+    }
+    process::catch_interrupts();
+    let _lock = build::lock(&workdir).map_err(build_error)?;
+    let mut progress = UiProgress { ui, start: std::time::Instant::now() };
+    let outcome = build::build(&workdir, &opts, guest.as_mut(), &mut progress);
+    drop(guest);
+    let outcome = outcome.map_err(build_error)?;
+    if !ui.quiet {
+        ui.info(&format!("Built with {}", outcome.backend));
+        ui.out(&format!("{}  {}-res.yml\n", outcome.result_sha256, outcome.name));
+        ui.info("Done.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn build_error(e: build::BuildError) -> CliError {
+    use build::BuildError as E;
+    match e {
+        E::Descriptor(d) => {
+            let mut err = CliError::new(d.to_string());
+            if let Some(h) = d.hint {
+                err = err.hint(h);
+            }
+            err
+        }
+        E::Locked { ref lock, .. } => CliError::new(e.to_string())
+            .hint(format!("wait for it to finish; the lock is {}", lock.display())),
+        E::MissingBase { ref command, .. } => {
+            let hint = format!("create it with: {command}");
+            CliError::new(e.to_string()).hint(hint)
+        }
+        E::ScriptFailed { ref tail, .. } | E::InstallFailed { ref tail, .. } => {
+            let mut err = CliError::new(e.to_string());
+            if !tail.is_empty() {
+                err = err.cause(format!("last lines of the log:\n{tail}"));
+            }
+            err
+        }
+        other => CliError::new(other.to_string()),
+    }
 }

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{CliError, Ui};
+use crate::guest::process;
+use crate::ops::base;
 
 /// Create a base image (root file system and kernel) for the guests
 ///
@@ -14,7 +16,8 @@ use super::{CliError, Ui};
 /// (and SOURCE_DATE_EPOCH) it gives the same image hash.
 #[derive(Debug, Args)]
 pub struct MakeBaseArgs {
-    /// Distribution
+    /// Distribution (ubuntu is set up like debian but untested: no Ubuntu archive was
+    /// reachable where git-gitian is developed)
     #[arg(long, default_value = "debian", value_parser = ["debian", "ubuntu"])]
     pub distro: String,
     /// Suite (release code name)
@@ -42,6 +45,43 @@ pub struct MakeBaseArgs {
 
 /// Runs `git gitian make-base`.
 pub fn run(args: MakeBaseArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
-    let _ = (args, ui);
-    Err(CliError::new("make-base is not implemented yet"))
+    ui.quiet |= args.quiet;
+    let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => v.parse::<i64>().map_err(|_| {
+            CliError::new(format!("SOURCE_DATE_EPOCH '{v}' is not a number of seconds"))
+        })?,
+        _ => base::DEFAULT_EPOCH,
+    };
+    let opts = base::MakeBaseOptions {
+        distro: args.distro,
+        suite: args.suite,
+        arch: args.arch,
+        disksize_mib: args.disksize,
+        mirror: args.mirror,
+        base_dir: args.base_dir.unwrap_or_else(base::default_base_dir),
+        force: args.force,
+        epoch,
+    };
+    if opts.distro == "ubuntu" {
+        ui.warn("Ubuntu base images are configured like Debian's but were never tested (no Ubuntu archive reachable where git-gitian is developed)");
+    }
+    process::catch_interrupts();
+    let image = base::make_base(&opts, &mut |line| ui.info(line)).map_err(|e| match e {
+        base::BaseError::Exists(dir) => CliError::new(format!(
+            "base image '{}' exists and was made from other inputs",
+            dir.display()
+        ))
+        .hint("pass --force to replace it"),
+        other => CliError::new(format!("cannot make the base image: {other}")),
+    })?;
+    if image.reused {
+        ui.info(&format!(
+            "Base image {} is up to date (same inputs; --force rebuilds it)",
+            image.dir.display()
+        ));
+    } else {
+        ui.info(&format!("Base image written to {}", image.dir.display()));
+    }
+    ui.out(&format!("{}  {}\n", image.image_hash, image.dir.display()));
+    Ok(ExitCode::SUCCESS)
 }

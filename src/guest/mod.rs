@@ -7,6 +7,9 @@
 //! (the build script) -> `copy_out` outputs -> `destroy`. `destroy` must be idempotent and is
 //! also called from the guard's `Drop`, after errors, Ctrl-C and SIGTERM.
 
+pub mod kvm;
+pub mod process;
+
 use std::path::{Path, PathBuf};
 
 /// Which user a command runs as inside the guest.
@@ -82,6 +85,11 @@ pub trait Guest {
     /// A one-line description recorded in the result (backend and accelerator).
     fn describe(&self) -> String {
         self.name().to_string()
+    }
+    /// Warnings gathered since the last call (e.g. an accelerator fallback), for the caller to
+    /// show; empty by default.
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
     }
     /// Creates a fresh guest from the pristine base image.
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError>;

@@ -1,5 +1,8 @@
 //! Workflows: compose the pure core with the effects; return values, never print.
 
+pub mod base;
+pub mod build;
+pub mod fetch;
 pub mod hooks;
 pub mod init;
 pub mod publish;

@@ -1,0 +1,930 @@
+//! The QEMU guest (`--backend kvm`): a throwaway qcow2 overlay over the base image's disk,
+//! Debian's kernel booted directly, and no ssh. The host talks to a small agent over a
+//! virtio-serial port (one line per command) and shares one folder with virtiofs for scripts,
+//! logs and file transfer, so two builds never compete for a port. The network is QEMU user
+//! networking, used only while packages are installed; before the build script runs, the guest
+//! takes its interface down and the host deletes the NIC's backend over QMP, so nothing the
+//! script sends can leave the VM.
+//!
+//! Accelerator: `kvm` uses `-enable-kvm`, `tcg` software emulation, `auto` probes whether a
+//! guest really boots under KVM (a `/dev/kvm` that exists proves nothing: nested or software
+//! KVMs can fail to run stock kernels) and falls back to TCG with a warning. The probe result is
+//! remembered per host boot.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::process::{self, Child, Invocation, shell_quote};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, User};
+
+/// The guest's PID 1 stub, installed into the base disk by `make-base`.
+pub const INIT_STUB: &str = include_str!("assets/gitian-init");
+/// Where the stub lives inside the guest's root file system.
+pub const INIT_PATH: &str = "sbin/gitian-init";
+/// The agent, put on the share at every boot.
+const AGENT: &str = include_str!("assets/agent.sh");
+
+/// Base image file: the QEMU disk (qcow2, ext4 root file system with the init stub).
+pub const DISK: &str = "disk.qcow2";
+/// Base image file: the kernel.
+pub const KERNEL: &str = "vmlinuz";
+/// Base image file: the initramfs.
+pub const INITRD: &str = "initrd.img";
+
+/// The virtio-serial port name the agent looks for.
+const PORT_NAME: &str = "org.gitian.ctl";
+/// How long a TCG guest may take to come up (a loaded 2-core CI machine is slow).
+const BOOT_TIMEOUT: Duration = Duration::from_secs(240);
+/// How long a KVM guest gets before `auto` decides KVM cannot run it.
+const KVM_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// QEMU accelerator choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accel {
+    /// `-enable-kvm`; an error when the guest does not come up.
+    Kvm,
+    /// Software emulation.
+    Tcg,
+    /// KVM when a guest really boots under it, else TCG with a warning.
+    Auto,
+}
+
+/// The QEMU backend.
+#[derive(Debug)]
+pub struct Kvm {
+    accel: Accel,
+    probe_cache: Option<PathBuf>,
+    used: Option<&'static str>,
+    warnings: Vec<String>,
+    vm: Option<Vm>,
+}
+
+#[derive(Debug)]
+struct Vm {
+    qemu: Child,
+    virtiofsd: Child,
+    ctl: BufReader<UnixStream>,
+    qmp: Option<Qmp>,
+    _sockets: tempfile::TempDir,
+    scratch: PathBuf,
+    share: PathBuf,
+    qemu_log: PathBuf,
+    console: PathBuf,
+    user: String,
+    arch: String,
+    next: u32,
+    net: Net,
+}
+
+/// Where the guest's network stands; it only goes forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Net {
+    /// The NIC is there but not configured in the guest (only loopback).
+    Unused,
+    /// Configured: QEMU user networking reaches the mirror.
+    On,
+    /// Taken down in the guest and its backend deleted from QEMU.
+    Removed,
+}
+
+fn err(message: impl Into<String>) -> GuestError {
+    GuestError { backend: "kvm", message: message.into() }
+}
+
+fn io_err(what: &str, path: &Path, e: &std::io::Error) -> GuestError {
+    err(format!("{what} '{}': {e}", path.display()))
+}
+
+impl From<process::ProcessError> for GuestError {
+    fn from(e: process::ProcessError) -> Self {
+        GuestError { backend: "process", message: e.to_string() }
+    }
+}
+
+impl Kvm {
+    /// A backend with the given accelerator; `probe_cache` is a file remembering whether KVM
+    /// booted a guest on this host (per boot of the host), for `auto`.
+    pub fn new(accel: Accel, probe_cache: Option<PathBuf>) -> Self {
+        Self { accel, probe_cache, used: None, warnings: Vec::new(), vm: None }
+    }
+
+    /// The accelerator actually used by the last guest (`kvm` or `tcg`).
+    pub fn used_accel(&self) -> Option<&'static str> {
+        self.used
+    }
+
+    fn kvm_usable() -> Result<(), String> {
+        match fs::OpenOptions::new().read(true).write(true).open("/dev/kvm") {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("/dev/kvm: {e}")),
+        }
+    }
+
+    fn host_boot_id() -> String {
+        fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default().trim().into()
+    }
+
+    fn cached_probe(&self, base: &Path) -> Option<bool> {
+        let text = fs::read_to_string(self.probe_cache.as_ref()?).ok()?;
+        let key = format!("{} {}", Self::host_boot_id(), base.display());
+        text.lines().find_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            (k == key).then_some(v == "kvm")
+        })
+    }
+
+    fn store_probe(&self, base: &Path, kvm_works: bool) {
+        let Some(path) = &self.probe_cache else { return };
+        let key = format!("{} {}", Self::host_boot_id(), base.display());
+        let mut lines: Vec<String> = fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.rsplit_once(' ').is_some_and(|(k, _)| k != key))
+            .map(str::to_string)
+            .collect();
+        lines.push(format!("{key} {}", if kvm_works { "kvm" } else { "tcg" }));
+        if let Some(dir) = path.parent() {
+            let _ = fs::create_dir_all(dir);
+        }
+        let _ = fs::write(path, lines.join("\n") + "\n");
+    }
+
+    fn boot_with(&mut self, spec: &GuestSpec, accel: &'static str) -> Result<Vm, BootError> {
+        let timeout = match (accel, self.accel) {
+            ("kvm", Accel::Auto) => KVM_PROBE_TIMEOUT,
+            // A guest that KVM can run is up in a second or two.
+            ("kvm", _) => KVM_PROBE_TIMEOUT * 6,
+            _ => BOOT_TIMEOUT,
+        };
+        boot(spec, accel, timeout)
+    }
+}
+
+/// Why a boot did not give a ready guest.
+enum BootError {
+    /// No READY within the time allowed.
+    Timeout(String),
+    /// Anything else.
+    Failed(GuestError),
+}
+
+impl From<GuestError> for BootError {
+    fn from(e: GuestError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+impl Guest for Kvm {
+    fn name(&self) -> &'static str {
+        "kvm"
+    }
+
+    fn describe(&self) -> String {
+        format!("kvm (qemu, accel {})", self.used.unwrap_or("none"))
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
+        self.destroy()?;
+        for f in [DISK, KERNEL, INITRD] {
+            if !spec.base.join(f).is_file() {
+                return Err(err(format!(
+                    "base image '{}' has no {f}; run 'git gitian make-base' for it",
+                    spec.base.display()
+                )));
+            }
+        }
+        let first: &'static str = match self.accel {
+            Accel::Tcg => "tcg",
+            Accel::Kvm => {
+                Self::kvm_usable().map_err(|e| err(format!("--accel kvm: {e}")))?;
+                "kvm"
+            }
+            Accel::Auto => match (Self::kvm_usable(), self.cached_probe(&spec.base)) {
+                (Err(e), _) => {
+                    self.warnings.push(format!("KVM is not available ({e}); using TCG (slow)"));
+                    "tcg"
+                }
+                (Ok(()), Some(false)) => {
+                    self.warnings.push(
+                        "KVM could not boot the guest on this host earlier; using TCG (slow)"
+                            .into(),
+                    );
+                    "tcg"
+                }
+                (Ok(()), _) => "kvm",
+            },
+        };
+        let mut used = first;
+        let vm = match self.boot_with(spec, first) {
+            Ok(vm) => {
+                if first == "kvm" && self.accel == Accel::Auto {
+                    self.store_probe(&spec.base, true);
+                }
+                vm
+            }
+            Err(BootError::Timeout(detail)) if first == "kvm" && self.accel == Accel::Auto => {
+                self.store_probe(&spec.base, false);
+                self.warnings.push(format!(
+                    "KVM did not boot the guest within {} s ({detail}); falling back to TCG (slow)",
+                    KVM_PROBE_TIMEOUT.as_secs()
+                ));
+                used = "tcg";
+                match self.boot_with(spec, "tcg") {
+                    Ok(vm) => vm,
+                    Err(BootError::Timeout(d)) => {
+                        return Err(err(format!("guest did not boot: {d}")));
+                    }
+                    Err(BootError::Failed(e)) => return Err(e),
+                }
+            }
+            Err(BootError::Timeout(d)) => return Err(err(format!("guest did not boot: {d}"))),
+            Err(BootError::Failed(e)) => return Err(e),
+        };
+        self.used = Some(used);
+        self.vm = Some(vm);
+        Ok(())
+    }
+
+    fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError> {
+        let vm = self.vm.as_mut().ok_or_else(|| err("no guest running"))?;
+        match (cmd.network, vm.net) {
+            (Network::Online, Net::Unused) => vm.network_on()?,
+            (Network::Offline, Net::Unused | Net::On) => vm.network_off()?,
+            (Network::Online, Net::Removed) => {
+                return Err(err("the network was already removed from this guest"));
+            }
+            _ => {}
+        }
+        vm.run(cmd.user, cmd.setarch, cmd.trace, cmd.script, cmd.env, cmd.log, false)
+    }
+
+    fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
+        let vm = self.vm.as_mut().ok_or_else(|| err("no guest running"))?;
+        vm.copy_in(host, guest_dir)
+    }
+
+    fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
+        let vm = self.vm.as_mut().ok_or_else(|| err("no guest running"))?;
+        vm.copy_out(guest_path, host_dir)
+    }
+
+    fn destroy(&mut self) -> Result<(), GuestError> {
+        if let Some(vm) = self.vm.take() {
+            vm.stop();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Kvm {
+    fn drop(&mut self) {
+        let _ = self.destroy();
+    }
+}
+
+/// The QEMU command line for one guest.
+pub fn qemu_invocation(
+    spec: &GuestSpec,
+    accel: &str,
+    overlay: &Path,
+    sockets: &Path,
+    console: &Path,
+) -> Invocation {
+    let binary = if spec.arch == "i386" { "qemu-system-i386" } else { "qemu-system-x86_64" };
+    let mem = spec.memory_mib;
+    let mut inv = Invocation::new(binary)
+        .args(["-name", &format!("gitian-{}-{}", spec.suite, spec.arch)])
+        .args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"]);
+    inv = if accel == "kvm" {
+        inv.args(["-accel", "kvm", "-cpu", "host"])
+    } else {
+        inv.args(["-accel", "tcg", "-cpu", "max"])
+    };
+    inv.args(["-m", &format!("{mem}M"), "-smp", &spec.cpus.max(1).to_string()])
+        .args([
+            "-object",
+            &format!("memory-backend-memfd,id=mem,size={mem}M,share=on"),
+            "-numa",
+            "node,memdev=mem",
+        ])
+        .arg("-kernel")
+        .arg(spec.base.join(KERNEL))
+        .arg("-initrd")
+        .arg(spec.base.join(INITRD))
+        .args([
+            "-append",
+            &format!(
+                "console=ttyS0 root=/dev/vda rw init=/{INIT_PATH} panic=-1 quiet net.ifnames=0"
+            ),
+        ])
+        .arg("-drive")
+        .arg(format!("file={},format=qcow2,if=virtio,cache=unsafe", overlay.display()))
+        .arg("-chardev")
+        .arg(format!("socket,id=vfs,path={}", sockets.join("vfs.sock").display()))
+        .args(["-device", "vhost-user-fs-pci,chardev=vfs,tag=gitian"])
+        .args(["-device", "virtio-serial-pci"])
+        .arg("-chardev")
+        .arg(format!(
+            "socket,id=ctl,path={},server=on,wait=off",
+            sockets.join("ctl.sock").display()
+        ))
+        .args(["-device", &format!("virtserialport,chardev=ctl,name={PORT_NAME}")])
+        .args(["-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0,id=nic0"])
+        .arg("-qmp")
+        .arg(format!("unix:{},server=on,wait=off", sockets.join("qmp.sock").display()))
+        .arg("-serial")
+        .arg(format!("file:{}", console.display()))
+}
+
+fn wait_for_socket(path: &Path, child: &mut Child, log: &Path) -> Result<UnixStream, GuestError> {
+    let start = Instant::now();
+    loop {
+        if let Ok(s) = UnixStream::connect(path) {
+            return Ok(s);
+        }
+        if let Some(code) = child.try_wait() {
+            return Err(err(format!(
+                "{} exited with status {code}:\n{}",
+                child.name(),
+                process::tail_of_file(log, 10)
+            )));
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            return Err(err(format!("no socket '{}' after 20 s", path.display())));
+        }
+        if process::interrupted() {
+            return Err(err("interrupted"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Starts virtiofsd and QEMU over a fresh overlay and waits for the agent's READY; on failure
+/// nothing is left (processes are killed when their handles drop, the scratch is removed).
+fn boot(spec: &GuestSpec, accel: &'static str, timeout: Duration) -> Result<Vm, BootError> {
+    let result = boot_inner(spec, accel, timeout);
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&spec.scratch);
+    }
+    result
+}
+
+fn boot_inner(spec: &GuestSpec, accel: &'static str, timeout: Duration) -> Result<Vm, BootError> {
+    let scratch = spec.scratch.clone();
+    let _ = fs::remove_dir_all(&scratch);
+    fs::create_dir_all(&scratch).map_err(|e| io_err("cannot create", &scratch, &e))?;
+    let share = scratch.join("share");
+    fs::create_dir_all(share.join("cmd")).map_err(|e| io_err("cannot create", &share, &e))?;
+    fs::create_dir_all(share.join("xfer")).map_err(|e| io_err("cannot create", &share, &e))?;
+    fs::write(share.join("agent.sh"), AGENT).map_err(|e| io_err("cannot write", &share, &e))?;
+    let overlay = scratch.join("overlay.qcow2");
+    let base_disk = fs::canonicalize(spec.base.join(DISK))
+        .map_err(|e| io_err("cannot read", &spec.base.join(DISK), &e))?;
+    process::run_ok(
+        &Invocation::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
+            .arg(&base_disk)
+            .arg(&overlay),
+    )
+    .map_err(GuestError::from)?;
+    // Unix socket paths are limited to 107 bytes: keep them in a short temporary folder.
+    let sockets = tempfile::Builder::new()
+        .prefix("gitian-kvm.")
+        .tempdir_in("/tmp")
+        .map_err(|e| err(format!("cannot create a socket folder in /tmp: {e}")))?;
+    let vfs_log = scratch.join("virtiofsd.log");
+    let mut virtiofsd = process::spawn(
+        &Invocation::new("/usr/lib/qemu/virtiofsd")
+            .arg(format!("--socket-path={}", sockets.path().join("vfs.sock").display()))
+            .arg("-o")
+            .arg(format!("source={}", share.display()))
+            .args(["-o", "cache=none"]),
+        &vfs_log,
+    )
+    .map_err(GuestError::from)?;
+    let start = Instant::now();
+    while !sockets.path().join("vfs.sock").exists() {
+        if let Some(code) = virtiofsd.try_wait() {
+            return Err(err(format!(
+                "virtiofsd exited with status {code}:\n{}",
+                process::tail_of_file(&vfs_log, 10)
+            ))
+            .into());
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err(err("virtiofsd did not create its socket within 10 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let qemu_log = scratch.join("qemu.log");
+    let console = scratch.join("console.log");
+    let inv = qemu_invocation(spec, accel, &overlay, sockets.path(), &console);
+    fs::write(scratch.join("qemu.cmdline"), inv.display() + "\n")
+        .map_err(|e| io_err("cannot write", &scratch, &e))?;
+    let mut qemu = process::spawn(&inv, &qemu_log).map_err(GuestError::from)?;
+    let ctl = wait_for_socket(&sockets.path().join("ctl.sock"), &mut qemu, &qemu_log)?;
+    let qmp = wait_for_socket(&sockets.path().join("qmp.sock"), &mut qemu, &qemu_log)
+        .and_then(Qmp::handshake)?;
+    let mut vm = Vm {
+        qemu,
+        virtiofsd,
+        ctl: BufReader::new(ctl),
+        qmp: Some(qmp),
+        _sockets: sockets,
+        scratch,
+        share,
+        qemu_log,
+        console,
+        user: spec.distro.clone(),
+        arch: spec.arch.clone(),
+        next: 0,
+        net: Net::Unused,
+    };
+    match vm.read_line(Some(Instant::now() + timeout)) {
+        Ok(line) if line == "READY" => Ok(vm),
+        Ok(line) => {
+            vm.stop();
+            Err(err(format!("unexpected line from the guest agent: {line:?}")).into())
+        }
+        Err(LineError::Timeout) => {
+            let detail = vm.console_tail();
+            vm.stop();
+            Err(BootError::Timeout(if detail.is_empty() {
+                "no output on its console".into()
+            } else {
+                format!("console ends with:\n{detail}")
+            }))
+        }
+        Err(LineError::Other(e)) => {
+            vm.stop();
+            Err(e.into())
+        }
+    }
+}
+
+enum LineError {
+    Timeout,
+    Other(GuestError),
+}
+
+impl From<LineError> for GuestError {
+    fn from(e: LineError) -> Self {
+        match e {
+            LineError::Timeout => err("timed out waiting for the guest agent"),
+            LineError::Other(e) => e,
+        }
+    }
+}
+
+impl Vm {
+    fn console_tail(&self) -> String {
+        process::tail_of_file(&self.console, 15)
+    }
+
+    /// One line from the agent; watches for QEMU's death, Ctrl-C and the deadline, calling
+    /// `on_tick` between reads.
+    fn read_line_with(
+        &mut self,
+        deadline: Option<Instant>,
+        on_tick: &mut dyn FnMut(),
+    ) -> Result<String, LineError> {
+        let _ = self.ctl.get_ref().set_read_timeout(Some(Duration::from_millis(100)));
+        let mut line = String::new();
+        loop {
+            match self.ctl.read_line(&mut line) {
+                Ok(0) => {
+                    return Err(LineError::Other(self.died("the guest closed its control port")));
+                }
+                Ok(_) if line.ends_with('\n') => return Ok(line.trim_end().to_string()),
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => return Err(LineError::Other(err(format!("control port: {e}")))),
+            }
+            on_tick();
+            if process::interrupted() {
+                return Err(LineError::Other(err("interrupted")));
+            }
+            if self.qemu.try_wait().is_some() {
+                return Err(LineError::Other(self.died("QEMU exited")));
+            }
+            if deadline.is_some_and(|d| Instant::now() > d) {
+                return Err(LineError::Timeout);
+            }
+        }
+    }
+
+    fn read_line(&mut self, deadline: Option<Instant>) -> Result<String, LineError> {
+        self.read_line_with(deadline, &mut || {})
+    }
+
+    fn died(&mut self, what: &str) -> GuestError {
+        let _ = self.qemu.wait_timeout(Duration::from_millis(500));
+        err(format!(
+            "{what}; QEMU log ({}):\n{}\nconsole:\n{}",
+            self.qemu_log.display(),
+            process::tail_of_file(&self.qemu_log, 10),
+            self.console_tail()
+        ))
+    }
+
+    fn send(&mut self, line: &str) -> Result<(), GuestError> {
+        self.ctl
+            .get_mut()
+            .write_all(format!("{line}\n").as_bytes())
+            .map_err(|e| err(format!("control port: {e}")))
+    }
+
+    fn agent_net(&mut self, state: &str) -> Result<(), GuestError> {
+        self.send(&format!("NET {state}"))?;
+        let line = self.read_line(Some(Instant::now() + Duration::from_secs(60)))?;
+        if line != format!("NET {state}") {
+            return Err(err(format!("unexpected line from the guest agent: {line:?}")));
+        }
+        Ok(())
+    }
+
+    fn network_on(&mut self) -> Result<(), GuestError> {
+        self.agent_net("on")?;
+        self.net = Net::On;
+        Ok(())
+    }
+
+    fn network_off(&mut self) -> Result<(), GuestError> {
+        if self.net == Net::On {
+            self.agent_net("off")?;
+        }
+        // The guest side alone could be undone by root in the guest; deleting the NIC's
+        // backend leaves nothing on the host to send packets to.
+        let qmp = self.qmp.as_mut().ok_or_else(|| err("no QMP connection"))?;
+        qmp.execute(r#"{"execute":"set_link","arguments":{"name":"nic0","up":false}}"#)?;
+        qmp.execute(r#"{"execute":"netdev_del","arguments":{"id":"net0"}}"#)?;
+        self.net = Net::Removed;
+        Ok(())
+    }
+
+    fn new_id(&mut self) -> u32 {
+        self.next += 1;
+        self.next
+    }
+
+    /// Runs a script in the guest; its output is appended to `log` as it comes. A `helper`
+    /// is our own root command, run by the agent's shell itself (two programs fewer).
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &mut self,
+        user: User,
+        setarch: Option<&str>,
+        trace: bool,
+        script: &str,
+        env: &[(String, String)],
+        log: Option<&Path>,
+        helper: bool,
+    ) -> Result<i32, GuestError> {
+        let id = self.new_id();
+        let dir = self.share.join("cmd").join(id.to_string());
+        fs::create_dir_all(&dir).map_err(|e| io_err("cannot create", &dir, &e))?;
+        let gdir = format!("/run/gitian/cmd/{id}");
+        fs::write(dir.join("script"), script).map_err(|e| io_err("cannot write", &dir, &e))?;
+        let wrapper = if helper {
+            format!("cd /root || exit 1\nexec >>{gdir}/log 2>&1 </dev/null\n. {gdir}/script\n")
+        } else {
+            wrapper_script(&self.arch, &self.user, user, setarch, trace, env, &gdir)
+        };
+        fs::write(dir.join("run"), wrapper).map_err(|e| io_err("cannot write", &dir, &e))?;
+        let guest_log = dir.join("log");
+        fs::write(&guest_log, "").map_err(|e| io_err("cannot write", &guest_log, &e))?;
+        let mut sink = match log {
+            Some(p) => Some(
+                fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(|e| io_err("cannot open", p, &e))?,
+            ),
+            None => None,
+        };
+        let mut offset = 0u64;
+        let mut pump = |sink: &mut Option<fs::File>| {
+            if let (Some(out), Ok(mut f)) = (sink.as_mut(), fs::File::open(&guest_log))
+                && f.seek(SeekFrom::Start(offset)).is_ok()
+            {
+                let mut buf = Vec::new();
+                if f.read_to_end(&mut buf).is_ok() && !buf.is_empty() {
+                    offset += buf.len() as u64;
+                    let _ = out.write_all(&buf);
+                }
+            }
+        };
+        self.send(&format!("RUN {id}"))?;
+        let line = self.read_line_with(None, &mut || pump(&mut sink))?;
+        pump(&mut sink);
+        let code = line
+            .strip_prefix(&format!("EXIT {id} "))
+            .and_then(|c| c.parse::<i32>().ok())
+            .ok_or_else(|| err(format!("unexpected line from the guest agent: {line:?}")))?;
+        let _ = fs::remove_dir_all(&dir);
+        Ok(code)
+    }
+
+    /// Runs a root helper command (sh, in the agent's environment); fails with its output
+    /// when it fails.
+    fn run_root(&mut self, script: &str) -> Result<(), GuestError> {
+        let log = self.scratch.join("helper.log");
+        let _ = fs::remove_file(&log);
+        let code = self.run(User::Root, None, false, script, &[], Some(&log), true)?;
+        if code != 0 {
+            return Err(err(format!(
+                "guest command failed (exit status {code}): {script}\n{}",
+                process::tail_of_file(&log, 10)
+            )));
+        }
+        Ok(())
+    }
+
+    fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
+        let name = host
+            .file_name()
+            .ok_or_else(|| err(format!("cannot copy '{}'", host.display())))?
+            .to_string_lossy()
+            .into_owned();
+        let id = self.new_id();
+        let xfer = self.share.join("xfer").join(id.to_string());
+        fs::create_dir_all(&xfer).map_err(|e| io_err("cannot create", &xfer, &e))?;
+        process::run_ok(&Invocation::new("cp").arg("-a").arg(host).arg(&xfer))
+            .map_err(GuestError::from)?;
+        let u = shell_quote(&self.user);
+        let dest = format!("/home/{}/{}", self.user, guest_dir.trim_end_matches('/'));
+        let script = format!(
+            "set -e\nd={dest}\nif [ ! -d \"$d\" ]; then mkdir -p \"$d\"; chown {u}:{u} \"$d\"; fi\n\
+             cp -a /run/gitian/xfer/{id}/{name} \"$d\"/\nchown -R {u}:{u} \"$d\"/{name}\n",
+            dest = shell_quote(&dest),
+            name = shell_quote(&name),
+        );
+        let result = self.run_root(&script);
+        let _ = fs::remove_dir_all(&xfer);
+        result
+    }
+
+    fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
+        let path = guest_path.trim_end_matches('/');
+        let name = path.rsplit('/').next().unwrap_or(path).to_string();
+        let id = self.new_id();
+        let xfer = self.share.join("xfer").join(id.to_string());
+        let src = format!("/home/{}/{path}", self.user);
+        fs::create_dir_all(&xfer).map_err(|e| io_err("cannot create", &xfer, &e))?;
+        let script = format!("cp -a {} /run/gitian/xfer/{id}/\n", shell_quote(&src));
+        let result = self.run_root(&script).and_then(|()| {
+            fs::create_dir_all(host_dir).map_err(|e| io_err("cannot create", host_dir, &e))?;
+            merge_into(&xfer.join(&name), &host_dir.join(&name))
+                .map_err(|e| err(format!("cannot copy into '{}': {e}", host_dir.display())))
+        });
+        let _ = fs::remove_dir_all(&xfer);
+        result
+    }
+
+    /// Stops QEMU and virtiofsd and removes the overlay, the share and the sockets.
+    fn stop(mut self) {
+        if let Some(mut qmp) = self.qmp.take() {
+            let _ = qmp.execute(r#"{"execute":"quit"}"#);
+        }
+        if !self.qemu.wait_timeout(Duration::from_secs(5)) {
+            self.qemu.kill();
+        }
+        self.qemu.kill();
+        if !self.virtiofsd.wait_timeout(Duration::from_secs(2)) {
+            self.virtiofsd.kill();
+        }
+        self.virtiofsd.kill();
+        let _ = fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// The shell wrapper the agent runs for one command: user, environment, personality, log.
+fn wrapper_script(
+    guest_arch: &str,
+    build_user: &str,
+    user: User,
+    setarch: Option<&str>,
+    trace: bool,
+    env: &[(String, String)],
+    gdir: &str,
+) -> String {
+    let (home, name, path) = match user {
+        User::Root => (
+            "/root".to_string(),
+            "root",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ),
+        User::Build => {
+            (format!("/home/{build_user}"), build_user, "/usr/local/bin:/usr/bin:/bin:/usr/games")
+        }
+    };
+    let mut vars = vec![
+        format!("HOME={home}"),
+        format!("USER={name}"),
+        format!("LOGNAME={name}"),
+        "SHELL=/bin/bash".to_string(),
+        format!("PATH={path}"),
+    ];
+    if user == User::Root {
+        vars.push("DEBIAN_FRONTEND=noninteractive".into());
+    }
+    vars.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    let vars: Vec<String> = vars.iter().map(|v| shell_quote(v)).collect();
+    let runas = match user {
+        User::Root => String::new(),
+        // setpriv, not runuser/su: no PAM stack to load, which costs a second under TCG.
+        User::Build => format!(
+            "setpriv --reuid={u} --regid={u} --init-groups -- ",
+            u = shell_quote(build_user)
+        ),
+    };
+    // On a 64-bit guest `setarch x86_64` and `setarch linux64` set the personality every
+    // process already has; skipping them saves a program start (a tenth of a second on TCG).
+    let arch = match setarch {
+        None | Some("x86_64" | "linux64") if guest_arch != "i386" => String::new(),
+        Some(p) => format!("setarch {} ", shell_quote(p)),
+        None => String::new(),
+    };
+    let x = if trace { " -x" } else { "" };
+    // The agent's environment holds PATH only (the initramfs starts it so), so exporting the
+    // login variables gives what `env -i` would, without starting `env` (a program costs
+    // under TCG).
+    format!(
+        "cd {home} || exit 1\nunset OLDPWD\nexec >>{gdir}/log 2>&1\nexport {}\nexec {runas}{arch}bash{x} <{gdir}/script\n",
+        vars.join(" "),
+        home = shell_quote(&home),
+    )
+}
+
+/// Moves `src` (file or folder) to `dst`, merging folders and replacing files.
+fn merge_into(src: &Path, dst: &Path) -> std::io::Result<()> {
+    let meta = fs::symlink_metadata(src)?;
+    if meta.is_dir() {
+        if fs::symlink_metadata(dst).is_ok_and(|m| !m.is_dir()) {
+            fs::remove_file(dst)?;
+        }
+        fs::create_dir_all(dst)?;
+        fs::set_permissions(dst, meta.permissions())?;
+        for entry in fs::read_dir(src)? {
+            let entry = entry?;
+            merge_into(&entry.path(), &dst.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        if fs::symlink_metadata(dst).is_ok_and(|m| m.is_dir()) {
+            fs::remove_dir_all(dst)?;
+        }
+        match fs::rename(src, dst) {
+            Ok(()) => Ok(()),
+            Err(_) if !meta.file_type().is_symlink() => fs::copy(src, dst).map(|_| ()),
+            Err(_) => {
+                let target = fs::read_link(src)?;
+                let _ = fs::remove_file(dst);
+                std::os::unix::fs::symlink(target, dst)
+            }
+        }
+    }
+}
+
+/// A QMP connection: JSON commands, one per line.
+#[derive(Debug)]
+struct Qmp {
+    stream: BufReader<UnixStream>,
+}
+
+impl Qmp {
+    fn handshake(stream: UnixStream) -> Result<Self, GuestError> {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+        let mut qmp = Self { stream: BufReader::new(stream) };
+        let mut greeting = String::new();
+        qmp.stream.read_line(&mut greeting).map_err(|e| err(format!("QMP: {e}")))?;
+        qmp.execute(r#"{"execute":"qmp_capabilities"}"#)?;
+        Ok(qmp)
+    }
+
+    /// Sends one command and returns its `return` line; events in between are skipped.
+    fn execute(&mut self, command: &str) -> Result<String, GuestError> {
+        self.stream
+            .get_mut()
+            .write_all(format!("{command}\n").as_bytes())
+            .map_err(|e| err(format!("QMP: {e}")))?;
+        loop {
+            let mut line = String::new();
+            match self.stream.read_line(&mut line) {
+                Ok(0) => return Ok(String::new()),
+                Ok(_) => {}
+                Err(e) => return Err(err(format!("QMP: {e}"))),
+            }
+            if line.contains("\"return\"") {
+                return Ok(line);
+            }
+            if line.contains("\"error\"") {
+                return Err(err(format!("QMP {command}: {}", line.trim())));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> GuestSpec {
+        GuestSpec {
+            distro: "debian".into(),
+            suite: "bookworm".into(),
+            arch: "amd64".into(),
+            base: PathBuf::from("/b/debian-bookworm-amd64"),
+            scratch: PathBuf::from("/w/var/guest"),
+            memory_mib: 2000,
+            cpus: 2,
+        }
+    }
+
+    #[test]
+    fn qemu_command_line() {
+        let inv = qemu_invocation(
+            &spec(),
+            "tcg",
+            Path::new("/w/var/guest/overlay.qcow2"),
+            Path::new("/tmp/s"),
+            Path::new("/w/var/guest/console.log"),
+        );
+        let line = inv.display();
+        assert!(line.starts_with("qemu-system-x86_64 -name gitian-bookworm-amd64 "), "{line}");
+        for part in [
+            "-accel tcg -cpu max -m 2000M -smp 2",
+            "memory-backend-memfd,id=mem,size=2000M,share=on",
+            "-kernel /b/debian-bookworm-amd64/vmlinuz -initrd /b/debian-bookworm-amd64/initrd.img",
+            "init=/sbin/gitian-init",
+            "file=/w/var/guest/overlay.qcow2,format=qcow2,if=virtio,cache=unsafe",
+            "vhost-user-fs-pci,chardev=vfs,tag=gitian",
+            "virtserialport,chardev=ctl,name=org.gitian.ctl",
+            "-netdev user,id=net0 -device virtio-net-pci,netdev=net0,id=nic0",
+        ] {
+            assert!(line.contains(part), "{part:?} not in {line}");
+        }
+        let kvm = qemu_invocation(&spec(), "kvm", Path::new("o"), Path::new("s"), Path::new("c"));
+        assert!(kvm.display().contains("-accel kvm -cpu host"));
+    }
+
+    #[test]
+    fn wrapper_runs_the_build_user_with_a_clean_environment() {
+        let w = wrapper_script(
+            "i386",
+            "debian",
+            User::Build,
+            Some("i386"),
+            true,
+            &[],
+            "/run/gitian/cmd/3",
+        );
+        assert_eq!(
+            w,
+            "cd /home/debian || exit 1\nunset OLDPWD\nexec >>/run/gitian/cmd/3/log 2>&1\n\
+             export HOME=/home/debian USER=debian LOGNAME=debian \
+             SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n\
+             exec setpriv --reuid=debian --regid=debian --init-groups -- setarch i386 \
+             bash -x </run/gitian/cmd/3/script\n"
+        );
+        let r = wrapper_script(
+            "amd64",
+            "debian",
+            User::Root,
+            None,
+            false,
+            &[("A".into(), "b c".into())],
+            "/g",
+        );
+        let b = wrapper_script("amd64", "debian", User::Build, Some("x86_64"), true, &[], "/g");
+        assert!(b.ends_with("--init-groups -- bash -x </g/script\n"), "{b}");
+        assert!(r.contains("DEBIAN_FRONTEND=noninteractive 'A=b c'\nexec bash </g/script"), "{r}");
+    }
+
+    #[test]
+    fn merge_replaces_files_and_keeps_others() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src/out");
+        let dst = t.path().join("dst/out");
+        fs::create_dir_all(src.join("sub")).unwrap();
+        fs::create_dir_all(dst.join("sub")).unwrap();
+        fs::write(src.join("sub/a"), "new").unwrap();
+        fs::write(dst.join("sub/a"), "old").unwrap();
+        fs::write(dst.join("keep"), "k").unwrap();
+        merge_into(&src, &dst).unwrap();
+        assert_eq!(fs::read_to_string(dst.join("sub/a")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(dst.join("keep")).unwrap(), "k");
+    }
+}

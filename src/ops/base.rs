@@ -1,0 +1,618 @@
+//! `make-base`: reproducible base images, and finding them again for a build.
+//!
+//! Layout of one base image (the contract every backend reads):
+//!
+//! ```text
+//! <base_dir>/<distro>-<suite>-<arch>/
+//!   rootfs.tar    mmdebstrap output (SOURCE_DATE_EPOCH), build user <distro> (/home/<distro>),
+//!                 en_US.UTF-8 generated, fixed /etc/hostname "gitian", empty resolv.conf
+//!   vmlinuz       the kernel (Debian's cloud flavour on amd64)
+//!   initrd.img    its initramfs
+//!   disk.qcow2    the QEMU disk: ext4 of rootfs.tar plus /sbin/gitian-init, fixed UUID,
+//!                 hash seed and inode times
+//!   manifest      `sha256  file.deb` of every package installed, sorted by file name
+//!   inputs        what it was made from (reused when the same inputs are asked for again)
+//!   SHA256SUMS    sha256sum of all the files above: the image hash
+//! ```
+//!
+//! Everything is written to a temporary folder beside the target and renamed into place, so a
+//! base image is either complete or absent.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::guest::kvm;
+use crate::guest::process::{self, Invocation, ProcessError};
+
+/// Base image files, in SHA256SUMS order.
+pub const FILES: [&str; 6] =
+    ["rootfs.tar", kvm::KERNEL, kvm::INITRD, kvm::DISK, "manifest", "inputs"];
+/// The root file system tarball.
+pub const ROOTFS: &str = "rootfs.tar";
+/// The package manifest.
+pub const MANIFEST: &str = "manifest";
+/// The checksums file (the image hash is its sha256).
+pub const SUMS: &str = "SHA256SUMS";
+/// The description of the inputs.
+pub const INPUTS: &str = "inputs";
+
+/// SOURCE_DATE_EPOCH used when the environment gives none (2024-01-01 00:00:00 UTC): file
+/// times in the image, so that two runs over the same mirror content give the same bytes.
+pub const DEFAULT_EPOCH: i64 = 1_704_067_200;
+
+/// Packages every base image has besides the kernel (Gitian's list, less what no longer
+/// makes sense: subversion, pciutils, grub, openssh-server).
+pub const PACKAGES: &[&str] = &[
+    "build-essential",
+    "git",
+    "locales",
+    "wget",
+    "lsb-release",
+    "sudo",
+    "iproute2",
+    "ca-certificates",
+    "kmod",
+];
+
+/// What to make.
+#[derive(Debug, Clone)]
+pub struct MakeBaseOptions {
+    /// `debian` or `ubuntu`.
+    pub distro: String,
+    /// Suite (code name).
+    pub suite: String,
+    /// `amd64` or `i386`.
+    pub arch: String,
+    /// Size of the QEMU disk in MiB.
+    pub disksize_mib: u64,
+    /// Mirror URL; `None`: mmdebstrap's default for the distribution.
+    pub mirror: Option<String>,
+    /// Folder of base images.
+    pub base_dir: PathBuf,
+    /// Rebuild even when an image with the same inputs exists.
+    pub force: bool,
+    /// SOURCE_DATE_EPOCH.
+    pub epoch: i64,
+}
+
+/// A base image on disk.
+#[derive(Debug, Clone)]
+pub struct BaseImage {
+    /// Its folder.
+    pub dir: PathBuf,
+    /// sha256 of its SHA256SUMS.
+    pub image_hash: String,
+    /// True when an existing image with the same inputs was kept.
+    pub reused: bool,
+}
+
+/// Why make-base failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BaseError {
+    /// A tool failed.
+    #[error("{0}")]
+    Process(#[from] ProcessError),
+    /// A file operation failed.
+    #[error("{what} '{path}': {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An image exists and was made from other inputs.
+    #[error("base image '{0}' exists and was made from other inputs")]
+    Exists(PathBuf),
+    /// Something else.
+    #[error("{0}")]
+    Other(String),
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BaseError {
+    let path = path.to_path_buf();
+    move |source| BaseError::Io { what, path, source }
+}
+
+/// `$XDG_CACHE_HOME/git-gitian`, else `~/.cache/git-gitian`.
+pub fn cache_root() -> PathBuf {
+    let xdg = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let cache = xdg.unwrap_or_else(|| {
+        std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from).join(".cache")
+    });
+    cache.join("git-gitian")
+}
+
+/// The default folder of base images.
+pub fn default_base_dir() -> PathBuf {
+    cache_root().join("base")
+}
+
+/// The base image architecture for a descriptor architecture: `linux64` means the host's
+/// 64-bit architecture (amd64 on x86_64).
+pub fn base_arch(arch: &str) -> &str {
+    match arch {
+        "linux64" => match std::env::consts::ARCH {
+            "aarch64" => "arm64",
+            _ => "amd64",
+        },
+        other => other,
+    }
+}
+
+/// The folder of one base image.
+pub fn image_dir(base_dir: &Path, distro: &str, suite: &str, arch: &str) -> PathBuf {
+    base_dir.join(format!("{distro}-{suite}-{}", base_arch(arch)))
+}
+
+/// The command that creates a missing base image, for error hints.
+pub fn make_base_command(base_dir: Option<&Path>, distro: &str, suite: &str, arch: &str) -> String {
+    let mut cmd = format!(
+        "git gitian make-base --distro {} --suite {} --arch {}",
+        process::shell_quote(distro),
+        process::shell_quote(suite),
+        process::shell_quote(base_arch(arch))
+    );
+    if let Some(dir) = base_dir {
+        cmd.push_str(&format!(" --base-dir {}", process::shell_quote(&dir.to_string_lossy())));
+    }
+    cmd
+}
+
+/// A complete base image is there (its SHA256SUMS exists: it is written last).
+pub fn is_complete(dir: &Path) -> bool {
+    dir.join(SUMS).is_file()
+}
+
+/// Kernel package for a distribution and architecture.
+fn kernel_package(distro: &str, arch: &str) -> &'static str {
+    match (distro, arch) {
+        ("ubuntu", _) => "linux-image-virtual",
+        (_, "i386") => "linux-image-686-pae",
+        (_, "arm64") => "linux-image-cloud-arm64",
+        _ => "linux-image-cloud-amd64",
+    }
+}
+
+fn packages(opts: &MakeBaseOptions) -> Vec<String> {
+    let mut p = vec![kernel_package(&opts.distro, &opts.arch).to_string()];
+    p.extend(PACKAGES.iter().map(|s| (*s).to_string()));
+    p
+}
+
+/// The `inputs` file: everything that decides the image's bytes apart from the mirror.
+pub fn inputs_text(opts: &MakeBaseOptions) -> String {
+    format!(
+        "format 1\ndistro {}\nsuite {}\narch {}\nmirror {}\npackages {}\ndisksize {}\nsource_date_epoch {}\n\
+         init {}\n",
+        opts.distro,
+        opts.suite,
+        opts.arch,
+        opts.mirror.as_deref().unwrap_or("default"),
+        packages(opts).join(","),
+        opts.disksize_mib,
+        opts.epoch,
+        hex(&Sha256::digest(
+            [kvm::INIT_STUB, include_str!("../guest/assets/initrd-init.c")].concat().as_bytes()
+        )),
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// sha256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = fs::File::open(path)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex(&h.finalize()))
+}
+
+/// The image hash of a complete base image: sha256 of its SHA256SUMS.
+pub fn image_hash(dir: &Path) -> std::io::Result<String> {
+    sha256_file(&dir.join(SUMS))
+}
+
+/// Makes (or reuses) a base image.
+pub fn make_base(
+    opts: &MakeBaseOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<BaseImage, BaseError> {
+    let dir = image_dir(&opts.base_dir, &opts.distro, &opts.suite, &opts.arch);
+    let inputs = inputs_text(opts);
+    if is_complete(&dir) && !opts.force {
+        let same = fs::read_to_string(dir.join(INPUTS)).is_ok_and(|t| t == inputs);
+        if !same {
+            return Err(BaseError::Exists(dir));
+        }
+        let hash = image_hash(&dir).map_err(io("cannot read", &dir))?;
+        return Ok(BaseImage { dir, image_hash: hash, reused: true });
+    }
+    for tool in ["mmdebstrap", "mkfs.ext4", "debugfs", "qemu-img", "tar"] {
+        if process::run(&Invocation::new("sh").args(["-c", &format!("command -v {tool}")]))
+            .map(|o| o.code != 0)
+            .unwrap_or(true)
+        {
+            return Err(BaseError::Other(format!(
+                "'{tool}' is not installed (apt-get install mmdebstrap e2fsprogs qemu-utils)"
+            )));
+        }
+    }
+    fs::create_dir_all(&opts.base_dir).map_err(io("cannot create", &opts.base_dir))?;
+    let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempdir_in(&opts.base_dir)
+        .map_err(io("cannot create a folder in", &opts.base_dir))?;
+    let t = tmp.path();
+    let log = t.join("make-base.log");
+
+    progress(&format!(
+        "Bootstrapping {} {} {} with mmdebstrap (log in {})",
+        opts.distro,
+        opts.suite,
+        opts.arch,
+        log.display()
+    ));
+    let rootfs = t.join(ROOTFS);
+    run_logged(&mmdebstrap(opts, t), &log, opts.epoch)?;
+
+    progress("Extracting the kernel");
+    let root = t.join("root");
+    fs::create_dir_all(&root).map_err(io("cannot create", &root))?;
+    run_logged(
+        &Invocation::new("tar").arg("-C").arg(&root).args(["--numeric-owner", "-xpf"]).arg(&rootfs),
+        &log,
+        opts.epoch,
+    )?;
+    let link =
+        fs::read_link(root.join("vmlinuz")).map_err(io("no kernel link", &root.join("vmlinuz")))?;
+    let kernel = root.join(link.strip_prefix("/").unwrap_or(&link));
+    fs::copy(&kernel, t.join(kvm::KERNEL)).map_err(io("cannot copy", &kernel))?;
+    let version = kernel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("vmlinuz-"))
+        .ok_or_else(|| BaseError::Other(format!("unexpected kernel name '{}'", kernel.display())))?
+        .to_string();
+    progress("Making the initramfs");
+    let initrd = make_initramfs(&root, &version, opts.epoch, &log)?;
+    fs::write(t.join(kvm::INITRD), initrd).map_err(io("cannot write", t))?;
+
+    progress(&format!("Making the QEMU disk ({} MiB)", opts.disksize_mib));
+    make_disk(opts, &root, t, &log)?;
+    fs::remove_dir_all(&root).map_err(io("cannot remove", &root))?;
+
+    fs::write(t.join(INPUTS), &inputs).map_err(io("cannot write", t))?;
+    let mut sums = String::new();
+    for f in FILES {
+        let h = sha256_file(&t.join(f)).map_err(io("cannot read", &t.join(f)))?;
+        sums.push_str(&format!("{h}  {f}\n"));
+    }
+    fs::remove_file(&log).map_err(io("cannot remove", &log))?;
+    fs::write(t.join(SUMS), &sums).map_err(io("cannot write", t))?;
+
+    if dir.exists() {
+        let old = tempfile::Builder::new()
+            .prefix(&format!(".{name}.old-"))
+            .tempdir_in(&opts.base_dir)
+            .map_err(io("cannot create a folder in", &opts.base_dir))?;
+        fs::rename(&dir, old.path().join("x")).map_err(io("cannot move away", &dir))?;
+    }
+    let kept = tmp.keep();
+    fs::rename(&kept, &dir).map_err(io("cannot rename into place", &dir))?;
+    let hash = image_hash(&dir).map_err(io("cannot read", &dir))?;
+    Ok(BaseImage { dir, image_hash: hash, reused: false })
+}
+
+fn run_logged(inv: &Invocation, log: &Path, epoch: i64) -> Result<(), BaseError> {
+    let inv = inv
+        .clone()
+        .env("SOURCE_DATE_EPOCH", epoch.to_string())
+        .env("E2FSPROGS_FAKE_TIME", epoch.to_string())
+        .env("LC_ALL", "C.UTF-8")
+        .env("TZ", "UTC");
+    process::run_logged(&inv, log)?;
+    Ok(())
+}
+
+/// The mmdebstrap command line.
+pub fn mmdebstrap(opts: &MakeBaseOptions, out: &Path) -> Invocation {
+    let user = &opts.distro;
+    let manifest = out.join(MANIFEST);
+    let q = |p: &Path| process::shell_quote(&p.to_string_lossy());
+    let mut inv = Invocation::new("mmdebstrap")
+        .args(["--mode=root", "--variant=minbase", "--format=tar"])
+        .arg(format!("--architectures={}", opts.arch))
+        .arg(format!("--include={}", packages(opts).join(",")))
+        // Keep the essential packages' .debs so that the manifest covers them too.
+        .arg("--skip=essential/unlink")
+        // Keep the package lists: a build's `apt-get update` is then a quick check instead
+        // of a minute of downloading and decompressing them under TCG.
+        .arg("--skip=cleanup/apt/lists")
+        .arg("--aptopt=Acquire::Languages \"none\"");
+    if opts.distro == "ubuntu" {
+        inv = inv.arg("--components=main,universe");
+    }
+    inv.arg(format!(
+        "--customize-hook=cd \"$1/var/cache/apt/archives\" && sha256sum *.deb | LC_ALL=C sort -k2 > {}",
+        q(&manifest)
+    ))
+    .arg("--customize-hook=echo gitian > \"$1/etc/hostname\"")
+    .arg("--customize-hook=printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\tgitian\\n' > \"$1/etc/hosts\"")
+    .arg("--customize-hook=: > \"$1/etc/resolv.conf\"")
+    .arg("--customize-hook=echo 'en_US.UTF-8 UTF-8' > \"$1/etc/locale.gen\" && chroot \"$1\" locale-gen")
+    .arg(format!(
+        "--customize-hook=chroot \"$1\" useradd -m -s /bin/bash -U {}",
+        process::shell_quote(user)
+    ))
+    .arg(&opts.suite)
+    .arg(out.join(ROOTFS))
+    .args(opts.mirror.iter())
+}
+
+/// ext4 of `root` (plus the init stub) as qcow2, with every time stamp, the UUID and the
+/// directory hash seed fixed so that the same tree gives the same bytes.
+fn make_disk(opts: &MakeBaseOptions, root: &Path, t: &Path, log: &Path) -> Result<(), BaseError> {
+    let stub = root.join(kvm::INIT_PATH);
+    if let Some(parent) = stub.parent() {
+        fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
+    }
+    fs::write(&stub, kvm::INIT_STUB).map_err(io("cannot write", &stub))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&stub, fs::Permissions::from_mode(0o755))
+            .map_err(io("cannot chmod", &stub))?;
+    }
+    let raw = t.join("disk.raw");
+    let f = fs::File::create(&raw).map_err(io("cannot create", &raw))?;
+    f.set_len(opts.disksize_mib * 1024 * 1024).map_err(io("cannot size", &raw))?;
+    drop(f);
+    run_logged(
+        &Invocation::new("mkfs.ext4")
+            .args(["-q", "-F", "-L", "gitian-root"])
+            .args(["-U", "8c5e2a6e-6a1d-4c1e-9a3b-67697469616e"])
+            .args(["-E", "hash_seed=2f1d8e4a-3c5b-4e7f-8a9b-67697469616e,root_owner=0:0"])
+            .arg("-d")
+            .arg(root)
+            .arg(&raw),
+        log,
+        opts.epoch,
+    )?;
+    // mke2fs copies each file's atime and ctime (the time of extraction): set them all.
+    let mut paths = Vec::new();
+    collect_paths(root, root, &mut paths).map_err(io("cannot read", root))?;
+    paths.sort();
+    let mut cmds = String::new();
+    for p in std::iter::once("/".to_string()).chain(paths) {
+        if p.contains('"') || p.contains('\n') {
+            return Err(BaseError::Other(format!("unsupported file name in the image: {p:?}")));
+        }
+        for field in ["atime", "ctime", "crtime", "mtime"] {
+            if field == "mtime" && p != "/" {
+                continue;
+            }
+            cmds.push_str(&format!("sif \"{p}\" {field} @{}\n", opts.epoch));
+        }
+    }
+    let cmd_file = t.join("debugfs.cmds");
+    fs::write(&cmd_file, cmds).map_err(io("cannot write", &cmd_file))?;
+    run_logged(
+        &Invocation::new("debugfs").arg("-w").arg("-f").arg(&cmd_file).arg(&raw),
+        log,
+        opts.epoch,
+    )?;
+    fs::remove_file(&cmd_file).map_err(io("cannot remove", &cmd_file))?;
+    run_logged(
+        &Invocation::new("qemu-img")
+            .args(["convert", "-f", "raw", "-O", "qcow2"])
+            .arg(&raw)
+            .arg(t.join(kvm::DISK)),
+        log,
+        opts.epoch,
+    )?;
+    fs::remove_file(&raw).map_err(io("cannot remove", &raw))?;
+    Ok(())
+}
+
+/// Modules the guest loads from its initramfs: disk, shared folder, control port, network.
+const GUEST_MODULES: [&str; 5] =
+    ["virtio_pci", "virtio_blk", "virtiofs", "virtio_console", "virtio_net"];
+
+/// The guest's initramfs (uncompressed newc cpio): a static `/init` compiled from
+/// `assets/initrd-init.c` with the image's own gcc, and the virtio modules in load order.
+fn make_initramfs(
+    root: &Path,
+    version: &str,
+    epoch: i64,
+    log: &Path,
+) -> Result<Vec<u8>, BaseError> {
+    let moddir = root.join("lib/modules").join(version);
+    let dep_text = fs::read_to_string(moddir.join("modules.dep"))
+        .map_err(io("cannot read", &moddir.join("modules.dep")))?;
+    let order = module_order(&dep_text, &GUEST_MODULES).map_err(BaseError::Other)?;
+    let src = root.join("tmp/gitian-initrd-init.c");
+    fs::write(&src, include_str!("../guest/assets/initrd-init.c"))
+        .map_err(io("cannot write", &src))?;
+    let inv = Invocation::new("chroot").arg(root).args([
+        "gcc",
+        "-static",
+        "-Os",
+        "-s",
+        "-o",
+        "/tmp/gitian-initrd-init",
+        "/tmp/gitian-initrd-init.c",
+    ]);
+    run_logged(&inv, log, epoch)?;
+    let init_bin = root.join("tmp/gitian-initrd-init");
+    let init = fs::read(&init_bin).map_err(io("cannot read", &init_bin))?;
+    let _ = fs::remove_file(&src);
+    let _ = fs::remove_file(&init_bin);
+    let mut cpio = Cpio::new(epoch);
+    for dir in ["dev", "modules", "proc", "root", "sys"] {
+        cpio.entry(dir, 0o040_755, 0, &[]);
+    }
+    cpio.entry("dev/console", 0o020_600, (5 << 8) | 1, &[]);
+    cpio.entry("init", 0o100_755, 0, &init);
+    for (i, rel) in order.iter().enumerate() {
+        let data = fs::read(moddir.join(rel)).map_err(io("cannot read", &moddir.join(rel)))?;
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        cpio.entry(&format!("modules/{i:02}-{name}"), 0o100_644, 0, &data);
+    }
+    Ok(cpio.finish())
+}
+
+/// Load order for `wanted` modules and their dependencies, from `modules.dep` text:
+/// dependencies first, each module once.
+pub fn module_order(dep_text: &str, wanted: &[&str]) -> Result<Vec<String>, String> {
+    let deps: std::collections::BTreeMap<&str, Vec<&str>> = dep_text
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(m, d)| (m.trim(), d.split_whitespace().collect()))
+        .collect();
+    fn visit<'a>(
+        m: &'a str,
+        deps: &std::collections::BTreeMap<&'a str, Vec<&'a str>>,
+        out: &mut Vec<String>,
+    ) {
+        if out.iter().any(|o| o == m) {
+            return;
+        }
+        for d in deps.get(m).map(Vec::as_slice).unwrap_or_default() {
+            visit(d, deps, out);
+        }
+        out.push(m.to_string());
+    }
+    let mut out = Vec::new();
+    for w in wanted {
+        let file = format!("/{w}.ko");
+        let m = deps
+            .keys()
+            .find(|k| format!("/{k}").ends_with(&file))
+            .ok_or_else(|| format!("kernel module {w} not found in modules.dep"))?;
+        visit(m, &deps, &mut out);
+    }
+    Ok(out)
+}
+
+/// A newc cpio archive with fixed owners and times.
+struct Cpio {
+    out: Vec<u8>,
+    ino: u32,
+    mtime: i64,
+}
+
+impl Cpio {
+    fn new(mtime: i64) -> Self {
+        Self { out: Vec::new(), ino: 0, mtime }
+    }
+
+    fn entry(&mut self, name: &str, mode: u32, rdev: u32, data: &[u8]) {
+        self.ino += 1;
+        let nlink = if mode & 0o040_000 != 0 { 2 } else { 1 };
+        let header = format!(
+            "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+            self.ino,
+            mode,
+            0,
+            0,
+            nlink,
+            self.mtime,
+            data.len(),
+            0,
+            0,
+            rdev >> 8,
+            rdev & 0xff,
+            name.len() + 1,
+            0
+        );
+        self.out.extend_from_slice(header.as_bytes());
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(0);
+        self.pad();
+        self.out.extend_from_slice(data);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while self.out.len() % 4 != 0 {
+            self.out.push(0);
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.ino = 0;
+        let mtime = self.mtime;
+        self.mtime = 0;
+        self.entry("TRAILER!!!", 0, 0, &[]);
+        self.mtime = mtime;
+        self.out
+    }
+}
+
+fn collect_paths(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        out.push(format!("/{}", rel.to_string_lossy()));
+        if entry.file_type()?.is_dir() {
+            collect_paths(root, &path, out)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linux64_is_the_host_arch() {
+        assert_eq!(base_arch("linux64"), "amd64");
+        assert_eq!(base_arch("i386"), "i386");
+        let d = image_dir(Path::new("/c"), "debian", "bookworm", "linux64");
+        assert_eq!(d, Path::new("/c/debian-bookworm-amd64"));
+    }
+
+    #[test]
+    fn modules_come_after_their_dependencies() {
+        let dep = "kernel/fs/fuse/virtiofs.ko: kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko kernel/fs/fuse/fuse.ko\n\
+                   kernel/drivers/virtio/virtio_ring.ko: kernel/drivers/virtio/virtio.ko\n\
+                   kernel/drivers/virtio/virtio.ko:\nkernel/fs/fuse/fuse.ko:\n";
+        let order = module_order(dep, &["virtiofs", "virtio"]).unwrap();
+        assert_eq!(
+            order,
+            [
+                "kernel/drivers/virtio/virtio.ko",
+                "kernel/drivers/virtio/virtio_ring.ko",
+                "kernel/fs/fuse/fuse.ko",
+                "kernel/fs/fuse/virtiofs.ko"
+            ]
+        );
+        assert!(module_order(dep, &["nope"]).is_err());
+    }
+
+    #[test]
+    fn cpio_is_newc() {
+        let mut c = Cpio::new(1);
+        c.entry("init", 0o100_755, 0, b"ab");
+        let out = c.finish();
+        assert!(out.starts_with(b"07070100000001000081ed"));
+        assert_eq!(out.len() % 4, 0);
+        assert!(out.windows(10).any(|w| w == b"TRAILER!!!"));
+    }
+
+    #[test]
+    fn missing_base_command() {
+        assert_eq!(
+            make_base_command(Some(Path::new("/x y")), "debian", "bookworm", "amd64"),
+            "git gitian make-base --distro debian --suite bookworm --arch amd64 --base-dir '/x y'"
+        );
+    }
+}

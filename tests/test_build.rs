@@ -1,0 +1,413 @@
+//! `git gitian build` and `make-base` with real QEMU guests (TCG: the machines this runs on have
+//! no KVM that boots a stock kernel). One base image is shared by every test: it lives in the
+//! default base folder (or `$GITIAN_TEST_BASE_DIR`) and `make-base` reuses it when its inputs
+//! match, so only the first run on a machine pays for the bootstrap.
+//!
+//! Guest tests hold one lock so that two VMs never fight for the two cores.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::common::{bin, stderr, stdout};
+
+static GUESTS: Mutex<()> = Mutex::new(());
+static BASE: OnceLock<PathBuf> = OnceLock::new();
+
+fn guest_lock() -> MutexGuard<'static, ()> {
+    GUESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn base_dir() -> PathBuf {
+    std::env::var_os("GITIAN_TEST_BASE_DIR").map_or_else(
+        || {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
+            cache.join("git-gitian/base")
+        },
+        PathBuf::from,
+    )
+}
+
+fn gitian(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("GITIAN_BASE_DIR", base_dir())
+        .env_remove("SOURCE_DATE_EPOCH")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The shared Debian bookworm amd64 base image (made once, reused when up to date).
+fn base() -> &'static Path {
+    BASE.get_or_init(|| {
+        let dir = base_dir();
+        fs::create_dir_all(&dir).unwrap();
+        let t = Instant::now();
+        let out = gitian(
+            &dir,
+            &["make-base", "--distro", "debian", "--suite", "bookworm", "--arch", "amd64"],
+        )
+        .output()
+        .unwrap();
+        assert!(out.status.success(), "make-base failed:\n{}", stderr(&out));
+        eprintln!("make-base: {:.0} s: {}", t.elapsed().as_secs_f64(), stderr(&out).trim());
+        dir.join("debian-bookworm-amd64")
+    })
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("GIT_AUTHOR_DATE", "2021-03-04T05:06:07Z")
+        .env("GIT_COMMITTER_DATE", "2021-03-04T05:06:07Z")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+/// A repository with a small C program that links zlib; returns (path, commit).
+fn hello_repo(root: &Path) -> (PathBuf, String) {
+    let repo = root.join("hello-src");
+    fs::create_dir_all(&repo).unwrap();
+    fs::write(
+        repo.join("hello.c"),
+        "#include <stdio.h>\n#include <zlib.h>\nint main(void) { printf(\"hello, zlib %s\\n\", zlibVersion()); return 0; }\n",
+    )
+    .unwrap();
+    fs::write(repo.join("Makefile"), "hello: hello.c\n\tgcc -O2 -o hello hello.c -lz\n").unwrap();
+    git(&repo, &["init", "-q", "."]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "hello"]);
+    let sha = git(&repo, &["rev-parse", "HEAD"]);
+    (repo, sha)
+}
+
+fn descriptor(
+    name: &str,
+    packages: &[&str],
+    remote: Option<(&Path, &str)>,
+    script: &str,
+) -> String {
+    descriptor_with(name, packages, remote, "files: []\n", script)
+}
+
+fn descriptor_with(
+    name: &str,
+    packages: &[&str],
+    remote: Option<(&Path, &str)>,
+    extra: &str,
+    script: &str,
+) -> String {
+    let mut d = format!(
+        "---\nname: \"{name}\"\ndistro: \"debian\"\nsuites:\n- \"bookworm\"\narchitectures:\n- \"amd64\"\npackages:\n"
+    );
+    if packages.is_empty() {
+        d = d.replace("packages:\n", "packages: []\n");
+    }
+    for p in packages {
+        d.push_str(&format!("- \"{p}\"\n"));
+    }
+    match remote {
+        Some((url, commit)) => d.push_str(&format!(
+            "remotes:\n- \"url\": \"{}\"\n  \"dir\": \"hello\"\n  \"commit\": \"{commit}\"\n",
+            url.display()
+        )),
+        None => d.push_str("reference_datetime: \"2021-01-01 00:00:00\"\nremotes: []\n"),
+    }
+    d.push_str(extra);
+    d.push_str("script: |\n");
+    for line in script.lines() {
+        d.push_str(&format!("  {line}\n"));
+    }
+    d
+}
+
+fn build(dir: &Path, desc: &str) -> Output {
+    fs::write(dir.join("desc.yml"), desc).unwrap();
+    gitian(dir, &["build", "--backend", "kvm", "--accel", "tcg", "-m", "1024", "desc.yml"])
+        .output()
+        .unwrap()
+}
+
+/// Processes whose command line mentions `needle` (a leaked QEMU or virtiofsd).
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = fs::read(entry.path().join("cmdline")) {
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if text.contains(needle) && !text.contains("git-gitian") {
+                found.push(text);
+            }
+        }
+    }
+    found
+}
+
+fn assert_no_guest_left(dir: &Path) {
+    let left = processes_mentioning(&dir.display().to_string());
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+    let var = dir.join("var");
+    let scratch: Vec<_> = fs::read_dir(&var)
+        .map(|r| {
+            r.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("guest-")).collect()
+        })
+        .unwrap_or_default();
+    assert!(scratch.is_empty(), "guest scratch left in var/");
+}
+
+fn result_field(result: &str, key: &str) -> String {
+    // `- key: |` or `|-` blocks, 4-space indented, up to the next `- ` line.
+    let mut out = String::new();
+    let mut inside = false;
+    for line in result.lines() {
+        if let Some(rest) = line.trim_start().strip_prefix(&format!("- {key}:")) {
+            inside = true;
+            if rest.trim() == "''" {
+                return String::new();
+            }
+            continue;
+        }
+        if inside {
+            if line.starts_with("- ") {
+                break;
+            }
+            out.push_str(line.trim_start());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn test_build_c_program_twice_gives_the_same_out_manifest() {
+    let _g = guest_lock();
+    let base = base();
+    let t = tempfile::tempdir().unwrap();
+    let (repo, sha) = hello_repo(t.path());
+    let desc = descriptor_with(
+        "hello",
+        &["gcc", "make", "zlib1g-dev"],
+        Some((&repo, &sha)),
+        "files:\n- \"greeting.txt\"\nenable_cache: true\n",
+        "cd hello\nmake\n./hello > $OUTDIR/hello.txt\ncp hello $OUTDIR/\nstrip $OUTDIR/hello\n\
+         git describe --always > $OUTDIR/commit.txt\ncat ../greeting.txt $GBUILD_COMMON_CACHE/seed.txt > $OUTDIR/greeting.txt\n\
+         echo made > $GBUILD_PACKAGE_CACHE/made.txt",
+    );
+    let mut results = Vec::new();
+    for run in ["one", "two"] {
+        let dir = t.path().join(run);
+        fs::create_dir_all(dir.join("inputs")).unwrap();
+        fs::create_dir_all(dir.join("cache/common")).unwrap();
+        fs::write(dir.join("inputs/greeting.txt"), "hi\n").unwrap();
+        fs::write(dir.join("cache/common/seed.txt"), "seed\n").unwrap();
+        let start = Instant::now();
+        let out = build(&dir, &desc);
+        eprintln!("build {run}: {:.0} s", start.elapsed().as_secs_f64());
+        assert!(
+            out.status.success(),
+            "build failed:\n{}\n{}",
+            stderr(&out),
+            fs::read_to_string(dir.join("var/build.log")).unwrap_or_default()
+        );
+        let result = fs::read_to_string(dir.join("result/hello-res.yml")).unwrap();
+        assert!(stdout(&out).ends_with("  hello-res.yml\n"), "{}", stdout(&out));
+        assert_eq!(
+            fs::read_to_string(dir.join("build/out/hello.txt")).unwrap(),
+            "hello, zlib 1.2.13\n"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.join("build/out/commit.txt")).unwrap(),
+            format!("{}\n", &sha[..7])
+        );
+        // in_manifest: the descriptor's hash line, then the git line without a newline.
+        let desc_hash = {
+            use sha2::Digest;
+            sha2::Sha256::digest(desc.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let greeting = "98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4";
+        assert!(
+            result.contains(&format!("- in_manifest: |-\n    {desc_hash}  hello-desc.yml\n    {greeting}  greeting.txt\n    git:{sha} hello\n- base_manifests: !!omap\n  - bookworm-amd64: |\n")),
+            "{result}"
+        );
+        assert_eq!(fs::read_to_string(dir.join("build/out/greeting.txt")).unwrap(), "hi\nseed\n");
+        // The caches went in and came back, and are in the result.
+        assert_eq!(fs::read_to_string(dir.join("cache/hello/made.txt")).unwrap(), "made\n");
+        // One-line manifests are folded single-quoted scalars in Psych's style.
+        assert!(
+            result.contains("  seed.txt\n\n    '\n- cache_package_manifest: '")
+                && result.ends_with("  made.txt\n\n    '\n"),
+            "{result}"
+        );
+        let bases = result_field(&result, "bookworm-amd64");
+        for deb in ["zlib1g-dev_", "gcc-12_", "bash_", "libc6_"] {
+            assert!(bases.contains(deb), "{deb} missing from base_manifests");
+        }
+        let info = fs::read_to_string(dir.join("var/build-info")).unwrap();
+        assert!(info.contains("backend: kvm (qemu, accel tcg)"), "{info}");
+        assert!(fs::read_to_string(dir.join("var/install.log")).unwrap().contains("zlib1g-dev"));
+        assert!(fs::read_to_string(dir.join("var/build.log")).unwrap().contains("+ make"));
+        assert_no_guest_left(&dir);
+        results.push(result_field(&result, "out_manifest"));
+    }
+    assert_eq!(results[0], results[1]);
+    let names: Vec<&str> = results[0].lines().map(|l| &l[66..]).collect();
+    assert_eq!(names, ["commit.txt", "greeting.txt", "hello", "hello.txt"]);
+    assert!(base.join("SHA256SUMS").is_file());
+}
+
+#[test]
+fn test_build_script_has_no_network() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    // A package first, so that the network was really up before the script.
+    let desc = descriptor(
+        "nonet",
+        &["hello"],
+        None,
+        "ip -o addr >&2 || true\nwget -T 5 -t 1 -O $OUTDIR/release http://deb.debian.org/debian/dists/bookworm/Release\necho reached",
+    );
+    let out = build(t.path(), &desc);
+    let log = fs::read_to_string(t.path().join("var/build.log")).unwrap();
+    assert!(!out.status.success(), "the script reached the network:\n{log}");
+    let install = fs::read_to_string(t.path().join("var/install.log")).unwrap();
+    assert!(install.contains("Setting up hello"), "{install}");
+    assert!(log.contains("+ wget"), "{log}");
+    assert!(!log.contains("\nreached"), "{log}");
+    assert!(
+        !log.contains("eth0") || !log.contains("inet 10.0.2.15"),
+        "interface still configured:\n{log}"
+    );
+    assert!(!t.path().join("result/nonet-res.yml").exists());
+    assert_no_guest_left(t.path());
+}
+
+#[test]
+fn test_build_failing_script_leaves_nothing() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    let desc = descriptor("fails", &[], None, "echo about to fail\nexit 3");
+    let out = build(t.path(), &desc);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("error: the build script failed with exit status 3 (log in "), "{err}");
+    assert!(err.contains("var/build.log"), "{err}");
+    assert!(err.contains("about to fail"), "tail of the log missing:\n{err}");
+    assert!(!t.path().join("result/fails-res.yml").exists());
+    assert_no_guest_left(t.path());
+}
+
+#[test]
+fn test_build_sigterm_stops_the_guest() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    fs::write(t.path().join("desc.yml"), descriptor("slow", &[], None, "echo sleeping\nsleep 600"))
+        .unwrap();
+    let mut child = gitian(
+        t.path(),
+        &["build", "--backend", "kvm", "--accel", "tcg", "-m", "1024", "desc.yml"],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let log = t.path().join("var/build.log");
+    let start = Instant::now();
+    while !fs::read_to_string(&log).unwrap_or_default().contains("sleeping") {
+        assert!(start.elapsed() < Duration::from_secs(300), "the script never started");
+        assert!(child.try_wait().unwrap().is_none(), "build ended early");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!processes_mentioning(&t.path().display().to_string()).is_empty(), "no QEMU seen");
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(start.elapsed() < Duration::from_secs(300));
+    assert!(!t.path().join("result/slow-res.yml").exists());
+    assert_no_guest_left(t.path());
+}
+
+#[test]
+fn test_build_refuses_a_second_build_in_the_same_directory() {
+    let t = tempfile::tempdir().unwrap();
+    fs::create_dir_all(t.path().join("var")).unwrap();
+    let held = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(t.path().join("var/build.lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+    let out = build(t.path(), &descriptor("x", &[], None, "true"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: another build is running in this directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!t.path().join("build").exists(), "the running build's folders were touched");
+}
+
+#[test]
+fn test_build_without_base_image_names_the_make_base_command() {
+    let t = tempfile::tempdir().unwrap();
+    fs::write(
+        t.path().join("desc.yml"),
+        descriptor("x", &[], None, "true").replace("bookworm", "trixie"),
+    )
+    .unwrap();
+    let out = gitian(
+        t.path(),
+        &["build", "--backend", "kvm", "--base-dir", "/nonexistent/base", "desc.yml"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: no base image for debian trixie amd64 in '/nonexistent/base'\n\
+         hint: create it with: git gitian make-base --distro debian --suite trixie --arch amd64 --base-dir /nonexistent/base\n"
+    );
+}
+
+/// Slow (two full bootstraps, about 3 minutes each on CI): run with `--ignored`.
+#[test]
+#[ignore]
+fn test_make_base_twice_gives_the_same_image_hash() {
+    let t = tempfile::tempdir().unwrap();
+    let mut hashes = Vec::new();
+    for run in ["a", "b"] {
+        let dir = t.path().join(run);
+        let out = gitian(t.path(), &["make-base", "-q", "--base-dir", &dir.display().to_string()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        hashes.push(stdout(&out).split_whitespace().next().unwrap().to_string());
+        hashes.push(fs::read_to_string(dir.join("debian-bookworm-amd64/SHA256SUMS")).unwrap());
+    }
+    assert_eq!(hashes[0], hashes[2]);
+    assert_eq!(hashes[1], hashes[3]);
+}
