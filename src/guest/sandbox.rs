@@ -1,0 +1,603 @@
+//! The rootless namespace sandbox: no daemon, no root needed. Each command runs in fresh user,
+//! mount, pid, uts and ipc namespaces (and a fresh network namespace with only a down loopback
+//! unless the command is the package-installation step), over an overlay whose lower layer is the
+//! base root file system unpacked once per base and user, and whose upper layer is this guest's
+//! own folder in the scratch dir.
+//!
+//! Why util-linux binaries and not libc calls from Rust: the crate denies `unsafe`, and forking,
+//! `unshare(2)`, `mount(2)` and `pivot_root(2)` all need it. `unshare`, `setpriv`, `mount` and
+//! `pivot_root` from util-linux are on every Debian system (bubblewrap 0.8 has no overlay
+//! support, so it would need a full copy of the root per build). The id maps are written from
+//! here (or by the setuid `newuidmap`/`newgidmap` for a subordinate range) while the namespace's
+//! first process waits on a FIFO, which is what `unshare --map-*` cannot do for root without
+//! /etc/subuid entries.
+//!
+//! Id mapping, chosen per caller:
+//! - root: identity map of ids 0..65535 (root inside is root on disk, but holds no capability
+//!   outside the namespace);
+//! - an ordinary user with at least 65536 subordinate ids in /etc/subuid and /etc/subgid: root
+//!   inside = the caller, ids 1..65535 inside = the start of the range (so the build user is a
+//!   different id than root and cannot write the system);
+//! - an ordinary user without such a range: one mapped id. Root inside = the caller, and the
+//!   build user runs in a nested user namespace where its uid maps to the same host id.
+//!
+//! Lifetime: all mounts live in the command's private mount namespace and vanish with it; the
+//! namespace's first process is started with `--kill-child` under `setpriv --pdeathsig KILL`,
+//! so killing git-gitian kills the whole pid namespace. `destroy` removes the upper layer.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use super::util::{self, GuestUser, command, err};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, User};
+
+const NAME: &str = "sandbox";
+
+/// How guest ids map to host ids (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapping {
+    /// Host root: ids 0..65535 map to themselves.
+    Identity,
+    /// An ordinary user with a subordinate id range: 0 = the caller, 1..=65535 = the range.
+    Range {
+        /// Caller uid.
+        uid: u32,
+        /// Caller gid.
+        gid: u32,
+        /// First subordinate uid.
+        subuid: u32,
+        /// First subordinate gid.
+        subgid: u32,
+    },
+    /// An ordinary user without a range: only the caller's id is mapped.
+    Single {
+        /// Caller uid.
+        uid: u32,
+        /// Caller gid.
+        gid: u32,
+    },
+}
+
+impl Mapping {
+    /// The mapping for the current process.
+    pub fn detect() -> Self {
+        let (uid, gid) = util::ids();
+        if uid == 0 {
+            return Self::Identity;
+        }
+        let name = util::host_user_name(uid);
+        let range = |file: &str, id: u32| -> Option<u32> {
+            let text = fs::read_to_string(file).ok()?;
+            subordinate_start(&text, id, name.as_deref())
+        };
+        match (range("/etc/subuid", uid), range("/etc/subgid", gid)) {
+            (Some(subuid), Some(subgid)) if util::on_path("newuidmap") && util::on_path("newgidmap") => {
+                Self::Range { uid, gid, subuid, subgid }
+            }
+            _ => Self::Single { uid, gid },
+        }
+    }
+
+    /// A short key naming the mapping, part of the unpacked base's cache name (the same tarball
+    /// unpacked under another mapping has other owners on disk).
+    fn key(&self) -> String {
+        match self {
+            Self::Identity => "root".into(),
+            Self::Range { uid, subuid, .. } => format!("u{uid}r{subuid}"),
+            Self::Single { uid, .. } => format!("u{uid}"),
+        }
+    }
+
+    /// Text for `describe`.
+    fn text(&self) -> String {
+        match self {
+            Self::Identity => "identity id map".into(),
+            Self::Range { subuid, .. } => format!("subordinate ids from {subuid}"),
+            Self::Single { uid, .. } => format!("single id {uid}"),
+        }
+    }
+}
+
+/// The first id of a range of at least 65535 subordinate ids for `id` (or user `name`) in the
+/// text of /etc/subuid or /etc/subgid (`name-or-id:start:count` lines).
+pub fn subordinate_start(text: &str, id: u32, name: Option<&str>) -> Option<u32> {
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.trim().split(':').collect();
+        if f.len() != 3 {
+            return None;
+        }
+        let who = f[0] == id.to_string() || Some(f[0]) == name;
+        let start: u32 = f[1].parse().ok()?;
+        let count: u32 = f[2].parse().ok()?;
+        (who && count >= 65535).then_some(start)
+    })
+}
+
+/// The namespace sandbox backend.
+#[derive(Debug, Default)]
+pub struct Sandbox {
+    state: Option<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    mapping: Mapping,
+    /// Unpacked base (shared, read-only lower layer).
+    lower: PathBuf,
+    /// This guest's folder: `upper/`, `work/`, `root/` (mount point), `fifo`.
+    dir: PathBuf,
+    root: GuestUser,
+    build: GuestUser,
+}
+
+/// What the first process in the namespace sets up before running the command. (Maintenance
+/// commands, unpacking the base and removing a layer, use the script's `plain` mode: no new
+/// root, the host's file system, root inside the namespace.)
+#[derive(Debug, Clone, Copy)]
+enum Setup {
+    /// The guest: overlay root, /dev, /proc, hostname, pivot_root, then the user switch.
+    Guest(User, Network),
+}
+
+/// The setup script run by the host's `/bin/sh` as root inside the new namespaces.
+/// Arguments: fifo, error file, mode, then (guest mode) root, lower, upper, work, network,
+/// user switch; then `--` and the command.
+const SETUP: &str = r#"
+fail() { printf '%s\n' "$*" > "$ERRF"; exit 125; }
+FIFO=$1 ERRF=$2 MODE=$3; shift 3
+read _ < "$FIFO" || fail "no go-ahead from git-gitian"
+if [ "$MODE" = plain ]; then shift; exec "$@"; fi
+R=$1 LOWER=$2 UPPER=$3 WORK=$4 NET=$5 SWITCH=$6; shift 7
+mount -t overlay overlay -o "userxattr,lowerdir=$LOWER,upperdir=$UPPER,workdir=$WORK" "$R" 2>>"$ERRF" || fail "cannot mount the overlay on $R"
+mount -t tmpfs -o mode=755,nosuid tmpfs "$R/dev" 2>>"$ERRF" || fail "cannot mount /dev"
+for n in null zero full random urandom tty; do
+  : > "$R/dev/$n" && mount --bind "/dev/$n" "$R/dev/$n" 2>>"$ERRF" || fail "cannot bind /dev/$n"
+done
+mkdir "$R/dev/pts" "$R/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$R/dev/pts" 2>>"$ERRF" || fail "cannot mount /dev/pts"
+ln -s pts/ptmx "$R/dev/ptmx"; ln -s /proc/self/fd "$R/dev/fd"
+ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"
+mount -t tmpfs -o nosuid,nodev tmpfs "$R/dev/shm" 2>>"$ERRF" || fail "cannot mount /dev/shm"
+mount -t proc -o nosuid,nodev,noexec proc "$R/proc" 2>>"$ERRF" || fail "cannot mount /proc"
+if [ "$NET" = online ] && [ -e /etc/resolv.conf ]; then
+  [ -e "$R/etc/resolv.conf" ] || : > "$R/etc/resolv.conf"
+  mount --bind -o ro /etc/resolv.conf "$R/etc/resolv.conf" 2>>"$ERRF" || fail "cannot bind /etc/resolv.conf"
+fi
+echo gitian > /proc/sys/kernel/hostname || fail "cannot set the host name"
+cd "$R" && pivot_root . . 2>>"$ERRF" && umount -l . 2>>"$ERRF" || fail "cannot pivot to the guest root"
+cd /
+U=${SWITCH#*:}; G=${U#*:}; U=${U%%:*}
+case $SWITCH in
+  root) exec "$@" ;;
+  setpriv:*) exec setpriv --reuid="$U" --regid="$G" --init-groups -- "$@" ;;
+  nest:*) exec unshare --user --map-user="$U" --map-group="$G" -- "$@" ;;
+esac
+fail "bad user switch $SWITCH"
+"#;
+
+impl Sandbox {
+    /// A sandbox backend with no guest yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Why the sandbox cannot run here, if it cannot.
+    pub fn unavailable() -> Option<String> {
+        for p in ["unshare", "setpriv", "mount", "pivot_root", "tar"] {
+            if !util::on_path(p) {
+                return Some(format!("'{p}' (util-linux) is not installed"));
+            }
+        }
+        let max = fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap_or_default();
+        if max.trim() == "0" {
+            return Some("user namespaces are disabled (user.max_user_namespaces = 0)".into());
+        }
+        None
+    }
+
+    fn state(&self) -> Result<&State, GuestError> {
+        self.state.as_ref().ok_or_else(|| err(NAME, "no guest: create was not called"))
+    }
+}
+
+impl State {
+    /// Starts `argv` in fresh namespaces (stdio as given) and lets it go once the id maps are
+    /// written. Returns the running child.
+    fn spawn(
+        &self,
+        setup: Setup,
+        argv: &[String],
+        stdin: Stdio,
+        stdout: Stdio,
+        stderr: Stdio,
+    ) -> Result<Child, GuestError> {
+        spawn_in(&self.mapping, &self.dir, self.guest_args(setup), argv, stdin, stdout, stderr)
+    }
+
+    fn guest_args(&self, setup: Setup) -> Vec<String> {
+        match setup {
+            Setup::Guest(user, net) => {
+                let who = util::pick(user, &self.root, &self.build);
+                let switch = if who.uid == 0 {
+                    "root".to_string()
+                } else if matches!(self.mapping, Mapping::Single { .. }) {
+                    format!("nest:{}:{}", who.uid, who.gid)
+                } else {
+                    format!("setpriv:{}:{}", who.uid, who.gid)
+                };
+                let net = if net == Network::Online { "online" } else { "offline" };
+                vec![
+                    "guest".into(),
+                    self.dir.join("root").display().to_string(),
+                    self.lower.display().to_string(),
+                    self.dir.join("upper").display().to_string(),
+                    self.dir.join("work").display().to_string(),
+                    net.into(),
+                    switch,
+                ]
+            }
+        }
+    }
+
+    /// Runs a command inside the guest with stdin/stdout/stderr as given; waits for it.
+    fn run(
+        &self,
+        setup: Setup,
+        argv: &[String],
+        input: Option<&[u8]>,
+        stdin: Stdio,
+        stdout: Stdio,
+        stderr: Stdio,
+    ) -> Result<i32, GuestError> {
+        let mut child = self.spawn(setup, argv, stdin, stdout, stderr)?;
+        if let Some(input) = input {
+            util::feed_stdin(&mut child, input);
+        }
+        let status = child.wait().map_err(|e| err(NAME, format!("wait: {e}")))?;
+        check_setup(&self.dir)?;
+        Ok(util::exit_code(status))
+    }
+}
+
+/// Spawns the namespace holder and releases it (see [`State::spawn`]); usable before a `State`
+/// exists (unpacking the base).
+fn spawn_in(
+    mapping: &Mapping,
+    dir: &Path,
+    setup_args: Vec<String>,
+    argv: &[String],
+    stdin: Stdio,
+    stdout: Stdio,
+    stderr: Stdio,
+) -> Result<Child, GuestError> {
+    let fifo = dir.join("fifo");
+    let errf = dir.join("setup-error");
+    let _ = fs::remove_file(&errf);
+    let offline = !setup_args.iter().any(|a| a == "online");
+    let mut cmd = command("setpriv");
+    cmd.args(["--pdeathsig", "KILL", "--", "unshare", "--user", "--mount", "--pid", "--uts", "--ipc"]);
+    if offline {
+        cmd.arg("--net");
+    }
+    cmd.args(["--fork", "--kill-child", "--", "/bin/sh", "-c", SETUP, "gitian-sandbox"]);
+    cmd.arg(&fifo).arg(&errf).args(&setup_args).arg("--").args(argv);
+    cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").current_dir("/");
+    let mut child = cmd
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| err(NAME, format!("cannot run {}: {e}", util::show(&cmd))))?;
+    if let Err(e) = release(mapping, &mut child, &fifo) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    Ok(child)
+}
+
+/// Waits until the namespace's first process waits on the FIFO (so the namespaces exist),
+/// writes the id maps, and lets it go.
+fn release(mapping: &Mapping, child: &mut Child, fifo: &Path) -> Result<(), GuestError> {
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(50);
+    let mut f = loop {
+        match fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(fifo) {
+            Ok(f) => break f,
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(err(
+                        NAME,
+                        format!("the namespace did not start ({})", util::status_text(status)),
+                    ));
+                }
+                if start.elapsed() > Duration::from_secs(30) {
+                    return Err(err(NAME, "the namespace did not start within 30 s"));
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(5));
+            }
+            Err(e) => return Err(err(NAME, format!("cannot open {}: {e}", fifo.display()))),
+        }
+    };
+    let pid = child.id();
+    write_maps(mapping, pid)?;
+    f.write_all(b"go\n").map_err(|e| err(NAME, format!("cannot release the namespace: {e}")))?;
+    Ok(())
+}
+
+fn write_maps(mapping: &Mapping, pid: u32) -> Result<(), GuestError> {
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    let write = |file: &str, text: &str| {
+        fs::write(proc.join(file), text)
+            .map_err(|e| err(NAME, format!("cannot write /proc/{pid}/{file} ({text:?}): {e}")))
+    };
+    match *mapping {
+        Mapping::Identity => {
+            write("uid_map", "0 0 65536\n")?;
+            write("gid_map", "0 0 65536\n")?;
+        }
+        Mapping::Single { uid, gid } => {
+            write("setgroups", "deny")?;
+            write("uid_map", &format!("0 {uid} 1\n"))?;
+            write("gid_map", &format!("0 {gid} 1\n"))?;
+        }
+        Mapping::Range { uid, gid, subuid, subgid } => {
+            for (tool, own, sub) in [("newuidmap", uid, subuid), ("newgidmap", gid, subgid)] {
+                util::run_ok(
+                    NAME,
+                    command(tool).args([
+                        pid.to_string(),
+                        "0".into(),
+                        own.to_string(),
+                        "1".into(),
+                        "1".into(),
+                        sub.to_string(),
+                        "65535".into(),
+                    ]),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Turns a failure of the setup script (recorded in `setup-error`) into a `GuestError`.
+fn check_setup(dir: &Path) -> Result<(), GuestError> {
+    let errf = dir.join("setup-error");
+    match fs::read_to_string(&errf) {
+        Ok(text) if !text.trim().is_empty() => {
+            let _ = fs::remove_file(&errf);
+            Err(err(NAME, format!("sandbox setup failed: {}", text.trim().replace('\n', "; "))))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The base root file system unpacked for `mapping` under the user's cache, unpacking it on
+/// first use (into a temporary folder renamed into place, so a concurrent or interrupted
+/// unpack never leaves a half tree behind).
+pub(crate) fn unpacked_base(mapping: &Mapping, base: &Path) -> Result<PathBuf, GuestError> {
+    let (tar, key) = util::rootfs_of(NAME, base)?;
+    let short: String = key.chars().take(16).collect();
+    let cache = util::cache_dir().join("rootfs");
+    let dest = cache.join(format!("{short}-{}", mapping.key()));
+    if dest.join("etc/passwd").exists() {
+        return Ok(dest);
+    }
+    fs::create_dir_all(&cache)
+        .map_err(|e| err(NAME, format!("cannot create {}: {e}", cache.display())))?;
+    let tmp = cache.join(format!(".unpack-{}", util::unique_name("tmp")));
+    let tree = tmp.join("tree");
+    fs::create_dir_all(&tree).map_err(|e| err(NAME, format!("cannot create {}: {e}", tree.display())))?;
+    let mut tar_argv: Vec<String> = vec!["tar".into(), "-C".into(), tree.display().to_string()];
+    tar_argv.extend(["--numeric-owner".into(), "--exclude=./dev/*".into(), "-xpf".into()]);
+    tar_argv.push(tar.display().to_string());
+    let result = match mapping {
+        Mapping::Identity => {
+            util::run_ok(NAME, command("tar").args(&tar_argv[1..])).map(|_| ())
+        }
+        _ => {
+            if matches!(mapping, Mapping::Single { .. }) {
+                tar_argv.insert(1, "--no-same-owner".into());
+            }
+            make_fifo(&tmp)?;
+            let out = spawn_in(mapping, &tmp, vec!["plain".into()], &tar_argv, Stdio::null(), Stdio::null(), Stdio::piped())
+                .and_then(|c| c.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}"))));
+            check_setup(&tmp).and(out).and_then(|o| {
+                if o.status.success() {
+                    Ok(())
+                } else {
+                    Err(err(NAME, format!("unpacking {} failed: {}", tar.display(), String::from_utf8_lossy(&o.stderr).trim())))
+                }
+            })
+        }
+    };
+    let result = result.and_then(|()| match fs::rename(&tree, &dest) {
+        Ok(()) => Ok(()),
+        // Someone else unpacked it meanwhile: use theirs.
+        Err(_) if dest.join("etc/passwd").exists() => Ok(()),
+        Err(e) => Err(err(NAME, format!("cannot move the unpacked base to {}: {e}", dest.display()))),
+    });
+    let _ = remove_as_root(mapping, &tmp);
+    result.map(|()| dest)
+}
+
+fn make_fifo(dir: &Path) -> Result<(), GuestError> {
+    let fifo = dir.join("fifo");
+    let _ = fs::remove_file(&fifo);
+    util::run_ok(NAME, command("mkfifo").arg("-m").arg("600").arg(&fifo)).map(|_| ())
+}
+
+/// Removes a tree that may hold files owned by guest ids: as root inside a namespace with the
+/// same mapping when the caller is not root (it could not remove them otherwise).
+fn remove_as_root(mapping: &Mapping, dir: &Path) -> Result<(), GuestError> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    if *mapping != Mapping::Identity && fs::remove_dir_all(dir).is_err() {
+        // The maintenance namespace needs its own FIFO outside the tree being removed.
+        let parent = dir.parent().unwrap_or(Path::new("/"));
+        let helper = parent.join(format!(".rm-{}", util::unique_name("x")));
+        fs::create_dir_all(&helper).map_err(|e| err(NAME, format!("cannot create {}: {e}", helper.display())))?;
+        make_fifo(&helper)?;
+        let argv = vec!["rm".into(), "-rf".into(), dir.display().to_string()];
+        let r = spawn_in(mapping, &helper, vec!["plain".into()], &argv, Stdio::null(), Stdio::null(), Stdio::piped())
+            .and_then(|c| c.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}"))));
+        let _ = fs::remove_dir_all(&helper);
+        r?;
+    }
+    util::remove_tree(NAME, dir)
+}
+
+impl Guest for Sandbox {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn describe(&self) -> String {
+        match &self.state {
+            Some(s) => format!("sandbox (user namespace, {})", s.mapping.text()),
+            None => "sandbox".into(),
+        }
+    }
+
+    fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
+        self.destroy()?;
+        if let Some(why) = Self::unavailable() {
+            return Err(err(NAME, why));
+        }
+        let mapping = Mapping::detect();
+        let lower = unpacked_base(&mapping, &spec.base)?;
+        let build = util::build_user(NAME, &lower, &spec.distro)?;
+        let dir = spec.scratch.join("sandbox");
+        for sub in ["upper", "work", "root"] {
+            fs::create_dir_all(dir.join(sub))
+                .map_err(|e| err(NAME, format!("cannot create {}: {e}", dir.join(sub).display())))?;
+        }
+        make_fifo(&dir)?;
+        self.state = Some(State { mapping, lower, dir, root: GuestUser::root(), build });
+        Ok(())
+    }
+
+    fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError> {
+        let st = self.state()?;
+        let who = util::pick(cmd.user, &st.root, &st.build);
+        let argv = util::inner_argv(who, cmd);
+        let (out, errs) = util::log_stdio(NAME, cmd.log)?;
+        st.run(Setup::Guest(cmd.user, cmd.network), &argv, Some(cmd.script.as_bytes()), Stdio::piped(), out, errs)
+    }
+
+    fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
+        util::check_guest_path(NAME, guest_dir)?;
+        let st = self.state()?;
+        let mut producer = util::tar_create(host).map_err(|e| err(NAME, e))?;
+        let script = format!("mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -", util::quote(guest_dir));
+        let mut argv = util::env_argv(&st.build, &[]);
+        argv.extend(["/bin/sh".into(), "-c".into(), format!("cd && {script}")]);
+        let mut p = producer
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| err(NAME, format!("cannot run tar: {e}")))?;
+        let stream = p.stdout.take().expect("piped");
+        let child = st.spawn(Setup::Guest(User::Build, Network::Offline), &argv, Stdio::from(stream), Stdio::null(), Stdio::piped());
+        let child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = p.kill();
+                let _ = p.wait();
+                return Err(e);
+            }
+        };
+        let c = child.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
+        let pr = p.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
+        check_setup(&st.dir)?;
+        if !c.status.success() || !pr.status.success() {
+            return Err(err(
+                NAME,
+                format!(
+                    "copying {} into {guest_dir} failed: {} {}",
+                    host.display(),
+                    String::from_utf8_lossy(&pr.stderr).trim(),
+                    String::from_utf8_lossy(&c.stderr).trim()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
+        util::check_guest_path(NAME, guest_path)?;
+        let st = self.state()?;
+        let p = Path::new(guest_path);
+        let parent = p.parent().filter(|x| !x.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut argv = util::env_argv(&st.build, &[]);
+        argv.extend(["/bin/sh".into(), "-c".into()]);
+        argv.push(format!("cd && exec tar -C {} -cf - {}", util::quote(&parent.display().to_string()), util::quote(&name)));
+        fs::create_dir_all(host_dir)
+            .map_err(|e| err(NAME, format!("cannot create {}: {e}", host_dir.display())))?;
+        let mut producer = st.spawn(Setup::Guest(User::Build, Network::Offline), &argv, Stdio::null(), Stdio::piped(), Stdio::piped())?;
+        let stream = producer.stdout.take().expect("piped");
+        let consumer = util::tar_extract(host_dir)
+            .stdin(Stdio::from(stream))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn();
+        let consumer = match consumer {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = producer.kill();
+                let _ = producer.wait();
+                return Err(err(NAME, format!("cannot run tar: {e}")));
+            }
+        };
+        let c = consumer.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
+        let pr = producer.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
+        check_setup(&st.dir)?;
+        if !c.status.success() || !pr.status.success() {
+            return Err(err(
+                NAME,
+                format!(
+                    "copying {guest_path} out to {} failed: {} {}",
+                    host_dir.display(),
+                    String::from_utf8_lossy(&pr.stderr).trim(),
+                    String::from_utf8_lossy(&c.stderr).trim()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn destroy(&mut self) -> Result<(), GuestError> {
+        let Some(st) = self.state.take() else { return Ok(()) };
+        remove_as_root(&st.mapping, &st.dir)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.destroy();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subordinate_ranges() {
+        let text = "alice:100000:65536\n1001:200000:65536\nbob:300000:100\n";
+        assert_eq!(subordinate_start(text, 1000, Some("alice")), Some(100000));
+        assert_eq!(subordinate_start(text, 1001, Some("carol")), Some(200000));
+        // Too small a range is no range.
+        assert_eq!(subordinate_start(text, 1002, Some("bob")), None);
+        assert_eq!(subordinate_start("", 1000, Some("alice")), None);
+    }
+}
