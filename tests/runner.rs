@@ -1,4 +1,5 @@
 //! The one integration-test binary; each area is a module.
 
 mod common;
+mod test_backends;
 mod test_cli;

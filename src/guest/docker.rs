@@ -43,23 +43,29 @@ impl Engine {
         }
     }
 
-    /// The engine's command with its global options.
-    fn cmd(self) -> Command {
+    /// The engine's command with its global options and extra environment.
+    fn cmd(self, env: &[(String, String)]) -> Command {
         let mut c = command(self.name());
         if self == Self::Podman {
             c.args(["--runtime", "runc"]);
         }
+        c.envs(env.iter().map(|(k, v)| (k, v)));
         c
     }
 
     /// Why this engine cannot run here, if it cannot.
     pub fn unavailable(self) -> Option<String> {
+        self.unavailable_with(&[])
+    }
+
+    /// [`Self::unavailable`] with extra environment for the engine (`DOCKER_HOST`, ...).
+    pub fn unavailable_with(self, env: &[(String, String)]) -> Option<String> {
         if !util::on_path(self.name()) {
             return Some(format!("{} is not installed", self.name()));
         }
         match self {
             Self::Docker => {
-                let ok = util::run_quiet(Self::Docker.cmd().args(["version", "--format", "{{.Server.Version}}"]));
+                let ok = util::run_quiet(self.cmd(env).args(["version", "--format", "{{.Server.Version}}"]));
                 (!ok).then(|| "no Docker daemon answers (start dockerd or set DOCKER_HOST)".into())
             }
             Self::Podman => (!util::on_path("runc")).then(|| "podman needs runc here (crun fails)".into()),
@@ -74,6 +80,8 @@ pub const ULIMITS: [&str; 4] = ["--ulimit", "nofile=4096:4096", "--ulimit", "npr
 #[derive(Debug)]
 pub struct Container {
     engine: Engine,
+    /// Extra environment for every engine command (`DOCKER_HOST`, `CONTAINERS_STORAGE_CONF`).
+    env: Vec<(String, String)>,
     state: Option<State>,
 }
 
@@ -104,7 +112,16 @@ struct Running {
 impl Container {
     /// A backend for `engine` with no guest yet.
     pub fn new(engine: Engine) -> Self {
-        Self { engine, state: None }
+        Self::with_env(engine, Vec::new())
+    }
+
+    /// A backend whose engine commands get `env` on top of ours (e.g. `DOCKER_HOST`).
+    pub fn with_env(engine: Engine, env: Vec<(String, String)>) -> Self {
+        Self { engine, env, state: None }
+    }
+
+    fn cmd(&self) -> Command {
+        self.engine.cmd(&self.env)
     }
 
     fn bname(&self) -> &'static str {
@@ -123,7 +140,7 @@ impl Container {
         let short: String = key.chars().take(16).collect();
         let tag = format!("git-gitian-base:{short}");
         let inspect = |tag: &str| {
-            util::run_ok(b, self.engine.cmd().args(["image", "inspect", "--format", "{{.Id}}", tag]))
+            util::run_ok(b, self.cmd().args(["image", "inspect", "--format", "{{.Id}}", tag]))
                 .map(|s| s.trim().to_string())
         };
         if let Ok(id) = inspect(&tag) {
@@ -131,7 +148,7 @@ impl Container {
         }
         util::run_ok(
             b,
-            self.engine
+            self
                 .cmd()
                 .arg("import")
                 .args(["--change", &format!("LABEL org.git-gitian.rootfs=sha256:{key}")])
@@ -145,7 +162,7 @@ impl Container {
     fn remove_stale(&self) {
         let Ok(list) = util::run_ok(
             self.bname(),
-            self.engine.cmd().args([
+            self.cmd().args([
                 "ps",
                 "-a",
                 "--filter",
@@ -164,7 +181,7 @@ impl Container {
                 .map(|p| p.trim_end_matches(']').to_string())
                 .unwrap_or_default();
             if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(&pid).exists() {
-                let _ = util::run_quiet(self.engine.cmd().args(["rm", "-f", name]));
+                let _ = util::run_quiet(self.cmd().args(["rm", "-f", name]));
             }
         }
     }
@@ -173,6 +190,7 @@ impl Container {
     /// network); returns its name.
     fn ensure(&mut self, network: Option<Network>) -> Result<String, GuestError> {
         let engine = self.engine;
+        let env = self.env.clone();
         let b = self.bname();
         let st = self.state_mut()?;
         if let Some(r) = &st.running {
@@ -181,15 +199,15 @@ impl Container {
             }
             // Keep what the running container did: commit it into a per-build image.
             let image = format!("{}-layer:{}", st.name, st.seq);
-            util::run_ok(b, engine.cmd().args(["commit", &r.name, &image]))?;
+            util::run_ok(b, engine.cmd(&env).args(["commit", &r.name, &image]))?;
             st.committed.push(image.clone());
             st.image = image;
-            stop(engine, st.running.take());
+            stop(engine, &env, st.running.take());
         }
         let network = network.unwrap_or(Network::Offline);
         st.seq += 1;
         let name = format!("{}-{}", st.name, st.seq);
-        let mut cmd = engine.cmd();
+        let mut cmd = engine.cmd(&env);
         cmd.args(["run", "-i", "--rm", "--name", &name]);
         cmd.args(["--label", &format!("org.git-gitian.pid={}", std::process::id())]);
         cmd.args(ULIMITS);
@@ -216,7 +234,7 @@ impl Container {
         if !ready {
             let _ = client.kill();
             let _ = client.wait();
-            let _ = util::run_quiet(engine.cmd().args(["rm", "-f", &name]));
+            let _ = util::run_quiet(engine.cmd(&env).args(["rm", "-f", &name]));
             let why = fs::read_to_string(&log).unwrap_or_default();
             return Err(err(b, format!("container did not start: {} ({})", util::show(&cmd), why.trim())));
         }
@@ -226,7 +244,7 @@ impl Container {
 
     /// `docker exec -i -u USER NAME argv...`
     fn exec_cmd(&self, container: &str, user: &GuestUser, argv: &[String]) -> Command {
-        let mut c = self.engine.cmd();
+        let mut c = self.cmd();
         c.args(["exec", "-i", "-u", &user.name, container]).args(argv);
         c
     }
@@ -234,10 +252,10 @@ impl Container {
 
 /// Stops a running container: closes the client's stdin (the container's `cat` ends), waits,
 /// and removes the container in case the client is gone.
-fn stop(engine: Engine, running: Option<Running>) {
+fn stop(engine: Engine, env: &[(String, String)], running: Option<Running>) {
     let Some(mut r) = running else { return };
     drop(r.client.stdin.take());
-    let _ = util::run_quiet(engine.cmd().args(["rm", "-f", &r.name]));
+    let _ = util::run_quiet(engine.cmd(env).args(["rm", "-f", &r.name]));
     let _ = r.client.wait();
 }
 
@@ -247,14 +265,14 @@ impl Guest for Container {
     }
 
     fn describe(&self) -> String {
-        let v = util::run_ok(self.bname(), self.engine.cmd().arg("--version")).unwrap_or_default();
+        let v = util::run_ok(self.bname(), self.cmd().arg("--version")).unwrap_or_default();
         v.lines().next().unwrap_or(self.bname()).trim().to_string()
     }
 
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
         self.destroy()?;
         let b = self.bname();
-        if let Some(why) = self.engine.unavailable() {
+        if let Some(why) = self.engine.unavailable_with(&self.env) {
             return Err(err(b, why));
         }
         self.remove_stale();
@@ -331,9 +349,9 @@ impl Guest for Container {
     fn destroy(&mut self) -> Result<(), GuestError> {
         let engine = self.engine;
         let Some(mut st) = self.state.take() else { return Ok(()) };
-        stop(engine, st.running.take());
+        stop(engine, &self.env, st.running.take());
         for image in &st.committed {
-            let _ = util::run_quiet(engine.cmd().args(["rmi", "-f", image]));
+            let _ = util::run_quiet(engine.cmd(&self.env).args(["rmi", "-f", image]));
         }
         util::remove_tree(engine.name(), &st.dir)
     }

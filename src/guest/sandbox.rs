@@ -147,7 +147,7 @@ enum Setup {
 /// Arguments: fifo, error file, mode, then (guest mode) root, lower, upper, work, network,
 /// user switch; then `--` and the command.
 const SETUP: &str = r#"
-fail() { printf '%s\n' "$*" > "$ERRF"; exit 125; }
+fail() { printf '%s\n' "$*" > "$ERRF"; printf 'gitian-sandbox: %s\n' "$*" >&2; exit 125; }
 FIFO=$1 ERRF=$2 MODE=$3; shift 3
 read _ < "$FIFO" || fail "no go-ahead from git-gitian"
 if [ "$MODE" = plain ]; then shift; exec "$@"; fi
@@ -168,7 +168,8 @@ if [ "$NET" = online ] && [ -e /etc/resolv.conf ]; then
   mount --bind -o ro /etc/resolv.conf "$R/etc/resolv.conf" 2>>"$ERRF" || fail "cannot bind /etc/resolv.conf"
 fi
 echo gitian > /proc/sys/kernel/hostname || fail "cannot set the host name"
-cd "$R" && pivot_root . . 2>>"$ERRF" && umount -l . 2>>"$ERRF" || fail "cannot pivot to the guest root"
+cd "$R" && pivot_root . . 2>>"$ERRF" || fail "cannot pivot to the guest root"
+umount -l . || { printf "gitian-sandbox: cannot detach the host root\n" >&2; exit 125; }
 cd /
 U=${SWITCH#*:}; G=${U#*:}; U=${U%%:*}
 case $SWITCH in

@@ -1,0 +1,314 @@
+//! The guest backends for real: LXC, the namespace sandbox (as root and as an ordinary user
+//! created here), Docker (a private dockerd started here) and podman (private storage). Each
+//! runs the same deterministic build (a small C program from a local git remote) and must give
+//! the same outputs; each must keep the script off the network and away from host paths, and
+//! leave nothing behind after a failing script or a kill.
+//!
+//! The base root file system is the one `make-base` makes (`rootfs.tar` in
+//! `<base_dir>/debian-bookworm-amd64`): `GITIAN_TEST_BASE_DIR` when set, else made here once with
+//! mmdebstrap into a fixed cache folder.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use git_gitian::guest::docker::{Container, Engine};
+use git_gitian::guest::lxc::Lxc;
+use git_gitian::guest::sandbox::Sandbox;
+use git_gitian::guest::{Exec, Guest, GuestSpec, Network, User};
+
+const SUITE_DIR: &str = "debian-bookworm-amd64";
+
+/// The folder of test base images, made on first use.
+pub fn base_dir() -> PathBuf {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::var_os("GITIAN_TEST_BASE_DIR")
+        .map_or_else(|| PathBuf::from("/var/cache/git-gitian-test/base"), PathBuf::from);
+    let suite = dir.join(SUITE_DIR);
+    if suite.join("rootfs.tar").exists() {
+        return dir;
+    }
+    fs::create_dir_all(&suite).unwrap();
+    let tmp = suite.join(format!(".tmp-{}", std::process::id()));
+    fs::create_dir_all(&tmp).unwrap();
+    let st = Command::new("mmdebstrap")
+        .env("SOURCE_DATE_EPOCH", "1747699200")
+        .args(["--quiet", "--variant=minbase", "--include=gcc,libc6-dev,make,git,locales"])
+        .arg(r#"--customize-hook=echo "en_US.UTF-8 UTF-8" > "$1/etc/locale.gen"; chroot "$1" locale-gen"#)
+        .arg(r#"--customize-hook=chroot "$1" useradd -m -s /bin/bash debian"#)
+        .arg(r#"--customize-hook=rm -f "$1/etc/hostname" "$1/etc/resolv.conf""#)
+        .arg("bookworm")
+        .arg(tmp.join("rootfs.tar"))
+        .status()
+        .expect("run mmdebstrap");
+    assert!(st.success(), "mmdebstrap failed");
+    fs::rename(tmp.join("rootfs.tar"), suite.join("rootfs.tar")).unwrap();
+    fs::remove_dir_all(&tmp).unwrap();
+    let sums = Command::new("sha256sum").arg("rootfs.tar").current_dir(&suite).output().unwrap();
+    fs::write(suite.join("SHA256SUMS"), sums.stdout).unwrap();
+    dir
+}
+
+/// A scratch folder removed on drop (as root, even when guests left files owned by other ids).
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Self {
+        let p = PathBuf::from(format!("/var/tmp/gg-{tag}-{}-{}", std::process::id(), nanos()));
+        fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = Command::new("rm").arg("-rf").arg(&self.0).status();
+    }
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+pub fn spec(scratch: &Path) -> GuestSpec {
+    GuestSpec {
+        distro: "debian".into(),
+        suite: "bookworm".into(),
+        arch: "amd64".into(),
+        base: base_dir().join(SUITE_DIR),
+        scratch: scratch.to_path_buf(),
+        memory_mib: 2000,
+        cpus: 2,
+    }
+}
+
+fn sh(cmd: &str, dir: &Path) {
+    let st = Command::new("sh").arg("-c").arg(cmd).current_dir(dir).status().unwrap();
+    assert!(st.success(), "{cmd}");
+}
+
+/// A git remote with a small C program, and a clone of it as Gitian's `inputs/hello`.
+pub fn make_inputs(work: &Path) -> PathBuf {
+    let remote = work.join("remote.git");
+    let src = work.join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(
+        src.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { printf(\"hello from gitian\\n\"); return 0; }\n",
+    )
+    .unwrap();
+    fs::write(src.join("Makefile"), "hello: hello.c\n\t$(CC) -O2 -o $@ $< -Wl,--build-id=none\n").unwrap();
+    let git = "git -c user.name=T -c user.email=t@example.invalid";
+    sh(
+        &format!(
+            "git init -q . && git add . && GIT_AUTHOR_DATE=@1700000000 GIT_COMMITTER_DATE=@1700000000 \
+             {git} commit -qm hello && git clone -q --bare . {}",
+            remote.display()
+        ),
+        &src,
+    );
+    let inputs = work.join("inputs");
+    fs::create_dir_all(&inputs).unwrap();
+    sh(&format!("git clone -q {} hello", remote.display()), &inputs);
+    inputs.join("hello")
+}
+
+/// The build script: deterministic outputs plus what the script sees of its environment.
+pub const HELLO_SCRIPT: &str = r#"set -e
+umask 002
+export OUTDIR=$HOME/out
+cd build/hello
+git reset -q --hard && git clean -q -f -d
+make CC=gcc
+./hello > $OUTDIR/hello.txt
+git log --format=%H -1 > $OUTDIR/commit.txt
+mkdir -p dist && cp hello dist/ && tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -cf - dist | gzip -n > $OUTDIR/hello.tar.gz
+{ id -un; id -u; hostname; pwd; umask; echo "HOME=$HOME USER=$USER PATH=$PATH"; env | sort; } > $OUTDIR/environment.txt
+"#;
+
+pub fn exec<'a>(user: User, network: Network, script: &'a str, log: Option<&'a Path>) -> Exec<'a> {
+    Exec { user, network, setarch: Some("x86_64"), trace: false, script, env: &[], log }
+}
+
+/// Runs the hello build on `guest` the way Gitian does and returns the out manifest.
+pub fn build_hello(guest: &mut dyn Guest, work: &Path, hello: &Path) -> String {
+    let scratch = work.join(format!("scratch-{}", guest.name()));
+    let spec = spec(&scratch);
+    guest.create(&spec).unwrap();
+    let log = work.join(format!("{}-build.log", guest.name()));
+    let init = "rm -rf install out build cache\nmkdir build out install\nmkdir -p cache/common\n";
+    assert_eq!(guest.exec(&exec(User::Build, Network::Offline, init, Some(&log))).unwrap(), 0, "{}", fs::read_to_string(&log).unwrap_or_default());
+    guest.copy_in(hello, "build").unwrap();
+    let mut script = exec(User::Build, Network::Offline, HELLO_SCRIPT, Some(&log));
+    script.trace = true;
+    let code = guest.exec(&script).unwrap();
+    assert_eq!(code, 0, "build failed on {}: {}", guest.name(), fs::read_to_string(&log).unwrap_or_default());
+    let out = work.join(format!("out-{}", guest.name()));
+    guest.copy_out("out", &out).unwrap();
+    guest.destroy().unwrap();
+    guest.destroy().unwrap(); // idempotent
+    assert!(!scratch.join(guest.name()).exists(), "{} left its layer", guest.name());
+    manifest(&out.join("out"))
+}
+
+/// `sha256  name` lines of every file under `dir`, sorted.
+pub fn manifest(dir: &Path) -> String {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let out = Command::new("sha256sum").arg(&p).output().unwrap();
+                let hex = String::from_utf8_lossy(&out.stdout).split(' ').next().unwrap().to_string();
+                files.insert(rel, hex);
+            }
+        }
+    }
+    files.iter().map(|(n, h)| format!("{h}  {n}\n")).collect()
+}
+
+/// A private dockerd for the tests, stopped (with its containerd) on drop.
+pub struct Dockerd {
+    child: Child,
+    pub host: String,
+    dir: Scratch,
+}
+
+impl Dockerd {
+    pub fn start() -> Self {
+        let dir = Scratch::new("dockerd");
+        let d = &dir.0;
+        let sock = d.join("docker.sock");
+        let host = format!("unix://{}", sock.display());
+        let log = fs::File::create(d.join("dockerd.log")).unwrap();
+        let child = Command::new("dockerd")
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("dockerd.pid"))
+            .args(["-H", &host, "--iptables=false", "--ip6tables=false", "--bridge=none"])
+            .args(["--default-ulimit", "nofile=4096:4096", "--default-ulimit", "nproc=4096:4096"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start dockerd");
+        let start = Instant::now();
+        while !Command::new("docker")
+            .args(["-H", &host, "version"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+        {
+            assert!(start.elapsed() < Duration::from_secs(30), "dockerd did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, host, dir }
+    }
+
+    pub fn docker(&self, args: &[&str]) -> String {
+        let out = Command::new("docker").args(["-H", &self.host]).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").arg(&pid).status();
+        let start = Instant::now();
+        while self.child.try_wait().ok().flatten().is_none() && start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Container state mounts under the private data root go with the daemon; make sure.
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!("grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l", self.dir.0.display()))
+            .status();
+    }
+}
+
+/// Podman's storage kept in a scratch folder (CONTAINERS_STORAGE_CONF) for the test's life.
+pub struct PodmanStorage {
+    dir: Scratch,
+    conf: PathBuf,
+}
+
+impl PodmanStorage {
+    pub fn new() -> Self {
+        let dir = Scratch::new("podman");
+        let conf = dir.0.join("storage.conf");
+        fs::write(
+            &conf,
+            format!(
+                "[storage]\ndriver = \"overlay\"\ngraphroot = \"{0}/root\"\nrunroot = \"{0}/run\"\n",
+                dir.0.display()
+            ),
+        )
+        .unwrap();
+        Self { dir, conf }
+    }
+
+    /// The environment podman needs to use this storage.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![("CONTAINERS_STORAGE_CONF".into(), self.conf.display().to_string())]
+    }
+}
+
+impl Drop for PodmanStorage {
+    fn drop(&mut self) {
+        let _ = Command::new("podman")
+            .env("CONTAINERS_STORAGE_CONF", &self.conf)
+            .args(["--runtime", "runc", "rm", "-af"])
+            .status();
+        let _ = Command::new("podman")
+            .env("CONTAINERS_STORAGE_CONF", &self.conf)
+            .args(["system", "reset", "-f"])
+            .stdout(Stdio::null())
+            .status();
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!("grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l", self.dir.0.display()))
+            .status();
+    }
+}
+
+fn skip_unless_root() -> bool {
+    let root = fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    if !root && std::env::var_os("CI").is_some() {
+        panic!("these tests need root in CI");
+    }
+    !root
+}
+
+#[test]
+fn test_backends_sandbox_builds_hello() {
+    if skip_unless_root() {
+        return;
+    }
+    let work = Scratch::new("sb-hello");
+    let hello = make_inputs(&work.0);
+    let m = build_hello(&mut Sandbox::new(), &work.0, &hello);
+    assert!(m.contains("  hello.tar.gz\n"), "{m}");
+    let env = fs::read_to_string(work.0.join("out-sandbox/out/environment.txt")).unwrap();
+    assert!(env.starts_with("debian\n1000\ngitian\n/home/debian/build/hello\n0002\n"), "{env}");
+}
