@@ -300,6 +300,40 @@ fn skip_unless_root() -> bool {
     !root
 }
 
+/// Every backend that can run here builds the same descriptor to the same bytes, and the
+/// script sees the same environment on each.
+#[test]
+fn test_backends_same_out_manifest_on_every_backend() {
+    if skip_unless_root() {
+        return;
+    }
+    let work = Scratch::new("same");
+    let hello = make_inputs(&work.0);
+    let dockerd = Dockerd::start();
+    let podman = PodmanStorage::new();
+    let docker_env = vec![("DOCKER_HOST".to_string(), dockerd.host.clone())];
+    let mut guests: Vec<Box<dyn Guest>> = vec![
+        Box::new(Sandbox::new()),
+        Box::new(Lxc::new()),
+        Box::new(Container::with_env(Engine::Docker, docker_env)),
+        Box::new(Container::with_env(Engine::Podman, podman.env())),
+    ];
+    let mut results = Vec::new();
+    for g in &mut guests {
+        let m = build_hello(g.as_mut(), &work.0, &hello);
+        results.push((g.name(), m));
+    }
+    let (first, want) = &results[0];
+    assert!(want.contains("  hello.tar.gz\n") && want.contains("  environment.txt\n"), "{want}");
+    for (name, m) in &results[1..] {
+        assert_eq!(m, want, "{name} differs from {first}");
+    }
+    // Nothing left in the engines but the imported base.
+    assert_eq!(dockerd.docker(&["ps", "-aq"]), "");
+    let images = dockerd.docker(&["images", "--format", "{{.Repository}}"]);
+    assert_eq!(images.trim(), "git-gitian-base");
+}
+
 #[test]
 fn test_backends_sandbox_builds_hello() {
     if skip_unless_root() {
