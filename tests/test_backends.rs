@@ -346,3 +346,294 @@ fn test_backends_sandbox_builds_hello() {
     let env = fs::read_to_string(work.0.join("out-sandbox/out/environment.txt")).unwrap();
     assert!(env.starts_with("debian\n1000\ngitian\n/home/debian/build/hello\n0002\n"), "{env}");
 }
+
+/// Which backend a test drives, and the engine environment it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Sandbox,
+    Lxc,
+    Docker,
+    Podman,
+}
+
+impl Kind {
+    fn parse(s: &str) -> Self {
+        match s {
+            "sandbox" => Self::Sandbox,
+            "lxc" => Self::Lxc,
+            "docker" => Self::Docker,
+            "podman" => Self::Podman,
+            other => panic!("unknown kind {other}"),
+        }
+    }
+
+    fn guest(self, env: Vec<(String, String)>) -> Box<dyn Guest> {
+        match self {
+            Self::Sandbox => Box::new(Sandbox::new()),
+            Self::Lxc => Box::new(Lxc::new()),
+            Self::Docker => Box::new(Container::with_env(Engine::Docker, env)),
+            Self::Podman => Box::new(Container::with_env(Engine::Podman, env)),
+        }
+    }
+}
+
+/// Holds whatever engine a kind needs (private dockerd, private podman storage).
+enum Engines {
+    None,
+    Docker(Dockerd),
+    Podman(PodmanStorage),
+}
+
+impl Engines {
+    fn for_kind(kind: Kind) -> Self {
+        match kind {
+            Kind::Docker => Self::Docker(Dockerd::start()),
+            Kind::Podman => Self::Podman(PodmanStorage::new()),
+            _ => Self::None,
+        }
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        match self {
+            Self::None => Vec::new(),
+            Self::Docker(d) => vec![("DOCKER_HOST".into(), d.host.clone())],
+            Self::Podman(p) => p.env(),
+        }
+    }
+
+    /// Containers the engine still knows about.
+    fn containers(&self) -> String {
+        let mut cmd = match self {
+            Self::None => return String::new(),
+            Self::Docker(_) => Command::new("docker"),
+            Self::Podman(_) => {
+                let mut c = Command::new("podman");
+                c.args(["--runtime", "runc"]);
+                c
+            }
+        };
+        let out = cmd.envs(self.env()).args(["ps", "-a", "--format", "{{.Names}}"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Runs a script in the guest and returns (exit code, its output).
+fn run(g: &mut dyn Guest, user: User, net: Network, script: &str, work: &Path) -> (i32, String) {
+    let log = work.join(format!("run-{}.log", nanos()));
+    let code = g.exec(&exec(user, net, script, Some(&log))).unwrap();
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    let _ = fs::remove_file(&log);
+    (code, text)
+}
+
+/// What a backend may leave behind, as lines: mounts and processes mentioning `tag`, LXC
+/// cgroups of process `pid`, containers of the engine.
+fn leftovers(tag: &str, pid: u32, engines: &Engines) -> Vec<String> {
+    let mut found = Vec::new();
+    for line in fs::read_to_string("/proc/mounts").unwrap().lines() {
+        if line.contains(tag) {
+            found.push(format!("mount: {line}"));
+        }
+    }
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.parse::<u32>().is_err() || name == std::process::id().to_string() {
+            continue;
+        }
+        let cmdline = fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(tag) {
+            found.push(format!("process {name}: {cmdline}"));
+        }
+    }
+    for ctrl in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        for e in fs::read_dir(ctrl.path()).into_iter().flatten().flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.contains(&format!(".gitian-{pid}-")) {
+                found.push(format!("cgroup: {}", e.path().display()));
+            }
+        }
+    }
+    for c in engines.containers().lines() {
+        found.push(format!("container: {c}"));
+    }
+    found
+}
+
+/// Network, host paths, fresh layer, failing script and cleanup, for one backend.
+fn check_isolation(kind: Kind) {
+    let work = Scratch::new(&format!("iso-{kind:?}").to_lowercase());
+    let engines = Engines::for_kind(kind);
+    let tag = work.0.display().to_string();
+    let before = leftovers(&tag, std::process::id(), &engines);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let secret_tmp = PathBuf::from(format!("/tmp/gg-secret-{}", std::process::id()));
+    fs::write(&secret_tmp, "secret").unwrap();
+    fs::write(work.0.join("secret"), "secret").unwrap();
+    let written = PathBuf::from(format!("/tmp/gg-written-{}", std::process::id()));
+
+    let mut g = kind.guest(engines.env());
+    g.create(&spec(&work.0.join("scratch"))).unwrap();
+    // No network in the script phase: the host's loopback listener is unreachable and the
+    // only interface is lo.
+    let probe = format!(
+        "if (echo x > /dev/tcp/127.0.0.1/{port}) 2>/dev/null; then echo CONNECTED; else echo UNREACHABLE; fi\n\
+         tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '\n"
+    );
+    for user in [User::Build, User::Root] {
+        let (code, out) = run(g.as_mut(), user, Network::Offline, &probe, &work.0);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(out, "UNREACHABLE\nlo\n", "{kind:?} {user:?} offline");
+    }
+    assert!(listener.accept().is_err(), "{kind:?}: something connected while offline");
+    // The install phase has the network (proves the probe can succeed).
+    let (_, out) = run(g.as_mut(), User::Root, Network::Online, &probe, &work.0);
+    assert!(out.starts_with("CONNECTED\n"), "{kind:?} online: {out}");
+
+    // Host paths: nothing of the host but what was copied in.
+    let look = format!(
+        "for p in {} {} {} /work /root/.cache/git-gitian /var/cache/git-gitian-test; do \
+         if [ -e \"$p\" ]; then echo \"VISIBLE $p\"; fi; done\n\
+         echo pwned > {} 2>/dev/null; touch /etc/gitian-marker; echo done\n",
+        secret_tmp.display(),
+        work.0.join("secret").display(),
+        work.0.display(),
+        written.display()
+    );
+    let (code, out) = run(g.as_mut(), User::Root, Network::Offline, &look, &work.0);
+    assert_eq!((code, out.as_str()), (0, "done\n"), "{kind:?}");
+    assert!(!written.exists(), "{kind:?}: the guest wrote to the host's /tmp");
+    // The build user cannot write the system.
+    let (code, _) = run(g.as_mut(), User::Build, Network::Offline, "touch /usr/bin/x 2>/dev/null", &work.0);
+    assert_ne!(code, 0, "{kind:?}: the build user wrote /usr/bin");
+    // A failing script is an exit code, not an error.
+    let (code, _) = run(g.as_mut(), User::Build, Network::Offline, "echo failing; exit 3", &work.0);
+    assert_eq!(code, 3);
+    g.destroy().unwrap();
+
+    // A new guest starts from the pristine base.
+    g.create(&spec(&work.0.join("scratch2"))).unwrap();
+    let (code, out) = run(g.as_mut(), User::Root, Network::Offline, "ls /etc/gitian-marker 2>&1 || true", &work.0);
+    assert_eq!(code, 0);
+    assert!(out.contains("No such file"), "{kind:?}: {out}");
+    g.destroy().unwrap();
+    drop(g);
+    let _ = fs::remove_file(&secret_tmp);
+    let after = leftovers(&tag, std::process::id(), &engines);
+    assert_eq!(after, before, "{kind:?} left something behind");
+    assert!(!work.0.join("scratch").join(kind_dir(kind)).exists());
+}
+
+fn kind_dir(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sandbox => "sandbox",
+        Kind::Lxc => "lxc",
+        Kind::Docker => "docker",
+        Kind::Podman => "podman",
+    }
+}
+
+#[test]
+fn test_backends_sandbox_isolation() {
+    if !skip_unless_root() {
+        check_isolation(Kind::Sandbox);
+    }
+}
+
+#[test]
+fn test_backends_lxc_isolation() {
+    if !skip_unless_root() {
+        check_isolation(Kind::Lxc);
+    }
+}
+
+#[test]
+fn test_backends_docker_isolation() {
+    if !skip_unless_root() {
+        check_isolation(Kind::Docker);
+    }
+}
+
+#[test]
+fn test_backends_podman_isolation() {
+    if !skip_unless_root() {
+        check_isolation(Kind::Podman);
+    }
+}
+
+/// Not a test by itself: the process that `kill_leaves_nothing` starts and kills. It creates a
+/// guest of `GG_KILL_KIND` and runs a long sleep marked `GG_KILL_MARK`.
+#[test]
+#[ignore]
+fn test_backends_kill_helper() {
+    let Ok(kind) = std::env::var("GG_KILL_KIND") else { return };
+    let mark = std::env::var("GG_KILL_MARK").unwrap();
+    let scratch = PathBuf::from(std::env::var("GG_KILL_SCRATCH").unwrap());
+    let env: Vec<(String, String)> =
+        ["DOCKER_HOST", "CONTAINERS_STORAGE_CONF"].iter().filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?))).collect();
+    let mut g = Kind::parse(&kind).guest(env);
+    g.create(&spec(&scratch)).unwrap();
+    let script = format!("exec -a {mark} sleep 300\n");
+    g.exec(&exec(User::Build, Network::Offline, &script, None)).unwrap();
+}
+
+/// Killing git-gitian (SIGKILL, no chance to clean up) in the middle of a script leaves no
+/// process, mount, cgroup or container behind.
+fn check_kill(kind: Kind) {
+    let work = Scratch::new(&format!("kill-{kind:?}").to_lowercase());
+    let engines = Engines::for_kind(kind);
+    let mark = format!("gg-kill-mark-{}", nanos());
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "test_backends::test_backends_kill_helper", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("GG_KILL_KIND", kind_dir(kind))
+        .env("GG_KILL_MARK", &mark)
+        .env("GG_KILL_SCRATCH", work.0.join("scratch"))
+        .envs(engines.env())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let start = Instant::now();
+    while leftovers(&mark, pid, &Engines::None).is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the helper ended early");
+        assert!(start.elapsed() < Duration::from_secs(180), "the script never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let tag = work.0.display().to_string();
+    let start = Instant::now();
+    loop {
+        let mut left = leftovers(&mark, pid, &engines);
+        left.extend(leftovers(&tag, pid, &Engines::None));
+        if left.is_empty() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{kind:?} left after a kill: {left:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn test_backends_sandbox_kill_leaves_nothing() {
+    if !skip_unless_root() {
+        check_kill(Kind::Sandbox);
+    }
+}
+
+#[test]
+fn test_backends_lxc_kill_leaves_nothing() {
+    if !skip_unless_root() {
+        check_kill(Kind::Lxc);
+    }
+}
+
+#[test]
+fn test_backends_docker_kill_leaves_nothing() {
+    if !skip_unless_root() {
+        check_kill(Kind::Docker);
+    }
+}

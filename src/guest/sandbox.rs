@@ -172,12 +172,15 @@ cd "$R" && pivot_root . . 2>>"$ERRF" || fail "cannot pivot to the guest root"
 umount -l . || { printf "gitian-sandbox: cannot detach the host root\n" >&2; exit 125; }
 cd /
 U=${SWITCH#*:}; G=${U#*:}; U=${U%%:*}
+# This shell stays pid 1 of the namespace: it keeps the parent-death signal that a credential
+# change (setpriv) would clear, so killing git-gitian still takes the whole namespace down.
 case $SWITCH in
-  root) exec "$@" ;;
-  setpriv:*) exec setpriv --reuid="$U" --regid="$G" --init-groups -- "$@" ;;
-  nest:*) exec unshare --user --map-user="$U" --map-group="$G" -- "$@" ;;
+  root) "$@" ;;
+  setpriv:*) setpriv --reuid="$U" --regid="$G" --init-groups -- "$@" ;;
+  nest:*) unshare --user --map-user="$U" --map-group="$G" -- "$@" ;;
+  *) echo "gitian-sandbox: bad user switch $SWITCH" >&2; exit 125 ;;
 esac
-fail "bad user switch $SWITCH"
+exit $?
 "#;
 
 impl Sandbox {
