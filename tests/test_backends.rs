@@ -637,3 +637,115 @@ fn test_backends_docker_kill_leaves_nothing() {
         check_kill(Kind::Docker);
     }
 }
+
+/// Not a test by itself: run as an ordinary user by `sandbox_as_ordinary_user`; builds hello in
+/// the sandbox and writes the out manifest to `$GG_USER_WORK/manifest`.
+#[test]
+#[ignore]
+fn test_backends_user_helper() {
+    let Ok(work) = std::env::var("GG_USER_WORK") else { return };
+    let work = PathBuf::from(work);
+    let hello = make_inputs(&work);
+    let mut g = Sandbox::new();
+    let m = build_hello(&mut g, &work, &hello);
+    fs::write(work.join("manifest"), m).unwrap();
+    fs::write(work.join("describe"), Sandbox::describe_mapping()).unwrap();
+}
+
+/// A user created for a test (and its /etc/subuid, /etc/subgid lines), removed on drop.
+struct TestUser {
+    name: String,
+    saved: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl TestUser {
+    fn new(name: &str, subids: Option<u32>) -> Self {
+        let _ = Command::new("userdel").arg(name).stderr(Stdio::null()).status();
+        let saved: Vec<(PathBuf, Vec<u8>)> = ["/etc/subuid", "/etc/subgid"]
+            .iter()
+            .map(|f| (PathBuf::from(f), fs::read(f).unwrap_or_default()))
+            .collect();
+        // No automatic subordinate ids: the test decides.
+        let st = Command::new("useradd")
+            .args(["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", "-M", "-d", "/nonexistent", "-s", "/bin/sh", name])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        if let Some(start) = subids {
+            for (f, old) in &saved {
+                let mut new = old.clone();
+                new.extend(format!("{name}:{start}:65536\n").as_bytes());
+                fs::write(f, new).unwrap();
+            }
+        }
+        Self { name: name.into(), saved }
+    }
+
+    /// Runs the user helper as this user in `work` (owned by the user) and returns the manifest.
+    fn build(&self, work: &Path) -> (String, String) {
+        sh(&format!("chown -R {0}: {1}", self.name, work.display()), work);
+        let out = Command::new("runuser")
+            .args(["-u", &self.name, "--"])
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "test_backends::test_backends_user_helper", "--ignored", "--test-threads=1"])
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .env("HOME", work)
+            .env("XDG_CACHE_HOME", work.join("cache"))
+            .env("GG_USER_WORK", work)
+            .env("GITIAN_TEST_BASE_DIR", base_dir())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .current_dir(work)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "the build as {} failed: {text}", self.name);
+        let processes = Command::new("pgrep").args(["-u", &self.name]).output().unwrap();
+        assert!(processes.stdout.is_empty(), "{} left processes running", self.name);
+        (
+            fs::read_to_string(work.join("manifest")).unwrap(),
+            fs::read_to_string(work.join("describe")).unwrap(),
+        )
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        for (f, old) in &self.saved {
+            let _ = fs::write(f, old);
+        }
+        let _ = Command::new("userdel").arg(&self.name).status();
+    }
+}
+
+/// The sandbox works for an ordinary user without sudo, with a subordinate id range and with
+/// a single mapped id, and gives the same bytes as root's.
+#[test]
+fn test_backends_sandbox_as_ordinary_user() {
+    if skip_unless_root() {
+        return;
+    }
+    static USERS: Mutex<()> = Mutex::new(());
+    let _g = USERS.lock().unwrap();
+    let work = Scratch::new("sb-user");
+    let root_work = work.0.join("root");
+    fs::create_dir_all(&root_work).unwrap();
+    let hello = make_inputs(&root_work);
+    let want = build_hello(&mut Sandbox::new(), &root_work, &hello);
+
+    let ranged = TestUser::new("ggrange", Some(3_000_000));
+    let dir = work.0.join("ranged");
+    fs::create_dir_all(&dir).unwrap();
+    let (got, how) = ranged.build(&dir);
+    assert_eq!(got, want, "ordinary user with a subordinate range");
+    assert!(how.contains("subordinate ids from 3000000"), "{how}");
+    // The build user's files were owned by the range, not by the caller.
+    drop(ranged);
+
+    let single = TestUser::new("ggsingle", None);
+    let dir = work.0.join("single");
+    fs::create_dir_all(&dir).unwrap();
+    let (got, how) = single.build(&dir);
+    assert_eq!(got, want, "ordinary user with one mapped id");
+    assert!(how.contains("single id"), "{how}");
+}

@@ -167,7 +167,7 @@ if [ "$NET" = online ] && [ -e /etc/resolv.conf ]; then
   [ -e "$R/etc/resolv.conf" ] || : > "$R/etc/resolv.conf"
   mount --bind -o ro /etc/resolv.conf "$R/etc/resolv.conf" 2>>"$ERRF" || fail "cannot bind /etc/resolv.conf"
 fi
-echo gitian > /proc/sys/kernel/hostname || fail "cannot set the host name"
+hostname gitian 2>>"$ERRF" || fail "cannot set the host name"
 cd "$R" && pivot_root . . 2>>"$ERRF" || fail "cannot pivot to the guest root"
 umount -l . || { printf "gitian-sandbox: cannot detach the host root\n" >&2; exit 125; }
 cd /
@@ -191,7 +191,7 @@ impl Sandbox {
 
     /// Why the sandbox cannot run here, if it cannot.
     pub fn unavailable() -> Option<String> {
-        for p in ["unshare", "setpriv", "mount", "pivot_root", "tar"] {
+        for p in ["unshare", "setpriv", "mount", "pivot_root", "hostname", "tar"] {
             if !util::on_path(p) {
                 return Some(format!("'{p}' (util-linux) is not installed"));
             }
@@ -205,6 +205,11 @@ impl Sandbox {
 
     fn state(&self) -> Result<&State, GuestError> {
         self.state.as_ref().ok_or_else(|| err(NAME, "no guest: create was not called"))
+    }
+
+    /// How this process's ids would be mapped, in words (for messages and tests).
+    pub fn describe_mapping() -> String {
+        Mapping::detect().text()
     }
 }
 
