@@ -3,3 +3,6 @@
 mod common;
 mod test_backends;
 mod test_cli;
+mod test_formats;
+mod test_openpgp;
+mod test_verify;

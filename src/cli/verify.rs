@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
+use crate::core::report;
+use crate::git::ledger as gitledger;
+use crate::ops::verify::{self, LedgerSpec, Query};
 
 /// How `verify` prints its report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,9 +44,9 @@ pub struct VerifyArgs {
     #[arg(short, long)]
     pub release: Vec<String>,
     /// The sigs ledger: a directory, a work tree or a bare repository (default: the repository
-    /// around the current directory)
+    /// around the current directory); repeat to verify several ledgers in one run
     #[arg(short, long, value_name = "PATH")]
-    pub destination: Option<PathBuf>,
+    pub destination: Vec<PathBuf>,
     /// Read the ledger from git at this revision (repeatable)
     #[arg(long = "rev", value_name = "REV")]
     pub revs: Vec<String>,
@@ -78,6 +81,114 @@ pub struct VerifyArgs {
 
 /// Runs `git gitian verify`.
 pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
-    let _ = (args, ui);
-    Err(CliError::new("verify is not implemented yet"))
+    let at = parse_time(args.at.as_deref())?;
+    let name = match (&args.name, &args.descriptor) {
+        (Some(n), _) => Some(n.clone()),
+        (None, Some(d)) => Some(descriptor_name(d)?),
+        (None, None) => None,
+    };
+    let mut destinations = args.destination.clone();
+    if destinations.is_empty() {
+        let cwd = std::env::current_dir()
+            .map_err(|e| CliError::new(format!("no current directory: {e}")))?;
+        match gitledger::discover(&cwd) {
+            Some(repo) => destinations.push(repo),
+            None => {
+                return Err(CliError::new("not in a git repository, and no ledger given")
+                    .hint("pass the sigs ledger with -d PATH (a directory or a git repository)"));
+            }
+        }
+    }
+    let use_git = !args.revs.is_empty() || args.all_branches;
+    let mut ledgers = Vec::new();
+    for d in destinations {
+        if !d.exists() {
+            return Err(CliError::new(format!("ledger {} does not exist", d.display())));
+        }
+        let is_repo = gitledger::is_repository(&d);
+        let bare = is_repo && !d.join(".git").exists() && d.join("HEAD").is_file();
+        if use_git || bare {
+            if !is_repo {
+                return Err(CliError::new(format!("{} is not a git repository", d.display()))
+                    .hint("--rev and --all-branches read git objects; drop them to read a plain directory"));
+            }
+            ledgers.push(LedgerSpec::Git {
+                path: d,
+                revs: args.revs.clone(),
+                all_branches: args.all_branches,
+            });
+        } else {
+            ledgers.push(LedgerSpec::Dir(d));
+        }
+    }
+    let query = Query {
+        ledgers,
+        releases: args.release.clone(),
+        name,
+        keys: args.keys.clone(),
+        at,
+        threshold: args.threshold,
+        compare_to: args.compare_to.clone(),
+    };
+    let rep = verify::verify(&query).map_err(|e| {
+        let err = CliError::from(e);
+        if err.message.starts_with("no attestations") {
+            err.hint("a ledger holds <release>/<signer>/<name>-build.assert(.sig) or <version>/<signer>/*.SHA256SUMS(.asc)")
+        } else {
+            err
+        }
+    })?;
+    let meta = report::Meta {
+        at: chrono::DateTime::<chrono::Utc>::from(at)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        passed: rep.passed(),
+        problems: rep.problems.clone(),
+        warnings: rep.warnings.clone(),
+        keys_loaded: rep.keys_loaded,
+    };
+    let text = match args.format {
+        OutputFormat::Table => report::table(&rep.groups, &meta, ui.width()),
+        OutputFormat::Json => report::json(&rep.groups, &meta),
+        OutputFormat::Tsv => report::tsv(&rep.groups),
+        OutputFormat::Gverify => {
+            report::gverify(&rep.groups, args.markup || !args.no_markup, args.verbose)
+        }
+    };
+    ui.out(&text);
+    if !matches!(args.format, OutputFormat::Table | OutputFormat::Json) {
+        for p in &rep.problems {
+            ui.warn(p);
+        }
+    }
+    Ok(if rep.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `--at`: RFC 3339, `YYYY-MM-DD`, or now.
+fn parse_time(at: Option<&str>) -> Result<std::time::SystemTime, CliError> {
+    let Some(at) = at else { return Ok(std::time::SystemTime::now()) };
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(at) {
+        return Ok(t.with_timezone(&chrono::Utc).into());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(at, "%Y-%m-%d")
+        && let Some(t) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(t.and_utc().into());
+    }
+    Err(CliError::new(format!("--at '{at}' is not a time"))
+        .hint("use RFC 3339 (2026-11-28T00:00:00Z) or YYYY-MM-DD"))
+}
+
+/// The `name` of a descriptor, as gverify reads it.
+fn descriptor_name(path: &std::path::Path) -> Result<String, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::new(format!("cannot read descriptor {}: {e}", path.display())))?;
+    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
+        .map_err(|e| CliError::new(format!("descriptor {}: {e}", path.display())))?;
+    match value.get("name").and_then(|n| n.as_str()) {
+        Some(n) if crate::core::layout::is_gitian_word(n) => Ok(n.to_string()),
+        Some(n) => {
+            Err(CliError::new(format!("descriptor {}: unsanitary name '{n}'", path.display())))
+        }
+        None => Err(CliError::new(format!("descriptor {}: missing field 'name'", path.display()))),
+    }
 }

@@ -1,1 +1,162 @@
-//! Reading a ledger straight from git objects at one or more revisions, without a checkout.
+//! Reading a ledger straight from git objects at one or more revisions, without a checkout, so
+//! that signers' unmerged branches count too.
+
+use std::path::Path;
+
+use git2::{ObjectType, Oid, Repository};
+
+use crate::ops::source::{Content, Entry, Kind, LedgerTree, SourceError};
+
+/// A ledger as the tree of one commit.
+pub struct GitTree {
+    repo: Repository,
+    tree: Oid,
+    label: String,
+    rev: String,
+}
+
+impl std::fmt::Debug for GitTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitTree").field("label", &self.label).field("rev", &self.rev).finish()
+    }
+}
+
+fn gerr(what: &str, e: impl std::fmt::Display) -> SourceError {
+    SourceError { what: what.to_string(), message: e.to_string() }
+}
+
+/// Whether `path` is inside a git repository (work tree or bare).
+pub fn is_repository(path: &Path) -> bool {
+    Repository::open(path).is_ok()
+}
+
+/// The repository around `path` (searching upwards), as its work tree or git dir path.
+pub fn discover(path: &Path) -> Option<std::path::PathBuf> {
+    let repo = Repository::discover(path).ok()?;
+    Some(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf())
+}
+
+/// Resolves revisions of the repository at `path`: the given ones, plus every local and
+/// remote-tracking branch with `all_branches`, or HEAD when there are none. Returns
+/// (label, commit id) pairs without duplicates of the same label.
+pub fn revisions(
+    path: &Path,
+    revs: &[String],
+    all_branches: bool,
+) -> Result<Vec<(String, String)>, SourceError> {
+    let what = path.display().to_string();
+    let repo = Repository::open(path).map_err(|e| gerr(&what, e))?;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for rev in revs {
+        let obj = repo
+            .revparse_single(rev)
+            .map_err(|e| gerr(&what, format!("unknown revision '{rev}': {}", e.message())))?;
+        let commit =
+            obj.peel_to_commit().map_err(|e| gerr(&what, format!("'{rev}': {}", e.message())))?;
+        out.push((rev.clone(), commit.id().to_string()));
+    }
+    if all_branches {
+        let branches = repo.branches(None).map_err(|e| gerr(&what, e))?;
+        let mut found = Vec::new();
+        for b in branches {
+            let (branch, _) = b.map_err(|e| gerr(&what, e))?;
+            let name = branch.get().shorthand().unwrap_or("?").to_string();
+            if name.ends_with("/HEAD") {
+                continue;
+            }
+            if let Ok(c) = branch.get().peel_to_commit() {
+                found.push((name, c.id().to_string()));
+            }
+        }
+        found.sort();
+        out.extend(found);
+    }
+    if revs.is_empty() && !all_branches {
+        let head = repo
+            .head()
+            .and_then(|h| h.peel_to_commit())
+            .map_err(|e| gerr(&what, format!("no HEAD commit: {}", e.message())))?;
+        out.push(("HEAD".to_string(), head.id().to_string()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|(label, _)| seen.insert(label.clone()));
+    Ok(out)
+}
+
+impl GitTree {
+    /// The tree of commit `commit` in the repository at `path`.
+    pub fn open(path: &Path, rev_label: &str, commit: &str) -> Result<Self, SourceError> {
+        let what = path.display().to_string();
+        let repo = Repository::open(path).map_err(|e| gerr(&what, e))?;
+        let oid = Oid::from_str(commit).map_err(|e| gerr(&what, e))?;
+        let tree = repo.find_commit(oid).and_then(|c| c.tree()).map_err(|e| gerr(&what, e))?.id();
+        Ok(Self { repo, tree, label: format!("{}@{rev_label}", what), rev: rev_label.to_string() })
+    }
+
+    fn entry_oid(&self, path: &str) -> Result<(Oid, i32), SourceError> {
+        let tree = self.repo.find_tree(self.tree).map_err(|e| gerr(&self.label, e))?;
+        if path.is_empty() {
+            return Ok((self.tree, 0o040000));
+        }
+        let entry = tree
+            .get_path(Path::new(path))
+            .map_err(|e| gerr(&format!("{}:{path}", self.rev), e.message()))?;
+        Ok((entry.id(), entry.filemode()))
+    }
+}
+
+impl LedgerTree for GitTree {
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    fn rev(&self) -> Option<String> {
+        Some(self.rev.clone())
+    }
+
+    fn list(&self, path: &str) -> Result<Vec<Entry>, SourceError> {
+        let (oid, mode) = self.entry_oid(path)?;
+        if mode != 0o040000 {
+            return Err(gerr(&format!("{}:{path}", self.rev), "not a directory"));
+        }
+        let tree = self.repo.find_tree(oid).map_err(|e| gerr(&self.label, e))?;
+        Ok(tree
+            .iter()
+            .map(|e| {
+                let kind = match e.filemode() {
+                    0o040000 => Kind::Dir,
+                    0o100644 | 0o100755 | 0o100664 => Kind::File,
+                    0o120000 => Kind::Symlink,
+                    _ => Kind::Other,
+                };
+                let name = std::str::from_utf8(e.name_bytes())
+                    .map(str::to_string)
+                    .map_err(|_| e.name_bytes().to_vec());
+                Entry { name, kind }
+            })
+            .collect())
+    }
+
+    fn read(&self, path: &str, limit: u64) -> Result<Content, SourceError> {
+        let (oid, mode) = self.entry_oid(path)?;
+        if !matches!(mode, 0o100644 | 0o100755 | 0o100664) {
+            return Err(gerr(&format!("{}:{path}", self.rev), "not a regular file"));
+        }
+        // The header gives the size without inflating the object.
+        let odb = self.repo.odb().map_err(|e| gerr(&self.label, e))?;
+        let (size, kind) = odb.read_header(oid).map_err(|e| gerr(&self.label, e))?;
+        if kind != ObjectType::Blob {
+            return Err(gerr(&format!("{}:{path}", self.rev), "not a blob"));
+        }
+        if size as u64 > limit {
+            return Ok(Content::TooLarge(size as u64));
+        }
+        let blob = self.repo.find_blob(oid).map_err(|e| gerr(&self.label, e))?;
+        Ok(Content::Bytes(blob.content().to_vec()))
+    }
+}
+
+/// `git hash-object` of some bytes (a blob id), as hex.
+pub fn blob_id(bytes: &[u8]) -> String {
+    Oid::hash_object(ObjectType::Blob, bytes).map(|o| o.to_string()).unwrap_or_default()
+}

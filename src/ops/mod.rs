@@ -1,1 +1,4 @@
 //! Workflows: compose the pure core with the effects; return values, never print.
+
+pub mod source;
+pub mod verify;

@@ -1,1 +1,0 @@
-//! In-process verification of detached OpenPGP signatures against the ledger's keys.

@@ -1,0 +1,105 @@
+//! Reads a "signature" file into what it really holds: detached signatures, a complete signed
+//! message (the data inside), or nothing usable. Never panics and never reads more than a bounded
+//! amount of decompressed data, whatever the bytes.
+
+use std::io::Read;
+
+use sequoia_openpgp as openpgp;
+
+use openpgp::Packet;
+use openpgp::armor::ReaderMode;
+use openpgp::packet::Signature;
+use openpgp::parse::{Dearmor, PacketParserBuilder, PacketParserResult, Parse};
+
+/// More signatures than this in one file are ignored (a ledger entry has one).
+const MAX_SIGS: usize = 64;
+
+/// The largest literal body of an inline signed message we read (decompression bombs stop here).
+pub(super) const MAX_LITERAL: u64 = 256 << 20;
+
+/// What a signature file holds.
+#[derive(Debug)]
+pub(super) enum SigFile {
+    /// Detached signatures over some other data, in file order.
+    Detached(Vec<Signature>),
+    /// A complete signed message. Signatures announced by one-pass-signature packets or a
+    /// cleartext frame carry the digest the parser computed over `body`; the others (old-style
+    /// signature-then-literal messages) are checked against `body`.
+    Inline { sigs: Vec<Signature>, body: Vec<u8> },
+    /// Readable OpenPGP (or an empty armor frame) without any signature.
+    NoSig,
+    /// Not a signature: unreadable, truncated, a key block, encrypted data, ...
+    Error(String),
+}
+
+/// Parses `bytes` (armored or binary).
+pub(super) fn parse(bytes: &[u8]) -> SigFile {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return SigFile::Error("empty signature file".into());
+    }
+    let ppr = PacketParserBuilder::from_bytes(bytes)
+        .and_then(|b| b.dearmor(Dearmor::Auto(ReaderMode::VeryTolerant)).build());
+    let mut ppr = match ppr {
+        Ok(ppr) => ppr,
+        Err(e) => return SigFile::Error(format!("no valid OpenPGP data: {e}")),
+    };
+
+    let mut sigs = Vec::new();
+    let mut body: Option<Vec<u8>> = None;
+    let mut one_pass = 0usize;
+    while let PacketParserResult::Some(mut pp) = ppr {
+        match &pp.packet {
+            Packet::Literal(_) => {
+                if body.is_some() {
+                    return SigFile::Error("more than one literal data packet".into());
+                }
+                let mut data = Vec::new();
+                if let Err(e) = (&mut pp).take(MAX_LITERAL + 1).read_to_end(&mut data) {
+                    return SigFile::Error(format!("reading the signed message: {e}"));
+                }
+                if data.len() as u64 > MAX_LITERAL {
+                    return SigFile::Error(format!(
+                        "signed message larger than {} MiB",
+                        MAX_LITERAL >> 20
+                    ));
+                }
+                body = Some(data);
+            }
+            Packet::OnePassSig(_) => one_pass += 1,
+            Packet::Signature(_) | Packet::CompressedData(_) | Packet::Marker(_) => {}
+            Packet::PublicKey(_)
+            | Packet::PublicSubkey(_)
+            | Packet::SecretKey(_)
+            | Packet::SecretSubkey(_)
+            | Packet::UserID(_)
+            | Packet::UserAttribute(_) => {
+                return SigFile::Error("the file holds a key, not a signature".into());
+            }
+            Packet::Unknown(u) => {
+                return SigFile::Error(format!("unreadable {} packet: {}", u.tag(), u.error()));
+            }
+            other => {
+                return SigFile::Error(format!("unexpected {} packet", other.tag()));
+            }
+        }
+        match pp.recurse() {
+            Ok((packet, next)) => {
+                if let Packet::Signature(sig) = packet
+                    && sigs.len() < MAX_SIGS
+                {
+                    sigs.push(sig);
+                }
+                ppr = next;
+            }
+            Err(e) => return SigFile::Error(format!("malformed OpenPGP data: {e}")),
+        }
+    }
+
+    match body {
+        Some(_) if sigs.is_empty() => SigFile::NoSig,
+        Some(body) => SigFile::Inline { sigs, body },
+        None if one_pass > 0 => SigFile::Error("one-pass signature without signed data".into()),
+        None if sigs.is_empty() => SigFile::NoSig,
+        None => SigFile::Detached(sigs),
+    }
+}

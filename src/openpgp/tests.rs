@@ -1,0 +1,1 @@
+//! Unit tests: adversarial signatures made with sequoia at test time.

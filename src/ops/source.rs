@@ -1,0 +1,136 @@
+//! Where a ledger is read from: a directory on disk, or a git tree at a revision
+//! (`crate::git::ledger::GitTree`). Both are read the same way, never following symlinks and
+//! never reading more than a limit, so a hostile ledger cannot make us read outside it or
+//! exhaust memory.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What a directory entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A directory (a git tree).
+    Dir,
+    /// A regular file (a git blob).
+    File,
+    /// A symbolic link: never followed.
+    Symlink,
+    /// Anything else (device, socket, submodule).
+    Other,
+}
+
+/// One entry of a listing.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The name, or its raw bytes when it is not UTF-8.
+    pub name: Result<String, Vec<u8>>,
+    /// What it is.
+    pub kind: Kind,
+}
+
+/// A file's content, or its size when it is over the limit.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// The bytes.
+    Bytes(Vec<u8>),
+    /// Larger than the limit (size in bytes).
+    TooLarge(u64),
+}
+
+/// Could not read the ledger.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {message}")]
+pub struct SourceError {
+    /// The path or revision concerned.
+    pub what: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A read-only view of one ledger at one point in time.
+pub trait LedgerTree {
+    /// How reports name this view (a path, or `path@rev`).
+    fn label(&self) -> String;
+    /// The revision it was read at, for git sources.
+    fn rev(&self) -> Option<String>;
+    /// Lists a directory (`""` is the root, components joined with `/`).
+    fn list(&self, path: &str) -> Result<Vec<Entry>, SourceError>;
+    /// Reads a regular file, refusing more than `limit` bytes.
+    fn read(&self, path: &str, limit: u64) -> Result<Content, SourceError>;
+}
+
+/// A ledger in a directory.
+#[derive(Debug)]
+pub struct FsTree {
+    root: PathBuf,
+    label: String,
+}
+
+impl FsTree {
+    /// A view of `root`.
+    pub fn new(root: &Path, label: String) -> Self {
+        Self { root: root.to_path_buf(), label }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        if rel.is_empty() { self.root.clone() } else { self.root.join(rel) }
+    }
+}
+
+fn err(what: &Path, e: impl std::fmt::Display) -> SourceError {
+    SourceError { what: what.display().to_string(), message: e.to_string() }
+}
+
+impl LedgerTree for FsTree {
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    fn rev(&self) -> Option<String> {
+        None
+    }
+
+    fn list(&self, rel: &str) -> Result<Vec<Entry>, SourceError> {
+        let dir = self.path(rel);
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(|e| err(&dir, e))? {
+            let entry = entry.map_err(|e| err(&dir, e))?;
+            let meta =
+                std::fs::symlink_metadata(entry.path()).map_err(|e| err(&entry.path(), e))?;
+            let ft = meta.file_type();
+            let kind = if ft.is_symlink() {
+                Kind::Symlink
+            } else if ft.is_dir() {
+                Kind::Dir
+            } else if ft.is_file() {
+                Kind::File
+            } else {
+                Kind::Other
+            };
+            let name = entry.file_name().into_string().map_err(|os| {
+                use std::os::unix::ffi::OsStringExt;
+                os.into_vec()
+            });
+            out.push(Entry { name, kind });
+        }
+        Ok(out)
+    }
+
+    fn read(&self, rel: &str, limit: u64) -> Result<Content, SourceError> {
+        let path = self.path(rel);
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| err(&path, e))?;
+        if !meta.file_type().is_file() {
+            return Err(err(&path, "not a regular file"));
+        }
+        if meta.len() > limit {
+            return Ok(Content::TooLarge(meta.len()));
+        }
+        let file = std::fs::File::open(&path).map_err(|e| err(&path, e))?;
+        let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        file.take(limit + 1).read_to_end(&mut buf).map_err(|e| err(&path, e))?;
+        if buf.len() as u64 > limit {
+            return Ok(Content::TooLarge(buf.len() as u64));
+        }
+        Ok(Content::Bytes(buf))
+    }
+}

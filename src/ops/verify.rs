@@ -1,0 +1,692 @@
+//! The verify workflow: read one or more ledgers (directories, or git trees at revisions), check
+//! every signature against the keys kept in the ledgers and given with `--keys`, parse every
+//! manifest, and hand the rows to `core::consensus`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+
+use crate::core::assertion::Document;
+use crate::core::consensus::{self, GroupReport, Layout, Row};
+use crate::core::layout::check_component;
+use crate::core::manifest::Manifest;
+use crate::core::policy::{self, Policy};
+use crate::core::sums;
+use crate::git::ledger::{self as gitledger, GitTree};
+use crate::openpgp::{self, Keyring, SigStatus};
+use crate::ops::source::{Content, Entry, FsTree, Kind, LedgerTree, SourceError};
+
+/// Largest attestation read (a real assert averages 67 kB; the largest seen is under 1 MB).
+pub const MAX_ATTESTATION: u64 = 32 << 20;
+/// Largest signature read.
+pub const MAX_SIGNATURE: u64 = 1 << 20;
+/// Largest key file read.
+pub const MAX_KEY_FILE: u64 = 8 << 20;
+/// Folders of a ledger that hold public keys rather than releases.
+pub const KEY_DIRS: [&str; 3] = ["builder-keys", "keys", "gitian-keys"];
+/// Signature file extensions, in the order they are looked for.
+pub const SIG_EXTS: [&str; 4] = ["sig", "asc", "gpg", "pgp"];
+
+/// One ledger to read.
+#[derive(Debug, Clone)]
+pub enum LedgerSpec {
+    /// Files on disk.
+    Dir(PathBuf),
+    /// Git objects at revisions of the repository at `path`.
+    Git {
+        /// Work tree or bare repository.
+        path: PathBuf,
+        /// Revisions (HEAD when empty and not `all_branches`).
+        revs: Vec<String>,
+        /// Every local and remote-tracking branch.
+        all_branches: bool,
+    },
+}
+
+/// What to verify.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The ledgers.
+    pub ledgers: Vec<LedgerSpec>,
+    /// Release directories (all when empty).
+    pub releases: Vec<String>,
+    /// Only `<name>-build.assert` files (Gitian layout) when set.
+    pub name: Option<String>,
+    /// Extra key files or folders.
+    pub keys: Vec<PathBuf>,
+    /// Time at which expiry is judged.
+    pub at: SystemTime,
+    /// Threshold (overrides the policy's).
+    pub threshold: Option<usize>,
+    /// gverify's reference signer.
+    pub compare_to: Option<String>,
+}
+
+/// The whole outcome.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// One report per (ledger, release, group).
+    pub groups: Vec<GroupReport>,
+    /// Findings that fail the run but belong to no row (refused names, symlinks, bad keys).
+    pub problems: Vec<String>,
+    /// Findings that do not fail the run (unreadable key files, skipped entries).
+    pub warnings: Vec<String>,
+    /// Certificates loaded.
+    pub keys_loaded: usize,
+    /// The policy applied.
+    pub policy: Policy,
+}
+
+impl Report {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+            && !self.groups.is_empty()
+            && self.groups.iter().all(GroupReport::passed)
+    }
+}
+
+/// Could not verify at all.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// A ledger could not be read.
+    #[error("cannot read ledger {0}")]
+    Source(#[from] SourceError),
+    /// A --keys path could not be read.
+    #[error("cannot read keys {path}: {message}")]
+    Keys {
+        /// The path.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The policy file is invalid.
+    #[error("invalid policy: {0}")]
+    Policy(String),
+    /// Nothing to verify.
+    #[error("no attestations found in {0}")]
+    Empty(String),
+    /// A named release is absent.
+    #[error("release '{release}' does not exist in {ledger}")]
+    NoRelease {
+        /// The release.
+        release: String,
+        /// The ledger.
+        ledger: String,
+    },
+}
+
+/// Runs the verification.
+pub fn verify(q: &Query) -> Result<Report, VerifyError> {
+    let mut trees: Vec<(usize, Box<dyn LedgerTree>)> = Vec::new();
+    for (i, spec) in q.ledgers.iter().enumerate() {
+        match spec {
+            LedgerSpec::Dir(path) => {
+                if !path.is_dir() {
+                    return Err(SourceError {
+                        what: path.display().to_string(),
+                        message: "not a directory".into(),
+                    }
+                    .into());
+                }
+                trees.push((i, Box::new(FsTree::new(path, path.display().to_string()))));
+            }
+            LedgerSpec::Git { path, revs, all_branches } => {
+                for (label, commit) in gitledger::revisions(path, revs, *all_branches)? {
+                    trees.push((i, Box::new(GitTree::open(path, &label, &commit)?)));
+                }
+            }
+        }
+    }
+
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+
+    // Keys: every ledger's key folders at every revision, then --keys.
+    let mut keyring = Keyring::new();
+    let mut seen_keys: BTreeMap<[u8; 32], ()> = BTreeMap::new();
+    for (_, tree) in &trees {
+        load_tree_keys(tree.as_ref(), "", &mut keyring, &mut seen_keys, &mut warnings, 0)?;
+    }
+    for path in &q.keys {
+        // Reports name key files relative to the folder given, e.g. `keys/gitian-pr621/X.pgp`.
+        let base = path.parent().unwrap_or(Path::new(""));
+        load_path_keys(path, base, &mut keyring, &mut seen_keys, &mut warnings)?;
+    }
+
+    // Policy: from the first ledger that has one.
+    let mut policy = Policy::default();
+    for (_, tree) in &trees {
+        if let Ok(Content::Bytes(b)) = tree.read(policy::FILE, 1 << 20) {
+            let text = String::from_utf8(b).map_err(|_| VerifyError::Policy("not UTF-8".into()))?;
+            policy = Policy::parse(&text).map_err(VerifyError::Policy)?;
+            break;
+        }
+    }
+    if let Some(t) = q.threshold {
+        policy.threshold = t;
+    }
+
+    // Rows per tree, then merged across revisions of the same ledger.
+    let mut cache: HashMap<[u8; 32], openpgp::Verdict> = HashMap::new();
+    let mut versions: BTreeMap<(usize, String), Vec<(Row, [u8; 32])>> = BTreeMap::new();
+    for (ledger_idx, tree) in &trees {
+        let found = collect_tree(tree.as_ref(), q, &mut problems)?;
+        for mut pf in found {
+            let fingerprint = pf.fingerprint();
+            let verdict = pf.sig.as_ref().map(|sig| {
+                cache
+                    .entry(fingerprint)
+                    .or_insert_with(|| match (&pf.data, sig) {
+                        (Some(Content::Bytes(d)), Content::Bytes(s)) => {
+                            openpgp::verify_detached(&keyring, d, s, q.at)
+                        }
+                        // No signed file: still learn who issued the signature.
+                        (None, Content::Bytes(s)) => {
+                            openpgp::verify_detached(&keyring, b"", s, q.at)
+                        }
+                        _ => openpgp::Verdict {
+                            status: SigStatus::Error("file too large".into()),
+                            key_fingerprint: None,
+                            signing_key_fingerprint: None,
+                            key_origin: None,
+                            created: None,
+                        },
+                    })
+                    .clone()
+            });
+            let ledger_label = ledger_label(&q.ledgers[*ledger_idx]);
+            let row = pf.to_row(&ledger_label, tree.rev(), verdict, &policy);
+            pf.data = None;
+            let key = (
+                *ledger_idx,
+                format!("{}\0{}\0{}\0{:?}", row.release, row.signer, row.file, row.sig_path),
+            );
+            versions.entry(key).or_default().push((row, fingerprint));
+        }
+    }
+    let mut rows = Vec::new();
+    for (_, mut vs) in versions {
+        let distinct: std::collections::BTreeSet<[u8; 32]> = vs.iter().map(|(_, f)| *f).collect();
+        if distinct.len() == 1 {
+            let mut row = vs.remove(0).0;
+            for (other, _) in vs {
+                row.revs.extend(other.revs);
+            }
+            rows.push(row);
+        } else {
+            // The same file differs between revisions: report every version, count none.
+            let mut by_fp: BTreeMap<[u8; 32], Row> = BTreeMap::new();
+            for (row, fp) in vs {
+                by_fp.entry(fp).and_modify(|r| r.revs.extend(row.revs.clone())).or_insert(row);
+            }
+            let all: Vec<String> = by_fp.values().map(|r| r.revs.join(",")).collect();
+            for (_, mut row) in by_fp {
+                row.conflict = Some(format!("differs between revisions ({})", all.join(" / ")));
+                rows.push(row);
+            }
+        }
+    }
+    if rows.is_empty() && problems.is_empty() {
+        let names: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
+        return Err(VerifyError::Empty(names.join(", ")));
+    }
+    let opts = consensus::Options {
+        threshold: policy.threshold,
+        compare_to: q.compare_to.clone(),
+        required_signers: policy.required_signers.clone(),
+    };
+    let groups = consensus::compute(rows, &opts);
+    Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy })
+}
+
+fn ledger_label(spec: &LedgerSpec) -> String {
+    match spec {
+        LedgerSpec::Dir(p) | LedgerSpec::Git { path: p, .. } => p.display().to_string(),
+    }
+}
+
+fn show_name(entry: &Entry) -> String {
+    match &entry.name {
+        Ok(s) => s.escape_default().to_string(),
+        Err(bytes) => String::from_utf8_lossy(bytes).escape_default().to_string(),
+    }
+}
+
+fn load_tree_keys(
+    tree: &dyn LedgerTree,
+    dir: &str,
+    keyring: &mut Keyring,
+    seen: &mut BTreeMap<[u8; 32], ()>,
+    warnings: &mut Vec<String>,
+    depth: usize,
+) -> Result<(), VerifyError> {
+    let entries = if dir.is_empty() {
+        tree.list("")?
+            .into_iter()
+            .filter(|e| {
+                e.kind == Kind::Dir && matches!(&e.name, Ok(n) if KEY_DIRS.contains(&n.as_str()))
+            })
+            .collect()
+    } else {
+        tree.list(dir)?
+    };
+    for entry in entries {
+        let Ok(name) = &entry.name else { continue };
+        let path = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
+        match entry.kind {
+            Kind::Dir if depth < 3 => {
+                load_tree_keys(tree, &path, keyring, seen, warnings, depth + 1)?
+            }
+            Kind::File if !dir.is_empty() => match tree.read(&path, MAX_KEY_FILE)? {
+                Content::Bytes(b) => add_key(keyring, seen, &path, &b, warnings),
+                Content::TooLarge(n) => {
+                    warnings.push(format!("key file {path} skipped: {n} bytes"))
+                }
+            },
+            Kind::Symlink => warnings.push(format!("key file {path} is a symlink: not followed")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn add_key(
+    keyring: &mut Keyring,
+    seen: &mut BTreeMap<[u8; 32], ()>,
+    origin: &str,
+    bytes: &[u8],
+    warnings: &mut Vec<String>,
+) {
+    let digest: [u8; 32] = Sha256::digest(bytes).into();
+    if seen.insert(digest, ()).is_some() {
+        return;
+    }
+    if let Err(e) = keyring.add_file(origin, bytes) {
+        warnings.push(format!("key file {origin} skipped: {e}"));
+    }
+}
+
+fn load_path_keys(
+    path: &Path,
+    base: &Path,
+    keyring: &mut Keyring,
+    seen: &mut BTreeMap<[u8; 32], ()>,
+    warnings: &mut Vec<String>,
+) -> Result<(), VerifyError> {
+    let meta = std::fs::metadata(path).map_err(|e| VerifyError::Keys {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| VerifyError::Keys {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            load_path_keys(&p, base, keyring, seen, warnings)?;
+        }
+    } else if meta.len() <= MAX_KEY_FILE {
+        let bytes = std::fs::read(path).map_err(|e| VerifyError::Keys {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let origin = path.strip_prefix(base).unwrap_or(path).display().to_string();
+        add_key(keyring, seen, &origin, &bytes, warnings);
+    } else {
+        warnings.push(format!("key file {} skipped: too large", path.display()));
+    }
+    Ok(())
+}
+
+/// A signed file and/or signature found in a signer directory, before verification.
+struct Found {
+    layout: Layout,
+    release: String,
+    group: String,
+    signer: String,
+    file: String,
+    data: Option<Content>,
+    data_path: String,
+    sig: Option<Content>,
+    sig_path: Option<String>,
+    file_error: Option<String>,
+}
+
+impl Found {
+    fn fingerprint(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        for part in [&self.data, &self.sig] {
+            match part {
+                Some(Content::Bytes(b)) => {
+                    h.update(b"B");
+                    h.update((b.len() as u64).to_le_bytes());
+                    h.update(b);
+                }
+                Some(Content::TooLarge(n)) => {
+                    h.update(b"L");
+                    h.update(n.to_le_bytes());
+                }
+                None => h.update(b"N"),
+            }
+        }
+        h.finalize().into()
+    }
+
+    fn to_row(
+        &self,
+        ledger: &str,
+        rev: Option<String>,
+        verdict: Option<openpgp::Verdict>,
+        policy: &Policy,
+    ) -> Row {
+        let mut file_error = self.file_error.clone();
+        let mut field_error = None;
+        let mut manifest = None;
+        let mut manifest_id = "-".to_string();
+        match &self.data {
+            Some(Content::TooLarge(n)) => {
+                file_error
+                    .get_or_insert(format!("{} is {n} bytes, over the limit", self.data_path));
+            }
+            Some(Content::Bytes(bytes)) => match self.layout {
+                Layout::Guix => {
+                    let text = String::from_utf8_lossy(bytes);
+                    let m = sums::parse(&text);
+                    manifest_id = if m.is_empty() { "empty".into() } else { short_id(bytes) };
+                    manifest = Some(m);
+                }
+                Layout::Gitian => match std::str::from_utf8(bytes) {
+                    Err(_) => {
+                        file_error.get_or_insert(format!("{} is not UTF-8", self.data_path));
+                    }
+                    Ok(text) => match Document::parse(text) {
+                        Err(e) => {
+                            file_error.get_or_insert(format!("{}: {e}", self.data_path));
+                            manifest_id = "empty".into();
+                        }
+                        Ok(doc) => {
+                            let m = Manifest::parse(doc.str("out_manifest").unwrap_or(""));
+                            let norm = consensus::normalised(&m);
+                            manifest_id = if m.is_empty() {
+                                "empty".into()
+                            } else {
+                                short_id(norm.as_bytes())
+                            };
+                            manifest = Some(m);
+                            field_error = check_fields(&doc, &self.release, &self.file);
+                        }
+                    },
+                },
+            },
+            None => {}
+        }
+        let (status, counts, key, signing, origin) = match (&verdict, &self.data) {
+            (None, _) => ("no_signature".to_string(), false, None, None, None),
+            (Some(_), None) => ("no_data".to_string(), false, None, None, None),
+            (Some(v), Some(_)) => {
+                let counts = v.status == SigStatus::Good
+                    || (v.status == SigStatus::ExpiredKey && policy.expired_keys_count);
+                (
+                    v.status.as_str(),
+                    counts,
+                    v.key_fingerprint.clone(),
+                    v.signing_key_fingerprint.clone(),
+                    v.key_origin.clone(),
+                )
+            }
+        };
+        // A no_data row still names the issuer of its signature.
+        let key = key.or_else(|| verdict.as_ref().and_then(|v| v.key_fingerprint.clone()));
+        Row {
+            layout: self.layout,
+            ledger: ledger.to_string(),
+            release: self.release.clone(),
+            group: self.group.clone(),
+            file: self.file.clone(),
+            signer: self.signer.clone(),
+            sig_path: self.sig_path.clone(),
+            status,
+            counts,
+            key_fingerprint: key,
+            signing_key_fingerprint: signing,
+            key_origin: origin,
+            manifest,
+            manifest_id,
+            file_error,
+            field_error,
+            revs: rev.into_iter().collect(),
+            conflict: None,
+        }
+    }
+}
+
+fn short_id(bytes: &[u8]) -> String {
+    gitledger::blob_id(bytes).chars().take(12).collect()
+}
+
+/// gverify compares `release` and `name` too: an attestation whose fields contradict the
+/// directory it sits in (a copy from another release or descriptor) is refused.
+fn check_fields(doc: &Document, release: &str, file: &str) -> Option<String> {
+    if let Some(r) = doc.str("release")
+        && r != release
+    {
+        return Some(format!("its release field is '{r}', not '{release}'"));
+    }
+    if let (Some(n), Some(stem)) = (doc.str("name"), file.strip_suffix("-build.assert"))
+        && n != stem
+    {
+        return Some(format!("its name field is '{n}', not '{stem}'"));
+    }
+    None
+}
+
+fn collect_tree(
+    tree: &dyn LedgerTree,
+    q: &Query,
+    problems: &mut Vec<String>,
+) -> Result<Vec<Found>, VerifyError> {
+    let label = tree.label();
+    let mut found = Vec::new();
+    let root = tree.list("")?;
+    let mut release_names = Vec::new();
+    for entry in &root {
+        let shown = show_name(entry);
+        let Ok(name) = &entry.name else {
+            problems
+                .push(format!("{label}: refused release directory '{shown}': name is not UTF-8"));
+            continue;
+        };
+        if name.starts_with('.') || KEY_DIRS.contains(&name.as_str()) {
+            continue;
+        }
+        if !q.releases.is_empty() && !q.releases.contains(name) {
+            continue;
+        }
+        match entry.kind {
+            Kind::Dir => {}
+            Kind::Symlink => {
+                problems.push(format!("{label}: refused release '{shown}': it is a symlink"));
+                continue;
+            }
+            _ => continue,
+        }
+        if let Err(e) = check_component("release", name) {
+            problems.push(format!("{label}: refused {e}"));
+            continue;
+        }
+        release_names.push(name.clone());
+    }
+    for wanted in &q.releases {
+        if !release_names.contains(wanted) {
+            return Err(VerifyError::NoRelease { release: wanted.clone(), ledger: label });
+        }
+    }
+    release_names.sort();
+    for release in release_names {
+        for entry in tree.list(&release)? {
+            let shown = show_name(&entry);
+            let signer = match (&entry.name, entry.kind) {
+                (Ok(n), Kind::Dir) => n.clone(),
+                (_, Kind::Symlink) => {
+                    problems.push(format!(
+                        "{label}: refused signer '{release}/{shown}': it is a symlink"
+                    ));
+                    continue;
+                }
+                (Err(_), _) => {
+                    problems.push(format!(
+                        "{label}: refused signer '{release}/{shown}': name is not UTF-8"
+                    ));
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Err(e) = check_component("signer", &signer) {
+                problems.push(format!("{label}: {release}: refused {e}"));
+                continue;
+            }
+            collect_signer(tree, q, &release, &signer, &mut found, problems)?;
+        }
+    }
+    Ok(found)
+}
+
+fn classify(name: &str) -> Option<(Layout, String)> {
+    if name.ends_with(".assert") {
+        Some((Layout::Gitian, String::new()))
+    } else {
+        sums::kind_of(name).map(|k| (Layout::Guix, k.to_string()))
+    }
+}
+
+fn collect_signer(
+    tree: &dyn LedgerTree,
+    q: &Query,
+    release: &str,
+    signer: &str,
+    found: &mut Vec<Found>,
+    problems: &mut Vec<String>,
+) -> Result<(), VerifyError> {
+    let label = tree.label();
+    let dir = format!("{release}/{signer}");
+    let mut files: BTreeMap<String, Kind> = BTreeMap::new();
+    for entry in tree.list(&dir)? {
+        match entry.name {
+            Ok(n) => {
+                files.insert(n, entry.kind);
+            }
+            Err(b) => problems.push(format!(
+                "{label}: refused file '{dir}/{}': name is not UTF-8",
+                String::from_utf8_lossy(&b).escape_default()
+            )),
+        }
+    }
+    let wanted = |data_name: &str| match &q.name {
+        Some(n) => data_name == format!("{n}-build.assert"),
+        None => true,
+    };
+    let mut sig_used: std::collections::BTreeSet<String> = Default::default();
+    for (name, kind) in &files {
+        let Some((layout, group)) = classify(name) else { continue };
+        if !wanted(name) {
+            continue;
+        }
+        let data_path = format!("{dir}/{name}");
+        let mut file_error = None;
+        let data = match kind {
+            Kind::File => Some(tree.read(&data_path, MAX_ATTESTATION)?),
+            Kind::Symlink => {
+                file_error = Some(format!("{data_path} is a symlink: not followed"));
+                Some(Content::Bytes(Vec::new()))
+            }
+            _ => continue,
+        };
+        if let Err(e) = check_component("file", name) {
+            problems.push(format!("{label}: refused {e}"));
+            continue;
+        }
+        let sigs: Vec<String> = SIG_EXTS
+            .iter()
+            .map(|ext| format!("{name}.{ext}"))
+            .filter(|s| files.contains_key(s))
+            .collect();
+        let base = Found {
+            layout,
+            release: release.to_string(),
+            group,
+            signer: signer.to_string(),
+            file: name.clone(),
+            data,
+            data_path: data_path.clone(),
+            sig: None,
+            sig_path: None,
+            file_error,
+        };
+        if sigs.is_empty() {
+            found.push(base);
+            continue;
+        }
+        for sig in sigs {
+            sig_used.insert(sig.clone());
+            let sig_path = format!("{dir}/{sig}");
+            let (content, err) = match files[&sig] {
+                Kind::File => (tree.read(&sig_path, MAX_SIGNATURE)?, None),
+                _ => (
+                    Content::Bytes(Vec::new()),
+                    Some(format!("{sig_path} is a symlink: not followed")),
+                ),
+            };
+            found.push(Found {
+                sig: Some(content),
+                sig_path: Some(sig_path),
+                file_error: base.file_error.clone().or(err),
+                data: base.data.clone(),
+                layout: base.layout,
+                release: base.release.clone(),
+                group: base.group.clone(),
+                signer: base.signer.clone(),
+                file: base.file.clone(),
+                data_path: base.data_path.clone(),
+            });
+        }
+    }
+    // Signatures whose signed file is missing.
+    for (name, kind) in &files {
+        if sig_used.contains(name) {
+            continue;
+        }
+        let Some((stem, _)) = name.rsplit_once('.').filter(|(_, ext)| SIG_EXTS.contains(ext))
+        else {
+            continue;
+        };
+        let Some((layout, group)) = classify(stem) else { continue };
+        if !wanted(stem) {
+            continue;
+        }
+        let sig_path = format!("{dir}/{name}");
+        let sig = match kind {
+            Kind::File => tree.read(&sig_path, MAX_SIGNATURE)?,
+            _ => Content::Bytes(Vec::new()),
+        };
+        found.push(Found {
+            layout,
+            release: release.to_string(),
+            group,
+            signer: signer.to_string(),
+            file: stem.to_string(),
+            data: None,
+            data_path: format!("{dir}/{stem}"),
+            sig: Some(sig),
+            sig_path: Some(sig_path),
+            file_error: None,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,568 @@
+//! `git gitian verify` over the real corpus (from directories and from git objects) and over
+//! hostile ledgers.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+
+const AT: &str = "2026-11-28T00:00:00Z";
+
+/// Rows of a TSV without the columns the issue leaves free (manifest_id, sig_path).
+fn comparable(tsv: &str) -> Vec<String> {
+    tsv.lines().map(|l| l.split('\t').take(8).collect::<Vec<_>>().join("\t")).collect()
+}
+
+fn corpus_args(a: &Path, b: &Path) -> Vec<String> {
+    let c = corpus();
+    vec![
+        "verify".into(),
+        "-d".into(),
+        a.display().to_string(),
+        "-d".into(),
+        b.display().to_string(),
+        "--keys".into(),
+        c.join("keys").display().to_string(),
+        "--format".into(),
+        "tsv".into(),
+        "--at".into(),
+        AT.into(),
+    ]
+}
+
+fn assert_rows_equal(got: &str) {
+    let expected = std::fs::read_to_string(corpus().join("expected.tsv")).unwrap();
+    let want = comparable(&expected);
+    let got = comparable(got);
+    let mut diffs = Vec::new();
+    for line in &want {
+        if !got.contains(line) {
+            diffs.push(format!("missing: {line}"));
+        }
+    }
+    for line in &got {
+        if !want.contains(line) {
+            diffs.push(format!("extra:   {line}"));
+        }
+    }
+    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    assert_eq!(got, want, "same rows, other order");
+}
+
+#[test]
+fn test_verify_corpus_tsv_matches_expected() {
+    let c = corpus();
+    let args = corpus_args(&c.join("gitian.sigs"), &c.join("guix.sigs"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_in(&c, &args);
+    assert_eq!(out.status.code(), Some(1), "the corpus has no_pubkey rows: {}", stderr(&out));
+    assert_rows_equal(&stdout(&out));
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let st = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .status()
+        .unwrap();
+    assert!(st.success(), "git {args:?}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    let st = Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    assert!(st.success());
+}
+
+/// A git repository holding `ledger`, committed, with the work tree then emptied so that only
+/// git objects can give the answer.
+fn repo_from(ledger: &Path, into: &Path) -> PathBuf {
+    copy_tree(ledger, into);
+    git(into, &["init", "-q", "-b", "main"]);
+    git(into, &["config", "core.autocrlf", "false"]);
+    std::fs::write(into.join(".gitattributes"), "* -text\n").unwrap();
+    git(into, &["add", "-A"]);
+    git(into, &["commit", "-q", "-m", "ledger"]);
+    for e in std::fs::read_dir(into).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap() != ".git" && p.is_dir() {
+            std::fs::remove_dir_all(p).unwrap();
+        }
+    }
+    into.to_path_buf()
+}
+
+#[test]
+fn test_verify_corpus_from_git_objects_gives_the_same_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = corpus();
+    let a = repo_from(&c.join("gitian.sigs"), &tmp.path().join("gitian.sigs"));
+    let b = repo_from(&c.join("guix.sigs"), &tmp.path().join("guix.sigs"));
+    let mut args = corpus_args(&a, &b);
+    args.extend(["--rev".into(), "main".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_in(tmp.path(), &args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_rows_equal(&stdout(&out));
+}
+
+/// A throwaway GnuPG home with real keys; the agent is killed on drop.
+struct Gpg {
+    home: tempfile::TempDir,
+}
+
+impl Gpg {
+    fn new() -> Self {
+        // Short path: the agent socket lives inside and must fit in 108 bytes.
+        let home = tempfile::Builder::new().prefix("gg").tempdir_in("/tmp").unwrap();
+        std::fs::set_permissions(home.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        Self { home }
+    }
+
+    fn gpg(&self, args: &[&str]) -> std::process::Output {
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    fn key(&self, name: &str) {
+        self.gpg(&[
+            "--quick-gen-key",
+            &format!("{name} <{name}@example.invalid>"),
+            "ed25519",
+            "sign",
+            "never",
+        ]);
+    }
+
+    fn export(&self, name: &str, to: &Path) {
+        let out = self.gpg(&["--armor", "--export", &format!("{name}@example.invalid")]);
+        std::fs::write(to, out.stdout).unwrap();
+    }
+
+    fn sign(&self, name: &str, file: &Path) {
+        let sig = format!("{}.sig", file.display());
+        self.gpg(&[
+            "-u",
+            &format!("{name}@example.invalid"),
+            "--detach-sign",
+            "-o",
+            &sig,
+            &file.display().to_string(),
+        ]);
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
+fn assert_text(release: &str, name: &str, manifest: &str) -> String {
+    use git_gitian::core::assertion::{BuildResult, Document, to_assert};
+    let r = BuildResult {
+        out_manifest: manifest.to_string(),
+        in_manifest: format!("{}  {name}-desc.yml\ngit:{} src", "d".repeat(64), "a".repeat(40)),
+        ..Default::default()
+    };
+    let doc = Document::parse(&r.render()).unwrap();
+    to_assert(&doc, release, name, None).render()
+}
+
+const GOOD: &str = "1111111111111111111111111111111111111111111111111111111111111111  hello-1.0.tar.gz\n2222222222222222222222222222222222222222222222222222222222222222  hello-1.0.zip\n";
+const EVIL: &str = "1111111111111111111111111111111111111111111111111111111111111111  hello-1.0.tar.gz\n6666666666666666666666666666666666666666666666666666666666666666  hello-1.0.zip\n";
+
+/// A ledger with release 1.0 signed by alice, bob and carol, all agreeing.
+struct Ledger {
+    gpg: Gpg,
+    dir: tempfile::TempDir,
+}
+
+impl Ledger {
+    fn new() -> Self {
+        let gpg = Gpg::new();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("builder-keys")).unwrap();
+        for who in ["alice", "bob", "carol", "mallory"] {
+            gpg.key(who);
+            if who != "mallory" {
+                gpg.export(who, &dir.path().join("builder-keys").join(format!("{who}.asc")));
+            }
+        }
+        let l = Self { gpg, dir };
+        for who in ["alice", "bob", "carol"] {
+            l.attest("1.0", who, who, GOOD);
+        }
+        l
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `<release>/<signer>/hello-build.assert` and signs it with `key`.
+    fn attest(&self, release: &str, signer: &str, key: &str, manifest: &str) -> PathBuf {
+        let d = self.path().join(release).join(signer);
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("hello-build.assert");
+        std::fs::write(&f, assert_text(release, "hello", manifest)).unwrap();
+        self.gpg.sign(key, &f);
+        f
+    }
+
+    fn verify(&self, extra: &[&str]) -> (i32, serde_json::Value, String) {
+        let mut args = vec!["verify", "-d", self.path().to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = run_in(self.path(), &args);
+        let code = out.status.code().unwrap_or(-1);
+        let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (code, json, stderr(&out))
+    }
+
+    fn row(json: &serde_json::Value, signer: &str) -> serde_json::Value {
+        json["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["signers"].as_array().unwrap().clone())
+            .find(|s| s["signer"] == signer)
+            .unwrap_or_else(|| panic!("no row for {signer} in {json:#}"))
+    }
+}
+
+#[test]
+fn test_verify_honest_ledger_passes_with_threshold() {
+    let l = Ledger::new();
+    let (code, json, err) = l.verify(&["--threshold", "3"]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    assert_eq!(json["passed"], true);
+    for who in ["alice", "bob", "carol"] {
+        let r = Ledger::row(&json, who);
+        assert_eq!(r["signature_status"], "good");
+        assert_eq!(r["verdict"], "OK");
+        assert_eq!(r["key_file"], format!("builder-keys/{who}.asc"));
+    }
+    let (code, json, _) = l.verify(&["--threshold", "4"]);
+    assert_eq!(code, 1);
+    assert_eq!(json["releases"][0]["threshold_met"], false);
+}
+
+#[test]
+fn test_verify_one_differing_artifact_is_named_in_table_and_grid() {
+    let l = Ledger::new();
+    l.attest("1.0", "dave", "mallory", EVIL);
+    let key = l.path().join("builder-keys/dave.asc");
+    l.gpg.export("mallory", &key);
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(Ledger::row(&json, "dave")["verdict"], "MISMATCH");
+    let zip = json["releases"][0]["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "hello-1.0.zip")
+        .unwrap()
+        .clone();
+    assert_eq!(zip["signers"]["dave"], "differs");
+    assert_eq!(zip["signers"]["alice"], "agrees");
+    let out = run_in(l.path(), &["verify", "-d", l.path().to_str().unwrap()]);
+    let table = stdout(&out);
+    assert!(table.contains("MISMATCH") && table.contains("hello-1.0.zip"), "{table}");
+    let out = run_in(
+        l.path(),
+        &["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"],
+    );
+    assert!(stdout(&out).contains("dave: MISMATCH\n\n"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("alice: OK\n\n"));
+}
+
+#[test]
+fn test_verify_assert_edited_after_signing_is_bad() {
+    let l = Ledger::new();
+    let f = l.path().join("1.0/bob/hello-build.assert");
+    let text = std::fs::read_to_string(&f).unwrap().replace("2222", "2223");
+    std::fs::write(&f, text).unwrap();
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(Ledger::row(&json, "bob")["signature_status"], "bad");
+    assert_ne!(Ledger::row(&json, "bob")["verdict"], "OK");
+}
+
+#[test]
+fn test_verify_signature_copied_from_another_signer_or_file() {
+    let l = Ledger::new();
+    // bob's signature over bob's bytes, next to carol's (different) bytes: bad.
+    l.attest("1.0", "erin", "carol", EVIL);
+    std::fs::copy(
+        l.path().join("1.0/bob/hello-build.assert.sig"),
+        l.path().join("1.0/erin/hello-build.assert.sig"),
+    )
+    .unwrap();
+    // A signature of another release's file.
+    l.attest("2.0", "alice", "alice", GOOD);
+    l.attest("2.0", "bob", "bob", GOOD);
+    std::fs::copy(
+        l.path().join("1.0/bob/hello-build.assert.sig"),
+        l.path().join("2.0/bob/hello-build.assert.sig"),
+    )
+    .unwrap();
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(Ledger::row(&json, "erin")["signature_status"], "bad");
+    let rel2: Vec<_> =
+        json["releases"].as_array().unwrap().iter().filter(|r| r["release"] == "2.0").collect();
+    let bob2 =
+        rel2[0]["signers"].as_array().unwrap().iter().find(|s| s["signer"] == "bob").unwrap();
+    assert_eq!(bob2["signature_status"], "bad");
+}
+
+#[test]
+fn test_verify_whole_attestation_copied_to_another_release_is_refused() {
+    let l = Ledger::new();
+    // Copy alice's signed files of 1.0 into 2.0: the signature holds, the release field does not.
+    std::fs::create_dir_all(l.path().join("2.0/alice")).unwrap();
+    for f in ["hello-build.assert", "hello-build.assert.sig"] {
+        std::fs::copy(l.path().join("1.0/alice").join(f), l.path().join("2.0/alice").join(f))
+            .unwrap();
+    }
+    let (code, json, _) = l.verify(&["-r", "2.0"]);
+    assert_eq!(code, 1);
+    let r = Ledger::row(&json, "alice");
+    assert_eq!(r["signature_status"], "good");
+    assert_eq!(r["verdict"], "INVALID");
+    assert!(r["problem"].as_str().unwrap().contains("release field"), "{r}");
+}
+
+#[test]
+fn test_verify_one_key_signing_several_signers_is_one_vote() {
+    let l = Ledger::new();
+    // mallory's key, published under two names, signs two directories with a forged manifest.
+    for who in ["m1", "m2", "m3"] {
+        l.attest("1.0", who, "mallory", EVIL);
+    }
+    l.gpg.export("mallory", &l.path().join("builder-keys/m1.asc"));
+    let (code, json, _) = l.verify(&["--threshold", "2"]);
+    assert_eq!(code, 1);
+    let rel = &json["releases"][0];
+    // Consensus is the honest manifest: 3 keys against 1.
+    assert_eq!(rel["consensus_votes"], 3);
+    for who in ["m1", "m2", "m3"] {
+        let r = Ledger::row(&json, who);
+        assert_eq!(r["verdict"], "SHARED KEY", "{r}");
+        assert_eq!(r["key_file"], "builder-keys/m1.asc");
+    }
+    assert_eq!(Ledger::row(&json, "alice")["verdict"], "OK");
+    let out = run_in(l.path(), &["verify", "-d", l.path().to_str().unwrap()]);
+    assert!(stdout(&out).contains("builder-keys/m1.asc"), "{}", stdout(&out));
+}
+
+#[test]
+fn test_verify_hostile_names_are_refused() {
+    let l = Ledger::new();
+    for name in ["-rf", "a..b", "tab\tname", "new\nline", "..."] {
+        let d = l.path().join("1.0").join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(l.path().join("1.0/alice/hello-build.assert"), d.join("hello-build.assert"))
+            .unwrap();
+        std::fs::copy(
+            l.path().join("1.0/alice/hello-build.assert.sig"),
+            d.join("hello-build.assert.sig"),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(l.path().join("-1.0/alice")).unwrap();
+    let nonutf8 = std::ffi::OsStr::new(unsafe_free_bytes());
+    std::fs::create_dir_all(l.path().join("1.0").join(nonutf8)).unwrap();
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    let problems: Vec<String> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    for needle in ["'-rf'", "a..b", "tab\\tname", "new\\nline", "'...'", "'-1.0'", "not UTF-8"] {
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "no problem for {needle}: {problems:#?}"
+        );
+    }
+    // None of them became a row.
+    let signers: Vec<String> = json["releases"][0]["signers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["signer"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(signers, ["alice", "bob", "carol"]);
+}
+
+fn unsafe_free_bytes() -> &'static std::ffi::OsStr {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::OsStr::from_bytes(b"bad\xffname")
+}
+
+#[test]
+fn test_verify_symlinks_are_not_followed() {
+    let l = Ledger::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "x").unwrap();
+    std::os::unix::fs::symlink(l.path().join("1.0/alice"), l.path().join("1.0/zed")).unwrap();
+    std::fs::create_dir_all(l.path().join("1.0/yan")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret"),
+        l.path().join("1.0/yan/hello-build.assert"),
+    )
+    .unwrap();
+    std::fs::copy(
+        l.path().join("1.0/alice/hello-build.assert.sig"),
+        l.path().join("1.0/yan/hello-build.assert.sig"),
+    )
+    .unwrap();
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    let problems = json["problems"].to_string();
+    assert!(problems.contains("1.0/zed") && problems.contains("symlink"), "{problems}");
+    let yan = Ledger::row(&json, "yan");
+    assert_ne!(yan["verdict"], "OK");
+    assert!(yan["problem"].as_str().unwrap().contains("symlink"), "{yan}");
+}
+
+#[test]
+fn test_verify_alias_bomb_huge_and_garbage_files() {
+    let l = Ledger::new();
+    // A YAML alias bomb, signed (so only the parser can refuse it).
+    let d = l.path().join("1.0/bomb");
+    std::fs::create_dir_all(&d).unwrap();
+    let mut bomb = String::from(
+        "--- !!omap\n- a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n",
+    );
+    for (i, c) in "bcdefghij".chars().enumerate() {
+        let prev = (b'a' + i as u8) as char;
+        bomb.push_str(&format!("- {c}: &{c} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+    }
+    std::fs::write(d.join("hello-build.assert"), bomb).unwrap();
+    l.gpg.sign("mallory", &d.join("hello-build.assert"));
+    // A 1 GiB assert (sparse), with a garbage signature.
+    let d = l.path().join("1.0/huge");
+    std::fs::create_dir_all(&d).unwrap();
+    let f = std::fs::File::create(d.join("hello-build.assert")).unwrap();
+    f.set_len(1 << 30).unwrap();
+    std::fs::write(d.join("hello-build.assert.sig"), b"garbage, not OpenPGP").unwrap();
+    // Non-UTF-8 bytes, signed; and a truncated signature.
+    let d = l.path().join("1.0/latin1");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("hello-build.assert"), b"--- !!omap\n- out_manifest: '\xe9t\xe9'\n")
+        .unwrap();
+    l.gpg.sign("mallory", &d.join("hello-build.assert"));
+    // bob's own signature, truncated.
+    let f = l.path().join("1.0/bob/hello-build.assert.sig");
+    let sig = std::fs::read(&f).unwrap();
+    std::fs::write(&f, &sig[..sig.len() / 2]).unwrap();
+
+    let start = std::time::Instant::now();
+    let (code, json, err) = l.verify(&[]);
+    assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
+    assert_eq!(code, 1, "{err}");
+    for who in ["bomb", "huge", "latin1", "bob"] {
+        let r = Ledger::row(&json, who);
+        assert_ne!(r["verdict"], "OK", "{who}: {r}");
+    }
+    assert!(Ledger::row(&json, "bomb")["problem"].as_str().unwrap().contains("alias"));
+    assert!(Ledger::row(&json, "huge")["problem"].as_str().unwrap().contains("over the limit"));
+    assert!(Ledger::row(&json, "latin1")["problem"].as_str().unwrap().contains("not UTF-8"));
+    let bob = Ledger::row(&json, "bob");
+    assert!(bob["signature_status"].as_str().unwrap().starts_with("error"), "{bob}");
+    assert!(Ledger::row(&json, "huge")["signature_status"].as_str().unwrap().starts_with("error"));
+    // The honest signers still agree.
+    assert_eq!(Ledger::row(&json, "alice")["verdict"], "OK");
+}
+
+#[test]
+fn test_verify_missing_signature_and_missing_data() {
+    let l = Ledger::new();
+    std::fs::remove_file(l.path().join("1.0/bob/hello-build.assert.sig")).unwrap();
+    std::fs::remove_file(l.path().join("1.0/carol/hello-build.assert")).unwrap();
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(Ledger::row(&json, "bob")["signature_status"], "no_signature");
+    assert_eq!(Ledger::row(&json, "carol")["signature_status"], "no_data");
+    let out = run_in(
+        l.path(),
+        &["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"],
+    );
+    let text = stdout(&out);
+    assert!(text.contains("missing signature at") && text.contains("missing result at"), "{text}");
+}
+
+#[test]
+fn test_verify_reads_unmerged_branches_and_reports_conflicts() {
+    let l = Ledger::new();
+    let p = l.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "three builders"]);
+    // dave attests on an unmerged branch.
+    git(p, &["checkout", "-q", "-b", "dave"]);
+    l.attest("1.0", "dave", "mallory", GOOD);
+    l.gpg.export("mallory", &p.join("builder-keys/dave.asc"));
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "dave"]);
+    // carol re-attests differently on another branch.
+    git(p, &["checkout", "-q", "main"]);
+    git(p, &["checkout", "-q", "-b", "carol2"]);
+    l.attest("1.0", "carol", "carol", EVIL);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "carol again"]);
+    git(p, &["checkout", "-q", "main"]);
+
+    let (code, json, err) = l.verify(&["--rev", "main", "--rev", "dave"]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    assert_eq!(Ledger::row(&json, "dave")["verdict"], "OK");
+    assert_eq!(json["releases"][0]["consensus_votes"], 4);
+
+    let (code, json, _) = l.verify(&["--all-branches"]);
+    assert_eq!(code, 1);
+    let carol: Vec<_> = json["releases"][0]["signers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["signer"] == "carol")
+        .cloned()
+        .collect();
+    assert_eq!(carol.len(), 2, "both versions reported");
+    for c in carol {
+        assert_eq!(c["verdict"], "CONFLICT");
+    }
+}
+
+#[test]
+fn test_verify_errors_exit_2_with_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_in(tmp.path(), &["verify"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+    assert!(stderr(&out).contains("hint: "));
+    let out = run_in(tmp.path(), &["verify", "-d", tmp.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no attestations"), "{}", stderr(&out));
+    let out = run_in(tmp.path(), &["verify", "-d", "/nonexistent/x"]);
+    assert_eq!(out.status.code(), Some(2));
+}
