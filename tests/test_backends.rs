@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -103,7 +102,8 @@ pub fn make_inputs(work: &Path) -> PathBuf {
         "#include <stdio.h>\nint main(void) { printf(\"hello from gitian\\n\"); return 0; }\n",
     )
     .unwrap();
-    fs::write(src.join("Makefile"), "hello: hello.c\n\t$(CC) -O2 -o $@ $< -Wl,--build-id=none\n").unwrap();
+    fs::write(src.join("Makefile"), "hello: hello.c\n\t$(CC) -O2 -o $@ $< -Wl,--build-id=none\n")
+        .unwrap();
     let git = "git -c user.name=T -c user.email=t@example.invalid";
     sh(
         &format!(
@@ -143,12 +143,23 @@ pub fn build_hello(guest: &mut dyn Guest, work: &Path, hello: &Path) -> String {
     guest.create(&spec).unwrap();
     let log = work.join(format!("{}-build.log", guest.name()));
     let init = "rm -rf install out build cache\nmkdir build out install\nmkdir -p cache/common\n";
-    assert_eq!(guest.exec(&exec(User::Build, Network::Offline, init, Some(&log))).unwrap(), 0, "{}", fs::read_to_string(&log).unwrap_or_default());
+    assert_eq!(
+        guest.exec(&exec(User::Build, Network::Offline, init, Some(&log))).unwrap(),
+        0,
+        "{}",
+        fs::read_to_string(&log).unwrap_or_default()
+    );
     guest.copy_in(hello, "build").unwrap();
     let mut script = exec(User::Build, Network::Offline, HELLO_SCRIPT, Some(&log));
     script.trace = true;
     let code = guest.exec(&script).unwrap();
-    assert_eq!(code, 0, "build failed on {}: {}", guest.name(), fs::read_to_string(&log).unwrap_or_default());
+    assert_eq!(
+        code,
+        0,
+        "build failed on {}: {}",
+        guest.name(),
+        fs::read_to_string(&log).unwrap_or_default()
+    );
     let out = work.join(format!("out-{}", guest.name()));
     guest.copy_out("out", &out).unwrap();
     guest.destroy().unwrap();
@@ -169,7 +180,8 @@ pub fn manifest(dir: &Path) -> String {
             } else {
                 let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
                 let out = Command::new("sha256sum").arg(&p).output().unwrap();
-                let hex = String::from_utf8_lossy(&out.stdout).split(' ').next().unwrap().to_string();
+                let hex =
+                    String::from_utf8_lossy(&out.stdout).split(' ').next().unwrap().to_string();
                 files.insert(rel, hex);
             }
         }
@@ -231,7 +243,9 @@ impl Drop for Dockerd {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").arg(&pid).status();
         let start = Instant::now();
-        while self.child.try_wait().ok().flatten().is_none() && start.elapsed() < Duration::from_secs(20) {
+        while self.child.try_wait().ok().flatten().is_none()
+            && start.elapsed() < Duration::from_secs(20)
+        {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
@@ -239,7 +253,10 @@ impl Drop for Dockerd {
         // Container state mounts under the private data root go with the daemon; make sure.
         let _ = Command::new("sh")
             .arg("-c")
-            .arg(format!("grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l", self.dir.0.display()))
+            .arg(format!(
+                "grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l",
+                self.dir.0.display()
+            ))
             .status();
     }
 }
@@ -284,7 +301,10 @@ impl Drop for PodmanStorage {
             .status();
         let _ = Command::new("sh")
             .arg("-c")
-            .arg(format!("grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l", self.dir.0.display()))
+            .arg(format!(
+                "grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l",
+                self.dir.0.display()
+            ))
             .status();
     }
 }
@@ -412,7 +432,8 @@ impl Engines {
                 c
             }
         };
-        let out = cmd.envs(self.env()).args(["ps", "-a", "--format", "{{.Names}}"]).output().unwrap();
+        let out =
+            cmd.envs(self.env()).args(["ps", "-a", "--format", "{{.Names}}"]).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
@@ -506,7 +527,8 @@ fn check_isolation(kind: Kind) {
     assert_eq!((code, out.as_str()), (0, "done\n"), "{kind:?}");
     assert!(!written.exists(), "{kind:?}: the guest wrote to the host's /tmp");
     // The build user cannot write the system.
-    let (code, _) = run(g.as_mut(), User::Build, Network::Offline, "touch /usr/bin/x 2>/dev/null", &work.0);
+    let (code, _) =
+        run(g.as_mut(), User::Build, Network::Offline, "touch /usr/bin/x 2>/dev/null", &work.0);
     assert_ne!(code, 0, "{kind:?}: the build user wrote /usr/bin");
     // A failing script is an exit code, not an error.
     let (code, _) = run(g.as_mut(), User::Build, Network::Offline, "echo failing; exit 3", &work.0);
@@ -515,7 +537,13 @@ fn check_isolation(kind: Kind) {
 
     // A new guest starts from the pristine base.
     g.create(&spec(&work.0.join("scratch2"))).unwrap();
-    let (code, out) = run(g.as_mut(), User::Root, Network::Offline, "ls /etc/gitian-marker 2>&1 || true", &work.0);
+    let (code, out) = run(
+        g.as_mut(),
+        User::Root,
+        Network::Offline,
+        "ls /etc/gitian-marker 2>&1 || true",
+        &work.0,
+    );
     assert_eq!(code, 0);
     assert!(out.contains("No such file"), "{kind:?}: {out}");
     g.destroy().unwrap();
@@ -571,8 +599,10 @@ fn test_backends_kill_helper() {
     let Ok(kind) = std::env::var("GG_KILL_KIND") else { return };
     let mark = std::env::var("GG_KILL_MARK").unwrap();
     let scratch = PathBuf::from(std::env::var("GG_KILL_SCRATCH").unwrap());
-    let env: Vec<(String, String)> =
-        ["DOCKER_HOST", "CONTAINERS_STORAGE_CONF"].iter().filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?))).collect();
+    let env: Vec<(String, String)> = ["DOCKER_HOST", "CONTAINERS_STORAGE_CONF"]
+        .iter()
+        .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
+        .collect();
     let mut g = Kind::parse(&kind).guest(env);
     g.create(&spec(&scratch)).unwrap();
     let script = format!("exec -a {mark} sleep 300\n");
@@ -586,7 +616,13 @@ fn check_kill(kind: Kind) {
     let engines = Engines::for_kind(kind);
     let mark = format!("gg-kill-mark-{}", nanos());
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "test_backends::test_backends_kill_helper", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "test_backends::test_backends_kill_helper",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("GG_KILL_KIND", kind_dir(kind))
         .env("GG_KILL_MARK", &mark)
         .env("GG_KILL_SCRATCH", work.0.join("scratch"))
@@ -667,7 +703,18 @@ impl TestUser {
             .collect();
         // No automatic subordinate ids: the test decides.
         let st = Command::new("useradd")
-            .args(["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", "-M", "-d", "/nonexistent", "-s", "/bin/sh", name])
+            .args([
+                "-K",
+                "SUB_UID_COUNT=0",
+                "-K",
+                "SUB_GID_COUNT=0",
+                "-M",
+                "-d",
+                "/nonexistent",
+                "-s",
+                "/bin/sh",
+                name,
+            ])
             .status()
             .unwrap();
         assert!(st.success());
@@ -687,7 +734,12 @@ impl TestUser {
         let out = Command::new("runuser")
             .args(["-u", &self.name, "--"])
             .arg(std::env::current_exe().unwrap())
-            .args(["--exact", "test_backends::test_backends_user_helper", "--ignored", "--test-threads=1"])
+            .args([
+                "--exact",
+                "test_backends::test_backends_user_helper",
+                "--ignored",
+                "--test-threads=1",
+            ])
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
             .env("HOME", work)
@@ -698,7 +750,11 @@ impl TestUser {
             .current_dir(work)
             .output()
             .unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.status.success(), "the build as {} failed: {text}", self.name);
         let processes = Command::new("pgrep").args(["-u", &self.name]).output().unwrap();
         assert!(processes.stdout.is_empty(), "{} left processes running", self.name);

@@ -65,10 +65,16 @@ impl Engine {
         }
         match self {
             Self::Docker => {
-                let ok = util::run_quiet(self.cmd(env).args(["version", "--format", "{{.Server.Version}}"]));
+                let ok = util::run_quiet(self.cmd(env).args([
+                    "version",
+                    "--format",
+                    "{{.Server.Version}}",
+                ]));
                 (!ok).then(|| "no Docker daemon answers (start dockerd or set DOCKER_HOST)".into())
             }
-            Self::Podman => (!util::on_path("runc")).then(|| "podman needs runc here (crun fails)".into()),
+            Self::Podman => {
+                (!util::on_path("runc")).then(|| "podman needs runc here (crun fails)".into())
+            }
         }
     }
 }
@@ -148,8 +154,7 @@ impl Container {
         }
         util::run_ok(
             b,
-            self
-                .cmd()
+            self.cmd()
                 .arg("import")
                 .args(["--change", &format!("LABEL org.git-gitian.rootfs=sha256:{key}")])
                 .arg(&tar)
@@ -177,7 +182,10 @@ impl Container {
             let Some((name, labels)) = line.split_once(' ') else { continue };
             let pid = labels
                 .split(',')
-                .find_map(|kv| kv.strip_prefix("org.git-gitian.pid=").or_else(|| kv.strip_prefix("map[org.git-gitian.pid:")))
+                .find_map(|kv| {
+                    kv.strip_prefix("org.git-gitian.pid=")
+                        .or_else(|| kv.strip_prefix("map[org.git-gitian.pid:"))
+                })
                 .map(|p| p.trim_end_matches(']').to_string())
                 .unwrap_or_default();
             if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(&pid).exists() {
@@ -218,7 +226,8 @@ impl Container {
         cmd.args(["--user", "0:0", "--entrypoint", "/bin/sh", &st.image]);
         cmd.args(["-c", "echo ready; exec cat >/dev/null"]);
         let log = st.dir.join(format!("{name}.stderr"));
-        let errf = fs::File::create(&log).map_err(|e| err(b, format!("cannot create {}: {e}", log.display())))?;
+        let errf = fs::File::create(&log)
+            .map_err(|e| err(b, format!("cannot create {}: {e}", log.display())))?;
         let mut client = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -236,7 +245,10 @@ impl Container {
             let _ = client.wait();
             let _ = util::run_quiet(engine.cmd(&env).args(["rm", "-f", &name]));
             let why = fs::read_to_string(&log).unwrap_or_default();
-            return Err(err(b, format!("container did not start: {} ({})", util::show(&cmd), why.trim())));
+            return Err(err(
+                b,
+                format!("container did not start: {} ({})", util::show(&cmd), why.trim()),
+            ));
         }
         st.running = Some(Running { name: name.clone(), network, client });
         Ok(name)
@@ -280,7 +292,8 @@ impl Guest for Container {
         let (tar, _) = util::rootfs_of(b, &spec.base)?;
         let build = util::build_user_from_tar(b, &tar, &spec.distro)?;
         let dir = spec.scratch.join(b);
-        fs::create_dir_all(&dir).map_err(|e| err(b, format!("cannot create {}: {e}", dir.display())))?;
+        fs::create_dir_all(&dir)
+            .map_err(|e| err(b, format!("cannot create {}: {e}", dir.display())))?;
         self.state = Some(State {
             name: util::unique_name("gitian"),
             image,
@@ -320,7 +333,10 @@ impl Guest for Container {
         let st = self.state.as_ref().expect("ensured");
         let mut argv = util::env_argv(&st.build, &[]);
         argv.extend(["/bin/sh".into(), "-c".into()]);
-        argv.push(format!("cd && mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -", util::quote(guest_dir)));
+        argv.push(format!(
+            "cd && mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -",
+            util::quote(guest_dir)
+        ));
         let mut consumer = self.exec_cmd(&name, &st.build, &argv);
         let mut producer = util::tar_create(host).map_err(|e| err(b, e))?;
         util::pipe(b, &mut producer, &mut consumer)
@@ -341,7 +357,8 @@ impl Guest for Container {
             util::quote(&parent.display().to_string()),
             util::quote(&file)
         ));
-        fs::create_dir_all(host_dir).map_err(|e| err(b, format!("cannot create {}: {e}", host_dir.display())))?;
+        fs::create_dir_all(host_dir)
+            .map_err(|e| err(b, format!("cannot create {}: {e}", host_dir.display())))?;
         let mut producer = self.exec_cmd(&name, &st.build, &argv);
         util::pipe(b, &mut producer, &mut util::tar_extract(host_dir))
     }

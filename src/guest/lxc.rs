@@ -73,7 +73,9 @@ impl Lxc {
             return Some("lxc is not installed (no lxc-execute)".into());
         }
         if util::ids().0 != 0 {
-            return Some("LXC needs root here (no delegated cgroups for unprivileged containers)".into());
+            return Some(
+                "LXC needs root here (no delegated cgroups for unprivileged containers)".into(),
+            );
         }
         None
     }
@@ -146,7 +148,9 @@ fn remove_stale_cgroups() {
             let pid = rest.split('-').next().unwrap_or("");
             if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
                 let _ = util::run_quiet(
-                    command("find").arg(e.path()).args(["-depth", "-type", "d", "-exec", "rmdir", "{}", "+"]),
+                    command("find")
+                        .arg(e.path())
+                        .args(["-depth", "-type", "d", "-exec", "rmdir", "{}", "+"]),
                 );
             }
         }
@@ -154,13 +158,29 @@ fn remove_stale_cgroups() {
 }
 
 impl State {
-    fn spawn(&self, network: Network, argv: &[String], stdin: Stdio, stdout: Stdio, stderr: Stdio) -> Result<Child, GuestError> {
+    fn spawn(
+        &self,
+        network: Network,
+        argv: &[String],
+        stdin: Stdio,
+        stdout: Stdio,
+        stderr: Stdio,
+    ) -> Result<Child, GuestError> {
         let conf = self.dir.join(match network {
             Network::Online => "online.conf",
             Network::Offline => "offline.conf",
         });
         let mut cmd = command("setpriv");
-        cmd.args(["--pdeathsig", "TERM", "--", "/bin/sh", "-c", SUPERVISOR, "gitian-lxc", &self.name]);
+        cmd.args([
+            "--pdeathsig",
+            "TERM",
+            "--",
+            "/bin/sh",
+            "-c",
+            SUPERVISOR,
+            "gitian-lxc",
+            &self.name,
+        ]);
         cmd.args(["lxc-execute", "-n", &self.name, "-P"]).arg(self.dir.join("path"));
         cmd.arg("-f").arg(&conf).arg("-o").arg(self.dir.join("lxc.log")).arg("--");
         cmd.args(argv);
@@ -217,20 +237,18 @@ impl Guest for Lxc {
         let build = util::build_user(NAME, &lower, &spec.distro)?;
         let dir = spec.scratch.join("lxc");
         for sub in ["delta", "path"] {
-            fs::create_dir_all(dir.join(sub))
-                .map_err(|e| err(NAME, format!("cannot create {}: {e}", dir.join(sub).display())))?;
+            fs::create_dir_all(dir.join(sub)).map_err(|e| {
+                err(NAME, format!("cannot create {}: {e}", dir.join(sub).display()))
+            })?;
         }
         for (file, net) in [("online.conf", Network::Online), ("offline.conf", Network::Offline)] {
             let text = config_text(&lower, &dir.join("delta"), &spec.arch, net);
-            fs::write(dir.join(file), text)
-                .map_err(|e| err(NAME, format!("cannot write {}: {e}", dir.join(file).display())))?;
+            fs::write(dir.join(file), text).map_err(|e| {
+                err(NAME, format!("cannot write {}: {e}", dir.join(file).display()))
+            })?;
         }
-        self.state = Some(State {
-            name: util::unique_name("gitian"),
-            dir,
-            build,
-            root: GuestUser::root(),
-        });
+        self.state =
+            Some(State { name: util::unique_name("gitian"), dir, build, root: GuestUser::root() });
         Ok(())
     }
 
@@ -246,7 +264,10 @@ impl Guest for Lxc {
         // lxc-execute's own failures (the container did not start) show in its log.
         let log = st.lxc_log();
         if code != 0 && log.contains("ERROR") && !log.contains("exited with status") {
-            return Err(err(NAME, format!("lxc-execute failed ({}): {log}", util::status_text(status))));
+            return Err(err(
+                NAME,
+                format!("lxc-execute failed ({}): {log}", util::status_text(status)),
+            ));
         }
         Ok(code)
     }
@@ -256,7 +277,10 @@ impl Guest for Lxc {
         let st = self.state()?;
         let mut argv = util::env_argv(&st.build, &[]);
         argv.extend(["/bin/sh".into(), "-c".into()]);
-        argv.push(format!("cd && mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -", util::quote(guest_dir)));
+        argv.push(format!(
+            "cd && mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -",
+            util::quote(guest_dir)
+        ));
         let argv = st.as_user(User::Build, argv);
         let mut producer = util::tar_create(host).map_err(|e| err(NAME, e))?;
         let mut p = producer
@@ -266,7 +290,13 @@ impl Guest for Lxc {
             .spawn()
             .map_err(|e| err(NAME, format!("cannot run tar: {e}")))?;
         let stream = p.stdout.take().expect("piped");
-        let child = match st.spawn(Network::Offline, &argv, Stdio::from(stream), Stdio::null(), Stdio::piped()) {
+        let child = match st.spawn(
+            Network::Offline,
+            &argv,
+            Stdio::from(stream),
+            Stdio::null(),
+            Stdio::piped(),
+        ) {
             Ok(c) => c,
             Err(e) => {
                 let _ = p.kill();
@@ -307,7 +337,8 @@ impl Guest for Lxc {
         let argv = st.as_user(User::Build, argv);
         fs::create_dir_all(host_dir)
             .map_err(|e| err(NAME, format!("cannot create {}: {e}", host_dir.display())))?;
-        let mut producer = st.spawn(Network::Offline, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())?;
+        let mut producer =
+            st.spawn(Network::Offline, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())?;
         let stream = producer.stdout.take().expect("piped");
         let consumer = util::tar_extract(host_dir)
             .stdin(Stdio::from(stream))

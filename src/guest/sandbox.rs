@@ -75,7 +75,9 @@ impl Mapping {
             subordinate_start(&text, id, name.as_deref())
         };
         match (range("/etc/subuid", uid), range("/etc/subgid", gid)) {
-            (Some(subuid), Some(subgid)) if util::on_path("newuidmap") && util::on_path("newgidmap") => {
+            (Some(subuid), Some(subgid))
+                if util::on_path("newuidmap") && util::on_path("newgidmap") =>
+            {
                 Self::Range { uid, gid, subuid, subgid }
             }
             _ => Self::Single { uid, gid },
@@ -288,7 +290,17 @@ fn spawn_in(
     let _ = fs::remove_file(&errf);
     let offline = !setup_args.iter().any(|a| a == "online");
     let mut cmd = command("setpriv");
-    cmd.args(["--pdeathsig", "KILL", "--", "unshare", "--user", "--mount", "--pid", "--uts", "--ipc"]);
+    cmd.args([
+        "--pdeathsig",
+        "KILL",
+        "--",
+        "unshare",
+        "--user",
+        "--mount",
+        "--pid",
+        "--uts",
+        "--ipc",
+    ]);
     if offline {
         cmd.arg("--net");
     }
@@ -402,26 +414,40 @@ pub(crate) fn unpacked_base(mapping: &Mapping, base: &Path) -> Result<PathBuf, G
         .map_err(|e| err(NAME, format!("cannot create {}: {e}", cache.display())))?;
     let tmp = cache.join(format!(".unpack-{}", util::unique_name("tmp")));
     let tree = tmp.join("tree");
-    fs::create_dir_all(&tree).map_err(|e| err(NAME, format!("cannot create {}: {e}", tree.display())))?;
+    fs::create_dir_all(&tree)
+        .map_err(|e| err(NAME, format!("cannot create {}: {e}", tree.display())))?;
     let mut tar_argv: Vec<String> = vec!["tar".into(), "-C".into(), tree.display().to_string()];
     tar_argv.extend(["--numeric-owner".into(), "--exclude=./dev/*".into(), "-xpf".into()]);
     tar_argv.push(tar.display().to_string());
     let result = match mapping {
-        Mapping::Identity => {
-            util::run_ok(NAME, command("tar").args(&tar_argv[1..])).map(|_| ())
-        }
+        Mapping::Identity => util::run_ok(NAME, command("tar").args(&tar_argv[1..])).map(|_| ()),
         _ => {
             if matches!(mapping, Mapping::Single { .. }) {
                 tar_argv.insert(1, "--no-same-owner".into());
             }
             make_fifo(&tmp)?;
-            let out = spawn_in(mapping, &tmp, vec!["plain".into()], &tar_argv, Stdio::null(), Stdio::null(), Stdio::piped())
-                .and_then(|c| c.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}"))));
+            let out = spawn_in(
+                mapping,
+                &tmp,
+                vec!["plain".into()],
+                &tar_argv,
+                Stdio::null(),
+                Stdio::null(),
+                Stdio::piped(),
+            )
+            .and_then(|c| c.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}"))));
             check_setup(&tmp).and(out).and_then(|o| {
                 if o.status.success() {
                     Ok(())
                 } else {
-                    Err(err(NAME, format!("unpacking {} failed: {}", tar.display(), String::from_utf8_lossy(&o.stderr).trim())))
+                    Err(err(
+                        NAME,
+                        format!(
+                            "unpacking {} failed: {}",
+                            tar.display(),
+                            String::from_utf8_lossy(&o.stderr).trim()
+                        ),
+                    ))
                 }
             })
         }
@@ -430,7 +456,9 @@ pub(crate) fn unpacked_base(mapping: &Mapping, base: &Path) -> Result<PathBuf, G
         Ok(()) => Ok(()),
         // Someone else unpacked it meanwhile: use theirs.
         Err(_) if dest.join("etc/passwd").exists() => Ok(()),
-        Err(e) => Err(err(NAME, format!("cannot move the unpacked base to {}: {e}", dest.display()))),
+        Err(e) => {
+            Err(err(NAME, format!("cannot move the unpacked base to {}: {e}", dest.display())))
+        }
     });
     let _ = remove_as_root(mapping, &tmp);
     result.map(|()| dest)
@@ -452,11 +480,20 @@ fn remove_as_root(mapping: &Mapping, dir: &Path) -> Result<(), GuestError> {
         // The maintenance namespace needs its own FIFO outside the tree being removed.
         let parent = dir.parent().unwrap_or(Path::new("/"));
         let helper = parent.join(format!(".rm-{}", util::unique_name("x")));
-        fs::create_dir_all(&helper).map_err(|e| err(NAME, format!("cannot create {}: {e}", helper.display())))?;
+        fs::create_dir_all(&helper)
+            .map_err(|e| err(NAME, format!("cannot create {}: {e}", helper.display())))?;
         make_fifo(&helper)?;
         let argv = vec!["rm".into(), "-rf".into(), dir.display().to_string()];
-        let r = spawn_in(mapping, &helper, vec!["plain".into()], &argv, Stdio::null(), Stdio::null(), Stdio::piped())
-            .and_then(|c| c.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}"))));
+        let r = spawn_in(
+            mapping,
+            &helper,
+            vec!["plain".into()],
+            &argv,
+            Stdio::null(),
+            Stdio::null(),
+            Stdio::piped(),
+        )
+        .and_then(|c| c.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}"))));
         let _ = fs::remove_dir_all(&helper);
         r?;
     }
@@ -485,8 +522,9 @@ impl Guest for Sandbox {
         let build = util::build_user(NAME, &lower, &spec.distro)?;
         let dir = spec.scratch.join("sandbox");
         for sub in ["upper", "work", "root"] {
-            fs::create_dir_all(dir.join(sub))
-                .map_err(|e| err(NAME, format!("cannot create {}: {e}", dir.join(sub).display())))?;
+            fs::create_dir_all(dir.join(sub)).map_err(|e| {
+                err(NAME, format!("cannot create {}: {e}", dir.join(sub).display()))
+            })?;
         }
         make_fifo(&dir)?;
         self.state = Some(State { mapping, lower, dir, root: GuestUser::root(), build });
@@ -498,14 +536,24 @@ impl Guest for Sandbox {
         let who = util::pick(cmd.user, &st.root, &st.build);
         let argv = util::inner_argv(who, cmd);
         let (out, errs) = util::log_stdio(NAME, cmd.log)?;
-        st.run(Setup::Guest(cmd.user, cmd.network), &argv, Some(cmd.script.as_bytes()), Stdio::piped(), out, errs)
+        st.run(
+            Setup::Guest(cmd.user, cmd.network),
+            &argv,
+            Some(cmd.script.as_bytes()),
+            Stdio::piped(),
+            out,
+            errs,
+        )
     }
 
     fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
         util::check_guest_path(NAME, guest_dir)?;
         let st = self.state()?;
         let mut producer = util::tar_create(host).map_err(|e| err(NAME, e))?;
-        let script = format!("mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -", util::quote(guest_dir));
+        let script = format!(
+            "mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -",
+            util::quote(guest_dir)
+        );
         let mut argv = util::env_argv(&st.build, &[]);
         argv.extend(["/bin/sh".into(), "-c".into(), format!("cd && {script}")]);
         let mut p = producer
@@ -515,7 +563,13 @@ impl Guest for Sandbox {
             .spawn()
             .map_err(|e| err(NAME, format!("cannot run tar: {e}")))?;
         let stream = p.stdout.take().expect("piped");
-        let child = st.spawn(Setup::Guest(User::Build, Network::Offline), &argv, Stdio::from(stream), Stdio::null(), Stdio::piped());
+        let child = st.spawn(
+            Setup::Guest(User::Build, Network::Offline),
+            &argv,
+            Stdio::from(stream),
+            Stdio::null(),
+            Stdio::piped(),
+        );
         let child = match child {
             Ok(c) => c,
             Err(e) => {
@@ -549,10 +603,20 @@ impl Guest for Sandbox {
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let mut argv = util::env_argv(&st.build, &[]);
         argv.extend(["/bin/sh".into(), "-c".into()]);
-        argv.push(format!("cd && exec tar -C {} -cf - {}", util::quote(&parent.display().to_string()), util::quote(&name)));
+        argv.push(format!(
+            "cd && exec tar -C {} -cf - {}",
+            util::quote(&parent.display().to_string()),
+            util::quote(&name)
+        ));
         fs::create_dir_all(host_dir)
             .map_err(|e| err(NAME, format!("cannot create {}: {e}", host_dir.display())))?;
-        let mut producer = st.spawn(Setup::Guest(User::Build, Network::Offline), &argv, Stdio::null(), Stdio::piped(), Stdio::piped())?;
+        let mut producer = st.spawn(
+            Setup::Guest(User::Build, Network::Offline),
+            &argv,
+            Stdio::null(),
+            Stdio::piped(),
+            Stdio::piped(),
+        )?;
         let stream = producer.stdout.take().expect("piped");
         let consumer = util::tar_extract(host_dir)
             .stdin(Stdio::from(stream))

@@ -32,7 +32,8 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, in the order `all` tries them.
-    pub const ALL: [Self; 6] = [Self::Kvm, Self::Lxc, Self::Sandbox, Self::Docker, Self::Podman, Self::Vbox];
+    pub const ALL: [Self; 6] =
+        [Self::Kvm, Self::Lxc, Self::Sandbox, Self::Docker, Self::Podman, Self::Vbox];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -123,9 +124,10 @@ pub fn kvm_unavailable() -> Option<String> {
         return Some("/dev/kvm does not exist".into());
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let hw = cpu.lines().filter(|l| l.starts_with("flags")).any(|l| {
-        l.split_whitespace().any(|f| f == "vmx" || f == "svm")
-    });
+    let hw = cpu
+        .lines()
+        .filter(|l| l.starts_with("flags"))
+        .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
     if !hw {
         return Some("/dev/kvm is there but the CPU has no vmx/svm (a nested software KVM boots no stock kernel)".into());
     }
@@ -178,13 +180,21 @@ pub fn resolve(
                     b
                 };
                 if let Some(why) = probe.unavailable(b) {
-                    return Err(format!("backend '{b}' (from USE_* in the environment) cannot run: {why}"));
+                    return Err(format!(
+                        "backend '{b}' (from USE_* in the environment) cannot run: {why}"
+                    ));
                 }
-                return Ok(Choice { backends: vec![b], notes: vec![format!("using {b} (USE_* environment)")] });
+                return Ok(Choice {
+                    backends: vec![b],
+                    notes: vec![format!("using {b} (USE_* environment)")],
+                });
             }
             let kvm = probe.unavailable(Backend::Kvm);
             let Some(kvm_why) = kvm else {
-                return Ok(Choice { backends: vec![Backend::Kvm], notes: vec!["using kvm".into()] });
+                return Ok(Choice {
+                    backends: vec![Backend::Kvm],
+                    notes: vec!["using kvm".into()],
+                });
             };
             let lxc_why = if probe.is_root() {
                 probe.unavailable(Backend::Lxc)
@@ -291,9 +301,15 @@ mod tests {
             move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
         };
         assert_eq!(from_gitian_env(env(&[("USE_LXC", "1")])), Some(Backend::Lxc));
-        assert_eq!(from_gitian_env(env(&[("USE_LXC", "0"), ("USE_DOCKER", "1")])), Some(Backend::Docker));
+        assert_eq!(
+            from_gitian_env(env(&[("USE_LXC", "0"), ("USE_DOCKER", "1")])),
+            Some(Backend::Docker)
+        );
         assert_eq!(from_gitian_env(env(&[("USE_LXC", "yes"), ("USE_VBOX", "true")])), None);
-        assert_eq!(from_gitian_env(env(&[("USE_DOCKER", "1"), ("USE_VBOX", "1")])), Some(Backend::Vbox));
+        assert_eq!(
+            from_gitian_env(env(&[("USE_DOCKER", "1"), ("USE_VBOX", "1")])),
+            Some(Backend::Vbox)
+        );
     }
 
     #[test]
@@ -308,7 +324,8 @@ mod tests {
         let c = resolve(&Selection::Auto, None, &user).unwrap();
         assert_eq!(c.backends, vec![Backend::Sandbox]);
         assert_eq!(c.notes, vec!["using sandbox (kvm: no vmx; lxc: not root)".to_string()]);
-        let nothing = fake(&[(Backend::Kvm, "a"), (Backend::Lxc, "b"), (Backend::Sandbox, "c")], true);
+        let nothing =
+            fake(&[(Backend::Kvm, "a"), (Backend::Lxc, "b"), (Backend::Sandbox, "c")], true);
         assert!(resolve(&Selection::Auto, None, &nothing).is_err());
     }
 
@@ -320,15 +337,25 @@ mod tests {
         let c = resolve(&Selection::Auto, Some(Backend::Lxc), &p).unwrap();
         assert_eq!(c.backends, vec![Backend::Lxc]);
         let p = fake(&[(Backend::Vbox, "not installed")], true);
-        assert!(resolve(&Selection::Auto, Some(Backend::Vbox), &p).unwrap_err().contains("not installed"));
+        assert!(
+            resolve(&Selection::Auto, Some(Backend::Vbox), &p)
+                .unwrap_err()
+                .contains("not installed")
+        );
     }
 
     #[test]
     fn all_skips_what_cannot_run_and_lists_fail_on_it() {
         let p = fake(&[(Backend::Kvm, "no vmx"), (Backend::Vbox, "not installed")], true);
         let c = resolve(&Selection::All, None, &p).unwrap();
-        assert_eq!(c.backends, vec![Backend::Lxc, Backend::Sandbox, Backend::Docker, Backend::Podman]);
-        assert_eq!(c.notes, vec!["skipping kvm: no vmx".to_string(), "skipping vbox: not installed".to_string()]);
+        assert_eq!(
+            c.backends,
+            vec![Backend::Lxc, Backend::Sandbox, Backend::Docker, Backend::Podman]
+        );
+        assert_eq!(
+            c.notes,
+            vec!["skipping kvm: no vmx".to_string(), "skipping vbox: not installed".to_string()]
+        );
         let list = Selection::List(vec![Backend::Sandbox, Backend::Vbox]);
         assert!(resolve(&list, None, &p).unwrap_err().contains("'vbox' cannot run here"));
     }

@@ -83,16 +83,19 @@ pub(crate) fn quote(word: &str) -> String {
 }
 
 /// The stdout/stderr destination of an exec: appended to the log file, or discarded.
-pub(crate) fn log_stdio(backend: &'static str, log: Option<&Path>) -> Result<(Stdio, Stdio), GuestError> {
+pub(crate) fn log_stdio(
+    backend: &'static str,
+    log: Option<&Path>,
+) -> Result<(Stdio, Stdio), GuestError> {
     match log {
         None => Ok((Stdio::null(), Stdio::null())),
         Some(path) => {
-            let f = fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| err(backend, format!("cannot open log {}: {e}", path.display())))?;
-            let g = f.try_clone().map_err(|e| err(backend, format!("log {}: {e}", path.display())))?;
+            let f =
+                fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+                    err(backend, format!("cannot open log {}: {e}", path.display()))
+                })?;
+            let g =
+                f.try_clone().map_err(|e| err(backend, format!("log {}: {e}", path.display())))?;
             Ok((Stdio::from(f), Stdio::from(g)))
         }
     }
@@ -194,11 +197,13 @@ pub(crate) fn unique_name(prefix: &str) -> String {
 
 /// The base's root file system tarball and a short, stable key for it: the sha256 recorded in
 /// the base's `SHA256SUMS` when there is one (so a warm run hashes nothing), else size and mtime.
-pub(crate) fn rootfs_of(backend: &'static str, base: &Path) -> Result<(PathBuf, String), GuestError> {
+pub(crate) fn rootfs_of(
+    backend: &'static str,
+    base: &Path,
+) -> Result<(PathBuf, String), GuestError> {
     let tar = base.join("rootfs.tar");
-    let meta = fs::metadata(&tar).map_err(|e| {
-        err(backend, format!("no base root file system at {}: {e}", tar.display()))
-    })?;
+    let meta = fs::metadata(&tar)
+        .map_err(|e| err(backend, format!("no base root file system at {}: {e}", tar.display())))?;
     if let Ok(sums) = fs::read_to_string(base.join("SHA256SUMS")) {
         for line in sums.lines() {
             if let Some((hex, name)) = line.split_once("  ")
@@ -224,7 +229,11 @@ pub(crate) fn cache_dir() -> PathBuf {
 }
 
 /// Reads a file of the guest tree at `root` (e.g. `etc/passwd`).
-pub(crate) fn read_guest_file(backend: &'static str, root: &Path, rel: &str) -> Result<String, GuestError> {
+pub(crate) fn read_guest_file(
+    backend: &'static str,
+    root: &Path,
+    rel: &str,
+) -> Result<String, GuestError> {
     let p = root.join(rel);
     let mut s = String::new();
     fs::File::open(&p)
@@ -234,10 +243,17 @@ pub(crate) fn read_guest_file(backend: &'static str, root: &Path, rel: &str) -> 
 }
 
 /// The build user (the distro name) of an unpacked root file system.
-pub(crate) fn build_user(backend: &'static str, root: &Path, distro: &str) -> Result<GuestUser, GuestError> {
+pub(crate) fn build_user(
+    backend: &'static str,
+    root: &Path,
+    distro: &str,
+) -> Result<GuestUser, GuestError> {
     let passwd = read_guest_file(backend, root, "etc/passwd")?;
     GuestUser::from_passwd(&passwd, distro).ok_or_else(|| {
-        err(backend, format!("the base root file system has no user '{distro}' (in {})", root.display()))
+        err(
+            backend,
+            format!("the base root file system has no user '{distro}' (in {})", root.display()),
+        )
     })
 }
 
@@ -386,7 +402,8 @@ mod tests {
 
     #[test]
     fn inner_argv_is_a_clean_login_environment() {
-        let u = GuestUser { name: "debian".into(), uid: 1000, gid: 1000, home: "/home/debian".into() };
+        let u =
+            GuestUser { name: "debian".into(), uid: 1000, gid: 1000, home: "/home/debian".into() };
         let env = vec![("A".to_string(), "b c".to_string())];
         let e = Exec {
             user: User::Build,

@@ -27,7 +27,12 @@ pub const SSH_PORT: u16 = 2223;
 pub trait Runner: std::fmt::Debug {
     /// Runs `argv` with `stdin` (if any) and stdout/stderr appended to `log` (or discarded);
     /// returns the exit code.
-    fn run(&mut self, argv: &[String], stdin: Option<&[u8]>, log: Option<&Path>) -> Result<i32, GuestError>;
+    fn run(
+        &mut self,
+        argv: &[String],
+        stdin: Option<&[u8]>,
+        log: Option<&Path>,
+    ) -> Result<i32, GuestError>;
     /// Runs `producer | consumer`; errors unless both exit 0.
     fn pipe(&mut self, producer: &[String], consumer: &[String]) -> Result<(), GuestError>;
     /// Waits before retrying (the ssh wait loop).
@@ -39,7 +44,12 @@ pub trait Runner: std::fmt::Debug {
 pub struct HostRunner;
 
 impl Runner for HostRunner {
-    fn run(&mut self, argv: &[String], stdin: Option<&[u8]>, log: Option<&Path>) -> Result<i32, GuestError> {
+    fn run(
+        &mut self,
+        argv: &[String],
+        stdin: Option<&[u8]>,
+        log: Option<&Path>,
+    ) -> Result<i32, GuestError> {
         let (out, errs) = util::log_stdio(NAME, log)?;
         let mut c = command(&argv[0]);
         c.args(&argv[1..]);
@@ -91,7 +101,8 @@ pub fn vm_name(suite: &str, arch: &str) -> String {
 impl Vbox {
     /// A backend running real commands, with Gitian's key `${GITIAN_BASE:-.}/var/id_rsa`.
     pub fn new() -> Self {
-        let base = std::env::var_os("GITIAN_BASE").map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let base =
+            std::env::var_os("GITIAN_BASE").map_or_else(|| PathBuf::from("."), PathBuf::from);
         Self::with_runner(Box::new(HostRunner), base.join("var/id_rsa"))
     }
 
@@ -157,8 +168,10 @@ impl Guest for Vbox {
         let vbm = |args: &[&str]| -> Vec<String> {
             std::iter::once("VBoxManage").chain(args.iter().copied()).map(String::from).collect()
         };
-        for argv in [vbm(&["snapshot", &vm, "restore", "Gitian-Clean"]), vbm(&["startvm", &vm, "--type", "headless"])]
-        {
+        for argv in [
+            vbm(&["snapshot", &vm, "restore", "Gitian-Clean"]),
+            vbm(&["startvm", &vm, "--type", "headless"]),
+        ] {
             let code = self.runner.run(&argv, None, None)?;
             if code != 0 {
                 return Err(err(NAME, format!("{} failed (exit status {code})", argv.join(" "))));
@@ -192,7 +205,10 @@ impl Guest for Vbox {
         let st = self.state()?;
         let mut inner = util::env_argv(&st.build, &[]);
         inner.extend(["/bin/sh".into(), "-c".into()]);
-        inner.push(format!("cd && mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -", util::quote(guest_dir)));
+        inner.push(format!(
+            "cd && mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -",
+            util::quote(guest_dir)
+        ));
         let consumer = self.ssh(&Self::remote(User::Build, Network::Offline, &st.build, inner));
         let producer = util::tar_create(host).map_err(|e| err(NAME, e))?;
         let producer: Vec<String> = std::iter::once(producer.get_program())
@@ -216,7 +232,8 @@ impl Guest for Vbox {
             util::quote(&file)
         ));
         let producer = self.ssh(&Self::remote(User::Build, Network::Offline, &st.build, inner));
-        fs::create_dir_all(host_dir).map_err(|e| err(NAME, format!("cannot create {}: {e}", host_dir.display())))?;
+        fs::create_dir_all(host_dir)
+            .map_err(|e| err(NAME, format!("cannot create {}: {e}", host_dir.display())))?;
         let consumer = util::tar_extract(host_dir);
         let consumer: Vec<String> = std::iter::once(consumer.get_program())
             .chain(consumer.get_args())
@@ -227,8 +244,10 @@ impl Guest for Vbox {
 
     fn destroy(&mut self) -> Result<(), GuestError> {
         let Some(st) = self.state.take() else { return Ok(()) };
-        let argv: Vec<String> =
-            ["VBoxManage", "controlvm", &st.vm, "savestate"].iter().map(|s| s.to_string()).collect();
+        let argv: Vec<String> = ["VBoxManage", "controlvm", &st.vm, "savestate"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         match self.runner.run(&argv, None, None)? {
             0 => Ok(()),
             code => Err(err(NAME, format!("{} failed (exit status {code})", argv.join(" ")))),
@@ -256,7 +275,12 @@ mod tests {
     }
 
     impl Runner for Recorder {
-        fn run(&mut self, argv: &[String], stdin: Option<&[u8]>, _log: Option<&Path>) -> Result<i32, GuestError> {
+        fn run(
+            &mut self,
+            argv: &[String],
+            stdin: Option<&[u8]>,
+            _log: Option<&Path>,
+        ) -> Result<i32, GuestError> {
             let mut line = argv.iter().map(|a| util::quote(a)).collect::<Vec<_>>().join(" ");
             if let Some(s) = stdin {
                 line.push_str(&format!(" <<< {:?}", String::from_utf8_lossy(s)));
@@ -362,6 +386,9 @@ mod tests {
         let got = rec.log.lock().unwrap().clone();
         let line = got.iter().find(|l| l.contains(" | tar")).unwrap();
         assert!(line.contains("'\\''cd && exec tar -C build -cf - out'\\'''"), "{line}");
-        assert!(line.ends_with(&format!("| tar -C {} --no-same-owner -xf -", host.display())), "{line}");
+        assert!(
+            line.ends_with(&format!("| tar -C {} --no-same-owner -xf -", host.display())),
+            "{line}"
+        );
     }
 }
