@@ -16,10 +16,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use git_gitian::core::manifest::Manifest;
 use git_gitian::guest::docker::{Container, Engine};
 use git_gitian::guest::lxc::Lxc;
 use git_gitian::guest::sandbox::Sandbox;
+use git_gitian::guest::select::Backend;
 use git_gitian::guest::{Exec, Guest, GuestSpec, Network, User};
+use git_gitian::ops::matrix;
 
 const SUITE_DIR: &str = "debian-bookworm-amd64";
 
@@ -321,7 +324,8 @@ fn skip_unless_root() -> bool {
 }
 
 /// Every backend that can run here builds the same descriptor to the same bytes, and the
-/// script sees the same environment on each.
+/// script sees the same environment on each; the matrix says so, and names a backend whose
+/// output differs.
 #[test]
 fn test_backends_same_out_manifest_on_every_backend() {
     if skip_unless_root() {
@@ -332,22 +336,53 @@ fn test_backends_same_out_manifest_on_every_backend() {
     let dockerd = Dockerd::start();
     let podman = PodmanStorage::new();
     let docker_env = vec![("DOCKER_HOST".to_string(), dockerd.host.clone())];
-    let mut guests: Vec<Box<dyn Guest>> = vec![
-        Box::new(Sandbox::new()),
-        Box::new(Lxc::new()),
-        Box::new(Container::with_env(Engine::Docker, docker_env)),
-        Box::new(Container::with_env(Engine::Podman, podman.env())),
-    ];
-    let mut results = Vec::new();
-    for g in &mut guests {
+    let guest = |b: Backend| -> Box<dyn Guest> {
+        match b {
+            Backend::Sandbox => Box::new(Sandbox::new()),
+            Backend::Lxc => Box::new(Lxc::new()),
+            Backend::Docker => Box::new(Container::with_env(Engine::Docker, docker_env.clone())),
+            Backend::Podman => Box::new(Container::with_env(Engine::Podman, podman.env())),
+            other => panic!("{other} is not tested here"),
+        }
+    };
+    let backends = [Backend::Sandbox, Backend::Lxc, Backend::Docker, Backend::Podman];
+    let report = matrix::run(&backends, |b| {
+        let mut g = guest(b);
         let m = build_hello(g.as_mut(), &work.0, &hello);
-        results.push((g.name(), m));
-    }
-    let (first, want) = &results[0];
-    assert!(want.contains("  hello.tar.gz\n") && want.contains("  environment.txt\n"), "{want}");
-    for (name, m) in &results[1..] {
-        assert_eq!(m, want, "{name} differs from {first}");
-    }
+        Ok((g.describe(), Manifest::parse(&m)))
+    });
+    assert!(report.all_agree(), "{}", report.render());
+    let text = report.render();
+    let squeezed = |t: &str| t.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+    let text = squeezed(&text);
+    assert!(text.contains("hello.tar.gz agree (4 backends) "), "{text}");
+    assert!(text.contains("environment.txt agree (4 backends) "), "{text}");
+    assert!(
+        text.contains("\ndocker Docker version ") || text.contains("\ndocker docker"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sandbox sandbox (user namespace, identity id map) (4 files)"),
+        "{text}"
+    );
+
+    // An output that depends on the backend: /.dockerenv exists only in Docker containers.
+    let report = matrix::run(&[Backend::Sandbox, Backend::Lxc, Backend::Docker], |b| {
+        let mut g = guest(b);
+        let scratch = work.0.join(format!("where-{b}"));
+        g.create(&spec(&scratch)).map_err(|e| e.to_string())?;
+        let script = "mkdir -p out; if [ -e /.dockerenv ]; then echo docker; else echo other; fi > out/where.txt; echo same > out/same.txt\n";
+        assert_eq!(g.exec(&exec(User::Build, Network::Offline, script, None)).unwrap(), 0);
+        let out = work.0.join(format!("out-where-{b}"));
+        g.copy_out("out", &out).unwrap();
+        g.destroy().unwrap();
+        Ok((g.describe(), Manifest::parse(&manifest(&out.join("out")))))
+    });
+    assert!(!report.all_agree());
+    let text = squeezed(&report.render());
+    assert!(text.contains("where.txt DIFFERS on docker ("), "{text}");
+    assert!(text.contains("same.txt agree (3 backends)"), "{text}");
+
     // Nothing left in the engines but the imported base.
     assert_eq!(dockerd.docker(&["ps", "-aq"]), "");
     let images = dockerd.docker(&["images", "--format", "{{.Repository}}"]);

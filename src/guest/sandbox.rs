@@ -506,10 +506,8 @@ impl Guest for Sandbox {
     }
 
     fn describe(&self) -> String {
-        match &self.state {
-            Some(s) => format!("sandbox (user namespace, {})", s.mapping.text()),
-            None => "sandbox".into(),
-        }
+        let mapping = self.state.as_ref().map_or_else(Mapping::detect, |s| s.mapping.clone());
+        format!("sandbox (user namespace, {})", mapping.text())
     }
 
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
