@@ -361,10 +361,7 @@ fn test_backends_same_out_manifest_on_every_backend() {
         text.contains("\ndocker Docker version ") || text.contains("\ndocker docker"),
         "{text}"
     );
-    assert!(
-        text.contains("sandbox sandbox (user namespace, identity id map) (4 files)"),
-        "{text}"
-    );
+    assert!(text.contains("sandbox sandbox (user namespace, identity id map) (4 files)"), "{text}");
 
     // An output that depends on the backend: /.dockerenv exists only in Docker containers.
     let report = matrix::run(&[Backend::Sandbox, Backend::Lxc, Backend::Docker], |b| {
@@ -839,4 +836,107 @@ fn test_backends_sandbox_as_ordinary_user() {
     let (got, how) = single.build(&dir);
     assert_eq!(got, want, "ordinary user with one mapped id");
     assert!(how.contains("single id"), "{how}");
+}
+
+/// Packages are installed as root with the network (into this guest's layer only), then the
+/// script runs without network and finds them.
+fn check_packages(kind: Kind) {
+    let work = Scratch::new(&format!("pkg-{kind:?}").to_lowercase());
+    let engines = Engines::for_kind(kind);
+    let mut g = kind.guest(engines.env());
+    g.create(&spec(&work.0.join("scratch"))).unwrap();
+    let env = [("DEBIAN_FRONTEND".to_string(), "noninteractive".to_string())];
+    let log = work.0.join("install.log");
+    let install = Exec {
+        user: User::Root,
+        network: Network::Online,
+        setarch: None,
+        trace: false,
+        script: "apt-get -q update && apt-get -q -y --no-install-recommends install hello\n",
+        env: &env,
+        log: Some(&log),
+    };
+    let code = g.exec(&install).unwrap();
+    assert_eq!(code, 0, "{kind:?}: {}", fs::read_to_string(&log).unwrap_or_default());
+    let (code, out) = run(
+        g.as_mut(),
+        User::Build,
+        Network::Offline,
+        "hello; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '",
+        &work.0,
+    );
+    assert_eq!((code, out.as_str()), (0, "Hello, world!\nlo\n"), "{kind:?}");
+    g.destroy().unwrap();
+    // The next guest starts from the base again: no hello.
+    g.create(&spec(&work.0.join("scratch2"))).unwrap();
+    let (code, _) = run(g.as_mut(), User::Build, Network::Offline, "command -v hello", &work.0);
+    assert_ne!(code, 0, "{kind:?}: the package leaked into the base");
+    g.destroy().unwrap();
+    assert_eq!(engines.containers(), "", "{kind:?}");
+    if let Engines::Docker(d) = &engines {
+        let images = d.docker(&["images", "--format", "{{.Repository}}"]);
+        assert_eq!(images.trim(), "git-gitian-base", "the per-build image was not removed");
+    }
+}
+
+#[test]
+fn test_backends_sandbox_installs_packages_online() {
+    if !skip_unless_root() {
+        check_packages(Kind::Sandbox);
+    }
+}
+
+#[test]
+fn test_backends_lxc_installs_packages_online() {
+    if !skip_unless_root() {
+        check_packages(Kind::Lxc);
+    }
+}
+
+#[test]
+fn test_backends_docker_installs_packages_online() {
+    if !skip_unless_root() {
+        check_packages(Kind::Docker);
+    }
+}
+
+#[test]
+fn test_backends_podman_installs_packages_online() {
+    if !skip_unless_root() {
+        check_packages(Kind::Podman);
+    }
+}
+
+/// Two guests of the same backend side by side (unique names, separate layers).
+#[test]
+fn test_backends_two_guests_side_by_side() {
+    if skip_unless_root() {
+        return;
+    }
+    let work = Scratch::new("pair");
+    for kind in [Kind::Sandbox, Kind::Lxc] {
+        let handles: Vec<_> = (0..2)
+            .map(|i| {
+                let dir = work.0.join(format!("{kind:?}-{i}"));
+                std::thread::spawn(move || {
+                    let mut g = kind.guest(Vec::new());
+                    g.create(&spec(&dir)).unwrap();
+                    let script = format!("echo {i} > /tmp/who; sleep 0.3; cat /tmp/who");
+                    let (code, out) = run(g.as_mut(), User::Root, Network::Offline, &script, &dir);
+                    g.destroy().unwrap();
+                    (code, out)
+                })
+            })
+            .collect();
+        for (i, h) in handles.into_iter().enumerate() {
+            assert_eq!(h.join().unwrap(), (0, format!("{i}\n")), "{kind:?}");
+        }
+    }
+}
+
+#[test]
+fn test_backends_podman_kill_leaves_nothing() {
+    if !skip_unless_root() {
+        check_kill(Kind::Podman);
+    }
 }

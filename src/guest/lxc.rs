@@ -121,9 +121,12 @@ pub fn config_text(lower: &Path, upper: &Path, arch: &str, network: Network) -> 
     c.push_str("lxc.pty.max = 16\n");
     c.push_str("lxc.apparmor.profile = unconfined\n");
     // Gitian's device allowlist: null, zero, full, random, urandom, tty, console, ptmx, pts.
-    c.push_str("lxc.cgroup.devices.deny = a\n");
+    // The devices controller is cgroup v1's on hybrid hosts, cgroup2's (a BPF program) else.
+    let key =
+        if Path::new("/sys/fs/cgroup/devices").is_dir() { "lxc.cgroup" } else { "lxc.cgroup2" };
+    c.push_str(&format!("{key}.devices.deny = a\n"));
     for dev in ["c 1:3", "c 1:5", "c 1:7", "c 1:8", "c 1:9", "c 5:0", "c 5:1", "c 5:2", "c 136:*"] {
-        c.push_str(&format!("lxc.cgroup.devices.allow = {dev} rwm\n"));
+        c.push_str(&format!("{key}.devices.allow = {dev} rwm\n"));
     }
     c.push_str("lxc.log.level = WARN\n");
     c
