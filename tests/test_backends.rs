@@ -940,3 +940,137 @@ fn test_backends_podman_kill_leaves_nothing() {
         check_kill(Kind::Podman);
     }
 }
+
+/// A C project that takes a few seconds to compile: `n` files of generated functions.
+pub fn make_compile_project(dir: &Path, files: usize) {
+    fs::create_dir_all(dir).unwrap();
+    for i in 0..files {
+        let mut text = String::new();
+        for j in 0..40 {
+            text.push_str(&format!(
+                "int f{i}_{j}(int *a, int n) {{\n  int s = {j};\n  for (int k = 0; k < n; k++) {{\n    \
+                 s += a[k] * {m} ^ (s >> 3);\n    if (s % 7 == {r}) s -= a[(k * {q}) % n];\n    \
+                 switch (a[k] & 15) {{ case 0: s += 1; break; case 1: s *= 3; break; case 2: s ^= a[0]; break; \
+                 case 3: s -= k; break; case 4: s += k * k; break; default: s += 2; }}\n  }}\n  return s;\n}}\n",
+                m = i + 1,
+                r = j % 7,
+                q = j + 1
+            ));
+        }
+        fs::write(dir.join(format!("f{i}.c")), text).unwrap();
+    }
+    fs::write(
+        dir.join("Makefile"),
+        "SRCS=$(wildcard f*.c)\nall: $(SRCS:.c=.o)\n%.o: %.c\n\t$(CC) -O2 -c $< -o $@\n",
+    )
+    .unwrap();
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// The numbers behind `bench/build-backends` (run it there, not here): a warm trivial build
+/// end to end (create, prepare, copy in, script, copy out, destroy) and a real compile in the
+/// guest against the same compile on the host.
+#[test]
+#[ignore]
+fn test_backends_bench() {
+    let runs: usize = std::env::var("GG_BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    let work = Scratch::new("bench");
+    let input = work.0.join("inputs/trivial");
+    fs::create_dir_all(&input).unwrap();
+    fs::write(input.join("a.txt"), "input\n").unwrap();
+    let kinds = [Kind::Sandbox, Kind::Lxc];
+    let trivial = |kind: Kind, i: usize| -> f64 {
+        let dir = work.0.join(format!("t-{kind:?}-{i}"));
+        let start = Instant::now();
+        let mut steps = Vec::new();
+        let mut lap = |name: &str| {
+            steps.push(format!("{name} {:.0}", start.elapsed().as_secs_f64() * 1000.0));
+        };
+        let mut g = kind.guest(Vec::new());
+        g.create(&spec(&dir)).unwrap();
+        lap("create");
+        let init =
+            "rm -rf install out build cache\nmkdir build out install\nmkdir -p cache/common\n";
+        assert_eq!(g.exec(&exec(User::Build, Network::Offline, init, None)).unwrap(), 0);
+        lap("init");
+        g.copy_in(&input, "build").unwrap();
+        lap("copy_in");
+        let script = "set -e\ncd build\nsha256sum trivial/a.txt > $HOME/out/sums.txt\n";
+        assert_eq!(g.exec(&exec(User::Build, Network::Offline, script, None)).unwrap(), 0);
+        lap("script");
+        g.copy_out("out", &dir.join("result")).unwrap();
+        lap("copy_out");
+        g.destroy().unwrap();
+        lap("destroy");
+        if std::env::var_os("GG_BENCH_STEPS").is_some() {
+            let k = format!("{kind:?}").to_lowercase();
+            println!("{k:8} steps (ms, cumulative): {}", steps.join(", "));
+        }
+        start.elapsed().as_secs_f64()
+    };
+    for kind in kinds {
+        trivial(kind, 999); // warm the unpacked base
+        let times: Vec<f64> = (0..runs).map(|i| trivial(kind, i)).collect();
+        let m = median(times.clone());
+        let list: Vec<String> = times.iter().map(|t| format!("{t:.3}")).collect();
+        let verdict = if kind == Kind::Sandbox { if m < 0.5 { "ok" } else { "SLOW" } } else { "-" };
+        println!(
+            "{:8} warm trivial build: median {m:.3} s (runs {})  target < 0.5 s (sandbox): {verdict}",
+            format!("{kind:?}").to_lowercase(),
+            list.join(" ")
+        );
+    }
+
+    let files: usize =
+        std::env::var("GG_BENCH_FILES").ok().and_then(|r| r.parse().ok()).unwrap_or(12);
+    let project = work.0.join("inputs/compile");
+    make_compile_project(&project, files);
+    let compile_host = || -> f64 {
+        sh("rm -f *.o", &project);
+        let start = Instant::now();
+        sh("make -s -j2 CC=gcc", &project);
+        start.elapsed().as_secs_f64()
+    };
+    let mut guests: Vec<(Kind, Box<dyn Guest>)> = Vec::new();
+    for kind in kinds {
+        let mut g = kind.guest(Vec::new());
+        g.create(&spec(&work.0.join(format!("c-{kind:?}")))).unwrap();
+        g.copy_in(&project, "build").unwrap();
+        guests.push((kind, g));
+    }
+    let compile_in = |g: &mut dyn Guest| -> f64 {
+        let script = "set -e\ncd build/compile\nrm -f *.o\n";
+        assert_eq!(g.exec(&exec(User::Build, Network::Offline, script, None)).unwrap(), 0);
+        let start = Instant::now();
+        let script = "set -e\ncd build/compile\nmake -s -j2 CC=gcc\n";
+        assert_eq!(g.exec(&exec(User::Build, Network::Offline, script, None)).unwrap(), 0);
+        start.elapsed().as_secs_f64()
+    };
+    // Interleaved, so a busy neighbour slows every side alike.
+    let rounds = runs.clamp(1, 3);
+    let mut host = Vec::new();
+    let mut inside: Vec<Vec<f64>> = vec![Vec::new(); guests.len()];
+    for _ in 0..rounds {
+        host.push(compile_host());
+        for (i, (_, g)) in guests.iter_mut().enumerate() {
+            inside[i].push(compile_in(g.as_mut()));
+        }
+    }
+    let h = median(host.clone());
+    println!("host     compile ({files} files, make -j2): median {h:.2} s (runs {host:.2?})");
+    for (i, (kind, g)) in guests.iter_mut().enumerate() {
+        let m = median(inside[i].clone());
+        let ratio = m / h;
+        println!(
+            "{:8} compile: median {m:.2} s (runs {:.2?})  ratio {ratio:.3}  target <= 1.03: {}",
+            format!("{kind:?}").to_lowercase(),
+            inside[i],
+            if ratio <= 1.03 { "ok" } else { "SLOW" }
+        );
+        g.destroy().unwrap();
+    }
+}

@@ -146,25 +146,17 @@ enum Setup {
 }
 
 /// The setup script run by the host's `/bin/sh` as root inside the new namespaces.
-/// Arguments: fifo, error file, mode, then (guest mode) root, lower, upper, work, network,
-/// user switch; then `--` and the command.
+/// Arguments: fifo, error file, mode, then (guest mode) root, fstab, network, user switch;
+/// then `--` and the command.
 const SETUP: &str = r#"
 fail() { printf '%s\n' "$*" > "$ERRF"; printf 'gitian-sandbox: %s\n' "$*" >&2; exit 125; }
 FIFO=$1 ERRF=$2 MODE=$3; shift 3
 read _ < "$FIFO" || fail "no go-ahead from git-gitian"
 if [ "$MODE" = plain ]; then shift; exec "$@"; fi
-R=$1 LOWER=$2 UPPER=$3 WORK=$4 NET=$5 SWITCH=$6; shift 7
-mount -t overlay overlay -o "userxattr,lowerdir=$LOWER,upperdir=$UPPER,workdir=$WORK" "$R" 2>>"$ERRF" || fail "cannot mount the overlay on $R"
-mount -t tmpfs -o mode=755,nosuid tmpfs "$R/dev" 2>>"$ERRF" || fail "cannot mount /dev"
-for n in null zero full random urandom tty; do
-  : > "$R/dev/$n" && mount --bind "/dev/$n" "$R/dev/$n" 2>>"$ERRF" || fail "cannot bind /dev/$n"
-done
-mkdir "$R/dev/pts" "$R/dev/shm"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$R/dev/pts" 2>>"$ERRF" || fail "cannot mount /dev/pts"
-ln -s pts/ptmx "$R/dev/ptmx"; ln -s /proc/self/fd "$R/dev/fd"
-ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"
-mount -t tmpfs -o nosuid,nodev tmpfs "$R/dev/shm" 2>>"$ERRF" || fail "cannot mount /dev/shm"
-mount -t proc -o nosuid,nodev,noexec proc "$R/proc" 2>>"$ERRF" || fail "cannot mount /proc"
+R=$1 FSTAB=$2 NET=$3 SWITCH=$4; shift 5
+# One mount(8) for the overlay root, /dev (this guest's skeleton with the host's null, zero,
+# full, random, urandom and tty bound in), /dev/pts, /dev/shm and /proc: see `fstab_text`.
+mount -a -T "$FSTAB" 2>>"$ERRF" || fail "cannot mount the guest's file systems ($FSTAB)"
 if [ "$NET" = online ] && [ -e /etc/resolv.conf ]; then
   [ -e "$R/etc/resolv.conf" ] || : > "$R/etc/resolv.conf"
   mount --bind -o ro /etc/resolv.conf "$R/etc/resolv.conf" 2>>"$ERRF" || fail "cannot bind /etc/resolv.conf"
@@ -244,9 +236,7 @@ impl State {
                 vec![
                     "guest".into(),
                     self.dir.join("root").display().to_string(),
-                    self.lower.display().to_string(),
-                    self.dir.join("upper").display().to_string(),
-                    self.dir.join("work").display().to_string(),
+                    self.dir.join("fstab").display().to_string(),
                     net.into(),
                     switch,
                 ]
@@ -464,6 +454,73 @@ pub(crate) fn unpacked_base(mapping: &Mapping, base: &Path) -> Result<PathBuf, G
     result.map(|()| dest)
 }
 
+/// The host devices a guest gets (bound over empty files of its /dev skeleton).
+const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/// The guest's /dev, kept in its folder: mount points for the devices, pts and shm, and the
+/// usual symlinks.
+fn make_dev_skeleton(dev: &Path) -> Result<(), GuestError> {
+    let e = |p: &Path, e: std::io::Error| err(NAME, format!("cannot create {}: {e}", p.display()));
+    for d in ["pts", "shm"] {
+        fs::create_dir_all(dev.join(d)).map_err(|x| e(&dev.join(d), x))?;
+    }
+    for n in DEVICES {
+        fs::write(dev.join(n), "").map_err(|x| e(&dev.join(n), x))?;
+    }
+    let links = [
+        ("ptmx", "pts/ptmx"),
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ];
+    for (name, target) in links {
+        std::os::unix::fs::symlink(target, dev.join(name)).map_err(|x| e(&dev.join(name), x))?;
+    }
+    Ok(())
+}
+
+/// An fstab field: spaces, tabs, newlines and backslashes in octal, as fstab(5) wants.
+fn fstab_field(p: &Path) -> String {
+    let mut s = String::new();
+    for c in p.display().to_string().chars() {
+        match c {
+            ' ' => s.push_str("\\040"),
+            '\t' => s.push_str("\\011"),
+            '\n' => s.push_str("\\012"),
+            '\\' => s.push_str("\\134"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// The mounts of one guest command, in order, for `mount -a -T`: the overlay root, /dev, the
+/// devices, /dev/pts, /dev/shm, /proc.
+pub fn fstab_text(lower: &Path, dir: &Path) -> String {
+    let root = dir.join("root");
+    let f = |p: &Path| fstab_field(p);
+    let mut t = format!(
+        "overlay {} overlay userxattr,lowerdir={},upperdir={},workdir={} 0 0\n",
+        f(&root),
+        f(lower),
+        f(&dir.join("upper")),
+        f(&dir.join("work"))
+    );
+    t.push_str(&format!("{} {} none bind 0 0\n", f(&dir.join("dev")), f(&root.join("dev"))));
+    for n in DEVICES {
+        let host = Path::new("/dev").join(n);
+        t.push_str(&format!("{} {} none bind 0 0\n", f(&host), f(&root.join("dev").join(n))));
+    }
+    t.push_str(&format!(
+        "devpts {} devpts newinstance,ptmxmode=0666,mode=620 0 0\n",
+        f(&root.join("dev/pts"))
+    ));
+    t.push_str(&format!("tmpfs {} tmpfs nosuid,nodev 0 0\n", f(&root.join("dev/shm"))));
+    t.push_str(&format!("proc {} proc nosuid,nodev,noexec 0 0\n", f(&root.join("proc"))));
+    t
+}
+
 fn make_fifo(dir: &Path) -> Result<(), GuestError> {
     let fifo = dir.join("fifo");
     let _ = fs::remove_file(&fifo);
@@ -525,6 +582,9 @@ impl Guest for Sandbox {
             })?;
         }
         make_fifo(&dir)?;
+        make_dev_skeleton(&dir.join("dev"))?;
+        fs::write(dir.join("fstab"), fstab_text(&lower, &dir))
+            .map_err(|e| err(NAME, format!("cannot write {}: {e}", dir.join("fstab").display())))?;
         self.state = Some(State { mapping, lower, dir, root: GuestUser::root(), build });
         Ok(())
     }
@@ -661,6 +721,27 @@ impl Drop for Sandbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fstab_mounts_in_order_with_escaped_paths() {
+        let t = fstab_text(Path::new("/c/base"), Path::new("/s/my guest/sandbox"));
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[0],
+            "overlay /s/my\\040guest/sandbox/root overlay userxattr,lowerdir=/c/base,\
+             upperdir=/s/my\\040guest/sandbox/upper,workdir=/s/my\\040guest/sandbox/work 0 0"
+        );
+        assert_eq!(
+            lines[1],
+            "/s/my\\040guest/sandbox/dev /s/my\\040guest/sandbox/root/dev none bind 0 0"
+        );
+        assert_eq!(lines[2], "/dev/null /s/my\\040guest/sandbox/root/dev/null none bind 0 0");
+        assert_eq!(
+            lines.last().unwrap(),
+            &"proc /s/my\\040guest/sandbox/root/proc proc nosuid,nodev,noexec 0 0"
+        );
+        assert_eq!(lines.len(), 11);
+    }
 
     #[test]
     fn subordinate_ranges() {
