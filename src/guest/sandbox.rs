@@ -236,7 +236,7 @@ impl State {
                 vec![
                     "guest".into(),
                     self.dir.join("root").display().to_string(),
-                    self.dir.join("fstab").display().to_string(),
+                    self.dir.join(format!("fstab.{net}")).display().to_string(),
                     net.into(),
                     switch,
                 ]
@@ -496,8 +496,10 @@ fn fstab_field(p: &Path) -> String {
 }
 
 /// The mounts of one guest command, in order, for `mount -a -T`: the overlay root, /dev, the
-/// devices, /dev/pts, /dev/shm, /proc.
-pub fn fstab_text(lower: &Path, dir: &Path) -> String {
+/// devices, /dev/pts, /dev/shm, /proc, and a read-only /sys when the command has its own
+/// network namespace (sysfs cannot be mounted from a user namespace that does not own the
+/// network namespace; only package installation shares the host's).
+pub fn fstab_text(lower: &Path, dir: &Path, network: Network) -> String {
     let root = dir.join("root");
     let f = |p: &Path| fstab_field(p);
     let mut t = format!(
@@ -518,6 +520,9 @@ pub fn fstab_text(lower: &Path, dir: &Path) -> String {
     ));
     t.push_str(&format!("tmpfs {} tmpfs nosuid,nodev 0 0\n", f(&root.join("dev/shm"))));
     t.push_str(&format!("proc {} proc nosuid,nodev,noexec 0 0\n", f(&root.join("proc"))));
+    if network == Network::Offline {
+        t.push_str(&format!("sysfs {} sysfs ro,nosuid,nodev,noexec 0 0\n", f(&root.join("sys"))));
+    }
     t
 }
 
@@ -583,8 +588,12 @@ impl Guest for Sandbox {
         }
         make_fifo(&dir)?;
         make_dev_skeleton(&dir.join("dev"))?;
-        fs::write(dir.join("fstab"), fstab_text(&lower, &dir))
-            .map_err(|e| err(NAME, format!("cannot write {}: {e}", dir.join("fstab").display())))?;
+        for net in [Network::Online, Network::Offline] {
+            let file =
+                dir.join(if net == Network::Online { "fstab.online" } else { "fstab.offline" });
+            fs::write(&file, fstab_text(&lower, &dir, net))
+                .map_err(|e| err(NAME, format!("cannot write {}: {e}", file.display())))?;
+        }
         self.state = Some(State { mapping, lower, dir, root: GuestUser::root(), build });
         Ok(())
     }
@@ -724,7 +733,7 @@ mod tests {
 
     #[test]
     fn fstab_mounts_in_order_with_escaped_paths() {
-        let t = fstab_text(Path::new("/c/base"), Path::new("/s/my guest/sandbox"));
+        let t = fstab_text(Path::new("/c/base"), Path::new("/s/my guest/sandbox"), Network::Online);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(
             lines[0],
@@ -741,6 +750,11 @@ mod tests {
             &"proc /s/my\\040guest/sandbox/root/proc proc nosuid,nodev,noexec 0 0"
         );
         assert_eq!(lines.len(), 11);
+        let t = fstab_text(Path::new("/c/base"), Path::new("/s/g"), Network::Offline);
+        assert_eq!(
+            t.lines().last().unwrap(),
+            "sysfs /s/g/root/sys sysfs ro,nosuid,nodev,noexec 0 0"
+        );
     }
 
     #[test]
