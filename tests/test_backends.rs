@@ -762,10 +762,14 @@ impl TestUser {
 
     /// Runs the user helper as this user in `work` (owned by the user) and returns the manifest.
     fn build(&self, work: &Path) -> (String, String) {
+        // The test binary may sit under a folder the user cannot enter (a clone in /root):
+        // run a copy of it from the user's own folder.
+        let exe = work.join("runner");
+        fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
         sh(&format!("chown -R {0}: {1}", self.name, work.display()), work);
         let out = Command::new("runuser")
             .args(["-u", &self.name, "--"])
-            .arg(std::env::current_exe().unwrap())
+            .arg(&exe)
             .args([
                 "--exact",
                 "test_backends::test_backends_user_helper",
