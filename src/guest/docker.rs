@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use super::util::{self, GuestUser, command, err};
+use super::util::{self, GuestUser, Stop, command, err};
 use super::{Exec, Guest, GuestError, GuestSpec, Network};
 
 /// Which container engine.
@@ -322,7 +322,7 @@ impl Guest for Container {
             .spawn()
             .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&c))))?;
         util::feed_stdin(&mut child, cmd.script.as_bytes());
-        let status = child.wait().map_err(|e| err(b, format!("wait: {e}")))?;
+        let status = util::wait(b, &mut child, Stop::Kill)?;
         Ok(util::exit_code(status))
     }
 
@@ -331,15 +331,15 @@ impl Guest for Container {
         util::check_guest_path(b, guest_dir)?;
         let name = self.ensure(None)?;
         let st = self.state.as_ref().expect("ensured");
-        let mut argv = util::env_argv(&st.build, &[]);
-        argv.extend(["/bin/sh".into(), "-c".into()]);
-        argv.push(format!(
-            "cd && mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -",
-            util::quote(guest_dir)
-        ));
-        let mut consumer = self.exec_cmd(&name, &st.build, &argv);
-        let mut producer = util::tar_create(host).map_err(|e| err(b, e))?;
-        util::pipe(b, &mut producer, &mut consumer)
+        let mut consumer = self.exec_cmd(&name, &st.build, &util::untar_argv(&st.build, guest_dir));
+        util::copy_in_with(b, host, guest_dir, Stop::Kill, |input| {
+            consumer
+                .stdin(input)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&consumer))))
+        })
     }
 
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
@@ -347,20 +347,15 @@ impl Guest for Container {
         util::check_guest_path(b, guest_path)?;
         let name = self.ensure(None)?;
         let st = self.state.as_ref().expect("ensured");
-        let p = Path::new(guest_path);
-        let parent = p.parent().filter(|x| !x.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let file = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut argv = util::env_argv(&st.build, &[]);
-        argv.extend(["/bin/sh".into(), "-c".into()]);
-        argv.push(format!(
-            "cd && exec tar -C {} -cf - {}",
-            util::quote(&parent.display().to_string()),
-            util::quote(&file)
-        ));
-        fs::create_dir_all(host_dir)
-            .map_err(|e| err(b, format!("cannot create {}: {e}", host_dir.display())))?;
-        let mut producer = self.exec_cmd(&name, &st.build, &argv);
-        util::pipe(b, &mut producer, &mut util::tar_extract(host_dir))
+        let mut producer = self.exec_cmd(&name, &st.build, &util::tar_argv(&st.build, guest_path));
+        util::copy_out_with(b, guest_path, host_dir, Stop::Kill, || {
+            producer
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&producer))))
+        })
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {

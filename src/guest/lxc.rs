@@ -17,7 +17,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
-use super::util::{self, GuestUser, command, err};
+use super::util::{self, GuestUser, Stop, command, err};
 use super::{Exec, Guest, GuestError, GuestSpec, Network, User, sandbox};
 
 const NAME: &str = "lxc";
@@ -262,7 +262,7 @@ impl Guest for Lxc {
         let (out, errs) = util::log_stdio(NAME, cmd.log)?;
         let mut child = st.spawn(cmd.network, &argv, Stdio::piped(), out, errs)?;
         util::feed_stdin(&mut child, cmd.script.as_bytes());
-        let status = child.wait().map_err(|e| err(NAME, format!("wait: {e}")))?;
+        let status = util::wait(NAME, &mut child, Stop::Term)?;
         let code = util::exit_code(status);
         // lxc-execute's own failures (the container did not start) show in its log.
         let log = st.lxc_log();
@@ -276,100 +276,21 @@ impl Guest for Lxc {
     }
 
     fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
-        util::check_guest_path(NAME, guest_dir)?;
         let st = self.state()?;
-        let mut argv = util::env_argv(&st.build, &[]);
-        argv.extend(["/bin/sh".into(), "-c".into()]);
-        argv.push(format!(
-            "cd && mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -",
-            util::quote(guest_dir)
-        ));
-        let argv = st.as_user(User::Build, argv);
-        let mut producer = util::tar_create(host).map_err(|e| err(NAME, e))?;
-        let mut p = producer
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| err(NAME, format!("cannot run tar: {e}")))?;
-        let stream = p.stdout.take().expect("piped");
-        let child = match st.spawn(
-            Network::Offline,
-            &argv,
-            Stdio::from(stream),
-            Stdio::null(),
-            Stdio::piped(),
-        ) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = p.kill();
-                let _ = p.wait();
-                return Err(e);
-            }
-        };
-        let c = child.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
-        let pr = p.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
-        if !c.status.success() || !pr.status.success() {
-            return Err(err(
-                NAME,
-                format!(
-                    "copying {} into {guest_dir} failed: {} {} {}",
-                    host.display(),
-                    String::from_utf8_lossy(&pr.stderr).trim(),
-                    String::from_utf8_lossy(&c.stderr).trim(),
-                    st.lxc_log()
-                ),
-            ));
-        }
-        Ok(())
+        let argv = st.as_user(User::Build, util::untar_argv(&st.build, guest_dir));
+        util::copy_in_with(NAME, host, guest_dir, Stop::Term, |input| {
+            st.spawn(Network::Offline, &argv, input, Stdio::null(), Stdio::piped())
+        })
+        .map_err(|e| err(NAME, format!("{}; {}", e.message, st.lxc_log())))
     }
 
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
-        util::check_guest_path(NAME, guest_path)?;
         let st = self.state()?;
-        let p = Path::new(guest_path);
-        let parent = p.parent().filter(|x| !x.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut argv = util::env_argv(&st.build, &[]);
-        argv.extend(["/bin/sh".into(), "-c".into()]);
-        argv.push(format!(
-            "cd && exec tar -C {} -cf - {}",
-            util::quote(&parent.display().to_string()),
-            util::quote(&name)
-        ));
-        let argv = st.as_user(User::Build, argv);
-        fs::create_dir_all(host_dir)
-            .map_err(|e| err(NAME, format!("cannot create {}: {e}", host_dir.display())))?;
-        let mut producer =
-            st.spawn(Network::Offline, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())?;
-        let stream = producer.stdout.take().expect("piped");
-        let consumer = util::tar_extract(host_dir)
-            .stdin(Stdio::from(stream))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn();
-        let consumer = match consumer {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = producer.kill();
-                let _ = producer.wait();
-                return Err(err(NAME, format!("cannot run tar: {e}")));
-            }
-        };
-        let c = consumer.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
-        let pr = producer.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
-        if !c.status.success() || !pr.status.success() {
-            return Err(err(
-                NAME,
-                format!(
-                    "copying {guest_path} out to {} failed: {} {}",
-                    host_dir.display(),
-                    String::from_utf8_lossy(&pr.stderr).trim(),
-                    String::from_utf8_lossy(&c.stderr).trim()
-                ),
-            ));
-        }
-        Ok(())
+        let argv = st.as_user(User::Build, util::tar_argv(&st.build, guest_path));
+        util::copy_out_with(NAME, guest_path, host_dir, Stop::Term, || {
+            st.spawn(Network::Offline, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())
+        })
+        .map_err(|e| err(NAME, format!("{}; {}", e.message, st.lxc_log())))
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {

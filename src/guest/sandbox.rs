@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::util::{self, GuestUser, command, err};
+use super::util::{self, GuestUser, Stop, command, err};
 use super::{Exec, Guest, GuestError, GuestSpec, Network, User};
 
 const NAME: &str = "sandbox";
@@ -128,8 +128,6 @@ pub struct Sandbox {
 #[derive(Debug)]
 struct State {
     mapping: Mapping,
-    /// Unpacked base (shared, read-only lower layer).
-    lower: PathBuf,
     /// This guest's folder: `upper/`, `work/`, `root/` (mount point), `fifo`.
     dir: PathBuf,
     root: GuestUser,
@@ -258,9 +256,9 @@ impl State {
         if let Some(input) = input {
             util::feed_stdin(&mut child, input);
         }
-        let status = child.wait().map_err(|e| err(NAME, format!("wait: {e}")))?;
+        let status = util::wait(NAME, &mut child, Stop::Kill);
         check_setup(&self.dir)?;
-        Ok(util::exit_code(status))
+        Ok(util::exit_code(status?))
     }
 }
 
@@ -594,7 +592,7 @@ impl Guest for Sandbox {
             fs::write(&file, fstab_text(&lower, &dir, net))
                 .map_err(|e| err(NAME, format!("cannot write {}: {e}", file.display())))?;
         }
-        self.state = Some(State { mapping, lower, dir, root: GuestUser::root(), build });
+        self.state = Some(State { mapping, dir, root: GuestUser::root(), build });
         Ok(())
     }
 
@@ -614,105 +612,25 @@ impl Guest for Sandbox {
     }
 
     fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
-        util::check_guest_path(NAME, guest_dir)?;
         let st = self.state()?;
-        let mut producer = util::tar_create(host).map_err(|e| err(NAME, e))?;
-        let script = format!(
-            "mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -",
-            util::quote(guest_dir)
-        );
-        let mut argv = util::env_argv(&st.build, &[]);
-        argv.extend(["/bin/sh".into(), "-c".into(), format!("cd && {script}")]);
-        let mut p = producer
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| err(NAME, format!("cannot run tar: {e}")))?;
-        let stream = p.stdout.take().expect("piped");
-        let child = st.spawn(
-            Setup::Guest(User::Build, Network::Offline),
-            &argv,
-            Stdio::from(stream),
-            Stdio::null(),
-            Stdio::piped(),
-        );
-        let child = match child {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = p.kill();
-                let _ = p.wait();
-                return Err(e);
-            }
-        };
-        let c = child.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
-        let pr = p.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
+        let argv = util::untar_argv(&st.build, guest_dir);
+        let r = util::copy_in_with(NAME, host, guest_dir, Stop::Kill, |input| {
+            let setup = Setup::Guest(User::Build, Network::Offline);
+            st.spawn(setup, &argv, input, Stdio::null(), Stdio::piped())
+        });
         check_setup(&st.dir)?;
-        if !c.status.success() || !pr.status.success() {
-            return Err(err(
-                NAME,
-                format!(
-                    "copying {} into {guest_dir} failed: {} {}",
-                    host.display(),
-                    String::from_utf8_lossy(&pr.stderr).trim(),
-                    String::from_utf8_lossy(&c.stderr).trim()
-                ),
-            ));
-        }
-        Ok(())
+        r
     }
 
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
-        util::check_guest_path(NAME, guest_path)?;
         let st = self.state()?;
-        let p = Path::new(guest_path);
-        let parent = p.parent().filter(|x| !x.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut argv = util::env_argv(&st.build, &[]);
-        argv.extend(["/bin/sh".into(), "-c".into()]);
-        argv.push(format!(
-            "cd && exec tar -C {} -cf - {}",
-            util::quote(&parent.display().to_string()),
-            util::quote(&name)
-        ));
-        fs::create_dir_all(host_dir)
-            .map_err(|e| err(NAME, format!("cannot create {}: {e}", host_dir.display())))?;
-        let mut producer = st.spawn(
-            Setup::Guest(User::Build, Network::Offline),
-            &argv,
-            Stdio::null(),
-            Stdio::piped(),
-            Stdio::piped(),
-        )?;
-        let stream = producer.stdout.take().expect("piped");
-        let consumer = util::tar_extract(host_dir)
-            .stdin(Stdio::from(stream))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn();
-        let consumer = match consumer {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = producer.kill();
-                let _ = producer.wait();
-                return Err(err(NAME, format!("cannot run tar: {e}")));
-            }
-        };
-        let c = consumer.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
-        let pr = producer.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}")))?;
+        let argv = util::tar_argv(&st.build, guest_path);
+        let r = util::copy_out_with(NAME, guest_path, host_dir, Stop::Kill, || {
+            let setup = Setup::Guest(User::Build, Network::Offline);
+            st.spawn(setup, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())
+        });
         check_setup(&st.dir)?;
-        if !c.status.success() || !pr.status.success() {
-            return Err(err(
-                NAME,
-                format!(
-                    "copying {guest_path} out to {} failed: {} {}",
-                    host_dir.display(),
-                    String::from_utf8_lossy(&pr.stderr).trim(),
-                    String::from_utf8_lossy(&c.stderr).trim()
-                ),
-            ));
-        }
-        Ok(())
+        r
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {

@@ -101,11 +101,15 @@ pub(crate) fn log_stdio(
     }
 }
 
-/// Feeds `input` to the child's stdin and closes it; a child that stops reading early (and so
-/// breaks the pipe) is not an error here: its exit status tells.
+/// Feeds `input` to the child's stdin on a thread and closes it, so waiting (and noticing an
+/// interruption) never blocks on a guest that reads its script slowly. A child that stops
+/// reading early (and so breaks the pipe) is not an error here: its exit status tells.
 pub(crate) fn feed_stdin(child: &mut Child, input: &[u8]) {
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input);
+        let data = input.to_vec();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&data);
+        });
     }
 }
 
@@ -332,12 +336,116 @@ pub(crate) fn tar_extract(dir: &Path) -> Command {
     c
 }
 
-/// Runs `producer | consumer`, both spawned here; returns the consumer's and producer's
-/// statuses. The producer's stderr and the consumer's stderr are captured for messages.
-pub(crate) fn pipe(
+/// Whether git-gitian was asked to stop (Ctrl-C, SIGTERM). The build orchestration installs
+/// the handler (`guest::process`); until that lands nothing sets it.
+pub(crate) fn interrupted() -> bool {
+    false
+}
+
+/// How to stop a child of ours when the build is interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// SIGKILL (namespaces and containers die with it).
+    Kill,
+    /// SIGTERM, so a supervisor can clean up; SIGKILL if it is still there after 10 s.
+    Term,
+}
+
+fn stop_child(child: &mut Child, how: Stop) {
+    if how == Stop::Term {
+        let _ = run_quiet(command("kill").arg("-TERM").arg(child.id().to_string()));
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(10) {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Waits for `child`, stopping it (and failing) if the build is interrupted meanwhile.
+pub(crate) fn wait(
     backend: &'static str,
+    child: &mut Child,
+    how: Stop,
+) -> Result<ExitStatus, GuestError> {
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) => {}
+            Err(e) => return Err(err(backend, format!("wait: {e}"))),
+        }
+        if interrupted() {
+            stop_child(child, how);
+            return Err(err(backend, "interrupted"));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Reads a child's pipe to the end on a thread (so it never blocks the child).
+pub(crate) fn capture<R: Read + Send + 'static>(r: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut r) = r {
+            let _ = r.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+/// One end of a copy pipeline: a spawned child and how to stop it.
+pub(crate) struct End {
+    pub child: Child,
+    pub stop: Stop,
+}
+
+/// Waits for `producer | consumer` (both spawned with stderr piped, the producer's stdout
+/// feeding the consumer); fails unless both exit 0, quoting their stderr.
+pub(crate) fn finish_pipe(
+    backend: &'static str,
+    what: &str,
+    mut producer: End,
+    mut consumer: End,
+) -> Result<(), GuestError> {
+    let p_err = capture(producer.child.stderr.take());
+    let c_err = capture(consumer.child.stderr.take());
+    let c = match wait(backend, &mut consumer.child, consumer.stop) {
+        Ok(c) => c,
+        Err(e) => {
+            stop_child(&mut producer.child, producer.stop);
+            return Err(e);
+        }
+    };
+    let p = wait(backend, &mut producer.child, producer.stop)?;
+    if !p.success() || !c.success() {
+        return Err(err(
+            backend,
+            format!(
+                "{what} failed ({} / {}): {} {}",
+                status_text(p),
+                status_text(c),
+                String::from_utf8_lossy(&p_err.join().unwrap_or_default()).trim(),
+                String::from_utf8_lossy(&c_err.join().unwrap_or_default()).trim()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Spawns `producer`, then `make_consumer(its stdout)`, and waits for both.
+pub(crate) fn spawn_pipe(
+    backend: &'static str,
+    what: &str,
     producer: &mut Command,
-    consumer: &mut Command,
+    p_stop: Stop,
+    make_consumer: impl FnOnce(Stdio) -> Result<Child, GuestError>,
+    c_stop: Stop,
 ) -> Result<(), GuestError> {
     let mut p = producer
         .stdin(Stdio::null())
@@ -346,36 +454,112 @@ pub(crate) fn pipe(
         .spawn()
         .map_err(|e| err(backend, format!("cannot run {}: {e}", show(producer))))?;
     let out = p.stdout.take().expect("piped");
+    match make_consumer(Stdio::from(out)) {
+        Ok(c) => finish_pipe(
+            backend,
+            what,
+            End { child: p, stop: p_stop },
+            End { child: c, stop: c_stop },
+        ),
+        Err(e) => {
+            stop_child(&mut p, p_stop);
+            Err(e)
+        }
+    }
+}
+
+/// Runs `producer | consumer`, both plain host commands built here.
+pub(crate) fn pipe(
+    backend: &'static str,
+    producer: &mut Command,
+    consumer: &mut Command,
+) -> Result<(), GuestError> {
+    let what = format!("{} | {}", show(producer), show(consumer));
+    spawn_pipe(
+        backend,
+        &what,
+        producer,
+        Stop::Kill,
+        |input| {
+            consumer
+                .stdin(input)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| err(backend, format!("cannot run {}: {e}", show(consumer))))
+        },
+        Stop::Kill,
+    )
+}
+
+/// The guest command (as the build user, from its home) that unpacks a tar stream on stdin
+/// into `guest_dir`, owned by the build user.
+pub(crate) fn untar_argv(build: &GuestUser, guest_dir: &str) -> Vec<String> {
+    let mut v = env_argv(build, &[]);
+    v.extend(["/bin/sh".into(), "-c".into()]);
+    v.push(format!(
+        "cd && mkdir -p {0} && exec tar -C {0} --no-same-owner -xf -",
+        quote(guest_dir)
+    ));
+    v
+}
+
+/// The guest command (as the build user, from its home) that writes `guest_path` as a tar
+/// stream on stdout, its last component at the top.
+pub(crate) fn tar_argv(build: &GuestUser, guest_path: &str) -> Vec<String> {
+    let p = Path::new(guest_path);
+    let parent = p.parent().filter(|x| !x.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut v = env_argv(build, &[]);
+    v.extend(["/bin/sh".into(), "-c".into()]);
+    v.push(format!(
+        "cd && exec tar -C {} -cf - {}",
+        quote(&parent.display().to_string()),
+        quote(&name)
+    ));
+    v
+}
+
+/// `copy_in` for backends whose guest command can read stdin: host `tar -c` piped into the
+/// guest child that `spawn` starts (stdin given, stdout null, stderr piped).
+pub(crate) fn copy_in_with(
+    backend: &'static str,
+    host: &Path,
+    guest_dir: &str,
+    stop: Stop,
+    spawn: impl FnOnce(Stdio) -> Result<Child, GuestError>,
+) -> Result<(), GuestError> {
+    check_guest_path(backend, guest_dir)?;
+    let mut producer = tar_create(host).map_err(|e| err(backend, e))?;
+    let what = format!("copying {} into {guest_dir}", host.display());
+    spawn_pipe(backend, &what, &mut producer, Stop::Kill, spawn, stop)
+}
+
+/// `copy_out` for backends whose guest command can write stdout: the guest child that `spawn`
+/// starts (stdout and stderr piped) piped into host `tar -x` in `host_dir`.
+pub(crate) fn copy_out_with(
+    backend: &'static str,
+    guest_path: &str,
+    host_dir: &Path,
+    stop: Stop,
+    spawn: impl FnOnce() -> Result<Child, GuestError>,
+) -> Result<(), GuestError> {
+    check_guest_path(backend, guest_path)?;
+    fs::create_dir_all(host_dir)
+        .map_err(|e| err(backend, format!("cannot create {}: {e}", host_dir.display())))?;
+    let mut p = spawn()?;
+    let out = p.stdout.take().expect("piped stdout");
+    let mut consumer = tar_extract(host_dir);
     let c = consumer.stdin(Stdio::from(out)).stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
     let c = match c {
         Ok(c) => c,
         Err(e) => {
-            let _ = p.kill();
-            let _ = p.wait();
-            return Err(err(backend, format!("cannot run {}: {e}", show(consumer))));
+            stop_child(&mut p, stop);
+            return Err(err(backend, format!("cannot run {}: {e}", show(&consumer))));
         }
     };
-    let c_out = c.wait_with_output();
-    let p_out = p.wait_with_output();
-    let (c_out, p_out) = match (c_out, p_out) {
-        (Ok(c), Ok(p)) => (c, p),
-        (Err(e), _) | (_, Err(e)) => return Err(err(backend, format!("copy failed: {e}"))),
-    };
-    if !p_out.status.success() || !c_out.status.success() {
-        return Err(err(
-            backend,
-            format!(
-                "{} | {} failed ({} / {}): {} {}",
-                show(producer),
-                show(consumer),
-                status_text(p_out.status),
-                status_text(c_out.status),
-                String::from_utf8_lossy(&p_out.stderr).trim(),
-                String::from_utf8_lossy(&c_out.stderr).trim()
-            ),
-        ));
-    }
-    Ok(())
+    let what = format!("copying {guest_path} out to {}", host_dir.display());
+    finish_pipe(backend, &what, End { child: p, stop }, End { child: c, stop: Stop::Kill })
 }
 
 /// Checks a path given by the orchestration for the guest side: relative, no `..`, no

@@ -62,7 +62,7 @@ impl Runner for HostRunner {
         if let Some(input) = stdin {
             util::feed_stdin(&mut child, input);
         }
-        let status = child.wait().map_err(|e| err(NAME, format!("wait: {e}")))?;
+        let status = util::wait(NAME, &mut child, util::Stop::Kill)?;
         Ok(util::exit_code(status))
     }
 
