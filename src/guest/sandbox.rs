@@ -328,7 +328,7 @@ fn release(mapping: &Mapping, child: &mut Child, fifo: &Path) -> Result<(), Gues
                     return Err(err(NAME, "the namespace did not start within 30 s"));
                 }
                 std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(5));
+                pause = (pause * 2).min(Duration::from_micros(500));
             }
             Err(e) => return Err(err(NAME, format!("cannot open {}: {e}", fifo.display()))),
         }

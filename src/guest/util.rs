@@ -372,7 +372,9 @@ pub(crate) fn wait(
     child: &mut Child,
     how: Stop,
 ) -> Result<ExitStatus, GuestError> {
-    let mut pause = std::time::Duration::from_millis(1);
+    // Fine polling at first (most guest commands take tens of milliseconds, and the trivial
+    // build's latency is the sum of them), coarser for long scripts.
+    let start = std::time::Instant::now();
     loop {
         match child.try_wait() {
             Ok(Some(status)) => return Ok(status),
@@ -383,8 +385,8 @@ pub(crate) fn wait(
             stop_child(child, how);
             return Err(err(backend, "interrupted"));
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+        let ms = if start.elapsed().as_millis() < 500 { 1 } else { 50 };
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }
 
