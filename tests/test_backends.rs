@@ -312,6 +312,14 @@ impl Drop for PodmanStorage {
     }
 }
 
+/// Held by tests that run LXC guests in this process: the leftover check looks for LXC cgroups
+/// by process id, which another test's live container would also match.
+static LXC_LOCK: Mutex<()> = Mutex::new(());
+
+fn lxc_lock() -> std::sync::MutexGuard<'static, ()> {
+    LXC_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn skip_unless_root() -> bool {
     let root = fs::read_to_string("/proc/self/status")
         .unwrap()
@@ -331,6 +339,7 @@ fn test_backends_same_out_manifest_on_every_backend() {
     if skip_unless_root() {
         return;
     }
+    let _lxc = lxc_lock();
     let work = Scratch::new("same");
     let hello = make_inputs(&work.0);
     let dockerd = Dockerd::start();
@@ -515,6 +524,7 @@ fn leftovers(tag: &str, pid: u32, engines: &Engines) -> Vec<String> {
 
 /// Network, host paths, fresh layer, failing script and cleanup, for one backend.
 fn check_isolation(kind: Kind) {
+    let _lxc = (kind == Kind::Lxc).then(lxc_lock);
     let work = Scratch::new(&format!("iso-{kind:?}").to_lowercase());
     let engines = Engines::for_kind(kind);
     let tag = work.0.display().to_string();
@@ -792,8 +802,15 @@ impl TestUser {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(out.status.success(), "the build as {} failed: {text}", self.name);
-        let processes = Command::new("pgrep").args(["-u", &self.name]).output().unwrap();
-        assert!(processes.stdout.is_empty(), "{} left processes running", self.name);
+        // Live processes of the user (zombies of the helper's git, reparented to the host's
+        // init, are not ours to reap).
+        let ps = Command::new("ps").args(["-o", "stat=,args=", "-u", &self.name]).output().unwrap();
+        let live: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('Z'))
+            .map(str::to_string)
+            .collect();
+        assert!(live.is_empty(), "{} left processes running: {live:?}", self.name);
         (
             fs::read_to_string(work.join("manifest")).unwrap(),
             fs::read_to_string(work.join("describe")).unwrap(),
@@ -845,6 +862,7 @@ fn test_backends_sandbox_as_ordinary_user() {
 /// Packages are installed as root with the network (into this guest's layer only), then the
 /// script runs without network and finds them.
 fn check_packages(kind: Kind) {
+    let _lxc = (kind == Kind::Lxc).then(lxc_lock);
     let work = Scratch::new(&format!("pkg-{kind:?}").to_lowercase());
     let engines = Engines::for_kind(kind);
     let mut g = kind.guest(engines.env());
@@ -917,6 +935,7 @@ fn test_backends_two_guests_side_by_side() {
     if skip_unless_root() {
         return;
     }
+    let _lxc = lxc_lock();
     let work = Scratch::new("pair");
     for kind in [Kind::Sandbox, Kind::Lxc] {
         let handles: Vec<_> = (0..2)
