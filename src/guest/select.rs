@@ -110,16 +110,25 @@ pub trait Probe {
     fn unavailable(&self, b: Backend) -> Option<String>;
     /// Whether the current user is root.
     fn is_root(&self) -> bool;
+    /// `None` when KVM really accelerates guests here (so `auto` picks kvm); else why not.
+    fn kvm_not_accelerated(&self) -> Option<String>;
 }
 
 /// Probes the real host.
 #[derive(Debug, Default)]
 pub struct HostProbe;
 
-/// Whether QEMU with KVM really runs a guest here. `/dev/kvm` alone proves nothing (machine.md:
-/// a software nested KVM that boots no stock kernel); until the kvm backend's own boot probe is
-/// wired in, KVM counts as working only when the CPU advertises hardware virtualisation.
+/// Why the kvm backend cannot run at all (QEMU missing). Without working KVM it still runs,
+/// on TCG, so `all` and explicit lists include it.
 pub fn kvm_unavailable() -> Option<String> {
+    (!super::util::on_path("qemu-system-x86_64"))
+        .then(|| "qemu-system-x86_64 is not installed".into())
+}
+
+/// Why KVM would not really accelerate a guest here (so `auto` prefers a container). `/dev/kvm`
+/// alone proves nothing (machine.md: a software nested KVM that boots no stock kernel); until
+/// the kvm backend's boot probe is wired in, the CPU must advertise vmx or svm.
+pub fn kvm_not_accelerated() -> Option<String> {
     if !std::path::Path::new("/dev/kvm").exists() {
         return Some("/dev/kvm does not exist".into());
     }
@@ -129,12 +138,12 @@ pub fn kvm_unavailable() -> Option<String> {
         .filter(|l| l.starts_with("flags"))
         .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
     if !hw {
-        return Some("/dev/kvm is there but the CPU has no vmx/svm (a nested software KVM boots no stock kernel)".into());
+        return Some(
+            "/dev/kvm is there but the CPU has no vmx/svm (a nested software KVM boots no stock kernel)"
+                .into(),
+        );
     }
-    if !super::util::on_path("qemu-system-x86_64") {
-        return Some("qemu-system-x86_64 is not installed".into());
-    }
-    None
+    kvm_unavailable()
 }
 
 impl Probe for HostProbe {
@@ -150,6 +159,9 @@ impl Probe for HostProbe {
     }
     fn is_root(&self) -> bool {
         super::util::ids().0 == 0
+    }
+    fn kvm_not_accelerated(&self) -> Option<String> {
+        kvm_not_accelerated()
     }
 }
 
@@ -189,7 +201,7 @@ pub fn resolve(
                     notes: vec![format!("using {b} (USE_* environment)")],
                 });
             }
-            let kvm = probe.unavailable(Backend::Kvm);
+            let kvm = probe.kvm_not_accelerated();
             let Some(kvm_why) = kvm else {
                 return Ok(Choice {
                     backends: vec![Backend::Kvm],
@@ -268,6 +280,8 @@ mod tests {
     struct Fake {
         down: HashMap<Backend, &'static str>,
         root: bool,
+        /// Why KVM does not accelerate (QEMU itself may still run, on TCG).
+        no_accel: Option<&'static str>,
     }
 
     impl Probe for Fake {
@@ -277,10 +291,27 @@ mod tests {
         fn is_root(&self) -> bool {
             self.root
         }
+        fn kvm_not_accelerated(&self) -> Option<String> {
+            self.down
+                .get(&Backend::Kvm)
+                .map(|s| s.to_string())
+                .or_else(|| self.down.contains_key(&Backend::Vbox).then(|| NO_VMX.to_string()))
+        }
     }
 
     fn fake(down: &[(Backend, &'static str)], root: bool) -> Fake {
-        Fake { down: down.iter().copied().collect(), root }
+        Fake { down: down.iter().copied().collect(), root, no_accel: None }
+    }
+
+    #[test]
+    fn tcg_only_kvm_is_in_all_but_not_picked_by_auto() {
+        let p =
+            Fake { no_accel: Some("no vmx"), ..fake(&[(Backend::Vbox, "not installed")], true) };
+        let c = resolve(&Selection::All, None, &p).unwrap();
+        assert_eq!(c.backends[0], Backend::Kvm);
+        let c = resolve(&Selection::Auto, None, &p).unwrap();
+        assert_eq!(c.backends, vec![Backend::Lxc]);
+        assert_eq!(c.notes, vec!["using lxc (kvm: no vmx)".to_string()]);
     }
 
     #[test]
