@@ -292,10 +292,7 @@ mod tests {
             self.root
         }
         fn kvm_not_accelerated(&self) -> Option<String> {
-            self.down
-                .get(&Backend::Kvm)
-                .map(|s| s.to_string())
-                .or_else(|| self.down.contains_key(&Backend::Vbox).then(|| NO_VMX.to_string()))
+            self.no_accel.or_else(|| self.down.get(&Backend::Kvm).copied()).map(str::to_string)
         }
     }
 
