@@ -1131,3 +1131,22 @@ fn test_backends_bench() {
         g.destroy().unwrap();
     }
 }
+
+/// The copy-per-guest mode (what kernels without overlayfs in user namespaces get) builds the
+/// same bytes.
+#[test]
+fn test_backends_sandbox_copy_mode_builds_the_same() {
+    if skip_unless_root() {
+        return;
+    }
+    let work = Scratch::new("sb-copy");
+    let hello = make_inputs(&work.0);
+    let overlay = build_hello(&mut Sandbox::new(), &work.0.join("o"), &hello);
+    let copy = build_hello(&mut Sandbox::with_copy(), &work.0.join("c"), &hello);
+    assert_eq!(copy, overlay);
+    assert!(
+        !leftovers(&work.0.display().to_string(), std::process::id(), &Engines::None)
+            .iter()
+            .any(|l| l.starts_with("mount"))
+    );
+}

@@ -123,6 +123,8 @@ pub fn subordinate_start(text: &str, id: u32, name: Option<&str>) -> Option<u32>
 #[derive(Debug, Default)]
 pub struct Sandbox {
     state: Option<State>,
+    /// Copy the base per guest even where overlayfs works (what old kernels get).
+    force_copy: bool,
 }
 
 #[derive(Debug)]
@@ -179,6 +181,12 @@ impl Sandbox {
     /// A sandbox backend with no guest yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A sandbox that gives each guest a full copy of the base instead of an overlay, as it
+    /// does by itself on kernels that refuse overlayfs in a user namespace (for tests).
+    pub fn with_copy() -> Self {
+        Self { state: None, force_copy: true }
     }
 
     /// Why the sandbox cannot run here, if it cannot.
@@ -414,30 +422,7 @@ pub(crate) fn unpacked_base(mapping: &Mapping, base: &Path) -> Result<PathBuf, G
                 tar_argv.insert(1, "--no-same-owner".into());
             }
             make_fifo(&tmp)?;
-            let out = spawn_in(
-                mapping,
-                &tmp,
-                vec!["plain".into()],
-                &tar_argv,
-                Stdio::null(),
-                Stdio::null(),
-                Stdio::piped(),
-            )
-            .and_then(|c| c.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}"))));
-            check_setup(&tmp).and(out).and_then(|o| {
-                if o.status.success() {
-                    Ok(())
-                } else {
-                    Err(err(
-                        NAME,
-                        format!(
-                            "unpacking {} failed: {}",
-                            tar.display(),
-                            String::from_utf8_lossy(&o.stderr).trim()
-                        ),
-                    ))
-                }
-            })
+            run_plain(mapping, &tmp, &tar_argv, &format!("unpacking {}", tar.display()))
         }
     };
     let result = result.and_then(|()| match fs::rename(&tree, &dest) {
@@ -497,16 +482,22 @@ fn fstab_field(p: &Path) -> String {
 /// devices, /dev/pts, /dev/shm, /proc, and a read-only /sys when the command has its own
 /// network namespace (sysfs cannot be mounted from a user namespace that does not own the
 /// network namespace; only package installation shares the host's).
-pub fn fstab_text(lower: &Path, dir: &Path, network: Network) -> String {
+///
+/// With `copy`, the root is that private copy of the base (bound) instead of an overlay: for
+/// kernels that refuse overlayfs inside a user namespace.
+pub fn fstab_text(lower: &Path, dir: &Path, network: Network, copy: Option<&Path>) -> String {
     let root = dir.join("root");
     let f = |p: &Path| fstab_field(p);
-    let mut t = format!(
-        "overlay {} overlay userxattr,lowerdir={},upperdir={},workdir={} 0 0\n",
-        f(&root),
-        f(lower),
-        f(&dir.join("upper")),
-        f(&dir.join("work"))
-    );
+    let mut t = match copy {
+        None => format!(
+            "overlay {} overlay userxattr,lowerdir={},upperdir={},workdir={} 0 0\n",
+            f(&root),
+            f(lower),
+            f(&dir.join("upper")),
+            f(&dir.join("work"))
+        ),
+        Some(c) => format!("{} {} none bind 0 0\n", f(c), f(&root)),
+    };
     t.push_str(&format!("{} {} none bind 0 0\n", f(&dir.join("dev")), f(&root.join("dev"))));
     for n in DEVICES {
         let host = Path::new("/dev").join(n);
@@ -522,6 +513,63 @@ pub fn fstab_text(lower: &Path, dir: &Path, network: Network) -> String {
         t.push_str(&format!("sysfs {} sysfs ro,nosuid,nodev,noexec 0 0\n", f(&root.join("sys"))));
     }
     t
+}
+
+/// Runs a maintenance command as root inside a namespace with `mapping` (no new root), with
+/// the FIFO in `dir`; fails unless it exits 0.
+fn run_plain(mapping: &Mapping, dir: &Path, argv: &[String], what: &str) -> Result<(), GuestError> {
+    let mut child = spawn_in(
+        mapping,
+        dir,
+        vec!["plain".into()],
+        argv,
+        Stdio::null(),
+        Stdio::null(),
+        Stdio::piped(),
+    )?;
+    let stderr = util::capture(child.stderr.take());
+    let status = util::wait(NAME, &mut child, Stop::Kill);
+    check_setup(dir)?;
+    let status = status?;
+    if !status.success() {
+        let text = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).trim().to_string();
+        return Err(err(NAME, format!("{what} failed ({}): {text}", util::status_text(status))));
+    }
+    Ok(())
+}
+
+/// Whether this kernel mounts overlayfs inside a user namespace with `mapping`; probed once per
+/// kernel and mapping, remembered in the cache.
+fn overlay_works(mapping: &Mapping) -> bool {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cache = util::cache_dir();
+    let marker = cache.join(format!("overlay-in-userns-{}-{}", release.trim(), mapping.key()));
+    if let Ok(v) = fs::read_to_string(&marker) {
+        return v.trim() == "yes";
+    }
+    let probe = cache.join(format!(".overlay-probe-{}", util::unique_name("p")));
+    let ok = (|| -> Result<(), GuestError> {
+        for d in ["lower", "upper", "work", "mnt"] {
+            fs::create_dir_all(probe.join(d)).map_err(|e| err(NAME, e.to_string()))?;
+        }
+        make_fifo(&probe)?;
+        let p = |d: &str| probe.join(d).display().to_string();
+        let opts = format!(
+            "userxattr,lowerdir={},upperdir={},workdir={}",
+            p("lower"),
+            p("upper"),
+            p("work")
+        );
+        let argv: Vec<String> = ["mount", "-t", "overlay", "overlay", "-o", &opts, &p("mnt")]
+            .map(String::from)
+            .to_vec();
+        run_plain(mapping, &probe, &argv, "overlay probe")
+    })()
+    .is_ok();
+    let _ = remove_as_root(mapping, &probe);
+    let _ = fs::create_dir_all(&cache);
+    let _ = fs::write(&marker, if ok { "yes\n" } else { "no\n" });
+    ok
 }
 
 fn make_fifo(dir: &Path) -> Result<(), GuestError> {
@@ -544,16 +592,7 @@ fn remove_as_root(mapping: &Mapping, dir: &Path) -> Result<(), GuestError> {
             .map_err(|e| err(NAME, format!("cannot create {}: {e}", helper.display())))?;
         make_fifo(&helper)?;
         let argv = vec!["rm".into(), "-rf".into(), dir.display().to_string()];
-        let r = spawn_in(
-            mapping,
-            &helper,
-            vec!["plain".into()],
-            &argv,
-            Stdio::null(),
-            Stdio::null(),
-            Stdio::piped(),
-        )
-        .and_then(|c| c.wait_with_output().map_err(|e| err(NAME, format!("wait: {e}"))));
+        let r = run_plain(mapping, &helper, &argv, "removing the guest's layer");
         let _ = fs::remove_dir_all(&helper);
         r?;
     }
@@ -586,10 +625,27 @@ impl Guest for Sandbox {
         }
         make_fifo(&dir)?;
         make_dev_skeleton(&dir.join("dev"))?;
+        // Kernels before 5.11 refuse overlayfs in a user namespace: then each guest gets its
+        // own full copy of the base (slower to create, same behaviour).
+        let copy = if !self.force_copy && overlay_works(&mapping) {
+            None
+        } else {
+            let copy = dir.join("copy");
+            fs::create_dir_all(&copy)
+                .map_err(|e| err(NAME, format!("cannot create {}: {e}", copy.display())))?;
+            let argv: Vec<String> = vec![
+                "cp".into(),
+                "-a".into(),
+                format!("{}/.", lower.display()),
+                copy.display().to_string(),
+            ];
+            run_plain(&mapping, &dir, &argv, "copying the base")?;
+            Some(copy)
+        };
         for net in [Network::Online, Network::Offline] {
             let file =
                 dir.join(if net == Network::Online { "fstab.online" } else { "fstab.offline" });
-            fs::write(&file, fstab_text(&lower, &dir, net))
+            fs::write(&file, fstab_text(&lower, &dir, net, copy.as_deref()))
                 .map_err(|e| err(NAME, format!("cannot write {}: {e}", file.display())))?;
         }
         self.state = Some(State { mapping, dir, root: GuestUser::root(), build });
@@ -651,7 +707,12 @@ mod tests {
 
     #[test]
     fn fstab_mounts_in_order_with_escaped_paths() {
-        let t = fstab_text(Path::new("/c/base"), Path::new("/s/my guest/sandbox"), Network::Online);
+        let t = fstab_text(
+            Path::new("/c/base"),
+            Path::new("/s/my guest/sandbox"),
+            Network::Online,
+            None,
+        );
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(
             lines[0],
@@ -668,7 +729,7 @@ mod tests {
             &"proc /s/my\\040guest/sandbox/root/proc proc nosuid,nodev,noexec 0 0"
         );
         assert_eq!(lines.len(), 11);
-        let t = fstab_text(Path::new("/c/base"), Path::new("/s/g"), Network::Offline);
+        let t = fstab_text(Path::new("/c/base"), Path::new("/s/g"), Network::Offline, None);
         assert_eq!(
             t.lines().last().unwrap(),
             "sysfs /s/g/root/sys sysfs ro,nosuid,nodev,noexec 0 0"
