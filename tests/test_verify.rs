@@ -566,3 +566,26 @@ fn test_verify_errors_exit_2_with_hint() {
     let out = run_in(tmp.path(), &["verify", "-d", "/nonexistent/x"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn test_verify_uses_your_keyring_only_when_asked() {
+    let l = Ledger::new();
+    // dave's key is in nobody's ledger, only in the GnuPG home the keys were made in.
+    l.attest("1.0", "dave", "mallory", GOOD);
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(Ledger::row(&json, "dave")["signature_status"], "no_pubkey");
+    let mut args =
+        vec!["verify", "-d", l.path().to_str().unwrap(), "--format", "json", "--gpg-keyring"];
+    args.push("--threshold");
+    args.push("4");
+    let out = Command::new(bin())
+        .args(&args)
+        .env("GNUPGHOME", l.gpg.home.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json:#}");
+    assert_eq!(Ledger::row(&json, "dave")["key_file"], "gpg-keyring");
+}

@@ -2,8 +2,10 @@
 //! processes, the environment, the network, git2 or gpgme; a test enforces it.
 
 pub mod assertion;
+pub mod buildscript;
 pub mod consensus;
 pub mod descriptor;
+pub mod hook_script;
 pub mod layout;
 pub mod manifest;
 pub mod policy;

@@ -1,5 +1,9 @@
 //! Workflows: compose the pure core with the effects; return values, never print.
 
+pub mod hooks;
+pub mod init;
 pub mod matrix;
+pub mod publish;
+pub mod sign;
 pub mod source;
 pub mod verify;
