@@ -367,7 +367,7 @@ fn test_backends_same_out_manifest_on_every_backend() {
     assert!(text.contains("hello.tar.gz agree (4 backends) "), "{text}");
     assert!(text.contains("environment.txt agree (4 backends) "), "{text}");
     assert!(
-        text.contains("\ndocker Docker version ") || text.contains("\ndocker docker"),
+        text.contains("\ndocker docker (engine ") && text.contains("\npodman podman "),
         "{text}"
     );
     assert!(text.contains("sandbox sandbox (user namespace, identity id map) (4 files)"), "{text}");

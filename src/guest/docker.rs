@@ -145,22 +145,37 @@ impl Container {
         let (tar, key) = util::rootfs_of(b, base)?;
         let short: String = key.chars().take(16).collect();
         let tag = format!("git-gitian-base:{short}");
-        let inspect = |tag: &str| {
-            util::run_ok(b, self.cmd().args(["image", "inspect", "--format", "{{.Id}}", tag]))
-                .map(|s| s.trim().to_string())
+        let label = format!("sha256:{key}");
+        // The image id and the rootfs digest it was imported from.
+        let inspect = |tag: &str| -> Result<(String, String), GuestError> {
+            let format = "{{.Id}} {{index .Config.Labels \"org.git-gitian.rootfs\"}}";
+            let out =
+                util::run_ok(b, self.cmd().args(["image", "inspect", "--format", format, tag]))?;
+            let (id, digest) = out.trim().split_once(' ').unwrap_or((out.trim(), ""));
+            Ok((id.to_string(), digest.to_string()))
         };
-        if let Ok(id) = inspect(&tag) {
+        // Reuse only an image imported from exactly this tarball.
+        if let Ok((id, digest)) = inspect(&tag)
+            && digest == label
+        {
             return Ok(id);
         }
         util::run_ok(
             b,
             self.cmd()
                 .arg("import")
-                .args(["--change", &format!("LABEL org.git-gitian.rootfs=sha256:{key}")])
+                .args(["--change", &format!("LABEL org.git-gitian.rootfs={label}")])
                 .arg(&tar)
                 .arg(&tag),
         )?;
-        inspect(&tag)
+        let (id, digest) = inspect(&tag)?;
+        if digest != label {
+            return Err(err(
+                b,
+                format!("the imported image {tag} is labelled '{digest}', not {label}"),
+            ));
+        }
+        Ok(id)
     }
 
     /// Removes containers left by git-gitian processes that no longer exist.
@@ -277,8 +292,20 @@ impl Guest for Container {
     }
 
     fn describe(&self) -> String {
-        let v = util::run_ok(self.bname(), self.cmd().arg("--version")).unwrap_or_default();
-        v.lines().next().unwrap_or(self.bname()).trim().to_string()
+        let b = self.bname();
+        let v = match self.engine {
+            Engine::Docker => {
+                util::run_ok(b, self.cmd().args(["version", "--format", "{{.Server.Version}}"]))
+            }
+            Engine::Podman => {
+                util::run_ok(b, self.cmd().args(["version", "--format", "{{.Client.Version}}"]))
+            }
+        };
+        let v = v.unwrap_or_default();
+        match self.engine {
+            Engine::Docker => format!("docker (engine {})", v.trim()),
+            Engine::Podman => format!("podman {} (runc)", v.trim()),
+        }
     }
 
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
