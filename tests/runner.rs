@@ -1,6 +1,7 @@
 //! The one integration-test binary; each area is a module.
 
 mod common;
+mod test_backends;
 mod test_build;
 mod test_cli;
 mod test_formats;

@@ -5,6 +5,7 @@ pub mod build;
 pub mod fetch;
 pub mod hooks;
 pub mod init;
+pub mod matrix;
 pub mod publish;
 pub mod sign;
 pub mod source;
