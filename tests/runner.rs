@@ -1,9 +1,13 @@
 //! The one integration-test binary; each area is a module.
 
 mod common;
+mod test_backends;
 mod test_build;
 mod test_cli;
 mod test_formats;
+mod test_hooks;
+mod test_init;
 mod test_lint;
 mod test_openpgp;
+mod test_sign;
 mod test_verify;

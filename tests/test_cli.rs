@@ -38,3 +38,56 @@ fn test_cli_unknown_subcommand_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("error:"));
 }
+
+#[test]
+fn test_cli_git_gitian_help_opens_the_man_page() {
+    // As installed by scripts/install: the binary on PATH, the pages where man finds them.
+    let tmp = tempfile::tempdir().unwrap();
+    let bin_dir = tmp.path().join("bin");
+    let man1 = tmp.path().join("share/man/man1");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    std::fs::create_dir_all(&man1).unwrap();
+    std::fs::copy(bin(), bin_dir.join("git-gitian")).unwrap();
+    for e in std::fs::read_dir(root().join("man")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, man1.join(p.file_name().unwrap())).unwrap();
+    }
+    if std::process::Command::new("man").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "man is missing in CI");
+        return;
+    }
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    for (args, want) in [
+        (vec!["gitian", "--help"], "git-gitian"),
+        (vec!["gitian", "verify", "--help"], "threshold"),
+    ] {
+        let out = std::process::Command::new("git")
+            .args(&args)
+            .env("PATH", &path)
+            .env("MANPATH", tmp.path().join("share/man"))
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_SYSTEM", "/dev/null")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains(want), "git {args:?} did not show the man page: {text}");
+    }
+}
+
+#[test]
+fn test_cli_completions_for_bash_and_zsh() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_in(tmp.path(), &["generate", "completions", "bash"]);
+    assert!(out.status.success());
+    let bash = stdout(&out);
+    assert!(bash.contains("_git_gitian()") && bash.contains("verify"), "{bash}");
+    let script = tmp.path().join("c.bash");
+    std::fs::write(&script, &bash).unwrap();
+    let st = std::process::Command::new("bash").arg("-n").arg(&script).status().unwrap();
+    assert!(st.success(), "bash completion does not parse");
+    let out = run_in(tmp.path(), &["generate", "completions", "zsh"]);
+    assert!(out.status.success() && stdout(&out).contains("#compdef git-gitian"));
+}

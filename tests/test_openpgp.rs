@@ -127,3 +127,163 @@ fn test_openpgp_corpus_matches_gnupg() {
     }
     assert!(mismatches.is_empty(), "{} of {} rows differ from gpg", mismatches.len(), rows.len());
 }
+
+#[path = "../src/openpgp/fixtures.rs"]
+mod fixtures;
+
+/// A throwaway GNUPGHOME (short path, mode 700) whose gpg believes it is the corpus time; the
+/// agent and any other daemon are killed on drop.
+struct GnupgHome {
+    dir: tempfile::TempDir,
+}
+
+impl GnupgHome {
+    /// None when gpg is missing and we are not in CI (where missing gpg is a failure).
+    fn new() -> Option<Self> {
+        let gpg = std::process::Command::new("gpg").arg("--version").output();
+        if !gpg.is_ok_and(|o| o.status.success()) {
+            assert!(std::env::var_os("CI").is_none(), "gpg is required in CI");
+            eprintln!("skipped: no gpg");
+            return None;
+        }
+        let dir = tempfile::Builder::new().prefix("gg").tempdir_in("/tmp").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        // gpg's "now" is the corpus verdict time, so expiry is judged where expected.tsv judged it.
+        std::fs::write(dir.path().join("gpg.conf"), "faked-system-time 20261128T000000\n").unwrap();
+        Some(Self { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for GnupgHome {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.dir.path())
+            .args(["--kill", "all"])
+            .output();
+    }
+}
+
+fn verdict_line(v: &Verdict) -> String {
+    let (s, k, sk) = columns(v);
+    format!("{s} {k} {sk}")
+}
+
+#[test]
+fn test_openpgp_gpgme_agrees_on_the_corpus() {
+    use git_gitian::gpg::verify::GpgmeVerifier;
+    let Some(home) = GnupgHome::new() else { return };
+    let mut gpgme = GpgmeVerifier::new(home.path()).unwrap();
+    for (_, path) in key_files() {
+        gpgme.import(&std::fs::read(path).unwrap()).unwrap();
+    }
+    let keyring = corpus_keyring();
+    let mut differ = Vec::new();
+    let rows = signature_rows();
+    for row in &rows {
+        let data = std::fs::read(row.data_path()).unwrap();
+        let sig = std::fs::read(&row.sig_path).unwrap();
+        let ours = verdict_line(&openpgp::verify_detached(&keyring, &data, &sig, corpus_time()));
+        let theirs = verdict_line(&gpgme.verify_detached(&data, &sig));
+        if ours != theirs {
+            differ
+                .push(format!("{}\n  openpgp {ours}\n  gpgme   {theirs}", row.sig_path.display()));
+        }
+    }
+    for d in &differ {
+        eprintln!("{d}");
+    }
+    assert!(differ.is_empty(), "{} of {} corpus signatures differ", differ.len(), rows.len());
+}
+
+#[test]
+fn test_openpgp_gpgme_agrees_on_adversarial_signatures() {
+    use git_gitian::gpg::verify::GpgmeVerifier;
+    let Some(home) = GnupgHome::new() else { return };
+    let fx = fixtures::build(corpus_time());
+    let mut gpgme = GpgmeVerifier::new(home.path()).unwrap();
+    let mut keyring = Keyring::new();
+    for (origin, bytes) in &fx.key_files {
+        gpgme.import(bytes).unwrap();
+        keyring.add_file(origin, bytes).unwrap();
+    }
+    let mut differ = Vec::new();
+    for case in &fx.cases {
+        let ours = verdict_line(&openpgp::verify_detached(&keyring, &case.data, &case.sig, fx.at));
+        let theirs = verdict_line(&gpgme.verify_detached(&case.data, &case.sig));
+        let want = format!(
+            "{} {} {}",
+            case.status,
+            case.key.as_deref().unwrap_or("-"),
+            case.signing.as_deref().unwrap_or("-")
+        );
+        if ours != theirs || ours != want {
+            differ.push(format!(
+                "{}\n  expected {want}\n  openpgp  {ours}\n  gpgme    {theirs}",
+                case.name
+            ));
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
+/// Signatures made by gpg itself (text mode over awkward line ends, clearsigned, inline,
+/// detached), verified in process: the fixtures above are sequoia-made.
+#[test]
+fn test_openpgp_verifies_what_gpg_signs() {
+    use git_gitian::openpgp::SigStatus;
+    let Some(home) = GnupgHome::new() else { return };
+    let gpg = |args: &[&str], input: Option<&[u8]>| -> Vec<u8> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("gpg")
+            .arg("--homedir")
+            .arg(home.path())
+            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.unwrap_or_default()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "gpg {args:?} failed");
+        out.stdout
+    };
+    gpg(
+        &["--quick-gen-key", "Builder <builder@example.invalid>", "rsa2048", "sign", "never"],
+        None,
+    );
+    let mut keyring = Keyring::new();
+    keyring.add_file("builder.asc", &gpg(&["--armor", "--export"], None)).unwrap();
+    let fpr = keyring.fingerprints().next().unwrap();
+    // gpg's clock is the corpus time; judge a day later.
+    let at = corpus_time() + Duration::from_secs(86_400);
+
+    let text: &[u8] = b"out_manifest: |\r\n  abc  x.tar.gz   \n\ttrailing\t\r\nlone\rcr\nlast line";
+    let cases: [(&str, Vec<u8>, &[u8], &str); 6] = [
+        ("detached", gpg(&["--detach-sign"], Some(text)), text, "good"),
+        ("detached armored", gpg(&["--armor", "--detach-sign"], Some(text)), text, "good"),
+        ("text mode", gpg(&["--textmode", "--detach-sign"], Some(text)), text, "good"),
+        ("detached, other data", gpg(&["--detach-sign"], Some(text)), b"other", "bad"),
+        ("inline", gpg(&["--sign"], Some(text)), text, "inline:good"),
+        ("clearsigned", gpg(&["--clearsign"], Some(text)), text, "inline:good"),
+    ];
+    let mut wrong = Vec::new();
+    for (name, sig, data, want) in &cases {
+        let v = openpgp::verify_detached(&keyring, data, sig, at);
+        if v.status.as_str() != *want || v.key_fingerprint.as_deref() != Some(fpr.as_str()) {
+            wrong.push(format!("{name}: want {want}, got {:?} {:?}", v.status, v.key_fingerprint));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The same text-mode signature over the file with other line ends still holds, as in gpg.
+    let sig = &cases[2].1;
+    let lf: Vec<u8> = String::from_utf8_lossy(text).replace("\r\n", "\n").into_bytes();
+    assert_eq!(openpgp::verify_detached(&keyring, &lf, sig, at).status, SigStatus::Good);
+}

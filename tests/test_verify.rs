@@ -566,3 +566,49 @@ fn test_verify_errors_exit_2_with_hint() {
     let out = run_in(tmp.path(), &["verify", "-d", "/nonexistent/x"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn test_verify_uses_your_keyring_only_when_asked() {
+    let l = Ledger::new();
+    // dave's key is in nobody's ledger, only in the GnuPG home the keys were made in.
+    l.attest("1.0", "dave", "mallory", GOOD);
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(Ledger::row(&json, "dave")["signature_status"], "no_pubkey");
+    let mut args =
+        vec!["verify", "-d", l.path().to_str().unwrap(), "--format", "json", "--gpg-keyring"];
+    args.push("--threshold");
+    args.push("4");
+    let out = Command::new(bin())
+        .args(&args)
+        .env("GNUPGHOME", l.gpg.home.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json:#}");
+    assert_eq!(Ledger::row(&json, "dave")["key_file"], "gpg-keyring");
+}
+
+#[test]
+fn test_verify_release_on_one_branch_only() {
+    let l = Ledger::new();
+    let p = l.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "1.0"]);
+    git(p, &["checkout", "-q", "-b", "next"]);
+    for who in ["alice", "bob"] {
+        l.attest("2.0", who, who, GOOD);
+    }
+    git(p, &["add", "-A"]);
+    git(p, &["commit", "-q", "-m", "2.0"]);
+    git(p, &["checkout", "-q", "main"]);
+    std::fs::remove_dir_all(p.join("2.0")).ok();
+    let (code, json, err) = l.verify(&["--all-branches", "-r", "2.0"]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    assert_eq!(json["releases"].as_array().unwrap().len(), 1);
+    let (code, _, err) = l.verify(&["--all-branches", "-r", "3.0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("release '3.0' does not exist"), "{err}");
+}

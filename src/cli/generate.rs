@@ -69,6 +69,11 @@ pub fn write_man_pages(dir: &Path) -> Result<(), CliError> {
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", dir.display())))?;
     let cmd = super::command().name("git-gitian");
     render_page(&cmd, "git-gitian", dir)?;
+    // git turns `git gitian --help` into `man gitian`: its help treats any name starting with
+    // "git" as a page name already. A `.so` page sends man to git-gitian(1).
+    let alias = dir.join("gitian.1");
+    std::fs::write(&alias, ".so man1/git-gitian.1\n")
+        .map_err(|e| CliError::new(format!("cannot write {}: {e}", alias.display())))?;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("git-gitian-{}", sub.get_name());
         let sub = sub.clone().name(name.clone()).bin_name(format!("git gitian {}", sub.get_name()));

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{CliError, Ui};
+use crate::git::repo::RepoError;
+use crate::ops::hooks::HooksError;
+use crate::ops::init::{self, InitError};
 
 /// Create a sigs repository from the template, with hooks installed
 ///
@@ -19,6 +22,31 @@ pub struct InitArgs {
 
 /// Runs `git gitian init`.
 pub fn run(args: InitArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
-    let _ = (args, ui);
-    Err(CliError::new("init is not implemented yet"))
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
+    let dir = args.dir.map_or_else(|| cwd.clone(), |d| cwd.join(d));
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let outcome = init::init(&dir, home.as_deref()).map_err(|e| match e {
+        e @ InitError::Repo(RepoError::NoIdentity { .. }) => CliError::from(e)
+            .hint("set it with `git config --global user.name 'Your Name'` and `git config --global user.email you@example.org`, then run `git gitian init` again"),
+        e @ InitError::Hooks(HooksError::Script { .. }) => CliError::from(e)
+            .hint("add `git gitian hooks run <hook> \"$@\"` to that hook yourself, or move it aside and run `git gitian init` again"),
+        e => CliError::from(e),
+    })?;
+    let shown = outcome.dir.display();
+    if outcome.created_repo {
+        ui.info(&format!("created git repository {shown}"));
+    }
+    for f in &outcome.written {
+        ui.info(&format!("wrote {f}"));
+    }
+    super::hooks::print_changes(ui, &outcome.hooks);
+    match &outcome.commit {
+        Some((id, subject)) => ui.info(&format!("committed {} {subject}", &id[..id.len().min(12)])),
+        None if outcome.written.is_empty() && !outcome.created_repo => {
+            ui.info(&format!("{shown} is already a sigs repository: nothing to do"));
+        }
+        None => {}
+    }
+    Ok(ExitCode::SUCCESS)
 }

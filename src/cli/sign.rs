@@ -1,11 +1,14 @@
 //! `git gitian sign`: a build result signed into the sigs repository.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
+use crate::git::repo::RepoError;
+use crate::gpg::GpgError;
+use crate::ops::sign::{self, CommitOutcome, FileState, Format, SignError, SignRequest};
 
 /// Attestation layout to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -19,20 +22,39 @@ pub enum SignFormat {
 /// Sign a build result into the sigs repository
 ///
 /// Reads result/<name>-res.yml, appends release, name, type and optionals exactly as gsign
-/// does, writes <dest>/<release>/<signer>/<name>-build.assert and a detached signature made by
-/// your own GnuPG, and commits exactly those files when the destination is a git repository.
+/// does, writes <dest>/<release>/<signer>/<name>-build.assert and a binary detached signature
+/// made by your own GnuPG (gpg-agent, pinentry and smartcards work), and commits exactly those
+/// files when the destination is in a git repository; nothing else staged is committed.
+///
+/// An existing attestation with other bytes is never replaced without --force; signing the
+/// same result again does nothing. With --format guix, writes noncodesigned.SHA256SUMS (and
+/// all.SHA256SUMS when --codesigned results are given) with armored .asc signatures, as
+/// guix-attest does.
+///
+/// With --signing-program PROG, runs `PROG -u <signer> <file>` instead (gsign's way); PROG
+/// `true` signs later: the assert is written but nothing is committed until a signature is
+/// there. Run `git gitian sign` again (without -p) to sign and commit it. PROG must write
+/// `<file>.sig` (gitian format, as `gpg --detach-sign`) or `<file>.asc` (guix format, as
+/// `gpg --detach-sign --armor`).
+///
+/// Safe to interrupt: the signer directory changes all at once, and running the command again
+/// finishes the job.
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The Gitian descriptor the result was built from
-    pub descriptor: PathBuf,
+    /// The Gitian descriptor the result was built from (guix format: one or more)
+    #[arg(required = true, num_args = 1..)]
+    pub descriptor: Vec<PathBuf>,
     /// Signer: the gpg key to sign with (-u) and the directory name
     #[arg(short, long)]
     pub signer: String,
+    /// Sign with this gpg key (fingerprint, key id or user id) instead of the signer name
+    #[arg(short = 'u', long = "key", value_name = "KEY")]
+    pub key: Option<String>,
     /// Release directory name
     #[arg(short, long, default_value = "test")]
     pub release: String,
-    /// The sigs repository (default: the repository around the current directory, or git
-    /// config gitian.sigs)
+    /// The sigs repository (default: git config gitian.sigs, else the repository around the
+    /// current directory)
     #[arg(short, long, value_name = "DEST")]
     pub destination: Option<PathBuf>,
     /// Run this program instead of signing in process (`true` to sign later), as gsign
@@ -41,10 +63,13 @@ pub struct SignArgs {
     /// Layout to write
     #[arg(long, value_enum, default_value_t = SignFormat::Gitian)]
     pub format: SignFormat,
+    /// Guix format: a descriptor of code-signed results; makes all.SHA256SUMS (repeatable)
+    #[arg(long, value_name = "DESCRIPTOR")]
+    pub codesigned: Vec<PathBuf>,
     /// Replace an existing attestation with different bytes
     #[arg(long)]
     pub force: bool,
-    /// Sign the git commit too
+    /// Sign the git commit too (also when git config commit.gpgSign is true)
     #[arg(long)]
     pub sign_commit: bool,
     /// Write and sign, but do not commit
@@ -57,6 +82,109 @@ pub struct SignArgs {
 
 /// Runs `git gitian sign`.
 pub fn run(args: SignArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
-    let _ = (args, ui);
-    Err(CliError::new("sign is not implemented yet"))
+    ui.quiet |= args.quiet;
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
+    let req = SignRequest {
+        descriptors: args.descriptor,
+        codesigned: args.codesigned,
+        signer: args.signer,
+        key: args.key,
+        release: args.release,
+        destination: args.destination,
+        signing_program: args.signing_program,
+        format: args.format.into_format(),
+        force: args.force,
+        sign_commit: args.sign_commit,
+        no_commit: args.no_commit,
+        home: std::env::var_os("HOME").map(PathBuf::from),
+        cwd,
+    };
+    let outcome = sign::sign(&req).map_err(|e| explain(e, &req))?;
+    let shown = |p: &Path| p.strip_prefix(&req.cwd).unwrap_or(p).display().to_string();
+    for f in &outcome.files {
+        let verb = match f.state {
+            FileState::Written => "wrote",
+            FileState::Replaced => "replaced",
+            FileState::Unchanged => "unchanged",
+        };
+        ui.info(&format!("{verb} {}", shown(&f.path)));
+    }
+    if let Some((fpr, uid)) = &outcome.signed_with
+        && outcome.files.iter().any(|f| f.state != FileState::Unchanged)
+    {
+        ui.info(&format!("signed with {fpr} {uid}"));
+    }
+    for p in &outcome.unsigned {
+        ui.info(&format!("not signed yet: {}", shown(p)));
+    }
+    match &outcome.commit {
+        CommitOutcome::Committed { id, subject, signed } => {
+            let short = &id[..id.len().min(12)];
+            ui.info(&format!(
+                "committed {short} {subject}{}",
+                if *signed { " (signed)" } else { "" }
+            ));
+        }
+        CommitOutcome::AlreadyCommitted => {
+            if outcome.files.iter().all(|f| f.state == FileState::Unchanged) {
+                ui.info("already signed and committed: nothing to do");
+            }
+        }
+        CommitOutcome::AwaitingSignature => {
+            ui.info("nothing committed: the signature is not there yet");
+            ui.info(&format!(
+                "hint: sign later with `gpg --detach-sign -u \"{}\" <assert>` or run `git gitian sign` again without -p; it commits once the signature is there",
+                req.signer
+            ));
+        }
+        CommitOutcome::Skipped => ui.info("not committed (--no-commit)"),
+        CommitOutcome::NotARepository => ui.info(&format!(
+            "not committed: {} is not in a git work tree, or ignored there",
+            shown(&outcome.dir)
+        )),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The error with what the user can do about it.
+fn explain(err: SignError, req: &SignRequest) -> CliError {
+    let identity = req.key.clone().unwrap_or_else(|| req.signer.clone());
+    match err {
+        SignError::Differs { path, diff, committed } => {
+            let mut e = CliError::new(format!(
+                "{path} already exists with different content{}\n{}",
+                if committed { " (committed)" } else { "" },
+                diff.trim_end()
+            ));
+            if req.format == Format::Guix {
+                e = e.hint("you likely previously attested to a partial build; check the results");
+            }
+            e.hint("pass --force to replace it (the old attestation stays in the git history)")
+        }
+        SignError::NoResult { path } => CliError::new(format!("{path} does not exist"))
+            .hint("run `git gitian build <descriptor>` in this directory first"),
+        SignError::NoDestination => CliError::from(SignError::NoDestination)
+            .hint("pass -d <sigs repository>, or `git config --global gitian.sigs <path>`")
+            .hint("`git gitian init <dir>` creates a sigs repository"),
+        e @ SignError::Gpg(GpgError::NoSecretKey { .. }) => CliError::from(e)
+            .hint(format!("`gpg --list-secret-keys '{identity}'` should list a key that can sign"))
+            .hint("pass --key <fingerprint> when the signer name is not in your key's user id"),
+        e @ SignError::Repo(RepoError::NoIdentity { .. }) => CliError::from(e)
+            .hint("set it with `git config user.name 'Your Name'` and `git config user.email you@example.org`"),
+        SignError::Repo(e) if e.is_locked() => {
+            CliError::from(e)
+                .hint("another git process seems to be running in the sigs repository; if none is, remove the .lock file it names and run the same command again")
+        }
+        e => CliError::from(e),
+    }
+}
+
+impl SignFormat {
+    fn into_format(self) -> Format {
+        match self {
+            Self::Gitian => Format::Gitian,
+            Self::Guix => Format::Guix,
+        }
+    }
 }

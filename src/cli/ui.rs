@@ -55,8 +55,8 @@ impl Ui {
         let _ = write!(std::io::stderr(), "{err}");
     }
 
-    /// Terminal width for tables, from `COLUMNS` or the terminal, else 100.
-    pub fn width(&self) -> u16 {
-        std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    /// Terminal width for tables from `COLUMNS`; None lets the table ask the terminal.
+    pub fn width(&self) -> Option<u16> {
+        std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
     }
 }

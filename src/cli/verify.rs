@@ -34,6 +34,7 @@ pub enum OutputFormat {
 /// Exit status: 0 when every check passed and the threshold holds; 1 when a disagreement, a
 /// signature that does not hold, or a missed threshold was found; 2 when it could not run.
 #[derive(Debug, Args)]
+#[command(after_long_help = JSON_SCHEMA_HELP)]
 pub struct VerifyArgs {
     /// Descriptor whose `name` selects the attestations (as gverify); optional
     pub descriptor: Option<PathBuf>,
@@ -59,6 +60,10 @@ pub struct VerifyArgs {
     /// Additional public keys: an armored or binary key file, or a folder of them (repeatable)
     #[arg(long = "keys", value_name = "PATH")]
     pub keys: Vec<PathBuf>,
+    /// Also use the public keys of your own GnuPG keyring (never read otherwise; trust
+    /// settings are ignored)
+    #[arg(long)]
+    pub gpg_keyring: bool,
     /// Judge key and signature expiry at this time (RFC 3339 or YYYY-MM-DD; default now)
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
@@ -78,6 +83,34 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub no_markup: bool,
 }
+
+const JSON_SCHEMA_HELP: &str = "\
+Signature statuses: good, expired_key (the signing key or subkey had expired at --at),
+revoked_key, expired_sig, bad (the signature does not match the bytes on disk), no_pubkey (the
+issuer is in no key file), error_rc2 (could not be checked), error_nosig (no OpenPGP signature
+in the file), inline:S (a whole signed message instead of a detached signature), no_signature
+(a signed file without signature), no_data (a signature without its file). good counts toward
+consensus; expired_key counts unless the ledger's policy.yml sets expired_keys_count: false.
+
+Verdicts: OK, MISMATCH (good signature, other manifest than the consensus), UNVERIFIED (the
+signature does not count), MISSING, NO CONSENSUS (a tie, or nobody counts), SHARED KEY (the key
+also signed another signer directory of the release), INVALID (the attestation does not parse
+or contradicts its path), CONFLICT (the file differs between the revisions read).
+
+JSON schema git-gitian/verify/v1 (stable; fields are only ever added):
+  {schema, passed, at, keys_loaded, problems: [string], warnings: [string],
+   releases: [{ledger, layout: gitian|guix, release, group, passed, consensus_votes, threshold,
+     threshold_met, missing_required_signers: [string],
+     signers: [{signer, file, sig_path, signature_status, counts, key_fingerprint,
+       signing_key_fingerprint, key_file, manifest_id, manifest_group, matches_majority,
+       verdict, problem, revisions: [string]}],
+     artifacts: [{name, consensus_sha256, votes, signers: {<signer>: agrees|differs|absent|
+       unchecked|undecided}}]}]}
+
+TSV columns (one row per signature, sorted by ledger, release, file, signer): ledger, release,
+file, signer, signature_status, key_fingerprint, manifest_matches_majority (the manifest held by
+strictly more signer directories than any other, whatever their signatures),
+signing_key_fingerprint, manifest_id, sig_path.";
 
 /// Runs `git gitian verify`.
 pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
@@ -126,6 +159,11 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         releases: args.release.clone(),
         name,
         keys: args.keys.clone(),
+        extra_keys: if args.gpg_keyring {
+            vec![("gpg-keyring".to_string(), crate::gpg::export_public_keys()?)]
+        } else {
+            Vec::new()
+        },
         at,
         threshold: args.threshold,
         compare_to: args.compare_to.clone(),
@@ -180,15 +218,14 @@ fn parse_time(at: Option<&str>) -> Result<std::time::SystemTime, CliError> {
 
 /// The `name` of a descriptor, as gverify reads it.
 fn descriptor_name(path: &std::path::Path) -> Result<String, CliError> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| CliError::new(format!("cannot read descriptor {}: {e}", path.display())))?;
-    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
-        .map_err(|e| CliError::new(format!("descriptor {}: {e}", path.display())))?;
-    match value.get("name").and_then(|n| n.as_str()) {
-        Some(n) if crate::core::layout::is_gitian_word(n) => Ok(n.to_string()),
-        Some(n) => {
-            Err(CliError::new(format!("descriptor {}: unsanitary name '{n}'", path.display())))
+    let shown = path.display().to_string();
+    crate::core::descriptor::Descriptor::parse_bytes(&shown, &bytes).map(|d| d.name).map_err(|e| {
+        let err = CliError::new(format!("descriptor {e}"));
+        match &e.hint {
+            Some(h) => err.hint(h.clone()),
+            None => err,
         }
-        None => Err(CliError::new(format!("descriptor {}: missing field 'name'", path.display()))),
-    }
+    })
 }

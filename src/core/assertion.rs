@@ -424,6 +424,13 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Skips blank and comment lines; the next line and its indentation, if any.
+    fn next_content_line(&mut self) -> Option<(&'a str, usize)> {
+        self.skip_blank();
+        let line = *self.lines.get(self.pos)?;
+        Some((line, indent_of(line)))
+    }
+
     fn document(&mut self) -> Result<Document, ParseError> {
         self.skip_blank();
         while self.pos < self.lines.len() && self.lines[self.pos].starts_with('%') {
@@ -461,13 +468,7 @@ impl<'a> Parser<'a> {
     /// Items `- key: value` at exactly `indent`.
     fn omap(&mut self, indent: usize) -> Result<Vec<(String, Node)>, ParseError> {
         let mut entries: Vec<(String, Node)> = Vec::new();
-        loop {
-            self.skip_blank();
-            if self.pos >= self.lines.len() {
-                break;
-            }
-            let line = self.lines[self.pos];
-            let ind = indent_of(line);
+        while let Some((line, ind)) = self.next_content_line() {
             if ind < indent {
                 break;
             }
@@ -565,9 +566,7 @@ impl<'a> Parser<'a> {
             if self.pos < self.lines.len() {
                 let l = self.lines[self.pos];
                 let ind = indent_of(l);
-                if (ind > indent || (ind == indent && indent > 0 && false))
-                    && (l[ind..].starts_with("- ") || &l[ind..] == "-")
-                {
+                if ind > indent && (l[ind..].starts_with("- ") || &l[ind..] == "-") {
                     return self.block_seq(ind);
                 }
                 if ind > indent {
@@ -597,13 +596,7 @@ impl<'a> Parser<'a> {
 
     fn block_seq(&mut self, indent: usize) -> Result<Node, ParseError> {
         let mut items = Vec::new();
-        loop {
-            self.skip_blank();
-            if self.pos >= self.lines.len() {
-                break;
-            }
-            let line = self.lines[self.pos];
-            let ind = indent_of(line);
+        while let Some((line, ind)) = self.next_content_line() {
             if ind != indent || !(line[ind..].starts_with("- ") || &line[ind..] == "-") {
                 if ind > indent {
                     return self.err(self.pos, "unexpected indentation in a list");

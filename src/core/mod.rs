@@ -5,6 +5,7 @@ pub mod assertion;
 pub mod buildscript;
 pub mod consensus;
 pub mod descriptor;
+pub mod hook_script;
 pub mod layout;
 pub mod manifest;
 pub mod policy;

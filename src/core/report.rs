@@ -221,8 +221,9 @@ fn short_key(k: Option<&str>) -> String {
 }
 
 /// The human report: per release a signer table (key, key file, signature status, manifest
-/// group, verdict), a consensus line, and an artifact x signer grid.
-pub fn table(groups: &[GroupReport], meta: &Meta, width: u16) -> String {
+/// group, verdict), a consensus line, and an artifact x signer grid. `width`: the terminal's
+/// columns (None: the table asks the terminal itself, and does not wrap when there is none).
+pub fn table(groups: &[GroupReport], meta: &Meta, width: Option<u16>) -> String {
     let mut out = String::new();
     for g in groups {
         let group = if g.group.is_empty() { String::new() } else { format!(" {}", g.group) };
@@ -241,9 +242,11 @@ pub fn table(groups: &[GroupReport], meta: &Meta, width: u16) -> String {
             header.remove(2);
         }
         t.load_preset(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width)
-            .set_header(header);
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if let Some(w) = width {
+            t.set_width(w);
+        }
+        t.set_header(header);
         for (i, row) in g.rows.iter().enumerate() {
             let manifest = match (g.manifest_group[i], &row.manifest) {
                 (Some(n), _) => format!("#{n}"),
@@ -307,7 +310,7 @@ pub fn table(groups: &[GroupReport], meta: &Meta, width: u16) -> String {
     out
 }
 
-fn grid(g: &GroupReport, width: u16) -> String {
+fn grid(g: &GroupReport, width: Option<u16>) -> String {
     if g.artifacts.is_empty() {
         return String::new();
     }
@@ -322,8 +325,10 @@ fn grid(g: &GroupReport, width: u16) -> String {
     }
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(width);
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(w) = width {
+        t.set_width(w);
+    }
     let mut header = vec!["artifact".to_string(), "consensus".to_string()];
     header.extend((1..=g.rows.len()).map(|i| i.to_string()));
     t.set_header(header);

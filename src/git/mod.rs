@@ -1,3 +1,4 @@
 //! Effects on git repositories (git2 lives only here).
 
 pub mod ledger;
+pub mod repo;

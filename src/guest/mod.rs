@@ -12,6 +12,13 @@ pub mod process;
 
 use std::path::{Path, PathBuf};
 
+pub mod docker;
+pub mod lxc;
+pub mod sandbox;
+pub mod select;
+pub(crate) mod util;
+pub mod vbox;
+
 /// Which user a command runs as inside the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum User {

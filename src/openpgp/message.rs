@@ -11,11 +11,16 @@ use openpgp::armor::ReaderMode;
 use openpgp::packet::Signature;
 use openpgp::parse::{Dearmor, PacketParserBuilder, PacketParserResult, Parse};
 
-/// More signatures than this in one file are ignored (a ledger entry has one).
+/// More signatures than this in one detached signature file are not read (a ledger entry has
+/// one), so that a huge file of signatures costs no more than a small one.
 const MAX_SIGS: usize = 64;
 
-/// The largest literal body of an inline signed message we read (decompression bombs stop here).
-pub(super) const MAX_LITERAL: u64 = 256 << 20;
+/// A signature file with more packets than this is not a signature anyone made.
+const MAX_PACKETS: usize = 4096;
+
+/// The largest literal body of an inline signed message we read (decompression bombs stop here;
+/// a ledger's signed files are a few KiB). Small in unit tests, so the limit itself is tested.
+pub(super) const MAX_LITERAL: u64 = if cfg!(test) { 1 << 20 } else { 64 << 20 };
 
 /// What a signature file holds.
 #[derive(Debug)]
@@ -37,8 +42,11 @@ pub(super) fn parse(bytes: &[u8]) -> SigFile {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return SigFile::Error("empty signature file".into());
     }
-    let ppr = PacketParserBuilder::from_bytes(bytes)
-        .and_then(|b| b.dearmor(Dearmor::Auto(ReaderMode::VeryTolerant)).build());
+    let ppr = PacketParserBuilder::from_bytes(bytes).and_then(|b| {
+        // A cleartext-signed message must come out as the signed message it is; without the
+        // transformation the armor reader would skip to its signature and call it detached.
+        b.dearmor(Dearmor::Auto(ReaderMode::VeryTolerant)).process_csf_message(true).build()
+    });
     let mut ppr = match ppr {
         Ok(ppr) => ppr,
         Err(e) => return SigFile::Error(format!("no valid OpenPGP data: {e}")),
@@ -47,7 +55,15 @@ pub(super) fn parse(bytes: &[u8]) -> SigFile {
     let mut sigs = Vec::new();
     let mut body: Option<Vec<u8>> = None;
     let mut one_pass = 0usize;
+    let mut packets = 0usize;
     while let PacketParserResult::Some(mut pp) = ppr {
+        packets += 1;
+        if packets > MAX_PACKETS {
+            return SigFile::Error(format!("more than {MAX_PACKETS} OpenPGP packets"));
+        }
+        if sigs.len() == MAX_SIGS && complete_sigs(&sigs, &body, one_pass) {
+            break;
+        }
         match &pp.packet {
             Packet::Literal(_) => {
                 if body.is_some() {
@@ -75,6 +91,7 @@ pub(super) fn parse(bytes: &[u8]) -> SigFile {
             | Packet::UserAttribute(_) => {
                 return SigFile::Error("the file holds a key, not a signature".into());
             }
+            Packet::Unknown(_) if complete_sigs(&sigs, &body, one_pass) => break,
             Packet::Unknown(u) => {
                 return SigFile::Error(format!("unreadable {} packet: {}", u.tag(), u.error()));
             }
@@ -82,15 +99,16 @@ pub(super) fn parse(bytes: &[u8]) -> SigFile {
                 return SigFile::Error(format!("unexpected {} packet", other.tag()));
             }
         }
+        // A signature packet is complete once the parser shows it; keep it before reading on,
+        // which is where damage after it surfaces.
+        if let Packet::Signature(sig) = &pp.packet
+            && sigs.len() < MAX_SIGS
+        {
+            sigs.push(sig.clone());
+        }
         match pp.recurse() {
-            Ok((packet, next)) => {
-                if let Packet::Signature(sig) = packet
-                    && sigs.len() < MAX_SIGS
-                {
-                    sigs.push(sig);
-                }
-                ppr = next;
-            }
+            Ok((_, next)) => ppr = next,
+            Err(_) if complete_sigs(&sigs, &body, one_pass) => break,
             Err(e) => return SigFile::Error(format!("malformed OpenPGP data: {e}")),
         }
     }
@@ -102,4 +120,11 @@ pub(super) fn parse(bytes: &[u8]) -> SigFile {
         None if sigs.is_empty() => SigFile::NoSig,
         None => SigFile::Detached(sigs),
     }
+}
+
+/// Whether what was read so far is a complete set of detached signatures, so that damage after
+/// it (a missing armor footer or checksum, trailing junk, a truncated extra packet) leaves them
+/// standing. gpg reports the signatures it read before the damage the same way.
+fn complete_sigs(sigs: &[Signature], body: &Option<Vec<u8>>, one_pass: usize) -> bool {
+    !sigs.is_empty() && body.is_none() && one_pass == 0
 }

@@ -7,10 +7,11 @@
 //! does. Nothing here reads a user's keyring, starts a process or touches the network;
 //! `crate::gpg::verify` is the gpgme cross-check.
 
+mod armor;
+mod keyring;
 mod message;
 pub mod policy;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -18,152 +19,12 @@ use sequoia_openpgp as openpgp;
 
 use openpgp::cert::prelude::*;
 use openpgp::packet::{Key, Signature, key};
-use openpgp::parse::Parse;
 use openpgp::types::{RevocationStatus, SignatureType};
-use openpgp::{Cert, Fingerprint, KeyHandle, KeyID};
+use openpgp::{Cert, Fingerprint, KeyHandle};
 
+pub use keyring::{KeyError, Keyring};
 use message::SigFile;
 use policy::GpgPolicy;
-
-/// Certificates from key files, merged by primary fingerprint, indexed by every (sub)key id.
-#[derive(Default)]
-pub struct Keyring {
-    entries: Vec<Entry>,
-    by_primary: HashMap<Fingerprint, usize>,
-    by_keyid: HashMap<KeyID, Vec<usize>>,
-}
-
-struct Entry {
-    cert: Cert,
-    /// The first key file that held this certificate.
-    origin: String,
-}
-
-/// A key file that held no usable certificate.
-#[derive(Debug, thiserror::Error)]
-#[error("{origin}: {reason}")]
-pub struct KeyError {
-    /// How the file is named in reports (`add_file`'s `origin`).
-    pub origin: String,
-    /// What was wrong, in lowercase.
-    pub reason: String,
-}
-
-impl fmt::Debug for Keyring {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keyring").field("certificates", &self.entries.len()).finish()
-    }
-}
-
-impl Keyring {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds every certificate in an armored or binary key file (several certs per file, several
-    /// files with versions of the same cert merge as gpg's import does). `origin` is how reports
-    /// name the file (e.g. "builder-keys/laanwj.gpg"). Returns how many certificates it held.
-    ///
-    /// Secret key material is dropped. Certificates sequoia cannot read are skipped as gpg's
-    /// import skips them; a file with no readable certificate at all is an error.
-    pub fn add_file(&mut self, origin: &str, bytes: &[u8]) -> Result<usize, KeyError> {
-        let mut held = 0;
-        let mut first_error = None;
-        for block in key_blocks(bytes) {
-            let parser = match openpgp::cert::CertParser::from_bytes(block) {
-                Ok(parser) => parser,
-                Err(e) => {
-                    first_error.get_or_insert_with(|| e.to_string());
-                    continue;
-                }
-            };
-            for cert in parser {
-                match cert {
-                    Ok(cert) => {
-                        self.insert(origin, cert.strip_secret_key_material());
-                        held += 1;
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert_with(|| e.to_string());
-                    }
-                }
-            }
-        }
-        if held == 0 {
-            let reason = match first_error {
-                Some(e) => format!("no readable OpenPGP certificate: {}", lowercase_first(&e)),
-                None => "no OpenPGP certificate".to_string(),
-            };
-            return Err(KeyError { origin: origin.to_string(), reason });
-        }
-        Ok(held)
-    }
-
-    /// Number of distinct certificates (by primary fingerprint).
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Primary fingerprints (40 uppercase hex) of every certificate, in the order first added.
-    pub fn fingerprints(&self) -> impl Iterator<Item = String> + '_ {
-        self.entries.iter().map(|e| e.cert.fingerprint().to_hex())
-    }
-
-    /// The origin of the certificate whose primary fingerprint is `fingerprint` (uppercase hex).
-    pub fn origin_of(&self, fingerprint: &str) -> Option<&str> {
-        let fpr: Fingerprint = fingerprint.parse().ok()?;
-        self.by_primary.get(&fpr).map(|&i| self.entries[i].origin.as_str())
-    }
-
-    fn insert(&mut self, origin: &str, cert: Cert) {
-        let fpr = cert.fingerprint();
-        let index = match self.by_primary.get(&fpr) {
-            Some(&i) => {
-                let old = self.entries[i].cert.clone();
-                // Only fails when the fingerprints differ, which the lookup rules out.
-                if let Ok(merged) = old.merge_public(cert) {
-                    self.entries[i].cert = merged;
-                }
-                i
-            }
-            None => {
-                self.entries.push(Entry { cert, origin: origin.to_string() });
-                self.by_primary.insert(fpr, self.entries.len() - 1);
-                self.entries.len() - 1
-            }
-        };
-        for key in self.entries[index].cert.keys() {
-            let ids = self.by_keyid.entry(key.key().keyid()).or_default();
-            if !ids.contains(&index) {
-                ids.push(index);
-            }
-        }
-    }
-
-    /// Every (certificate, key) whose key matches one of the signature's issuers, fingerprints
-    /// first, without duplicates.
-    fn candidates(&self, issuers: &[KeyHandle]) -> Vec<(usize, Fingerprint)> {
-        let mut found: Vec<(usize, Fingerprint)> = Vec::new();
-        for issuer in issuers {
-            let Some(entries) = self.by_keyid.get(&KeyID::from(issuer)) else { continue };
-            for &i in entries {
-                for key in self.entries[i].cert.keys() {
-                    let fpr = key.key().fingerprint();
-                    if issuer.aliases(KeyHandle::from(&fpr))
-                        && !found.iter().any(|(j, f)| *j == i && *f == fpr)
-                    {
-                        found.push((i, fpr));
-                    }
-                }
-            }
-        }
-        found
-    }
-}
 
 /// The status of one signature file, in the vocabulary of `../shared/corpus/README.md`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +145,50 @@ pub fn verify_detached_all(
     }
 }
 
+/// [`verify_detached`] over many (data, signature) pairs, spread over the machine's cores;
+/// verdicts in input order, the same as one call each would give. Certificates are parsed once,
+/// by whichever thread needs them first.
+pub fn verify_detached_batch(
+    keyring: &Keyring,
+    jobs: &[(&[u8], &[u8])],
+    at: SystemTime,
+) -> Vec<Verdict> {
+    let threads =
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(jobs.len());
+    if threads <= 1 {
+        return jobs.iter().map(|(data, sig)| verify_detached(keyring, data, sig, at)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; jobs.len()];
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((data, sig)) = jobs.get(i) else { break };
+                        done.push((i, verify_detached(keyring, data, sig, at)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for worker in workers {
+            // A worker that died leaves its jobs unanswered; they become errors below.
+            if let Ok(done) = worker.join() {
+                for (i, verdict) in done {
+                    verdicts[i] = Some(verdict);
+                }
+            }
+        }
+    });
+    verdicts
+        .into_iter()
+        .map(|v| v.unwrap_or_else(|| Verdict::bare(SigStatus::Error("verification failed".into()))))
+        .collect()
+}
+
 /// What a signature is checked against.
 #[derive(Clone, Copy)]
 enum Payload<'a> {
@@ -326,11 +231,14 @@ fn check(keyring: &Keyring, sig: &Signature, payload: Payload<'_>, at: SystemTim
         };
     }
     let mut first = None;
-    for (index, fpr) in candidates {
-        let entry = &keyring.entries[index];
+    for (entry, fpr) in candidates {
+        let status = match entry.cert() {
+            Some(cert) => status_with(cert, &fpr, sig, payload, at),
+            None => SigStatus::Error("the certificate holding the key is unreadable".into()),
+        };
         let verdict = Verdict {
-            status: status_with(&entry.cert, &fpr, sig, payload, at),
-            key_fingerprint: Some(entry.cert.fingerprint().to_hex()),
+            status,
+            key_fingerprint: entry.cert().map(|c| c.fingerprint().to_hex()),
             signing_key_fingerprint: Some(fpr.to_hex()),
             key_origin: Some(entry.origin.clone()),
             created,
@@ -340,7 +248,7 @@ fn check(keyring: &Keyring, sig: &Signature, payload: Payload<'_>, at: SystemTim
         }
         first.get_or_insert(verdict);
     }
-    first.expect("at least one candidate")
+    first.unwrap_or_else(|| Verdict::bare(SigStatus::Error("no candidate key".into())))
 }
 
 /// The status of `sig` if it was made by the key `fpr` of `cert`.
@@ -376,7 +284,9 @@ fn status_with(
             ));
         }
     };
-    let Some(vka) = vc.keys().key_handle(fpr.clone()).next() else {
+    // Validate only this key: `vc.keys()` would check every subkey's binding (RSA
+    // verifications each) before filtering by handle.
+    let Ok(vka) = ka.clone().with_policy(&policy, at) else {
         return SigStatus::Error(format!("key {fpr} has no valid binding to its certificate"));
     };
     if !maths_hold(sig, key, payload) {
@@ -405,85 +315,72 @@ fn maths_hold(
     payload: Payload<'_>,
 ) -> bool {
     let data = match payload {
+        // The parser hashed the literal data (one-pass or cleartext framing) as it read it.
+        // Its cleartext hashing takes a lone CR for a line end, which gpg does not; a text
+        // signature that fails that way gets gpg's canonicalisation of the text below.
         Payload::Inline(body) if sig.computed_digest().is_some() => {
-            // The parser hashed the literal data (one-pass or cleartext framing) as it read it.
-            let _ = body;
-            return sig.verify_signature(key).is_ok();
+            if sig.verify_signature(key).is_ok() {
+                return true;
+            }
+            if sig.typ() != SignatureType::Text {
+                return false;
+            }
+            body
         }
         Payload::Inline(data) | Payload::Detached(data) => data,
     };
-    if sig.typ() == SignatureType::Text {
-        // gpg hashes text signatures canonicalised to CRLF line ends, and also tries the
-        // PGP 2 canonicalisation (lone CR becomes CRLF too); either one verifying is good.
-        [text_canonical(data), text_canonical_pgp2(data)]
-            .iter()
-            .any(|text| sig.verify_message(key, text).is_ok())
-    } else {
-        sig.verify_message(key, data).is_ok()
+    if sig.typ() != SignatureType::Text {
+        return sig.verify_message(key, data).is_ok();
     }
+    // gpg hashes text signatures canonicalised to CRLF line ends, and also tries the PGP 2
+    // canonicalisation (lone CR becomes CRLF too); either one verifying is good. Streamed into
+    // the hash, so a huge file is never copied.
+    let context = || {
+        let mut c = sig.hash_algo().context().ok()?.for_signature(sig.version());
+        if let Some(salt) = sig.salt() {
+            c.update(salt);
+        }
+        Some(c)
+    };
+    let (Some(mut first), Some(mut second)) = (context(), context()) else { return false };
+    text_canonical(data, |chunk| first.update(chunk));
+    text_canonical_pgp2(data, |chunk| second.update(chunk));
+    sig.verify_hash(key, first).is_ok() || sig.verify_hash(key, second).is_ok()
 }
 
 /// Text canonicalisation as gpg's text filter does it: every line loses its trailing CR and LF
-/// characters, and a line that ended with LF ends with CRLF.
-fn text_canonical(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
+/// characters, and a line that ended with LF ends with CRLF. Output goes to `out` in pieces.
+fn text_canonical(data: &[u8], mut out: impl FnMut(&[u8])) {
     for line in data.split_inclusive(|&b| b == b'\n') {
-        let had_lf = line.ends_with(b"\n");
         let end = line.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(0, |p| p + 1);
-        out.extend_from_slice(&line[..end]);
-        if had_lf {
-            out.extend_from_slice(b"\r\n");
+        out(&line[..end]);
+        if line.ends_with(b"\n") {
+            out(b"\r\n");
         }
     }
-    out
 }
 
 /// The canonicalisation gpg tries second: LF and lone CR both become CRLF, CRLF stays.
-fn text_canonical_pgp2(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
+fn text_canonical_pgp2(data: &[u8], mut out: impl FnMut(&[u8])) {
+    let mut buf = Vec::with_capacity(8192);
     let mut last = None;
     for &c in data {
         match (c, last) {
-            (b'\n', Some(b'\r')) => out.push(b'\n'),
-            (b'\n', _) => out.extend_from_slice(b"\r\n"),
-            (c, Some(b'\r')) => {
-                out.push(b'\n');
-                out.push(c);
-            }
-            (c, _) => out.push(c),
+            (b'\n', Some(b'\r')) => buf.push(b'\n'),
+            (b'\n', _) => buf.extend_from_slice(b"\r\n"),
+            (c, Some(b'\r')) => buf.extend_from_slice(&[b'\n', c]),
+            (c, _) => buf.push(c),
         }
         last = Some(c);
+        if buf.len() >= 8190 {
+            out(&buf);
+            buf.clear();
+        }
     }
-    out
+    out(&buf);
 }
 
-/// Splits a key file into parseable pieces: a binary file is one piece; an armored one is cut
-/// at every armor header, so that files with several armored blocks (as gpg imports them) yield
-/// every certificate, and text before a header is skipped.
-fn key_blocks(bytes: &[u8]) -> Vec<&[u8]> {
-    if bytes.first().is_some_and(|b| b & 0x80 != 0) {
-        return vec![bytes];
-    }
-    const HEADER: &[u8] = b"-----BEGIN PGP ";
-    let starts: Vec<usize> = (0..bytes.len())
-        .filter(|&i| {
-            bytes[i..].starts_with(HEADER)
-                && (i == 0 || bytes[i - 1] == b'\n' || bytes[i - 1] == b'\r')
-        })
-        .collect();
-    if starts.is_empty() {
-        return vec![bytes];
-    }
-    starts.into_iter().map(|i| &bytes[i..]).collect()
-}
-
-fn lowercase_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
+#[cfg(test)]
+mod fixtures;
 #[cfg(test)]
 mod tests;

@@ -3,5 +3,10 @@
 pub mod base;
 pub mod build;
 pub mod fetch;
+pub mod hooks;
+pub mod init;
+pub mod matrix;
+pub mod publish;
+pub mod sign;
 pub mod source;
 pub mod verify;

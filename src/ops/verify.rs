@@ -56,6 +56,8 @@ pub struct Query {
     pub name: Option<String>,
     /// Extra key files or folders.
     pub keys: Vec<PathBuf>,
+    /// Key material given in memory: (origin shown in reports, bytes).
+    pub extra_keys: Vec<(String, Vec<u8>)>,
     /// Time at which expiry is judged.
     pub at: SystemTime,
     /// Threshold (overrides the policy's).
@@ -118,6 +120,9 @@ pub enum VerifyError {
     },
 }
 
+/// One version of a row with the digest of its bytes (data and signature).
+type Version = (Row, [u8; 32]);
+
 /// Runs the verification.
 pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     let mut trees: Vec<(usize, Box<dyn LedgerTree>)> = Vec::new();
@@ -156,6 +161,10 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         load_path_keys(path, base, &mut keyring, &mut seen_keys, &mut warnings)?;
     }
 
+    for (origin, bytes) in &q.extra_keys {
+        add_key(&mut keyring, &mut seen_keys, origin, bytes, &mut warnings);
+    }
+
     // Policy: from the first ledger that has one.
     let mut policy = Policy::default();
     for (_, tree) in &trees {
@@ -169,43 +178,78 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         policy.threshold = t;
     }
 
-    // Rows per tree, then merged across revisions of the same ledger.
-    let mut cache: HashMap<[u8; 32], openpgp::Verdict> = HashMap::new();
-    let mut versions: BTreeMap<(usize, String), Vec<(Row, [u8; 32])>> = BTreeMap::new();
+    // Everything found, in every tree.
+    let mut items: Vec<(usize, Option<String>, Found)> = Vec::new();
     for (ledger_idx, tree) in &trees {
-        let found = collect_tree(tree.as_ref(), q, &mut problems)?;
-        for mut pf in found {
-            let fingerprint = pf.fingerprint();
-            let verdict = pf.sig.as_ref().map(|sig| {
-                cache
-                    .entry(fingerprint)
-                    .or_insert_with(|| match (&pf.data, sig) {
-                        (Some(Content::Bytes(d)), Content::Bytes(s)) => {
-                            openpgp::verify_detached(&keyring, d, s, q.at)
-                        }
-                        // No signed file: still learn who issued the signature.
-                        (None, Content::Bytes(s)) => {
-                            openpgp::verify_detached(&keyring, b"", s, q.at)
-                        }
-                        _ => openpgp::Verdict {
-                            status: SigStatus::Error("file too large".into()),
-                            key_fingerprint: None,
-                            signing_key_fingerprint: None,
-                            key_origin: None,
-                            created: None,
-                        },
-                    })
-                    .clone()
-            });
-            let ledger_label = ledger_label(&q.ledgers[*ledger_idx]);
-            let row = pf.to_row(&ledger_label, tree.rev(), verdict, &policy);
-            pf.data = None;
-            let key = (
-                *ledger_idx,
-                format!("{}\0{}\0{}\0{:?}", row.release, row.signer, row.file, row.sig_path),
-            );
-            versions.entry(key).or_default().push((row, fingerprint));
+        for found in collect_tree(tree.as_ref(), q, &mut problems)? {
+            items.push((*ledger_idx, tree.rev(), found));
         }
+    }
+    // A named release must exist in each ledger, at one revision at least.
+    for (idx, spec) in q.ledgers.iter().enumerate() {
+        for wanted in &q.releases {
+            let seen = items.iter().any(|(l, _, f)| *l == idx && f.release == *wanted);
+            let dir_exists = trees.iter().any(|(l, t)| *l == idx && t.list(wanted).is_ok());
+            if !seen && !dir_exists {
+                return Err(VerifyError::NoRelease {
+                    release: wanted.clone(),
+                    ledger: ledger_label(spec),
+                });
+            }
+        }
+    }
+    // With several revisions the same bytes recur: verify and parse each distinct version once.
+    let several_revisions = trees.len() > q.ledgers.len();
+    let fingerprints: Vec<[u8; 32]> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, f))| {
+            if several_revisions {
+                f.fingerprint()
+            } else {
+                let mut fp = [0u8; 32];
+                fp[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                fp
+            }
+        })
+        .collect();
+    let mut first_of: HashMap<[u8; 32], usize> = HashMap::new();
+    let mut unique = Vec::new();
+    for (i, fp) in fingerprints.iter().enumerate() {
+        first_of.entry(*fp).or_insert_with(|| {
+            unique.push(i);
+            unique.len() - 1
+        });
+    }
+    let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
+    let computed: Vec<Row> = parallel_map(&unique, |&i| {
+        let (ledger_idx, _, found) = &items[i];
+        let verdict = found.sig.as_ref().map(|sig| match (&found.data, sig) {
+            (Some(Content::Bytes(d)), Content::Bytes(s)) => {
+                openpgp::verify_detached(&keyring, d, s, q.at)
+            }
+            // No signed file: still learn who issued the signature.
+            (None, Content::Bytes(s)) => openpgp::verify_detached(&keyring, b"", s, q.at),
+            _ => openpgp::Verdict {
+                status: SigStatus::Error("file too large".into()),
+                key_fingerprint: None,
+                signing_key_fingerprint: None,
+                key_origin: None,
+                created: None,
+            },
+        });
+        found.to_row(&labels[*ledger_idx], None, verdict, &policy)
+    });
+    let mut versions: BTreeMap<(usize, String), Vec<Version>> = BTreeMap::new();
+    for (i, (ledger_idx, rev, _)) in items.iter().enumerate() {
+        let fp = fingerprints[i];
+        let mut row = computed[first_of[&fp]].clone();
+        row.revs = rev.iter().cloned().collect();
+        let key = (
+            *ledger_idx,
+            format!("{}\0{}\0{}\0{:?}", row.release, row.signer, row.file, row.sig_path),
+        );
+        versions.entry(key).or_default().push((row, fp));
     }
     let mut rows = Vec::new();
     for (_, mut vs) in versions {
@@ -240,6 +284,26 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     };
     let groups = consensus::compute(rows, &opts);
     Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy })
+}
+
+/// `f` over `items` on up to four threads (verification and parsing are CPU-bound and
+/// independent), results in input order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    if threads == 1 || items.len() < 8 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 fn ledger_label(spec: &LedgerSpec) -> String {
@@ -280,6 +344,8 @@ fn load_tree_keys(
             Kind::Dir if depth < 3 => {
                 load_tree_keys(tree, &path, keyring, seen, warnings, depth + 1)?
             }
+            // builder-keys/README.md (from `git gitian init`) explains the folder; not a key.
+            Kind::File if name.ends_with(".md") => {}
             Kind::File if !dir.is_empty() => match tree.read(&path, MAX_KEY_FILE)? {
                 Content::Bytes(b) => add_key(keyring, seen, &path, &b, warnings),
                 Content::TooLarge(n) => {
@@ -522,11 +588,6 @@ fn collect_tree(
             continue;
         }
         release_names.push(name.clone());
-    }
-    for wanted in &q.releases {
-        if !release_names.contains(wanted) {
-            return Err(VerifyError::NoRelease { release: wanted.clone(), ledger: label });
-        }
     }
     release_names.sort();
     for release in release_names {

@@ -1,0 +1,403 @@
+//! Docker and podman (the same command line, `USE_DOCKER=1` in Gitian terms). The base root
+//! file system is imported once as an image tagged by its sha256 (`git-gitian-base:<digest>`,
+//! labelled with the full digest); each guest runs one container at a time from it, named
+//! `gitian-<pid>-<n>-<seq>` so builds can run side by side.
+//!
+//! Network: a container's network cannot be taken away while it runs (the daemon has no bridge
+//! here, and `--network none` is fixed at `run`). So the guest keeps one running container per
+//! network mode: the package-installation step runs in a `--network host` container; when a
+//! command needs no network, that container is committed into a per-build image and a
+//! `--network none` container continues from it. Copies use whichever container runs.
+//!
+//! Leftovers: the container's main process is `cat`, reading the stdin of the `docker run -i`
+//! client that git-gitian holds. If git-gitian dies, the pipe closes, `cat` ends, and the
+//! container stops and is removed (`--rm`). Stale containers of dead git-gitian processes
+//! (found by their `org.git-gitian.pid` label) are removed at the next `create`.
+//!
+//! Root cannot raise hard rlimits on these machines (no CAP_SYS_RESOURCE) and the engines'
+//! defaults are above the hard limits, so every container gets explicit `--ulimit`s; podman
+//! runs with `--runtime runc` (crun refuses the hybrid cgroup layout).
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use super::util::{self, GuestUser, Stop, command, err};
+use super::{Exec, Guest, GuestError, GuestSpec, Network};
+
+/// Which container engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The Docker CLI and a running dockerd (`DOCKER_HOST` honoured).
+    Docker,
+    /// podman (rootful or rootless), with runc.
+    Podman,
+}
+
+impl Engine {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Docker => "docker",
+            Self::Podman => "podman",
+        }
+    }
+
+    /// The engine's command with its global options and extra environment.
+    fn cmd(self, env: &[(String, String)]) -> Command {
+        let mut c = command(self.name());
+        if self == Self::Podman {
+            c.args(["--runtime", "runc"]);
+        }
+        c.envs(env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+
+    /// Why this engine cannot run here, if it cannot.
+    pub fn unavailable(self) -> Option<String> {
+        self.unavailable_with(&[])
+    }
+
+    /// [`Self::unavailable`] with extra environment for the engine (`DOCKER_HOST`, ...).
+    pub fn unavailable_with(self, env: &[(String, String)]) -> Option<String> {
+        if !util::on_path(self.name()) {
+            return Some(format!("{} is not installed", self.name()));
+        }
+        match self {
+            Self::Docker => {
+                let ok = util::run_quiet(self.cmd(env).args([
+                    "version",
+                    "--format",
+                    "{{.Server.Version}}",
+                ]));
+                (!ok).then(|| "no Docker daemon answers (start dockerd or set DOCKER_HOST)".into())
+            }
+            Self::Podman => {
+                (!util::on_path("runc")).then(|| "podman needs runc here (crun fails)".into())
+            }
+        }
+    }
+}
+
+/// Ulimits passed to every container (see the module docs).
+pub const ULIMITS: [&str; 4] = ["--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"];
+
+/// The Docker or podman backend.
+#[derive(Debug)]
+pub struct Container {
+    engine: Engine,
+    /// Extra environment for every engine command (`DOCKER_HOST`, `CONTAINERS_STORAGE_CONF`).
+    env: Vec<(String, String)>,
+    state: Option<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Name prefix of this guest's containers and images.
+    name: String,
+    /// Image the next container starts from.
+    image: String,
+    /// Per-build images made by commits (removed by destroy).
+    committed: Vec<String>,
+    running: Option<Running>,
+    seq: u32,
+    root: GuestUser,
+    build: GuestUser,
+    /// Where the `run` clients' stderr goes (for messages).
+    dir: PathBuf,
+}
+
+#[derive(Debug)]
+struct Running {
+    name: String,
+    network: Network,
+    /// The `run -i` client; its stdin keeps the container alive.
+    client: Child,
+}
+
+impl Container {
+    /// A backend for `engine` with no guest yet.
+    pub fn new(engine: Engine) -> Self {
+        Self::with_env(engine, Vec::new())
+    }
+
+    /// A backend whose engine commands get `env` on top of ours (e.g. `DOCKER_HOST`).
+    pub fn with_env(engine: Engine, env: Vec<(String, String)>) -> Self {
+        Self { engine, env, state: None }
+    }
+
+    fn cmd(&self) -> Command {
+        self.engine.cmd(&self.env)
+    }
+
+    fn bname(&self) -> &'static str {
+        self.engine.name()
+    }
+
+    fn state_mut(&mut self) -> Result<&mut State, GuestError> {
+        let name = self.bname();
+        self.state.as_mut().ok_or_else(|| err(name, "no guest: create was not called"))
+    }
+
+    /// The imported base image for `base`, importing it on first use.
+    fn base_image(&self, base: &Path) -> Result<String, GuestError> {
+        let b = self.bname();
+        let (tar, key) = util::rootfs_of(b, base)?;
+        let short: String = key.chars().take(16).collect();
+        let tag = format!("git-gitian-base:{short}");
+        let label = format!("sha256:{key}");
+        // The image id and the rootfs digest it was imported from.
+        let inspect = |tag: &str| -> Result<(String, String), GuestError> {
+            let format = "{{.Id}} {{index .Config.Labels \"org.git-gitian.rootfs\"}}";
+            let out =
+                util::run_ok(b, self.cmd().args(["image", "inspect", "--format", format, tag]))?;
+            let (id, digest) = out.trim().split_once(' ').unwrap_or((out.trim(), ""));
+            Ok((id.to_string(), digest.to_string()))
+        };
+        // Reuse only an image imported from exactly this tarball.
+        if let Ok((id, digest)) = inspect(&tag)
+            && digest == label
+        {
+            return Ok(id);
+        }
+        util::run_ok(
+            b,
+            self.cmd()
+                .arg("import")
+                .args(["--change", &format!("LABEL org.git-gitian.rootfs={label}")])
+                .arg(&tar)
+                .arg(&tag),
+        )?;
+        let (id, digest) = inspect(&tag)?;
+        if digest != label {
+            return Err(err(
+                b,
+                format!("the imported image {tag} is labelled '{digest}', not {label}"),
+            ));
+        }
+        Ok(id)
+    }
+
+    /// Removes containers left by git-gitian processes that no longer exist.
+    fn remove_stale(&self) {
+        let Ok(list) = util::run_ok(
+            self.bname(),
+            self.cmd().args([
+                "ps",
+                "-a",
+                "--filter",
+                "label=org.git-gitian.pid",
+                "--format",
+                "{{.Names}} {{.Labels}}",
+            ]),
+        ) else {
+            return;
+        };
+        for line in list.lines() {
+            let Some((name, labels)) = line.split_once(' ') else { continue };
+            let pid = labels
+                .split(',')
+                .find_map(|kv| {
+                    kv.strip_prefix("org.git-gitian.pid=")
+                        .or_else(|| kv.strip_prefix("map[org.git-gitian.pid:"))
+                })
+                .map(|p| p.trim_end_matches(']').to_string())
+                .unwrap_or_default();
+            if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(&pid).exists() {
+                let _ = util::run_quiet(self.cmd().args(["rm", "-f", name]));
+            }
+        }
+    }
+
+    /// Makes sure a container with `network` runs (committing and replacing one with the other
+    /// network); returns its name.
+    fn ensure(&mut self, network: Option<Network>) -> Result<String, GuestError> {
+        let engine = self.engine;
+        let env = self.env.clone();
+        let b = self.bname();
+        let st = self.state_mut()?;
+        if let Some(r) = &st.running {
+            if network.is_none_or(|n| n == r.network) {
+                return Ok(r.name.clone());
+            }
+            // Keep what the running container did: commit it into a per-build image.
+            let image = format!("{}-layer:{}", st.name, st.seq);
+            util::run_ok(b, engine.cmd(&env).args(["commit", &r.name, &image]))?;
+            st.committed.push(image.clone());
+            st.image = image;
+            stop(engine, &env, st.running.take());
+        }
+        let network = network.unwrap_or(Network::Offline);
+        st.seq += 1;
+        let name = format!("{}-{}", st.name, st.seq);
+        let mut cmd = engine.cmd(&env);
+        cmd.args(["run", "-i", "--rm", "--name", &name]);
+        cmd.args(["--label", &format!("org.git-gitian.pid={}", std::process::id())]);
+        cmd.args(ULIMITS);
+        match network {
+            Network::Offline => cmd.args(["--network", "none", "--hostname", "gitian"]),
+            Network::Online => cmd.args(["--network", "host"]),
+        };
+        cmd.args(["--user", "0:0", "--entrypoint", "/bin/sh", &st.image]);
+        cmd.args(["-c", "echo ready; exec cat >/dev/null"]);
+        let log = st.dir.join(format!("{name}.stderr"));
+        let errf = fs::File::create(&log)
+            .map_err(|e| err(b, format!("cannot create {}: {e}", log.display())))?;
+        let mut client = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(errf))
+            .spawn()
+            .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&cmd))))?;
+        let mut line = String::new();
+        let ready = client
+            .stdout
+            .take()
+            .map(|o| BufReader::new(o).read_line(&mut line).is_ok() && line.trim() == "ready")
+            .unwrap_or(false);
+        if !ready {
+            let _ = client.kill();
+            let _ = client.wait();
+            let _ = util::run_quiet(engine.cmd(&env).args(["rm", "-f", &name]));
+            let why = fs::read_to_string(&log).unwrap_or_default();
+            return Err(err(
+                b,
+                format!("container did not start: {} ({})", util::show(&cmd), why.trim()),
+            ));
+        }
+        st.running = Some(Running { name: name.clone(), network, client });
+        Ok(name)
+    }
+
+    /// `docker exec -i -u USER NAME argv...`
+    fn exec_cmd(&self, container: &str, user: &GuestUser, argv: &[String]) -> Command {
+        let mut c = self.cmd();
+        c.args(["exec", "-i", "-u", &user.name, container]).args(argv);
+        c
+    }
+}
+
+/// Stops a running container: closes the client's stdin (the container's `cat` ends), waits,
+/// and removes the container in case the client is gone.
+fn stop(engine: Engine, env: &[(String, String)], running: Option<Running>) {
+    let Some(mut r) = running else { return };
+    drop(r.client.stdin.take());
+    let _ = util::run_quiet(engine.cmd(env).args(["rm", "-f", &r.name]));
+    let _ = r.client.wait();
+}
+
+impl Guest for Container {
+    fn name(&self) -> &'static str {
+        self.bname()
+    }
+
+    fn describe(&self) -> String {
+        let b = self.bname();
+        let v = match self.engine {
+            Engine::Docker => {
+                util::run_ok(b, self.cmd().args(["version", "--format", "{{.Server.Version}}"]))
+            }
+            Engine::Podman => {
+                util::run_ok(b, self.cmd().args(["version", "--format", "{{.Client.Version}}"]))
+            }
+        };
+        let v = v.unwrap_or_default();
+        match self.engine {
+            Engine::Docker => format!("docker (engine {})", v.trim()),
+            Engine::Podman => format!("podman {} (runc)", v.trim()),
+        }
+    }
+
+    fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
+        self.destroy()?;
+        let b = self.bname();
+        if let Some(why) = self.engine.unavailable_with(&self.env) {
+            return Err(err(b, why));
+        }
+        self.remove_stale();
+        let image = self.base_image(&spec.base)?;
+        let (tar, _) = util::rootfs_of(b, &spec.base)?;
+        let build = util::build_user_from_tar(b, &tar, &spec.distro)?;
+        let dir = spec.scratch.join(b);
+        fs::create_dir_all(&dir)
+            .map_err(|e| err(b, format!("cannot create {}: {e}", dir.display())))?;
+        self.state = Some(State {
+            name: util::unique_name("gitian"),
+            image,
+            committed: Vec::new(),
+            running: None,
+            seq: 0,
+            root: GuestUser::root(),
+            build,
+            dir,
+        });
+        Ok(())
+    }
+
+    fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError> {
+        let b = self.bname();
+        let name = self.ensure(Some(cmd.network))?;
+        let st = self.state.as_ref().expect("ensured");
+        let who = util::pick(cmd.user, &st.root, &st.build);
+        let argv = util::inner_argv(who, cmd);
+        let (out, errs) = util::log_stdio(b, cmd.log)?;
+        let mut c = self.exec_cmd(&name, who, &argv);
+        let mut child = c
+            .stdin(Stdio::piped())
+            .stdout(out)
+            .stderr(errs)
+            .spawn()
+            .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&c))))?;
+        util::feed_stdin(&mut child, cmd.script.as_bytes());
+        let status = util::wait(b, &mut child, Stop::Kill)?;
+        Ok(util::exit_code(status))
+    }
+
+    fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
+        let b = self.bname();
+        util::check_guest_path(b, guest_dir)?;
+        let name = self.ensure(None)?;
+        let st = self.state.as_ref().expect("ensured");
+        let mut consumer = self.exec_cmd(&name, &st.build, &util::untar_argv(&st.build, guest_dir));
+        util::copy_in_with(b, host, guest_dir, Stop::Kill, |input| {
+            consumer
+                .stdin(input)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&consumer))))
+        })
+    }
+
+    fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
+        let b = self.bname();
+        util::check_guest_path(b, guest_path)?;
+        let name = self.ensure(None)?;
+        let st = self.state.as_ref().expect("ensured");
+        let mut producer = self.exec_cmd(&name, &st.build, &util::tar_argv(&st.build, guest_path));
+        util::copy_out_with(b, guest_path, host_dir, Stop::Kill, || {
+            producer
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&producer))))
+        })
+    }
+
+    fn destroy(&mut self) -> Result<(), GuestError> {
+        let engine = self.engine;
+        let Some(mut st) = self.state.take() else { return Ok(()) };
+        stop(engine, &self.env, st.running.take());
+        for image in &st.committed {
+            let _ = util::run_quiet(engine.cmd(&self.env).args(["rmi", "-f", image]));
+        }
+        util::remove_tree(engine.name(), &st.dir)
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = self.destroy();
+    }
+}

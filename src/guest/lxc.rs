@@ -1,0 +1,328 @@
+//! The LXC backend (Debian's lxc 5, run as root): every command is one `lxc-execute` of a
+//! container whose root is an overlay of the base root file system (unpacked once per base, the
+//! same tree the root sandbox uses) with this guest's own upper layer in the scratch dir.
+//! LXC itself mounts the overlay inside the container's mount namespace, so nothing stays
+//! mounted on the host. All LXC state goes into a private `-P` lxcpath in the scratch dir, so
+//! nothing touches /var/lib/lxc and no `lxc-create` is needed.
+//!
+//! Network: `lxc.net.0.type = empty` (loopback only) for every command, except the package
+//! installation step, which shares the host's network namespace (`type = none`): no bridge, no
+//! dnsmasq, no veth. Commands run as the distro user through `setpriv` inside the container.
+//!
+//! Leftovers: `lxc-execute` runs under a small supervising shell that has a parent-death signal:
+//! if git-gitian dies, it kills `lxc-execute` (whose container init dies with it, LXC sets that
+//! up) and removes the container's cgroups, which LXC's monitor would otherwise leave behind.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+use super::util::{self, GuestUser, Stop, command, err};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, User, sandbox};
+
+const NAME: &str = "lxc";
+
+/// The LXC backend.
+#[derive(Debug, Default)]
+pub struct Lxc {
+    state: Option<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Container name, unique per guest (`gitian-<pid>-<n>`).
+    name: String,
+    /// `scratch/lxc`: `delta/` (upper), `work/` (overlay work dir, made by LXC), `path/`
+    /// (lxcpath), config files and LXC's log.
+    dir: PathBuf,
+    build: GuestUser,
+    root: GuestUser,
+}
+
+/// The supervisor: runs lxc-execute (stdin passed through), waits for it, removes the
+/// container's cgroups; on SIGTERM (its parent-death signal) kills lxc-execute first.
+/// Arguments: container name, then the lxc-execute command line.
+const SUPERVISOR: &str = r#"
+N=$1; shift
+cleanup() {
+  for d in /sys/fs/cgroup/*/lxc.monitor."$N" /sys/fs/cgroup/*/lxc.payload."$N" \
+           /sys/fs/cgroup/lxc.monitor."$N" /sys/fs/cgroup/lxc.payload."$N"; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  return 0
+}
+trap 'kill -KILL "$P" 2>/dev/null; wait "$P"; cleanup; exit 143' TERM INT HUP
+exec 3<&0
+"$@" <&3 3<&- &
+P=$!
+exec 3<&-
+wait "$P"; rc=$?
+cleanup
+exit "$rc"
+"#;
+
+impl Lxc {
+    /// An LXC backend with no guest yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Why LXC cannot run here, if it cannot.
+    pub fn unavailable() -> Option<String> {
+        if !util::on_path("lxc-execute") {
+            return Some("lxc is not installed (no lxc-execute)".into());
+        }
+        if util::ids().0 != 0 {
+            return Some(
+                "LXC needs root here (no delegated cgroups for unprivileged containers)".into(),
+            );
+        }
+        None
+    }
+
+    fn state(&self) -> Result<&State, GuestError> {
+        self.state.as_ref().ok_or_else(|| err(NAME, "no guest: create was not called"))
+    }
+}
+
+/// `lxc.arch` for a descriptor architecture.
+pub fn lxc_arch(arch: &str) -> &str {
+    match arch {
+        "amd64" | "linux64" | "x86_64" => "x86_64",
+        "i386" | "linux32" | "i686" => "i686",
+        "arm64" | "aarch64" => "aarch64",
+        "armhf" => "armv7l",
+        other => other,
+    }
+}
+
+/// The container configuration (LXC 3+ keys) for one command.
+pub fn config_text(lower: &Path, upper: &Path, arch: &str, network: Network) -> String {
+    let mut c = String::new();
+    c.push_str("lxc.uts.name = gitian\n");
+    c.push_str(&format!("lxc.rootfs.path = overlay:{}:{}\n", lower.display(), upper.display()));
+    c.push_str(&format!("lxc.arch = {}\n", lxc_arch(arch)));
+    match network {
+        // No device but loopback.
+        Network::Offline => c.push_str("lxc.net.0.type = empty\n"),
+        // The host's network namespace: only for package installation.
+        Network::Online => {
+            c.push_str("lxc.net.0.type = none\n");
+            if Path::new("/etc/resolv.conf").exists() {
+                c.push_str(
+                    "lxc.mount.entry = /etc/resolv.conf etc/resolv.conf none bind,ro,create=file 0 0\n",
+                );
+            }
+        }
+    }
+    c.push_str("lxc.mount.auto = proc:mixed sys:ro\n");
+    c.push_str("lxc.autodev = 1\n");
+    c.push_str("lxc.tty.max = 0\n");
+    c.push_str("lxc.pty.max = 16\n");
+    c.push_str("lxc.apparmor.profile = unconfined\n");
+    // Gitian's device allowlist: null, zero, full, random, urandom, tty, console, ptmx, pts.
+    // The devices controller is cgroup v1's on hybrid hosts, cgroup2's (a BPF program) else.
+    let key =
+        if Path::new("/sys/fs/cgroup/devices").is_dir() { "lxc.cgroup" } else { "lxc.cgroup2" };
+    c.push_str(&format!("{key}.devices.deny = a\n"));
+    for dev in ["c 1:3", "c 1:5", "c 1:7", "c 1:8", "c 1:9", "c 5:0", "c 5:1", "c 5:2", "c 136:*"] {
+        c.push_str(&format!("{key}.devices.allow = {dev} rwm\n"));
+    }
+    c.push_str("lxc.log.level = WARN\n");
+    c
+}
+
+/// Removes cgroups that LXC left behind for our containers (`gitian-<pid>-<n>`) whose process
+/// is gone: a git-gitian killed hard before its supervisor could clean up.
+fn remove_stale_cgroups() {
+    let Ok(ctrls) = fs::read_dir("/sys/fs/cgroup") else { return };
+    let mut dirs: Vec<PathBuf> = vec![PathBuf::from("/sys/fs/cgroup")];
+    dirs.extend(ctrls.flatten().map(|e| e.path()));
+    for d in dirs {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name
+                .strip_prefix("lxc.monitor.gitian-")
+                .or_else(|| name.strip_prefix("lxc.payload.gitian-"))
+            else {
+                continue;
+            };
+            let pid = rest.split('-').next().unwrap_or("");
+            if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+                let _ = util::run_quiet(
+                    command("find")
+                        .arg(e.path())
+                        .args(["-depth", "-type", "d", "-exec", "rmdir", "{}", "+"]),
+                );
+            }
+        }
+    }
+}
+
+impl State {
+    fn spawn(
+        &self,
+        network: Network,
+        argv: &[String],
+        stdin: Stdio,
+        stdout: Stdio,
+        stderr: Stdio,
+    ) -> Result<Child, GuestError> {
+        let conf = self.dir.join(match network {
+            Network::Online => "online.conf",
+            Network::Offline => "offline.conf",
+        });
+        let mut cmd = command("setpriv");
+        cmd.args([
+            "--pdeathsig",
+            "TERM",
+            "--",
+            "/bin/sh",
+            "-c",
+            SUPERVISOR,
+            "gitian-lxc",
+            &self.name,
+        ]);
+        cmd.args(["lxc-execute", "-n", &self.name, "-P"]).arg(self.dir.join("path"));
+        cmd.arg("-f").arg(&conf).arg("-o").arg(self.dir.join("lxc.log")).arg("--");
+        cmd.args(argv);
+        cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").current_dir("/");
+        cmd.stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| err(NAME, format!("cannot run {}: {e}", util::show(&cmd))))
+    }
+
+    /// The argv inside the container for a user: root as is, others through `setpriv`.
+    fn as_user(&self, user: User, inner: Vec<String>) -> Vec<String> {
+        let who = util::pick(user, &self.root, &self.build);
+        if who.uid == 0 {
+            return inner;
+        }
+        let mut v: Vec<String> = vec![
+            "setpriv".into(),
+            format!("--reuid={}", who.uid),
+            format!("--regid={}", who.gid),
+            "--init-groups".into(),
+            "--".into(),
+        ];
+        v.extend(inner);
+        v
+    }
+
+    /// The tail of LXC's own log, for error messages.
+    fn lxc_log(&self) -> String {
+        let text = fs::read_to_string(self.dir.join("lxc.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join("; ")
+    }
+}
+
+impl Guest for Lxc {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn describe(&self) -> String {
+        let v = util::run_ok(NAME, command("lxc-execute").arg("--version")).unwrap_or_default();
+        format!("lxc {}", v.trim()).trim().to_string()
+    }
+
+    fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
+        self.destroy()?;
+        if let Some(why) = Self::unavailable() {
+            return Err(err(NAME, why));
+        }
+        remove_stale_cgroups();
+        let lower = sandbox::unpacked_base(&sandbox::Mapping::Identity, &spec.base)?;
+        let build = util::build_user(NAME, &lower, &spec.distro)?;
+        let dir = spec.scratch.join("lxc");
+        for sub in ["delta", "path"] {
+            fs::create_dir_all(dir.join(sub)).map_err(|e| {
+                err(NAME, format!("cannot create {}: {e}", dir.join(sub).display()))
+            })?;
+        }
+        for (file, net) in [("online.conf", Network::Online), ("offline.conf", Network::Offline)] {
+            let text = config_text(&lower, &dir.join("delta"), &spec.arch, net);
+            fs::write(dir.join(file), text).map_err(|e| {
+                err(NAME, format!("cannot write {}: {e}", dir.join(file).display()))
+            })?;
+        }
+        self.state =
+            Some(State { name: util::unique_name("gitian"), dir, build, root: GuestUser::root() });
+        Ok(())
+    }
+
+    fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError> {
+        let st = self.state()?;
+        let who = util::pick(cmd.user, &st.root, &st.build);
+        let argv = st.as_user(cmd.user, util::inner_argv(who, cmd));
+        let (out, errs) = util::log_stdio(NAME, cmd.log)?;
+        let mut child = st.spawn(cmd.network, &argv, Stdio::piped(), out, errs)?;
+        util::feed_stdin(&mut child, cmd.script.as_bytes());
+        let status = util::wait(NAME, &mut child, Stop::Term)?;
+        let code = util::exit_code(status);
+        // lxc-execute's own failures (the container did not start) show in its log.
+        let log = st.lxc_log();
+        if code != 0 && log.contains("ERROR") && !log.contains("exited with status") {
+            return Err(err(
+                NAME,
+                format!("lxc-execute failed ({}): {log}", util::status_text(status)),
+            ));
+        }
+        Ok(code)
+    }
+
+    fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
+        let st = self.state()?;
+        let argv = st.as_user(User::Build, util::untar_argv(&st.build, guest_dir));
+        util::copy_in_with(NAME, host, guest_dir, Stop::Term, |input| {
+            st.spawn(Network::Offline, &argv, input, Stdio::null(), Stdio::piped())
+        })
+        .map_err(|e| err(NAME, format!("{}; {}", e.message, st.lxc_log())))
+    }
+
+    fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
+        let st = self.state()?;
+        let argv = st.as_user(User::Build, util::tar_argv(&st.build, guest_path));
+        util::copy_out_with(NAME, guest_path, host_dir, Stop::Term, || {
+            st.spawn(Network::Offline, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())
+        })
+        .map_err(|e| err(NAME, format!("{}; {}", e.message, st.lxc_log())))
+    }
+
+    fn destroy(&mut self) -> Result<(), GuestError> {
+        let Some(st) = self.state.take() else { return Ok(()) };
+        util::remove_tree(NAME, &st.dir)
+    }
+}
+
+impl Drop for Lxc {
+    fn drop(&mut self) {
+        let _ = self.destroy();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offline_config_has_no_network_device() {
+        let c = config_text(Path::new("/b"), Path::new("/s/delta"), "amd64", Network::Offline);
+        assert!(c.contains("lxc.net.0.type = empty\n"));
+        assert!(c.contains("lxc.rootfs.path = overlay:/b:/s/delta\n"));
+        assert!(c.contains("lxc.arch = x86_64\n"));
+        assert!(c.contains("lxc.uts.name = gitian\n"));
+        assert!(!c.contains("resolv.conf"));
+    }
+
+    #[test]
+    fn online_config_shares_the_host_network() {
+        let c = config_text(Path::new("/b"), Path::new("/s/delta"), "i386", Network::Online);
+        assert!(c.contains("lxc.net.0.type = none\n"));
+        assert!(c.contains("lxc.arch = i686\n"));
+    }
+}

@@ -1,0 +1,297 @@
+//! Certificates from key files, merged by primary fingerprint, as gpg's keyring holds them after
+//! importing every file.
+//!
+//! Loading only indexes: each file is split into raw certificates (primary and subkey
+//! fingerprints read, nothing else parsed) and kept. A certificate is parsed, merged across its
+//! versions and canonicalised the first time a signature names one of its keys; a ledger's key
+//! folder holds many keys no signature in the release uses. Parsing drops what never affects a
+//! verdict: user attributes (photo IDs, often the largest packets) and third-party
+//! certifications of user IDs.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::sync::OnceLock;
+
+use sequoia_openpgp as openpgp;
+
+use openpgp::cert::raw::{RawCert, RawCertParser};
+use openpgp::packet::Tag;
+use openpgp::parse::Parse;
+use openpgp::types::SignatureType;
+use openpgp::{Cert, Fingerprint, KeyHandle, KeyID, Packet};
+
+use super::armor;
+
+/// Certificates from key files, merged by primary fingerprint, indexed by every (sub)key id.
+#[derive(Default)]
+pub struct Keyring {
+    entries: Vec<Entry>,
+    by_primary: HashMap<Fingerprint, usize>,
+    by_keyid: HashMap<KeyID, Vec<usize>>,
+}
+
+/// One certificate, all its versions.
+pub(super) struct Entry {
+    /// The first key file that held this certificate.
+    pub(super) origin: String,
+    fingerprint: Fingerprint,
+    /// Every version read, in the order added.
+    versions: Vec<RawCert<'static>>,
+    /// Primary and subkey fingerprints over all versions.
+    keys: Vec<Fingerprint>,
+    /// The merged certificate, built on first use; `None` when no version parses.
+    cert: OnceLock<Option<Cert>>,
+}
+
+impl Entry {
+    /// The merged certificate (built now if this is the first use).
+    pub(super) fn cert(&self) -> Option<&Cert> {
+        self.cert.get_or_init(|| build(&self.versions)).as_ref()
+    }
+}
+
+/// A key file that held no usable certificate.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {reason}")]
+pub struct KeyError {
+    /// How the file is named in reports (`add_file`'s `origin`).
+    pub origin: String,
+    /// What was wrong, in lowercase.
+    pub reason: String,
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyring").field("certificates", &self.entries.len()).finish()
+    }
+}
+
+impl Keyring {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds every certificate in an armored or binary key file (several certs per file, several
+    /// files with versions of the same cert merge as gpg's import does). `origin` is how reports
+    /// name the file (e.g. "builder-keys/laanwj.gpg"). Returns how many certificates it held.
+    ///
+    /// Secret key material is never used (dropped when the certificate is parsed). A file with
+    /// no readable certificate at all is an error; unreadable ones among readable ones are
+    /// skipped, as gpg's import skips them.
+    pub fn add_file(&mut self, origin: &str, bytes: &[u8]) -> Result<usize, KeyError> {
+        let mut held = 0;
+        let mut first_error = None;
+        for block in key_blocks(bytes) {
+            let binary = match dearmor(block) {
+                Ok(binary) => binary,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            let parser = match RawCertParser::from_bytes(&*binary) {
+                Ok(parser) => parser,
+                Err(e) => {
+                    first_error.get_or_insert_with(|| e.to_string());
+                    continue;
+                }
+            };
+            for raw in parser {
+                match raw {
+                    Ok(raw) => {
+                        self.insert(origin, raw.into_owned());
+                        held += 1;
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert_with(|| e.to_string());
+                    }
+                }
+            }
+        }
+        if held == 0 {
+            let reason = match first_error {
+                Some(e) => format!("no readable OpenPGP certificate: {}", lowercase_first(&e)),
+                None => "no OpenPGP certificate".to_string(),
+            };
+            return Err(KeyError { origin: origin.to_string(), reason });
+        }
+        Ok(held)
+    }
+
+    /// Number of distinct certificates (by primary fingerprint).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Primary fingerprints (40 uppercase hex) of every certificate, in the order first added.
+    pub fn fingerprints(&self) -> impl Iterator<Item = String> + '_ {
+        self.entries.iter().map(|e| e.fingerprint.to_hex())
+    }
+
+    /// The origin of the certificate whose primary fingerprint is `fingerprint` (hex).
+    pub fn origin_of(&self, fingerprint: &str) -> Option<&str> {
+        let fpr: Fingerprint = fingerprint.parse().ok()?;
+        self.by_primary.get(&fpr).map(|&i| self.entries[i].origin.as_str())
+    }
+
+    fn insert(&mut self, origin: &str, raw: RawCert<'static>) {
+        let fingerprint = raw.fingerprint();
+        let keys: Vec<Fingerprint> = raw.keys().map(|k| k.fingerprint()).collect();
+        let index = match self.by_primary.get(&fingerprint) {
+            Some(&i) => i,
+            None => {
+                self.entries.push(Entry {
+                    origin: origin.to_string(),
+                    fingerprint: fingerprint.clone(),
+                    versions: Vec::new(),
+                    keys: Vec::new(),
+                    cert: OnceLock::new(),
+                });
+                self.by_primary.insert(fingerprint, self.entries.len() - 1);
+                self.entries.len() - 1
+            }
+        };
+        let entry = &mut self.entries[index];
+        entry.versions.push(raw);
+        // A new version invalidates a certificate built from the earlier ones.
+        entry.cert = OnceLock::new();
+        for fpr in keys {
+            if !entry.keys.contains(&fpr) {
+                let ids = self.by_keyid.entry(KeyID::from(&fpr)).or_default();
+                if !ids.contains(&index) {
+                    ids.push(index);
+                }
+                entry.keys.push(fpr);
+            }
+        }
+    }
+
+    /// Every (certificate, key) whose key matches one of the signature's issuers, fingerprints
+    /// first, without duplicates.
+    pub(super) fn candidates(&self, issuers: &[KeyHandle]) -> Vec<(&Entry, Fingerprint)> {
+        let mut found: Vec<(usize, Fingerprint)> = Vec::new();
+        for issuer in issuers {
+            let Some(entries) = self.by_keyid.get(&KeyID::from(issuer)) else { continue };
+            for &i in entries {
+                for fpr in &self.entries[i].keys {
+                    if issuer.aliases(KeyHandle::from(fpr))
+                        && !found.iter().any(|(j, f)| *j == i && f == fpr)
+                    {
+                        found.push((i, fpr.clone()));
+                    }
+                }
+            }
+        }
+        found.into_iter().map(|(i, fpr)| (&self.entries[i], fpr)).collect()
+    }
+
+    #[cfg(test)]
+    pub(super) fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+}
+
+/// Parses and merges every version of a certificate, public parts only.
+fn build(versions: &[RawCert<'static>]) -> Option<Cert> {
+    let mut merged: Option<Cert> = None;
+    for raw in versions {
+        let Ok(cert) = Cert::from_packets(relevant_packets(raw).into_iter()) else { continue };
+        let cert = cert.strip_secret_key_material();
+        merged = Some(match merged {
+            None => cert,
+            // Only fails for different fingerprints, which the index rules out.
+            Some(m) => m.merge_public(cert).ok()?,
+        });
+    }
+    merged
+}
+
+/// The packets of `raw` that can affect a verdict: all but user attributes (with their
+/// signatures) and certifications of user IDs by other keys.
+fn relevant_packets(raw: &RawCert<'_>) -> Vec<Packet> {
+    let own: Vec<KeyID> = raw.keys().map(|k| k.keyid()).collect();
+    let mut out = Vec::with_capacity(raw.count());
+    let mut in_attribute = false;
+    for p in raw.packets() {
+        match p.tag() {
+            Tag::UserAttribute => {
+                in_attribute = true;
+                continue;
+            }
+            Tag::Signature if in_attribute => continue,
+            Tag::Signature => {}
+            _ => in_attribute = false,
+        }
+        let Ok(packet) = Packet::try_from(p) else { continue };
+        if let Packet::Signature(sig) = &packet
+            && is_third_party_certification(sig, &own)
+        {
+            continue;
+        }
+        out.push(packet);
+    }
+    out
+}
+
+fn is_third_party_certification(sig: &openpgp::packet::Signature, own: &[KeyID]) -> bool {
+    use SignatureType::*;
+    matches!(
+        sig.typ(),
+        GenericCertification | PersonaCertification | CasualCertification | PositiveCertification
+    ) && {
+        let issuers = sig.get_issuers();
+        !issuers.is_empty() && !issuers.iter().any(|h| own.contains(&KeyID::from(h)))
+    }
+}
+
+/// The binary OpenPGP of one key block: armor decoded (fast path, else sequoia's tolerant
+/// reader), binary passed through.
+fn dearmor(block: &[u8]) -> Result<Cow<'_, [u8]>, String> {
+    if !block.starts_with(b"-----BEGIN PGP ") {
+        return Ok(Cow::Borrowed(block));
+    }
+    if let Some(binary) = armor::decode(block) {
+        return Ok(Cow::Owned(binary));
+    }
+    let mut reader =
+        openpgp::armor::Reader::from_bytes(block, openpgp::armor::ReaderMode::Tolerant(None));
+    let mut binary = Vec::new();
+    reader.read_to_end(&mut binary).map_err(|e| format!("bad armor: {e}"))?;
+    Ok(Cow::Owned(binary))
+}
+
+/// Splits a key file into parseable pieces: a binary file is one piece; an armored one is cut
+/// at every armor header, so that files with several armored blocks (as gpg imports them) yield
+/// every certificate, and text before a header is skipped.
+fn key_blocks(bytes: &[u8]) -> Vec<&[u8]> {
+    if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+        return vec![bytes];
+    }
+    const HEADER: &[u8] = b"-----BEGIN PGP ";
+    let mut starts: Vec<usize> = (0..bytes.len())
+        .filter(|&i| {
+            bytes[i..].starts_with(HEADER)
+                && (i == 0 || bytes[i - 1] == b'\n' || bytes[i - 1] == b'\r')
+        })
+        .collect();
+    if starts.is_empty() {
+        return vec![bytes];
+    }
+    // Each block ends where the next begins: the armor reader would read on into it.
+    starts.push(bytes.len());
+    starts.windows(2).map(|w| &bytes[w[0]..w[1]]).collect()
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,510 @@
+//! The sigs repository's git hooks: installing our block into `pre-commit` and `pre-push`
+//! (wherever git looks for hooks), removing it again, and the checks the hooks run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use thiserror::Error;
+
+use crate::core::assertion::Document;
+use crate::core::consensus::{GroupReport, Verdict, normalised};
+use crate::core::hook_script::{self, Edit, HookScriptError};
+use crate::core::policy::Policy;
+use crate::core::{manifest::Manifest, sums};
+use crate::git::repo::{Repo, RepoError};
+use crate::ops::publish;
+use crate::ops::verify::{self, LedgerSpec, Query, SIG_EXTS, VerifyError};
+
+/// The hook templates shipped in `hooks/`.
+pub const HOOKS: [(&str, &str); 2] = [
+    ("pre-commit", include_str!("../../hooks/pre-commit")),
+    ("pre-push", include_str!("../../hooks/pre-push")),
+];
+
+/// A hook operation failed.
+#[derive(Debug, Error)]
+pub enum HooksError {
+    /// A hook file cannot take our block.
+    #[error("{path}: {source}")]
+    Script {
+        /// The hook file.
+        path: String,
+        /// Why.
+        #[source]
+        source: HookScriptError,
+    },
+    /// File system.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// git.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    /// The verification itself could not run.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// Unusable input from git.
+    #[error("{0}")]
+    Input(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> HooksError + '_ {
+    move |source| HooksError::Io { path: path.display().to_string(), source }
+}
+
+/// What happened to one hook file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookAction {
+    /// The file was created.
+    Created,
+    /// Our block was added to, or updated in, the user's file.
+    Updated,
+    /// Nothing to do.
+    Unchanged,
+    /// Our block was removed; the user's content stays.
+    Stripped,
+    /// The file held only our block and was deleted.
+    Removed,
+}
+
+/// One hook file and what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookChange {
+    /// The hook file.
+    pub path: PathBuf,
+    /// What happened.
+    pub action: HookAction,
+}
+
+fn read_hook(path: &Path) -> Result<Option<String>, HooksError> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| HooksError::Script {
+            path: path.display().to_string(),
+            source: HookScriptError::NotShell { shebang: "not UTF-8 text".into() },
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+/// Writes a hook through a temp file, keeping the old mode; a hook that is executable by
+/// nobody (git skips it) becomes executable where it is readable.
+fn write_hook(path: &Path, text: &str) -> Result<(), HooksError> {
+    let mut mode =
+        std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o755);
+    if mode & 0o111 == 0 {
+        mode |= 0o100 | ((mode & 0o044) >> 2);
+    }
+    publish::write_file(path, text.as_bytes()).map_err(io_err(path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io_err(path))
+}
+
+/// Puts our block into the `pre-commit` and `pre-push` hooks of `repo`.
+pub fn install(repo: &Repo, home: Option<&Path>) -> Result<Vec<HookChange>, HooksError> {
+    let dir = repo.hooks_dir(home);
+    let mut out = Vec::new();
+    // Check every file first, so a refusal leaves all of them untouched.
+    let mut edits = Vec::new();
+    for (name, template) in HOOKS {
+        let path = dir.join(name);
+        let script_err = |source| HooksError::Script { path: path.display().to_string(), source };
+        let block = hook_script::block_of(template).map_err(script_err)?;
+        let existing = read_hook(&path)?;
+        let edit = hook_script::install(existing.as_deref(), &block).map_err(script_err)?;
+        edits.push((path, existing.is_some(), edit));
+    }
+    for (path, existed, edit) in edits {
+        let action = match edit {
+            Edit::Unchanged => HookAction::Unchanged,
+            Edit::Write(text) => {
+                std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+                write_hook(&path, &text)?;
+                if existed { HookAction::Updated } else { HookAction::Created }
+            }
+            Edit::Remove => unreachable!("install never removes"),
+        };
+        out.push(HookChange { path, action });
+    }
+    Ok(out)
+}
+
+/// Takes our block out of the hooks, leaving the user's own lines as they were.
+pub fn uninstall(repo: &Repo, home: Option<&Path>) -> Result<Vec<HookChange>, HooksError> {
+    let dir = repo.hooks_dir(home);
+    let mut out = Vec::new();
+    for (name, _) in HOOKS {
+        let path = dir.join(name);
+        let Some(existing) = read_hook(&path)? else {
+            out.push(HookChange { path, action: HookAction::Unchanged });
+            continue;
+        };
+        let edit = hook_script::uninstall(&existing)
+            .map_err(|source| HooksError::Script { path: path.display().to_string(), source })?;
+        let action = match edit {
+            Edit::Unchanged => HookAction::Unchanged,
+            Edit::Write(text) => {
+                write_hook(&path, &text)?;
+                HookAction::Stripped
+            }
+            Edit::Remove => {
+                std::fs::remove_file(&path).map_err(io_err(&path))?;
+                HookAction::Removed
+            }
+        };
+        out.push(HookChange { path, action });
+    }
+    Ok(out)
+}
+
+/// Whether a path names an attestation (a signed file) and which signature names go with it.
+fn signed_kind(path: &str) -> Option<&'static [&'static str]> {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    if file.ends_with(".assert") {
+        Some(&["sig", "asc"])
+    } else if sums::kind_of(file).is_some() {
+        Some(&["asc"])
+    } else {
+        None
+    }
+}
+
+/// Why a staged attestation cannot be committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The staged file.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Checks the staged attestations: each parses, and has its signature staged with it.
+pub fn pre_commit(repo: &Repo) -> Result<Vec<Problem>, HooksError> {
+    let staged = repo.staged()?;
+    let present: BTreeSet<&str> =
+        staged.iter().filter(|s| s.blob.is_some()).map(|s| s.path.as_str()).collect();
+    let mut problems = Vec::new();
+    for s in &staged {
+        let (Some(blob), Some(sig_exts)) = (&s.blob, signed_kind(&s.path)) else { continue };
+        let problem = |message: String| Problem { path: s.path.clone(), message };
+        match std::str::from_utf8(blob) {
+            Err(_) => problems.push(problem("is not UTF-8 text".into())),
+            Ok(text) if s.path.ends_with(".assert") => match Document::parse(text) {
+                Err(e) => problems.push(problem(format!("line {}: {}", e.line, e.message))),
+                Ok(doc) if doc.str("out_manifest").is_none() => {
+                    problems.push(problem("has no out_manifest".into()));
+                }
+                Ok(_) => {}
+            },
+            Ok(text) => {
+                if let Some(msg) = sums_problem(text) {
+                    problems.push(problem(msg));
+                }
+            }
+        }
+        if !sig_exts.iter().any(|ext| present.contains(format!("{}.{ext}", s.path).as_str())) {
+            let wanted: Vec<String> = sig_exts.iter().map(|e| format!("{}.{e}", s.path)).collect();
+            problems.push(problem(format!(
+                "its signature is not staged with it ({})",
+                wanted.join(" or ")
+            )));
+        }
+    }
+    Ok(problems)
+}
+
+/// Why a SHA256SUMS text is not `<64 hex>  <name>` lines.
+fn sums_problem(text: &str) -> Option<String> {
+    let m = sums::parse(text);
+    if m.is_empty() {
+        return Some("lists no files".into());
+    }
+    m.entries.iter().find_map(|e| {
+        let ok = e.hash.len() == 64
+            && e.hash.bytes().all(|b| b.is_ascii_hexdigit())
+            && !e.path.is_empty();
+        (!ok).then(|| format!("'{}' is not a `<sha256>  <file>` line", e.path))
+    })
+}
+
+/// One attestation a push adds or changes, and the hook's judgement of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judged {
+    /// `<release>/<signer>/<file>`.
+    pub path: String,
+    /// Why it is refused; `None` when it may be pushed.
+    pub refused: Option<String>,
+    /// Artifacts whose hash differs from the other signers' (or is missing on one side).
+    pub differing: Vec<String>,
+    /// It disagrees, but the policy lets disagreement be recorded.
+    pub allowed_disagreement: bool,
+}
+
+/// What the pre-push hook found.
+#[derive(Debug, Clone)]
+pub struct PrePushReport {
+    /// Each pushed attestation.
+    pub judged: Vec<Judged>,
+    /// The verification of the touched releases at the pushed commit(s).
+    pub groups: Vec<GroupReport>,
+    /// Problems and warnings of the verification.
+    pub problems: Vec<String>,
+    /// Warnings of the verification.
+    pub warnings: Vec<String>,
+    /// Keys read from the ledger.
+    pub keys_loaded: usize,
+    /// The policy in force.
+    pub policy: Policy,
+}
+
+impl PrePushReport {
+    /// Whether the push may go ahead.
+    pub fn passed(&self) -> bool {
+        self.judged.iter().all(|j| j.refused.is_none())
+    }
+}
+
+/// One line git writes to a pre-push hook's stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRef {
+    /// The local ref.
+    pub local_ref: String,
+    /// The commit being pushed (all zeros: a deletion).
+    pub local_sha: String,
+    /// The remote ref.
+    pub remote_ref: String,
+    /// What the remote has now (all zeros: a new ref).
+    pub remote_sha: String,
+}
+
+/// Parses the pre-push hook's stdin.
+pub fn parse_push_lines(text: &str) -> Result<Vec<PushedRef>, HooksError> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f.as_slice() {
+                [a, b, c, d] => Ok(PushedRef {
+                    local_ref: a.to_string(),
+                    local_sha: b.to_string(),
+                    remote_ref: c.to_string(),
+                    remote_sha: d.to_string(),
+                }),
+                _ => Err(HooksError::Input(format!("unexpected pre-push input line: {l}"))),
+            }
+        })
+        .collect()
+}
+
+fn is_zero(sha: &str) -> bool {
+    sha.bytes().all(|b| b == b'0')
+}
+
+/// `(release, signer, signed file)` for a ledger path of an attestation or its signature.
+fn attestation_of(path: &str) -> Option<(String, String, String)> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let [release, signer, file] = parts.as_slice() else { return None };
+    if verify::KEY_DIRS.contains(release) {
+        return None;
+    }
+    let data =
+        SIG_EXTS.iter().find_map(|ext| file.strip_suffix(&format!(".{ext}"))).unwrap_or(file);
+    signed_kind(data)?;
+    Some((release.to_string(), signer.to_string(), data.to_string()))
+}
+
+/// Checks what a push publishes: every attestation added or changed by the pushed commits
+/// must have a signature that counts (good, by a key in the ledger at that commit) and the
+/// outputs the other signers of its release agree on (or be the first to sign it).
+pub fn pre_push(
+    repo: &Repo,
+    remote: &str,
+    refs: &[PushedRef],
+) -> Result<PrePushReport, HooksError> {
+    let mut report = PrePushReport {
+        judged: Vec::new(),
+        groups: Vec::new(),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        keys_loaded: 0,
+        policy: Policy::default(),
+    };
+    for r in refs.iter().filter(|r| !is_zero(&r.local_sha)) {
+        let local = repo.resolve(&r.local_sha)?;
+        let remote_old =
+            if is_zero(&r.remote_sha) { None } else { repo.resolve(&r.remote_sha).ok() };
+        let touched: BTreeSet<(String, String, String)> = repo
+            .pushed_paths(local, remote_old, remote)?
+            .iter()
+            .filter_map(|p| attestation_of(p))
+            .collect();
+        if touched.is_empty() {
+            continue;
+        }
+        let releases: BTreeSet<String> = touched.iter().map(|t| t.0.clone()).collect();
+        let q = Query {
+            ledgers: vec![LedgerSpec::Git {
+                path: repo.workdir().to_path_buf(),
+                revs: vec![local.to_string()],
+                all_branches: false,
+            }],
+            releases: releases.into_iter().collect(),
+            name: None,
+            keys: Vec::new(),
+            extra_keys: Vec::new(),
+            at: SystemTime::now(),
+            threshold: None,
+            compare_to: None,
+        };
+        let v = verify::verify(&q)?;
+        for t in &touched {
+            report.judged.push(judge(&v.groups, t, v.policy.allow_disagreement));
+        }
+        report.groups.extend(v.groups);
+        report.problems.extend(v.problems);
+        report.warnings.extend(v.warnings);
+        report.keys_loaded = report.keys_loaded.max(v.keys_loaded);
+        report.policy = v.policy;
+    }
+    Ok(report)
+}
+
+/// The judgement of one pushed attestation against the verification of its release.
+fn judge(
+    groups: &[GroupReport],
+    (release, signer, file): &(String, String, String),
+    allow: bool,
+) -> Judged {
+    let path = format!("{release}/{signer}/{file}");
+    let mut j = Judged { path, refused: None, differing: Vec::new(), allowed_disagreement: false };
+    let found = groups.iter().find_map(|g| {
+        let i = g
+            .rows
+            .iter()
+            .position(|r| r.release == *release && r.signer == *signer && r.file == *file)?;
+        Some((g, i))
+    });
+    let Some((g, i)) = found else {
+        // The signed file was deleted and only its signature remains, or the other way round.
+        j.refused = Some("not found at the pushed commit (a signature without its file?)".into());
+        return j;
+    };
+    let row = &g.rows[i];
+    let verdict = &g.verdicts[i];
+    if let Some(e) = row.file_error.as_ref().or(row.field_error.as_ref()).or(row.conflict.as_ref())
+    {
+        j.refused = Some(format!("{}: {e}", verdict.as_str()));
+        return j;
+    }
+    if matches!(
+        verdict,
+        Verdict::BadSignature | Verdict::Missing | Verdict::SharedKey | Verdict::Invalid
+    ) || !row.counts
+    {
+        let why = match row.status.as_str() {
+            "bad" => {
+                "the signature does not match the file's bytes (edited after signing?)".to_string()
+            }
+            "no_pubkey" => "signed by a key that is not in builder-keys/ (no_pubkey)".to_string(),
+            "no_signature" => "it has no signature next to it (no_signature)".to_string(),
+            other => format!("signature status {other}"),
+        };
+        j.refused = Some(format!("{}: {why}", verdict.as_str()));
+        return j;
+    }
+    let Some(mine) = &row.manifest else {
+        j.refused = Some("no manifest".into());
+        return j;
+    };
+    // The outputs the other counting signers agree on, one key one vote.
+    let mut votes: BTreeMap<String, (BTreeSet<String>, &Manifest)> = BTreeMap::new();
+    for (k, other) in g.rows.iter().enumerate() {
+        if k == i || other.signer == *signer || !other.counts {
+            continue;
+        }
+        if let (Some(m), Some(key)) = (&other.manifest, &other.key_fingerprint) {
+            votes
+                .entry(normalised(m))
+                .or_insert_with(|| (BTreeSet::new(), m))
+                .0
+                .insert(key.clone());
+        }
+    }
+    let Some(best) = votes.values().map(|(keys, _)| keys.len()).max() else {
+        return j; // the first signer of this release
+    };
+    let top: Vec<&Manifest> =
+        votes.values().filter(|(k, _)| k.len() == best).map(|(_, m)| *m).collect();
+    if top.iter().any(|m| normalised(m) == normalised(mine)) {
+        return j;
+    }
+    j.differing = differing_artifacts(mine, top[0]);
+    if allow {
+        j.allowed_disagreement = true;
+    } else {
+        j.refused =
+            Some(format!("outputs differ from the other signers': {}", j.differing.join(", ")));
+    }
+    j
+}
+
+/// Artifact names whose hash differs between two manifests, or that only one lists.
+fn differing_artifacts(mine: &Manifest, theirs: &Manifest) -> Vec<String> {
+    let a: BTreeMap<&str, &str> =
+        mine.entries.iter().map(|e| (e.path.as_str(), e.hash.as_str())).collect();
+    let b: BTreeMap<&str, &str> =
+        theirs.entries.iter().map(|e| (e.path.as_str(), e.hash.as_str())).collect();
+    let names: BTreeSet<&str> = a.keys().chain(b.keys()).copied().collect();
+    names.into_iter().filter(|n| a.get(n) != b.get(n)).map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attestation_paths() {
+        assert_eq!(
+            attestation_of("1.0/alice/demo-build.assert.sig"),
+            Some(("1.0".into(), "alice".into(), "demo-build.assert".into()))
+        );
+        assert_eq!(
+            attestation_of("25.0/bob/all.SHA256SUMS"),
+            Some(("25.0".into(), "bob".into(), "all.SHA256SUMS".into()))
+        );
+        assert_eq!(attestation_of("builder-keys/alice/x.assert"), None);
+        assert_eq!(attestation_of("1.0/alice/README.md"), None);
+        assert_eq!(attestation_of("1.0/demo-build.assert"), None);
+    }
+
+    #[test]
+    fn push_lines() {
+        let z = "0".repeat(40);
+        let refs = parse_push_lines(&format!("refs/heads/main abc refs/heads/main {z}\n")).unwrap();
+        assert_eq!(refs[0].local_sha, "abc");
+        assert!(is_zero(&refs[0].remote_sha));
+        assert!(parse_push_lines("a b c\n").is_err());
+    }
+
+    #[test]
+    fn sums_lines_checked() {
+        let h = "a".repeat(64);
+        assert_eq!(sums_problem(&format!("{h}  x.tar.gz\n")), None);
+        assert!(sums_problem("").is_some());
+        assert!(sums_problem("abc  x.tar.gz\n").is_some());
+    }
+
+    #[test]
+    fn differing_names_both_ways() {
+        let a = Manifest::parse("h1  a\nh2  b\n");
+        let b = Manifest::parse("h1  a\nh3  b\nh4  c\n");
+        assert_eq!(differing_artifacts(&a, &b), vec!["b", "c"]);
+    }
+}
