@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
-use crate::guest::{Guest, kvm, process};
-use crate::ops::{base, build, fetch};
+use crate::core::assertion;
+use crate::guest::{Guest, kvm, process, select};
+use crate::ops::{base, build, fetch, matrix};
 
 /// QEMU accelerator choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,38 +125,89 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         base_dir: args.base_dir.clone().unwrap_or_else(base::default_base_dir),
         base_dir_given,
     };
-    let mut guest: Box<dyn Guest> = match args.backend.as_str() {
-        "kvm" | "auto" => {
-            let accel = match args.accel {
-                Accel::Kvm => kvm::Accel::Kvm,
-                Accel::Tcg => kvm::Accel::Tcg,
-                Accel::Auto => kvm::Accel::Auto,
-            };
-            Box::new(kvm::Kvm::new(accel, Some(base::cache_root().join("kvm-probe"))))
-        }
-        other => {
-            return Err(CliError::new(format!("backend '{other}' is not available in this build"))
-                .hint("use --backend kvm"));
-        }
-    };
+    let selection: select::Selection = args.backend.parse().map_err(CliError::new)?;
+    let gitian_env = select::from_gitian_env(|k| std::env::var(k).ok());
+    let choice = select::resolve(&selection, gitian_env, &select::HostProbe)
+        .map_err(|e| CliError::new(e).hint("pick one with --backend (see git gitian build -h)"))?;
+    for note in &choice.notes {
+        ui.info(note);
+    }
     if args.skip_image {
-        ui.warn("--skip-image has no effect: every guest starts from a fresh overlay of the base image, which costs nothing");
+        ui.warn("--skip-image has no effect: every guest starts from a fresh copy-on-write layer over the base image, which costs nothing");
     }
     if args.skip_cleanup {
-        ui.warn("--skip-cleanup has no effect with the kvm backend: the guest is always stopped and removed");
+        ui.warn("--skip-cleanup has no effect: the guest is always stopped and removed");
     }
     process::catch_interrupts();
     let _lock = build::lock(&workdir).map_err(build_error)?;
-    let mut progress = UiProgress { ui, start: std::time::Instant::now() };
-    let outcome = build::build(&workdir, &opts, guest.as_mut(), &mut progress);
-    drop(guest);
-    let outcome = outcome.map_err(build_error)?;
-    if !ui.quiet {
-        ui.info(&format!("Built with {}", outcome.backend));
-        ui.out(&format!("{}  {}-res.yml\n", outcome.result_sha256, outcome.name));
-        ui.info("Done.");
+    let accel = match args.accel {
+        Accel::Kvm => kvm::Accel::Kvm,
+        Accel::Tcg => kvm::Accel::Tcg,
+        Accel::Auto => kvm::Accel::Auto,
+    };
+    let open = |b: select::Backend| -> Result<Box<dyn Guest>, CliError> {
+        match b {
+            select::Backend::Kvm => {
+                Ok(Box::new(kvm::Kvm::new(accel, Some(base::cache_root().join("kvm-probe")))))
+            }
+            other => select::open(other).map_err(|e| CliError::new(e.to_string())),
+        }
+    };
+    if let [only] = choice.backends.as_slice() {
+        let mut guest = open(*only)?;
+        let mut progress = UiProgress { ui, start: std::time::Instant::now() };
+        let outcome = build::build(&workdir, &opts, guest.as_mut(), &mut progress);
+        drop(guest);
+        let outcome = outcome.map_err(build_error)?;
+        if !ui.quiet {
+            ui.info(&format!("Built with {}", outcome.backend));
+            ui.out(&format!("{}  {}-res.yml\n", outcome.result_sha256, outcome.name));
+            ui.info("Done.");
+        }
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+
+    // Several backends: the same descriptor on each in turn (the last one's result stays in
+    // result/), then whether their outputs agree. Disagreement is an outcome: exit 1.
+    let mut last_error = None;
+    let report = matrix::run(&choice.backends, |b| {
+        if process::interrupted() {
+            return Err("interrupted".to_string());
+        }
+        ui.info(&format!("=== Backend {b} ==="));
+        let mut guest = open(b).map_err(|e| e.message)?;
+        let mut progress = UiProgress { ui: &mut *ui, start: std::time::Instant::now() };
+        let outcome = build::build(&workdir, &opts, guest.as_mut(), &mut progress);
+        drop(guest);
+        match outcome {
+            Ok(o) => {
+                let text = std::fs::read_to_string(&o.result).map_err(|e| e.to_string())?;
+                let manifest = result_out_manifest(&text);
+                Ok((o.backend, manifest))
+            }
+            Err(e) => {
+                let err = build_error(e);
+                let msg = err.message.clone();
+                last_error = Some(err);
+                Err(msg)
+            }
+        }
+    });
+    if process::interrupted() {
+        return Err(last_error.unwrap_or_else(|| CliError::new("interrupted")));
+    }
+    ui.out(&report.render());
+    if report.runs.iter().all(|r| r.outcome.is_err()) {
+        return Err(last_error.unwrap_or_else(|| CliError::new("every backend failed")));
+    }
+    Ok(if report.all_agree() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The out_manifest of a result file's text.
+fn result_out_manifest(text: &str) -> crate::core::manifest::Manifest {
+    let doc = assertion::Document::parse(text).ok();
+    let out = doc.as_ref().and_then(|d| d.str("out_manifest")).unwrap_or_default();
+    crate::core::manifest::Manifest::parse(out)
 }
 
 fn build_error(e: build::BuildError) -> CliError {
