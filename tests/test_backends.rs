@@ -4,9 +4,8 @@
 //! the same outputs; each must keep the script off the network and away from host paths, and
 //! leave nothing behind after a failing script or a kill.
 //!
-//! The base root file system is the one `make-base` makes (`rootfs.tar` in
-//! `<base_dir>/debian-bookworm-amd64`): `GITIAN_TEST_BASE_DIR` when set, else made here once with
-//! mmdebstrap into a fixed cache folder.
+//! The base is the one `git gitian make-base` makes for `test_build` (its `rootfs.tar` in
+//! `<base_dir>/debian-bookworm-amd64`), or `GITIAN_TEST_BASE_DIR` when set.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -26,35 +25,29 @@ use git_gitian::ops::matrix;
 
 const SUITE_DIR: &str = "debian-bookworm-amd64";
 
-/// The folder of test base images, made on first use.
+/// The folder of base images: `GITIAN_TEST_BASE_DIR` as given (the ordinary-user helper gets
+/// one it can read), else the one `git gitian make-base` makes for `test_build` (shared, made
+/// once per machine).
 pub fn base_dir() -> PathBuf {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::var_os("GITIAN_TEST_BASE_DIR")
-        .map_or_else(|| PathBuf::from("/var/cache/git-gitian-test/base"), PathBuf::from);
-    let suite = dir.join(SUITE_DIR);
-    if suite.join("rootfs.tar").exists() {
-        return dir;
+    if let Some(dir) = std::env::var_os("GITIAN_TEST_BASE_DIR") {
+        return PathBuf::from(dir);
     }
-    fs::create_dir_all(&suite).unwrap();
-    let tmp = suite.join(format!(".tmp-{}", std::process::id()));
-    fs::create_dir_all(&tmp).unwrap();
-    let st = Command::new("mmdebstrap")
-        .env("SOURCE_DATE_EPOCH", "1747699200")
-        .args(["--quiet", "--variant=minbase", "--include=gcc,libc6-dev,make,git,locales"])
-        .arg(r#"--customize-hook=echo "en_US.UTF-8 UTF-8" > "$1/etc/locale.gen"; chroot "$1" locale-gen"#)
-        .arg(r#"--customize-hook=chroot "$1" useradd -m -s /bin/bash debian"#)
-        .arg(r#"--customize-hook=rm -f "$1/etc/hostname" "$1/etc/resolv.conf""#)
-        .arg("bookworm")
-        .arg(tmp.join("rootfs.tar"))
-        .status()
-        .expect("run mmdebstrap");
-    assert!(st.success(), "mmdebstrap failed");
-    fs::rename(tmp.join("rootfs.tar"), suite.join("rootfs.tar")).unwrap();
-    fs::remove_dir_all(&tmp).unwrap();
-    let sums = Command::new("sha256sum").arg("rootfs.tar").current_dir(&suite).output().unwrap();
-    fs::write(suite.join("SHA256SUMS"), sums.stdout).unwrap();
-    dir
+    crate::test_build::base().parent().unwrap().to_path_buf()
+}
+
+/// A copy of the base's root file system (hard links where possible) in `dir`, readable by any
+/// user: the shared base may sit under /root.
+fn readable_base(dir: &Path) -> PathBuf {
+    let from = base_dir().join(SUITE_DIR);
+    let to = dir.join(SUITE_DIR);
+    fs::create_dir_all(&to).unwrap();
+    for f in ["rootfs.tar", "SHA256SUMS"] {
+        if fs::hard_link(from.join(f), to.join(f)).is_err() {
+            fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
+    sh(&format!("chmod -R a+rX {}", dir.display()), dir);
+    dir.to_path_buf()
 }
 
 /// A scratch folder removed on drop (as root, even when guests left files owned by other ids).
@@ -266,12 +259,18 @@ impl Drop for Dockerd {
 
 /// Podman's storage kept in a scratch folder (CONTAINERS_STORAGE_CONF) for the test's life.
 pub struct PodmanStorage {
-    dir: Scratch,
     conf: PathBuf,
+    _lock: std::sync::MutexGuard<'static, ()>,
+    dir: Scratch,
 }
+
+/// podman keeps run-time state and locks outside its storage (/run/libpod, /dev/shm), so two
+/// private storages at once trip over each other: tests use podman one at a time.
+static PODMAN_LOCK: Mutex<()> = Mutex::new(());
 
 impl PodmanStorage {
     pub fn new() -> Self {
+        let lock = PODMAN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let dir = Scratch::new("podman");
         let conf = dir.0.join("storage.conf");
         fs::write(
@@ -282,7 +281,7 @@ impl PodmanStorage {
             ),
         )
         .unwrap();
-        Self { dir, conf }
+        Self { conf, _lock: lock, dir }
     }
 
     /// The environment podman needs to use this storage.
@@ -668,6 +667,7 @@ fn check_kill(kind: Kind) {
         .env("GG_KILL_KIND", kind_dir(kind))
         .env("GG_KILL_MARK", &mark)
         .env("GG_KILL_SCRATCH", work.0.join("scratch"))
+        .env("GITIAN_TEST_BASE_DIR", base_dir())
         .envs(engines.env())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -734,10 +734,12 @@ fn test_backends_user_helper() {
 struct TestUser {
     name: String,
     saved: Vec<(PathBuf, Vec<u8>)>,
+    /// A base folder this user can read.
+    base: PathBuf,
 }
 
 impl TestUser {
-    fn new(name: &str, subids: Option<u32>) -> Self {
+    fn new(name: &str, subids: Option<u32>, base: &Path) -> Self {
         let _ = Command::new("userdel").arg(name).stderr(Stdio::null()).status();
         let saved: Vec<(PathBuf, Vec<u8>)> = ["/etc/subuid", "/etc/subgid"]
             .iter()
@@ -767,7 +769,7 @@ impl TestUser {
                 fs::write(f, new).unwrap();
             }
         }
-        Self { name: name.into(), saved }
+        Self { name: name.into(), saved, base: base.to_path_buf() }
     }
 
     /// Runs the user helper as this user in `work` (owned by the user) and returns the manifest.
@@ -791,7 +793,7 @@ impl TestUser {
             .env("HOME", work)
             .env("XDG_CACHE_HOME", work.join("cache"))
             .env("GG_USER_WORK", work)
-            .env("GITIAN_TEST_BASE_DIR", base_dir())
+            .env("GITIAN_TEST_BASE_DIR", &self.base)
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .current_dir(work)
             .output()
@@ -842,7 +844,8 @@ fn test_backends_sandbox_as_ordinary_user() {
     let hello = make_inputs(&root_work);
     let want = build_hello(&mut Sandbox::new(), &root_work, &hello);
 
-    let ranged = TestUser::new("ggrange", Some(3_000_000));
+    let base = readable_base(&work.0.join("base"));
+    let ranged = TestUser::new("ggrange", Some(3_000_000), &base);
     let dir = work.0.join("ranged");
     fs::create_dir_all(&dir).unwrap();
     let (got, how) = ranged.build(&dir);
@@ -851,7 +854,7 @@ fn test_backends_sandbox_as_ordinary_user() {
     // The build user's files were owned by the range, not by the caller.
     drop(ranged);
 
-    let single = TestUser::new("ggsingle", None);
+    let single = TestUser::new("ggsingle", None, &base);
     let dir = work.0.join("single");
     fs::create_dir_all(&dir).unwrap();
     let (got, how) = single.build(&dir);

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
-use crate::guest::{Guest, kvm, process};
-use crate::ops::{base, build, fetch};
+use crate::core::assertion::Document;
+use crate::core::manifest::Manifest;
+use crate::guest::{Guest, kvm, process, select};
+use crate::ops::{base, build, fetch, matrix};
 
 /// QEMU accelerator choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,20 +126,35 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         base_dir: args.base_dir.clone().unwrap_or_else(base::default_base_dir),
         base_dir_given,
     };
-    let mut guest: Box<dyn Guest> = match args.backend.as_str() {
-        "kvm" | "auto" => {
-            let accel = match args.accel {
-                Accel::Kvm => kvm::Accel::Kvm,
-                Accel::Tcg => kvm::Accel::Tcg,
-                Accel::Auto => kvm::Accel::Auto,
-            };
-            Box::new(kvm::Kvm::new(accel, Some(base::cache_root().join("kvm-probe"))))
-        }
-        other => {
-            return Err(CliError::new(format!("backend '{other}' is not available in this build"))
-                .hint("use --backend kvm"));
+    let selection: select::Selection =
+        args.backend.parse().map_err(|e: String| CliError::new(format!("--backend: {e}")))?;
+    let gitian_env = match selection {
+        select::Selection::Auto => select::from_gitian_env(|k| std::env::var(k).ok()),
+        _ => None,
+    };
+    let choice = select::resolve(&selection, gitian_env, &select::HostProbe).map_err(|e| {
+        CliError::new(e).hint("pass --backend with one of the backends that can run here")
+    })?;
+    for note in &choice.notes {
+        ui.info(note);
+    }
+    let accel = match args.accel {
+        Accel::Kvm => kvm::Accel::Kvm,
+        Accel::Tcg => kvm::Accel::Tcg,
+        Accel::Auto => kvm::Accel::Auto,
+    };
+    let open = |b: select::Backend| -> Result<Box<dyn Guest>, CliError> {
+        match b {
+            select::Backend::Kvm => {
+                Ok(Box::new(kvm::Kvm::new(accel, Some(base::cache_root().join("kvm-probe")))))
+            }
+            other => select::open(other).map_err(|e| CliError::new(e.to_string())),
         }
     };
+    if matches!(selection, select::Selection::All) || choice.backends.len() > 1 {
+        return run_matrix(&choice.backends, &workdir, &opts, open, ui);
+    }
+    let mut guest = open(choice.backends[0])?;
     if args.skip_image {
         ui.warn("--skip-image has no effect: every guest starts from a fresh overlay of the base image, which costs nothing");
     }
@@ -156,6 +173,89 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         ui.info("Done.");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--backend all` or a list: the descriptor built on each backend in turn, in this folder; then
+/// per output file whether the backends agree. Each backend's result, build info and build
+/// log are kept in `var/matrix/<backend>/`; `result/<name>-res.yml` is left as the first
+/// successful backend's. Exit status 0 when everything agrees, 1 when not.
+fn run_matrix(
+    backends: &[select::Backend],
+    workdir: &std::path::Path,
+    opts: &build::BuildOptions,
+    open: impl Fn(select::Backend) -> Result<Box<dyn Guest>, CliError>,
+    ui: &mut Ui,
+) -> Result<ExitCode, CliError> {
+    process::catch_interrupts();
+    let _lock = build::lock(workdir).map_err(build_error)?;
+    let mut first: Option<(std::path::PathBuf, std::path::PathBuf)> = None;
+    let mut interrupted = false;
+    let report = {
+        let mut progress = UiProgress { ui: &mut *ui, start: std::time::Instant::now() };
+        matrix::run(backends, |b| {
+            if interrupted {
+                return Err("not run: interrupted".into());
+            }
+            build::Progress::info(&mut progress, &format!("=== backend {b} ==="));
+            let mut guest = open(b).map_err(|e| e.to_string())?;
+            let outcome = build::build(workdir, opts, guest.as_mut(), &mut progress);
+            drop(guest);
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(build::BuildError::Interrupted) => {
+                    interrupted = true;
+                    return Err("interrupted".into());
+                }
+                Err(e) => return Err(e.to_string()),
+            };
+            let keep = workdir.join("var/matrix").join(b.name());
+            std::fs::create_dir_all(&keep)
+                .map_err(|e| format!("cannot create {}: {e}", keep.display()))?;
+            let kept = keep.join(format!("{}-res.yml", outcome.name));
+            for (from, to) in [
+                (outcome.result.clone(), kept.clone()),
+                (workdir.join("var/build-info"), keep.join("build-info")),
+                (workdir.join("var/build.log"), keep.join("build.log")),
+            ] {
+                if from.exists() {
+                    std::fs::copy(&from, &to)
+                        .map_err(|e| format!("cannot keep {}: {e}", from.display()))?;
+                }
+            }
+            if first.is_none() {
+                first = Some((kept.clone(), outcome.result.clone()));
+            }
+            let text =
+                std::fs::read_to_string(&kept).map_err(|e| format!("{}: {e}", kept.display()))?;
+            let doc = Document::parse(&text).map_err(|e| format!("{}: {e}", kept.display()))?;
+            let out = doc.str("out_manifest").unwrap_or_default();
+            Ok((outcome.backend, Manifest::parse(out)))
+        })
+    };
+    if let Some((kept, result)) = &first {
+        let tmp = result.with_extension("yml.tmp");
+        std::fs::copy(kept, &tmp)
+            .and_then(|_| std::fs::rename(&tmp, result))
+            .map_err(|e| CliError::new(format!("cannot restore {}: {e}", result.display())))?;
+    }
+    if interrupted {
+        return Err(CliError::new("interrupted; the guest was stopped and removed"));
+    }
+    ui.out(&report.render());
+    if let Some((_, result)) = &first {
+        let b =
+            report.runs.iter().find(|r| r.outcome.is_ok()).map(|r| r.backend.name()).unwrap_or("");
+        ui.info(&format!(
+            "{} is the {b} build's; every backend's result is in var/matrix/",
+            result.display()
+        ));
+    }
+    if report.all_agree() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        ui.warn("the backends do not agree (or one failed)");
+        Ok(ExitCode::from(1))
+    }
 }
 
 fn build_error(e: build::BuildError) -> CliError {

@@ -45,9 +45,19 @@ struct State {
 const SUPERVISOR: &str = r#"
 N=$1; shift
 cleanup() {
-  for d in /sys/fs/cgroup/*/lxc.monitor."$N" /sys/fs/cgroup/*/lxc.payload."$N" \
-           /sys/fs/cgroup/lxc.monitor."$N" /sys/fs/cgroup/lxc.payload."$N"; do
-    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  # The container's processes may still be dying (a busy cgroup cannot be removed): retry
+  # for up to 10 s.
+  i=0
+  while [ $i -lt 100 ]; do
+    left=0
+    for d in /sys/fs/cgroup/*/lxc.monitor."$N" /sys/fs/cgroup/*/lxc.payload."$N" \
+             /sys/fs/cgroup/lxc.monitor."$N" /sys/fs/cgroup/lxc.payload."$N"; do
+      [ -d "$d" ] || continue
+      find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+      [ -d "$d" ] && left=1
+    done
+    [ $left = 0 ] && return 0
+    sleep 0.1; i=$((i + 1))
   done
   return 0
 }
