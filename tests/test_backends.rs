@@ -160,7 +160,7 @@ pub fn build_hello(guest: &mut dyn Guest, work: &Path, hello: &Path) -> String {
     guest.copy_out("out", &out).unwrap();
     guest.destroy().unwrap();
     guest.destroy().unwrap(); // idempotent
-    assert!(!scratch.join(guest.name()).exists(), "{} left its layer", guest.name());
+    assert!(!scratch.exists(), "{} left its scratch folder", guest.name());
     manifest(&out.join("out"))
 }
 
@@ -592,7 +592,8 @@ fn check_isolation(kind: Kind) {
     let _ = fs::remove_file(&secret_tmp);
     let after = leftovers(&tag, std::process::id(), &engines);
     assert_eq!(after, before, "{kind:?} left something behind");
-    assert!(!work.0.join("scratch").join(kind_dir(kind)).exists());
+    assert!(!work.0.join("scratch").exists());
+    assert!(!work.0.join("scratch2").exists());
 }
 
 fn kind_dir(kind: Kind) -> &'static str {
@@ -1152,4 +1153,280 @@ fn test_backends_sandbox_copy_mode_builds_the_same() {
             .iter()
             .any(|l| l.starts_with("mount"))
     );
+}
+
+// ---- `git gitian build` with these backends ----
+
+const CLI_NAME: &str = "hello-matrix";
+
+/// The deterministic descriptor: a small C program from the local git remote at `remote`.
+fn cli_descriptor(remote: &Path, commit: &str, script: &str) -> String {
+    let mut d = format!(
+        "---\nname: \"{CLI_NAME}\"\ndistro: \"debian\"\nsuites:\n- \"bookworm\"\narchitectures:\n- \"amd64\"\n\
+         packages: []\nremotes:\n- \"url\": \"{}\"\n  \"dir\": \"hello\"\n  \"commit\": \"{commit}\"\nfiles: []\n\
+         script: |\n",
+        remote.display()
+    );
+    for line in script.lines() {
+        d.push_str(&format!("  {line}\n"));
+    }
+    d
+}
+
+const CLI_SCRIPT: &str = r#"set -e
+cd hello
+make CC=gcc
+./hello > $OUTDIR/hello.txt
+mkdir -p dist && cp hello dist/
+tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -cf - dist | gzip -n > $OUTDIR/hello.tar.gz
+{ id -un; id -u; hostname; pwd; umask; echo "HOME=$HOME USER=$USER PATH=$PATH LANG=$LANG"; } > $OUTDIR/environment.txt
+"#;
+
+/// A build folder with `desc.yml` (script `script`) and the git remote it builds.
+fn cli_workdir(root: &Path, script: &str) -> PathBuf {
+    let src = make_inputs(root); // root/remote.git, root/inputs/hello (unused clone)
+    let commit = String::from_utf8(
+        Command::new("git").args(["rev-parse", "HEAD"]).current_dir(&src).output().unwrap().stdout,
+    )
+    .unwrap();
+    let work = root.join("work");
+    fs::create_dir_all(&work).unwrap();
+    fs::write(
+        work.join("desc.yml"),
+        cli_descriptor(&root.join("remote.git"), commit.trim(), script),
+    )
+    .unwrap();
+    work
+}
+
+/// `git gitian ARGS` in `dir`, hermetic, with the shared base.
+fn gitian(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(crate::common::bin());
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("GITIAN_BASE_DIR", base_dir())
+        .env_remove("USE_LXC")
+        .env_remove("USE_DOCKER")
+        .env_remove("USE_VBOX")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn out_manifest(work: &Path) -> String {
+    let text = fs::read_to_string(work.join(format!("result/{CLI_NAME}-res.yml"))).unwrap();
+    let doc = git_gitian::core::assertion::Document::parse(&text).unwrap();
+    doc.str("out_manifest").unwrap().to_string()
+}
+
+/// The issue's check: the same descriptor built with kvm (TCG here), lxc, sandbox, docker and
+/// podman through `git gitian build --backend <list>` gives identical out manifests, and the
+/// report says so per file.
+#[test]
+fn test_backends_cli_matrix_agrees_on_every_backend() {
+    if skip_unless_root() {
+        return;
+    }
+    let _vm = crate::test_build::guest_lock();
+    let _lxc = lxc_lock();
+    let root = Scratch::new("cli-matrix");
+    let work = cli_workdir(&root.0, CLI_SCRIPT);
+    let dockerd = Dockerd::start();
+    let podman = PodmanStorage::new();
+    let out = gitian(
+        &work,
+        &[
+            "build",
+            "--backend",
+            "kvm,lxc,sandbox,docker,podman",
+            "--accel",
+            "tcg",
+            "-m",
+            "1024",
+            "desc.yml",
+        ],
+    )
+    .env("DOCKER_HOST", &dockerd.host)
+    .envs(podman.env())
+    .output()
+    .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{report}\n{err}");
+    let squeezed: String =
+        report.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+    for file in ["hello.tar.gz", "hello.txt", "environment.txt"] {
+        assert!(squeezed.contains(&format!("\n{file} agree (5 backends) ")), "{report}");
+    }
+    assert!(squeezed.starts_with("kvm kvm (qemu, accel tcg)"), "{report}");
+    for b in ["kvm", "lxc", "sandbox", "docker", "podman"] {
+        let kept = work.join(format!("var/matrix/{b}/{CLI_NAME}-res.yml"));
+        assert!(kept.exists(), "{}", kept.display());
+        let info = fs::read_to_string(work.join(format!("var/matrix/{b}/build-info"))).unwrap();
+        assert!(info.contains(&format!("backend: {b}")), "{info}");
+    }
+    // result/ holds the first backend's result, byte for byte.
+    assert_eq!(
+        fs::read(work.join(format!("result/{CLI_NAME}-res.yml"))).unwrap(),
+        fs::read(work.join(format!("var/matrix/kvm/{CLI_NAME}-res.yml"))).unwrap()
+    );
+    let env = out_manifest(&work);
+    assert!(env.contains("  environment.txt\n"), "{env}");
+    let guests: Vec<_> = fs::read_dir(work.join("var"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("guest-"))
+        .collect();
+    assert!(guests.is_empty(), "guest scratch left in var/");
+    assert_eq!(dockerd.docker(&["ps", "-aq"]), "");
+}
+
+/// `auto` says which backend it picked and why; Gitian's USE_* variables count only as "1".
+#[test]
+fn test_backends_cli_auto_says_which() {
+    if skip_unless_root() {
+        return;
+    }
+    let _lxc = lxc_lock();
+    let root = Scratch::new("cli-auto");
+    let work = cli_workdir(&root.0, CLI_SCRIPT);
+    let expected = match git_gitian::guest::select::kvm_not_accelerated() {
+        None => "using kvm".to_string(),
+        Some(why) => format!("using lxc (kvm: {why})"),
+    };
+    let out = gitian(&work, &["build", "desc.yml"]).env("USE_LXC", "yes").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&expected), "{err}");
+    let auto = out_manifest(&work);
+
+    let out = gitian(&work, &["build", "desc.yml"]).env("USE_LXC", "1").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("using lxc (USE_* environment)"), "{err}");
+    assert_eq!(out_manifest(&work), auto);
+    let info = fs::read_to_string(work.join("var/build-info")).unwrap();
+    assert!(info.contains("backend: lxc"), "{info}");
+
+    let out = gitian(&work, &["build", "--backend", "qemu", "desc.yml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend 'qemu'"));
+}
+
+/// Killing `git gitian build` mid-script (SIGKILL: no cleanup code runs) leaves no process,
+/// mount, cgroup or container; SIGTERM stops the build cleanly (exit 2, no scratch left).
+fn check_cli_kill(backend: &str) {
+    let _lxc = (backend == "lxc").then(lxc_lock);
+    let root = Scratch::new(&format!("cli-kill-{backend}"));
+    let mark = format!("gg-cli-kill-{}", nanos());
+    let script = format!("exec -a {mark} sleep 300\n");
+    let work = cli_workdir(&root.0, &script);
+    let kind = Kind::parse(backend);
+    let engines = Engines::for_kind(kind);
+    for signal in ["KILL", "TERM"] {
+        let mut child = gitian(&work, &["build", "--backend", backend, "desc.yml"])
+            .envs(engines.env())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let start = Instant::now();
+        while leftovers(&mark, pid, &Engines::None).is_empty() {
+            if child.try_wait().unwrap().is_some() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+                panic!("{backend}: the build ended early (round SIG{signal}): {err}");
+            }
+            assert!(start.elapsed() < Duration::from_secs(300), "the script never started");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
+        let status = child.wait().unwrap();
+        if signal == "TERM" {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            assert_eq!(status.code(), Some(2), "{err}");
+            assert!(err.contains("interrupted"), "{err}");
+        }
+        let tag = work.display().to_string();
+        let start = Instant::now();
+        loop {
+            let mut left = leftovers(&mark, pid, &engines);
+            left.extend(
+                leftovers(&tag, pid, &Engines::None)
+                    .into_iter()
+                    .filter(|l| !l.contains("git-gitian")),
+            );
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{backend} after SIG{signal}: {left:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if signal == "TERM" {
+            let guests: Vec<_> = fs::read_dir(work.join("var"))
+                .unwrap()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("guest-"))
+                .collect();
+            assert!(guests.is_empty(), "{backend}: guest scratch left after SIGTERM");
+        }
+        // A killed build leaves its lock behind only as a stale file: the next build runs.
+    }
+}
+
+#[test]
+fn test_backends_cli_kill_sandbox() {
+    if !skip_unless_root() {
+        check_cli_kill("sandbox");
+    }
+}
+
+#[test]
+fn test_backends_cli_kill_lxc() {
+    if !skip_unless_root() {
+        check_cli_kill("lxc");
+    }
+}
+
+#[test]
+fn test_backends_cli_kill_docker() {
+    if !skip_unless_root() {
+        check_cli_kill("docker");
+    }
+}
+
+/// A guest abandoned without `destroy` (its process was killed) leaves its layer in the scratch
+/// folder; the next guest there must start from the pristine base, not from that layer.
+#[test]
+fn test_backends_stale_scratch_does_not_leak() {
+    if skip_unless_root() {
+        return;
+    }
+    let _lxc = lxc_lock();
+    let work = Scratch::new("stale");
+    for kind in [Kind::Sandbox, Kind::Lxc] {
+        let scratch = work.0.join(format!("{kind:?}"));
+        let mut g = kind.guest(Vec::new());
+        g.create(&spec(&scratch)).unwrap();
+        let (code, _) =
+            run(g.as_mut(), User::Root, Network::Offline, "echo x > /etc/leak", &work.0);
+        assert_eq!(code, 0);
+        std::mem::forget(g); // as if killed: no destroy
+        assert!(scratch.exists());
+        let mut g = kind.guest(Vec::new());
+        g.create(&spec(&scratch)).unwrap();
+        let (code, _) =
+            run(g.as_mut(), User::Root, Network::Offline, "test ! -e /etc/leak", &work.0);
+        assert_eq!(code, 0, "{kind:?}: the stale layer leaked into a new guest");
+        g.destroy().unwrap();
+        assert!(!scratch.exists());
+    }
 }

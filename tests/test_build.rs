@@ -16,7 +16,7 @@ use crate::common::{bin, stderr, stdout};
 static GUESTS: Mutex<()> = Mutex::new(());
 static BASE: OnceLock<PathBuf> = OnceLock::new();
 
-fn guest_lock() -> MutexGuard<'static, ()> {
+pub(crate) fn guest_lock() -> MutexGuard<'static, ()> {
     GUESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 

@@ -32,8 +32,8 @@ pub struct Lxc {
 struct State {
     /// Container name, unique per guest (`gitian-<pid>-<n>`).
     name: String,
-    /// `scratch/lxc`: `delta/` (upper), `work/` (overlay work dir, made by LXC), `path/`
-    /// (lxcpath), config files and LXC's log.
+    /// The spec's scratch folder: `delta/` (upper), `work/` (overlay work dir, made by LXC),
+    /// `path/` (lxcpath), config files and LXC's log.
     dir: PathBuf,
     build: GuestUser,
     root: GuestUser,
@@ -248,7 +248,10 @@ impl Guest for Lxc {
         remove_stale_cgroups();
         let lower = sandbox::unpacked_base(&sandbox::Mapping::Identity, &spec.base)?;
         let build = util::build_user(NAME, &lower, &spec.distro)?;
-        let dir = spec.scratch.join("lxc");
+        // The guest's folder is the scratch folder itself (destroy removes it); a killed
+        // build's leftovers there must not leak into this guest.
+        let dir = spec.scratch.clone();
+        util::remove_tree(NAME, &dir)?;
         for sub in ["delta", "path"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| {
                 err(NAME, format!("cannot create {}: {e}", dir.join(sub).display()))
