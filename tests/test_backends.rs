@@ -35,15 +35,16 @@ pub fn base_dir() -> PathBuf {
     crate::test_build::base().parent().unwrap().to_path_buf()
 }
 
-/// A copy of the base's root file system (hard links where possible) in `dir`, readable by any
-/// user: the shared base may sit under /root.
+/// A copy of the base image (hard links where possible) in `dir`, readable by any user: the
+/// shared base may sit under /root.
 fn readable_base(dir: &Path) -> PathBuf {
     let from = base_dir().join(SUITE_DIR);
     let to = dir.join(SUITE_DIR);
     fs::create_dir_all(&to).unwrap();
-    for f in ["rootfs.tar", "SHA256SUMS"] {
-        if fs::hard_link(from.join(f), to.join(f)).is_err() {
-            fs::copy(from.join(f), to.join(f)).unwrap();
+    for e in fs::read_dir(&from).unwrap().flatten() {
+        let f = e.file_name();
+        if fs::hard_link(from.join(&f), to.join(&f)).is_err() {
+            fs::copy(from.join(&f), to.join(&f)).unwrap();
         }
     }
     sh(&format!("chmod -R a+rX {}", dir.display()), dir);
@@ -717,20 +718,6 @@ fn test_backends_docker_kill_leaves_nothing() {
     }
 }
 
-/// Not a test by itself: run as an ordinary user by `sandbox_as_ordinary_user`; builds hello in
-/// the sandbox and writes the out manifest to `$GG_USER_WORK/manifest`.
-#[test]
-#[ignore]
-fn test_backends_user_helper() {
-    let Ok(work) = std::env::var("GG_USER_WORK") else { return };
-    let work = PathBuf::from(work);
-    let hello = make_inputs(&work);
-    let mut g = Sandbox::new();
-    let m = build_hello(&mut g, &work, &hello);
-    fs::write(work.join("manifest"), m).unwrap();
-    fs::write(work.join("describe"), Sandbox::describe_mapping()).unwrap();
-}
-
 /// A user created for a test (and its /etc/subuid, /etc/subgid lines), removed on drop.
 struct TestUser {
     name: String,
@@ -773,40 +760,36 @@ impl TestUser {
         Self { name: name.into(), saved, base: base.to_path_buf() }
     }
 
-    /// Runs the user helper as this user in `work` (owned by the user) and returns the manifest.
-    fn build(&self, work: &Path) -> (String, String) {
-        // The test binary may sit under a folder the user cannot enter (a clone in /root):
-        // run a copy of it from the user's own folder.
-        let exe = work.join("runner");
-        fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
-        sh(&format!("chown -R {0}: {1}", self.name, work.display()), work);
+    /// Runs `git gitian build` (backend auto) as this user on the hello descriptor in a folder
+    /// under `root` that the user owns; returns (out manifest, build info, stderr).
+    fn build(&self, root: &Path) -> (String, String, String) {
+        let work = cli_workdir(root, CLI_SCRIPT);
+        // The binary may sit under a folder the user cannot enter (a clone in /root): run a
+        // copy of it from the user's own folder.
+        let exe = root.join("git-gitian");
+        fs::copy(crate::common::bin(), &exe).unwrap();
+        sh(&format!("chown -R {0}: {1}", self.name, root.display()), root);
         let out = Command::new("runuser")
             .args(["-u", &self.name, "--"])
             .arg(&exe)
-            .args([
-                "--exact",
-                "test_backends::test_backends_user_helper",
-                "--ignored",
-                "--test-threads=1",
-            ])
+            .args(["build", "desc.yml"])
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-            .env("HOME", work)
-            .env("XDG_CACHE_HOME", work.join("cache"))
-            .env("GG_USER_WORK", work)
-            .env("GITIAN_TEST_BASE_DIR", &self.base)
+            .env("HOME", root)
+            .env("XDG_CACHE_HOME", root.join("cache"))
+            .env("GITIAN_BASE_DIR", &self.base)
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .current_dir(work)
+            .env("GIT_CONFIG_SYSTEM", "/dev/null")
+            .env("TZ", "UTC")
+            .env("LC_ALL", "C")
+            .current_dir(&work)
+            .stdin(Stdio::null())
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "the build as {} failed: {text}", self.name);
-        // Live processes of the user (zombies of the helper's git, reparented to the host's
-        // init, are not ours to reap).
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "the build as {} failed: {err}", self.name);
+        // Live processes of the user (zombies of git, reparented to the host's init, are not
+        // ours to reap).
         let ps = Command::new("ps").args(["-o", "stat=,args=", "-u", &self.name]).output().unwrap();
         let live: Vec<String> = String::from_utf8_lossy(&ps.stdout)
             .lines()
@@ -814,10 +797,8 @@ impl TestUser {
             .map(str::to_string)
             .collect();
         assert!(live.is_empty(), "{} left processes running: {live:?}", self.name);
-        (
-            fs::read_to_string(work.join("manifest")).unwrap(),
-            fs::read_to_string(work.join("describe")).unwrap(),
-        )
+        let info = fs::read_to_string(work.join("var/build-info")).unwrap();
+        (out_manifest(&work), info, err)
     }
 }
 
@@ -840,27 +821,26 @@ fn test_backends_sandbox_as_ordinary_user() {
     static USERS: Mutex<()> = Mutex::new(());
     let _g = USERS.lock().unwrap();
     let work = Scratch::new("sb-user");
-    let root_work = work.0.join("root");
-    fs::create_dir_all(&root_work).unwrap();
-    let hello = make_inputs(&root_work);
-    let want = build_hello(&mut Sandbox::new(), &root_work, &hello);
+    let root_work = cli_workdir(&work.0.join("root"), CLI_SCRIPT);
+    let out = gitian(&root_work, &["build", "--backend", "sandbox", "desc.yml"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let want = out_manifest(&root_work);
 
     let base = readable_base(&work.0.join("base"));
     let ranged = TestUser::new("ggrange", Some(3_000_000), &base);
-    let dir = work.0.join("ranged");
-    fs::create_dir_all(&dir).unwrap();
-    let (got, how) = ranged.build(&dir);
+    let (got, info, err) = ranged.build(&work.0.join("ranged"));
     assert_eq!(got, want, "ordinary user with a subordinate range");
-    assert!(how.contains("subordinate ids from 3000000"), "{how}");
-    // The build user's files were owned by the range, not by the caller.
+    assert!(err.contains("using sandbox (") && err.contains("lxc: not root"), "{err}");
+    assert!(
+        info.contains("backend: sandbox (user namespace, subordinate ids from 3000000)"),
+        "{info}"
+    );
     drop(ranged);
 
     let single = TestUser::new("ggsingle", None, &base);
-    let dir = work.0.join("single");
-    fs::create_dir_all(&dir).unwrap();
-    let (got, how) = single.build(&dir);
+    let (got, info, _) = single.build(&work.0.join("single"));
     assert_eq!(got, want, "ordinary user with one mapped id");
-    assert!(how.contains("single id"), "{how}");
+    assert!(info.contains("backend: sandbox (user namespace, single id "), "{info}");
 }
 
 /// Packages are installed as root with the network (into this guest's layer only), then the
