@@ -4,9 +4,8 @@
 //! the same outputs; each must keep the script off the network and away from host paths, and
 //! leave nothing behind after a failing script or a kill.
 //!
-//! The base root file system is the one `make-base` makes (`rootfs.tar` in
-//! `<base_dir>/debian-bookworm-amd64`): `GITIAN_TEST_BASE_DIR` when set, else made here once with
-//! mmdebstrap into a fixed cache folder.
+//! The base is the one `git gitian make-base` makes for `test_build` (its `rootfs.tar` in
+//! `<base_dir>/debian-bookworm-amd64`), or `GITIAN_TEST_BASE_DIR` when set.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -26,35 +25,30 @@ use git_gitian::ops::matrix;
 
 const SUITE_DIR: &str = "debian-bookworm-amd64";
 
-/// The folder of test base images, made on first use.
+/// The folder of base images: `GITIAN_TEST_BASE_DIR` as given (the ordinary-user helper gets
+/// one it can read), else the one `git gitian make-base` makes for `test_build` (shared, made
+/// once per machine).
 pub fn base_dir() -> PathBuf {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = std::env::var_os("GITIAN_TEST_BASE_DIR")
-        .map_or_else(|| PathBuf::from("/var/cache/git-gitian-test/base"), PathBuf::from);
-    let suite = dir.join(SUITE_DIR);
-    if suite.join("rootfs.tar").exists() {
-        return dir;
+    if let Some(dir) = std::env::var_os("GITIAN_TEST_BASE_DIR") {
+        return PathBuf::from(dir);
     }
-    fs::create_dir_all(&suite).unwrap();
-    let tmp = suite.join(format!(".tmp-{}", std::process::id()));
-    fs::create_dir_all(&tmp).unwrap();
-    let st = Command::new("mmdebstrap")
-        .env("SOURCE_DATE_EPOCH", "1747699200")
-        .args(["--quiet", "--variant=minbase", "--include=gcc,libc6-dev,make,git,locales"])
-        .arg(r#"--customize-hook=echo "en_US.UTF-8 UTF-8" > "$1/etc/locale.gen"; chroot "$1" locale-gen"#)
-        .arg(r#"--customize-hook=chroot "$1" useradd -m -s /bin/bash debian"#)
-        .arg(r#"--customize-hook=rm -f "$1/etc/hostname" "$1/etc/resolv.conf""#)
-        .arg("bookworm")
-        .arg(tmp.join("rootfs.tar"))
-        .status()
-        .expect("run mmdebstrap");
-    assert!(st.success(), "mmdebstrap failed");
-    fs::rename(tmp.join("rootfs.tar"), suite.join("rootfs.tar")).unwrap();
-    fs::remove_dir_all(&tmp).unwrap();
-    let sums = Command::new("sha256sum").arg("rootfs.tar").current_dir(&suite).output().unwrap();
-    fs::write(suite.join("SHA256SUMS"), sums.stdout).unwrap();
-    dir
+    crate::test_build::base().parent().unwrap().to_path_buf()
+}
+
+/// A copy of the base image (hard links where possible) in `dir`, readable by any user: the
+/// shared base may sit under /root.
+fn readable_base(dir: &Path) -> PathBuf {
+    let from = base_dir().join(SUITE_DIR);
+    let to = dir.join(SUITE_DIR);
+    fs::create_dir_all(&to).unwrap();
+    for e in fs::read_dir(&from).unwrap().flatten() {
+        let f = e.file_name();
+        if fs::hard_link(from.join(&f), to.join(&f)).is_err() {
+            fs::copy(from.join(&f), to.join(&f)).unwrap();
+        }
+    }
+    sh(&format!("chmod -R a+rX {}", dir.display()), dir);
+    dir.to_path_buf()
 }
 
 /// A scratch folder removed on drop (as root, even when guests left files owned by other ids).
@@ -167,7 +161,7 @@ pub fn build_hello(guest: &mut dyn Guest, work: &Path, hello: &Path) -> String {
     guest.copy_out("out", &out).unwrap();
     guest.destroy().unwrap();
     guest.destroy().unwrap(); // idempotent
-    assert!(!scratch.join(guest.name()).exists(), "{} left its layer", guest.name());
+    assert!(!scratch.exists(), "{} left its scratch folder", guest.name());
     manifest(&out.join("out"))
 }
 
@@ -266,12 +260,18 @@ impl Drop for Dockerd {
 
 /// Podman's storage kept in a scratch folder (CONTAINERS_STORAGE_CONF) for the test's life.
 pub struct PodmanStorage {
-    dir: Scratch,
     conf: PathBuf,
+    _lock: std::sync::MutexGuard<'static, ()>,
+    dir: Scratch,
 }
+
+/// podman keeps run-time state and locks outside its storage (/run/libpod, /dev/shm), so two
+/// private storages at once trip over each other: tests use podman one at a time.
+static PODMAN_LOCK: Mutex<()> = Mutex::new(());
 
 impl PodmanStorage {
     pub fn new() -> Self {
+        let lock = PODMAN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let dir = Scratch::new("podman");
         let conf = dir.0.join("storage.conf");
         fs::write(
@@ -282,7 +282,7 @@ impl PodmanStorage {
             ),
         )
         .unwrap();
-        Self { dir, conf }
+        Self { conf, _lock: lock, dir }
     }
 
     /// The environment podman needs to use this storage.
@@ -593,7 +593,8 @@ fn check_isolation(kind: Kind) {
     let _ = fs::remove_file(&secret_tmp);
     let after = leftovers(&tag, std::process::id(), &engines);
     assert_eq!(after, before, "{kind:?} left something behind");
-    assert!(!work.0.join("scratch").join(kind_dir(kind)).exists());
+    assert!(!work.0.join("scratch").exists());
+    assert!(!work.0.join("scratch2").exists());
 }
 
 fn kind_dir(kind: Kind) -> &'static str {
@@ -668,6 +669,7 @@ fn check_kill(kind: Kind) {
         .env("GG_KILL_KIND", kind_dir(kind))
         .env("GG_KILL_MARK", &mark)
         .env("GG_KILL_SCRATCH", work.0.join("scratch"))
+        .env("GITIAN_TEST_BASE_DIR", base_dir())
         .envs(engines.env())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -716,28 +718,16 @@ fn test_backends_docker_kill_leaves_nothing() {
     }
 }
 
-/// Not a test by itself: run as an ordinary user by `sandbox_as_ordinary_user`; builds hello in
-/// the sandbox and writes the out manifest to `$GG_USER_WORK/manifest`.
-#[test]
-#[ignore]
-fn test_backends_user_helper() {
-    let Ok(work) = std::env::var("GG_USER_WORK") else { return };
-    let work = PathBuf::from(work);
-    let hello = make_inputs(&work);
-    let mut g = Sandbox::new();
-    let m = build_hello(&mut g, &work, &hello);
-    fs::write(work.join("manifest"), m).unwrap();
-    fs::write(work.join("describe"), Sandbox::describe_mapping()).unwrap();
-}
-
 /// A user created for a test (and its /etc/subuid, /etc/subgid lines), removed on drop.
 struct TestUser {
     name: String,
     saved: Vec<(PathBuf, Vec<u8>)>,
+    /// A base folder this user can read.
+    base: PathBuf,
 }
 
 impl TestUser {
-    fn new(name: &str, subids: Option<u32>) -> Self {
+    fn new(name: &str, subids: Option<u32>, base: &Path) -> Self {
         let _ = Command::new("userdel").arg(name).stderr(Stdio::null()).status();
         let saved: Vec<(PathBuf, Vec<u8>)> = ["/etc/subuid", "/etc/subgid"]
             .iter()
@@ -767,43 +757,39 @@ impl TestUser {
                 fs::write(f, new).unwrap();
             }
         }
-        Self { name: name.into(), saved }
+        Self { name: name.into(), saved, base: base.to_path_buf() }
     }
 
-    /// Runs the user helper as this user in `work` (owned by the user) and returns the manifest.
-    fn build(&self, work: &Path) -> (String, String) {
-        // The test binary may sit under a folder the user cannot enter (a clone in /root):
-        // run a copy of it from the user's own folder.
-        let exe = work.join("runner");
-        fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
-        sh(&format!("chown -R {0}: {1}", self.name, work.display()), work);
+    /// Runs `git gitian build` (backend auto) as this user on the hello descriptor in a folder
+    /// under `root` that the user owns; returns (out manifest, build info, stderr).
+    fn build(&self, root: &Path) -> (String, String, String) {
+        let work = cli_workdir(root, CLI_SCRIPT);
+        // The binary may sit under a folder the user cannot enter (a clone in /root): run a
+        // copy of it from the user's own folder.
+        let exe = root.join("git-gitian");
+        fs::copy(crate::common::bin(), &exe).unwrap();
+        sh(&format!("chown -R {0}: {1}", self.name, root.display()), root);
         let out = Command::new("runuser")
             .args(["-u", &self.name, "--"])
             .arg(&exe)
-            .args([
-                "--exact",
-                "test_backends::test_backends_user_helper",
-                "--ignored",
-                "--test-threads=1",
-            ])
+            .args(["build", "desc.yml"])
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-            .env("HOME", work)
-            .env("XDG_CACHE_HOME", work.join("cache"))
-            .env("GG_USER_WORK", work)
-            .env("GITIAN_TEST_BASE_DIR", base_dir())
+            .env("HOME", root)
+            .env("XDG_CACHE_HOME", root.join("cache"))
+            .env("GITIAN_BASE_DIR", &self.base)
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .current_dir(work)
+            .env("GIT_CONFIG_SYSTEM", "/dev/null")
+            .env("TZ", "UTC")
+            .env("LC_ALL", "C")
+            .current_dir(&work)
+            .stdin(Stdio::null())
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "the build as {} failed: {text}", self.name);
-        // Live processes of the user (zombies of the helper's git, reparented to the host's
-        // init, are not ours to reap).
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "the build as {} failed: {err}", self.name);
+        // Live processes of the user (zombies of git, reparented to the host's init, are not
+        // ours to reap).
         let ps = Command::new("ps").args(["-o", "stat=,args=", "-u", &self.name]).output().unwrap();
         let live: Vec<String> = String::from_utf8_lossy(&ps.stdout)
             .lines()
@@ -811,10 +797,8 @@ impl TestUser {
             .map(str::to_string)
             .collect();
         assert!(live.is_empty(), "{} left processes running: {live:?}", self.name);
-        (
-            fs::read_to_string(work.join("manifest")).unwrap(),
-            fs::read_to_string(work.join("describe")).unwrap(),
-        )
+        let info = fs::read_to_string(work.join("var/build-info")).unwrap();
+        (out_manifest(&work), info, err)
     }
 }
 
@@ -837,26 +821,26 @@ fn test_backends_sandbox_as_ordinary_user() {
     static USERS: Mutex<()> = Mutex::new(());
     let _g = USERS.lock().unwrap();
     let work = Scratch::new("sb-user");
-    let root_work = work.0.join("root");
-    fs::create_dir_all(&root_work).unwrap();
-    let hello = make_inputs(&root_work);
-    let want = build_hello(&mut Sandbox::new(), &root_work, &hello);
+    let root_work = cli_workdir(&work.0.join("root"), CLI_SCRIPT);
+    let out = gitian(&root_work, &["build", "--backend", "sandbox", "desc.yml"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let want = out_manifest(&root_work);
 
-    let ranged = TestUser::new("ggrange", Some(3_000_000));
-    let dir = work.0.join("ranged");
-    fs::create_dir_all(&dir).unwrap();
-    let (got, how) = ranged.build(&dir);
+    let base = readable_base(&work.0.join("base"));
+    let ranged = TestUser::new("ggrange", Some(3_000_000), &base);
+    let (got, info, err) = ranged.build(&work.0.join("ranged"));
     assert_eq!(got, want, "ordinary user with a subordinate range");
-    assert!(how.contains("subordinate ids from 3000000"), "{how}");
-    // The build user's files were owned by the range, not by the caller.
+    assert!(err.contains("using sandbox (") && err.contains("lxc: not root"), "{err}");
+    assert!(
+        info.contains("backend: sandbox (user namespace, subordinate ids from 3000000)"),
+        "{info}"
+    );
     drop(ranged);
 
-    let single = TestUser::new("ggsingle", None);
-    let dir = work.0.join("single");
-    fs::create_dir_all(&dir).unwrap();
-    let (got, how) = single.build(&dir);
+    let single = TestUser::new("ggsingle", None, &base);
+    let (got, info, _) = single.build(&work.0.join("single"));
     assert_eq!(got, want, "ordinary user with one mapped id");
-    assert!(how.contains("single id"), "{how}");
+    assert!(info.contains("backend: sandbox (user namespace, single id "), "{info}");
 }
 
 /// Packages are installed as root with the network (into this guest's layer only), then the
@@ -1149,4 +1133,280 @@ fn test_backends_sandbox_copy_mode_builds_the_same() {
             .iter()
             .any(|l| l.starts_with("mount"))
     );
+}
+
+// ---- `git gitian build` with these backends ----
+
+const CLI_NAME: &str = "hello-matrix";
+
+/// The deterministic descriptor: a small C program from the local git remote at `remote`.
+fn cli_descriptor(remote: &Path, commit: &str, script: &str) -> String {
+    let mut d = format!(
+        "---\nname: \"{CLI_NAME}\"\ndistro: \"debian\"\nsuites:\n- \"bookworm\"\narchitectures:\n- \"amd64\"\n\
+         packages: []\nremotes:\n- \"url\": \"{}\"\n  \"dir\": \"hello\"\n  \"commit\": \"{commit}\"\nfiles: []\n\
+         script: |\n",
+        remote.display()
+    );
+    for line in script.lines() {
+        d.push_str(&format!("  {line}\n"));
+    }
+    d
+}
+
+const CLI_SCRIPT: &str = r#"set -e
+cd hello
+make CC=gcc
+./hello > $OUTDIR/hello.txt
+mkdir -p dist && cp hello dist/
+tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -cf - dist | gzip -n > $OUTDIR/hello.tar.gz
+{ id -un; id -u; hostname; pwd; umask; echo "HOME=$HOME USER=$USER PATH=$PATH LANG=$LANG"; } > $OUTDIR/environment.txt
+"#;
+
+/// A build folder with `desc.yml` (script `script`) and the git remote it builds.
+fn cli_workdir(root: &Path, script: &str) -> PathBuf {
+    let src = make_inputs(root); // root/remote.git, root/inputs/hello (unused clone)
+    let commit = String::from_utf8(
+        Command::new("git").args(["rev-parse", "HEAD"]).current_dir(&src).output().unwrap().stdout,
+    )
+    .unwrap();
+    let work = root.join("work");
+    fs::create_dir_all(&work).unwrap();
+    fs::write(
+        work.join("desc.yml"),
+        cli_descriptor(&root.join("remote.git"), commit.trim(), script),
+    )
+    .unwrap();
+    work
+}
+
+/// `git gitian ARGS` in `dir`, hermetic, with the shared base.
+fn gitian(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(crate::common::bin());
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("GITIAN_BASE_DIR", base_dir())
+        .env_remove("USE_LXC")
+        .env_remove("USE_DOCKER")
+        .env_remove("USE_VBOX")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn out_manifest(work: &Path) -> String {
+    let text = fs::read_to_string(work.join(format!("result/{CLI_NAME}-res.yml"))).unwrap();
+    let doc = git_gitian::core::assertion::Document::parse(&text).unwrap();
+    doc.str("out_manifest").unwrap().to_string()
+}
+
+/// The issue's check: the same descriptor built with kvm (TCG here), lxc, sandbox, docker and
+/// podman through `git gitian build --backend <list>` gives identical out manifests, and the
+/// report says so per file.
+#[test]
+fn test_backends_cli_matrix_agrees_on_every_backend() {
+    if skip_unless_root() {
+        return;
+    }
+    let _vm = crate::test_build::guest_lock();
+    let _lxc = lxc_lock();
+    let root = Scratch::new("cli-matrix");
+    let work = cli_workdir(&root.0, CLI_SCRIPT);
+    let dockerd = Dockerd::start();
+    let podman = PodmanStorage::new();
+    let out = gitian(
+        &work,
+        &[
+            "build",
+            "--backend",
+            "kvm,lxc,sandbox,docker,podman",
+            "--accel",
+            "tcg",
+            "-m",
+            "1024",
+            "desc.yml",
+        ],
+    )
+    .env("DOCKER_HOST", &dockerd.host)
+    .envs(podman.env())
+    .output()
+    .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{report}\n{err}");
+    let squeezed: String =
+        report.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+    for file in ["hello.tar.gz", "hello.txt", "environment.txt"] {
+        assert!(squeezed.contains(&format!("\n{file} agree (5 backends) ")), "{report}");
+    }
+    assert!(squeezed.starts_with("kvm kvm (qemu, accel tcg)"), "{report}");
+    for b in ["kvm", "lxc", "sandbox", "docker", "podman"] {
+        let kept = work.join(format!("var/matrix/{b}/{CLI_NAME}-res.yml"));
+        assert!(kept.exists(), "{}", kept.display());
+        let info = fs::read_to_string(work.join(format!("var/matrix/{b}/build-info"))).unwrap();
+        assert!(info.contains(&format!("backend: {b}")), "{info}");
+    }
+    // result/ holds the first backend's result, byte for byte.
+    assert_eq!(
+        fs::read(work.join(format!("result/{CLI_NAME}-res.yml"))).unwrap(),
+        fs::read(work.join(format!("var/matrix/kvm/{CLI_NAME}-res.yml"))).unwrap()
+    );
+    let env = out_manifest(&work);
+    assert!(env.contains("  environment.txt\n"), "{env}");
+    let guests: Vec<_> = fs::read_dir(work.join("var"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("guest-"))
+        .collect();
+    assert!(guests.is_empty(), "guest scratch left in var/");
+    assert_eq!(dockerd.docker(&["ps", "-aq"]), "");
+}
+
+/// `auto` says which backend it picked and why; Gitian's USE_* variables count only as "1".
+#[test]
+fn test_backends_cli_auto_says_which() {
+    if skip_unless_root() {
+        return;
+    }
+    let _lxc = lxc_lock();
+    let root = Scratch::new("cli-auto");
+    let work = cli_workdir(&root.0, CLI_SCRIPT);
+    let expected = match git_gitian::guest::select::kvm_not_accelerated() {
+        None => "using kvm".to_string(),
+        Some(why) => format!("using lxc (kvm: {why})"),
+    };
+    let out = gitian(&work, &["build", "desc.yml"]).env("USE_LXC", "yes").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&expected), "{err}");
+    let auto = out_manifest(&work);
+
+    let out = gitian(&work, &["build", "desc.yml"]).env("USE_LXC", "1").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("using lxc (USE_* environment)"), "{err}");
+    assert_eq!(out_manifest(&work), auto);
+    let info = fs::read_to_string(work.join("var/build-info")).unwrap();
+    assert!(info.contains("backend: lxc"), "{info}");
+
+    let out = gitian(&work, &["build", "--backend", "qemu", "desc.yml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend 'qemu'"));
+}
+
+/// Killing `git gitian build` mid-script (SIGKILL: no cleanup code runs) leaves no process,
+/// mount, cgroup or container; SIGTERM stops the build cleanly (exit 2, no scratch left).
+fn check_cli_kill(backend: &str) {
+    let _lxc = (backend == "lxc").then(lxc_lock);
+    let root = Scratch::new(&format!("cli-kill-{backend}"));
+    let mark = format!("gg-cli-kill-{}", nanos());
+    let script = format!("exec -a {mark} sleep 300\n");
+    let work = cli_workdir(&root.0, &script);
+    let kind = Kind::parse(backend);
+    let engines = Engines::for_kind(kind);
+    for signal in ["KILL", "TERM"] {
+        let mut child = gitian(&work, &["build", "--backend", backend, "desc.yml"])
+            .envs(engines.env())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let start = Instant::now();
+        while leftovers(&mark, pid, &Engines::None).is_empty() {
+            if child.try_wait().unwrap().is_some() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+                panic!("{backend}: the build ended early (round SIG{signal}): {err}");
+            }
+            assert!(start.elapsed() < Duration::from_secs(300), "the script never started");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
+        let status = child.wait().unwrap();
+        if signal == "TERM" {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            assert_eq!(status.code(), Some(2), "{err}");
+            assert!(err.contains("interrupted"), "{err}");
+        }
+        let tag = work.display().to_string();
+        let start = Instant::now();
+        loop {
+            let mut left = leftovers(&mark, pid, &engines);
+            left.extend(
+                leftovers(&tag, pid, &Engines::None)
+                    .into_iter()
+                    .filter(|l| !l.contains("git-gitian")),
+            );
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{backend} after SIG{signal}: {left:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if signal == "TERM" {
+            let guests: Vec<_> = fs::read_dir(work.join("var"))
+                .unwrap()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("guest-"))
+                .collect();
+            assert!(guests.is_empty(), "{backend}: guest scratch left after SIGTERM");
+        }
+        // A killed build leaves its lock behind only as a stale file: the next build runs.
+    }
+}
+
+#[test]
+fn test_backends_cli_kill_sandbox() {
+    if !skip_unless_root() {
+        check_cli_kill("sandbox");
+    }
+}
+
+#[test]
+fn test_backends_cli_kill_lxc() {
+    if !skip_unless_root() {
+        check_cli_kill("lxc");
+    }
+}
+
+#[test]
+fn test_backends_cli_kill_docker() {
+    if !skip_unless_root() {
+        check_cli_kill("docker");
+    }
+}
+
+/// A guest abandoned without `destroy` (its process was killed) leaves its layer in the scratch
+/// folder; the next guest there must start from the pristine base, not from that layer.
+#[test]
+fn test_backends_stale_scratch_does_not_leak() {
+    if skip_unless_root() {
+        return;
+    }
+    let _lxc = lxc_lock();
+    let work = Scratch::new("stale");
+    for kind in [Kind::Sandbox, Kind::Lxc] {
+        let scratch = work.0.join(format!("{kind:?}"));
+        let mut g = kind.guest(Vec::new());
+        g.create(&spec(&scratch)).unwrap();
+        let (code, _) =
+            run(g.as_mut(), User::Root, Network::Offline, "echo x > /etc/leak", &work.0);
+        assert_eq!(code, 0);
+        std::mem::forget(g); // as if killed: no destroy
+        assert!(scratch.exists());
+        let mut g = kind.guest(Vec::new());
+        g.create(&spec(&scratch)).unwrap();
+        let (code, _) =
+            run(g.as_mut(), User::Root, Network::Offline, "test ! -e /etc/leak", &work.0);
+        assert_eq!(code, 0, "{kind:?}: the stale layer leaked into a new guest");
+        g.destroy().unwrap();
+        assert!(!scratch.exists());
+    }
 }

@@ -16,7 +16,7 @@ use crate::common::{bin, stderr, stdout};
 static GUESTS: Mutex<()> = Mutex::new(());
 static BASE: OnceLock<PathBuf> = OnceLock::new();
 
-fn guest_lock() -> MutexGuard<'static, ()> {
+pub(crate) fn guest_lock() -> MutexGuard<'static, ()> {
     GUESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -46,8 +46,9 @@ fn gitian(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// The shared Debian bookworm amd64 base image (made once, reused when up to date).
-fn base() -> &'static Path {
+/// The shared Debian bookworm amd64 base image (made once, reused when up to date; also used by
+/// `test_backends`).
+pub(crate) fn base() -> &'static Path {
     BASE.get_or_init(|| {
         let dir = base_dir();
         fs::create_dir_all(&dir).unwrap();

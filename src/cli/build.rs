@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
-use crate::core::assertion;
+use crate::core::assertion::Document;
+use crate::core::manifest::Manifest;
 use crate::guest::{Guest, kvm, process, select};
 use crate::ops::{base, build, fetch, matrix};
 
@@ -125,21 +126,18 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         base_dir: args.base_dir.clone().unwrap_or_else(base::default_base_dir),
         base_dir_given,
     };
-    let selection: select::Selection = args.backend.parse().map_err(CliError::new)?;
-    let gitian_env = select::from_gitian_env(|k| std::env::var(k).ok());
-    let choice = select::resolve(&selection, gitian_env, &select::HostProbe)
-        .map_err(|e| CliError::new(e).hint("pick one with --backend (see git gitian build -h)"))?;
+    let selection: select::Selection =
+        args.backend.parse().map_err(|e: String| CliError::new(format!("--backend: {e}")))?;
+    let gitian_env = match selection {
+        select::Selection::Auto => select::from_gitian_env(|k| std::env::var(k).ok()),
+        _ => None,
+    };
+    let choice = select::resolve(&selection, gitian_env, &select::HostProbe).map_err(|e| {
+        CliError::new(e).hint("pass --backend with one of the backends that can run here")
+    })?;
     for note in &choice.notes {
         ui.info(note);
     }
-    if args.skip_image {
-        ui.warn("--skip-image has no effect: every guest starts from a fresh copy-on-write layer over the base image, which costs nothing");
-    }
-    if args.skip_cleanup {
-        ui.warn("--skip-cleanup has no effect: the guest is always stopped and removed");
-    }
-    process::catch_interrupts();
-    let _lock = build::lock(&workdir).map_err(build_error)?;
     let accel = match args.accel {
         Accel::Kvm => kvm::Accel::Kvm,
         Accel::Tcg => kvm::Accel::Tcg,
@@ -153,61 +151,111 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
             other => select::open(other).map_err(|e| CliError::new(e.to_string())),
         }
     };
-    if let [only] = choice.backends.as_slice() {
-        let mut guest = open(*only)?;
-        let mut progress = UiProgress { ui, start: std::time::Instant::now() };
-        let outcome = build::build(&workdir, &opts, guest.as_mut(), &mut progress);
-        drop(guest);
-        let outcome = outcome.map_err(build_error)?;
-        if !ui.quiet {
-            ui.info(&format!("Built with {}", outcome.backend));
-            ui.out(&format!("{}  {}-res.yml\n", outcome.result_sha256, outcome.name));
-            ui.info("Done.");
-        }
-        return Ok(ExitCode::SUCCESS);
+    if matches!(selection, select::Selection::All) || choice.backends.len() > 1 {
+        return run_matrix(&choice.backends, &workdir, &opts, open, ui);
     }
-
-    // Several backends: the same descriptor on each in turn (the last one's result stays in
-    // result/), then whether their outputs agree. Disagreement is an outcome: exit 1.
-    let mut last_error = None;
-    let report = matrix::run(&choice.backends, |b| {
-        if process::interrupted() {
-            return Err("interrupted".to_string());
-        }
-        ui.info(&format!("=== Backend {b} ==="));
-        let mut guest = open(b).map_err(|e| e.message)?;
-        let mut progress = UiProgress { ui: &mut *ui, start: std::time::Instant::now() };
-        let outcome = build::build(&workdir, &opts, guest.as_mut(), &mut progress);
-        drop(guest);
-        match outcome {
-            Ok(o) => {
-                let text = std::fs::read_to_string(&o.result).map_err(|e| e.to_string())?;
-                let manifest = result_out_manifest(&text);
-                Ok((o.backend, manifest))
-            }
-            Err(e) => {
-                let err = build_error(e);
-                let msg = err.message.clone();
-                last_error = Some(err);
-                Err(msg)
-            }
-        }
-    });
-    if process::interrupted() {
-        return Err(last_error.unwrap_or_else(|| CliError::new("interrupted")));
+    let mut guest = open(choice.backends[0])?;
+    if args.skip_image {
+        ui.warn("--skip-image has no effect: every guest starts from a fresh copy-on-write layer over the base image, which costs nothing");
     }
-    ui.out(&report.render());
-    if report.runs.iter().all(|r| r.outcome.is_err()) {
-        return Err(last_error.unwrap_or_else(|| CliError::new("every backend failed")));
+    if args.skip_cleanup {
+        ui.warn("--skip-cleanup has no effect: the guest is always stopped and removed");
     }
-    Ok(if report.all_agree() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    process::catch_interrupts();
+    let _lock = build::lock(&workdir).map_err(build_error)?;
+    let mut progress = UiProgress { ui, start: std::time::Instant::now() };
+    let outcome = build::build(&workdir, &opts, guest.as_mut(), &mut progress);
+    drop(guest);
+    let outcome = outcome.map_err(build_error)?;
+    if !ui.quiet {
+        ui.info(&format!("Built with {}", outcome.backend));
+        ui.out(&format!("{}  {}-res.yml\n", outcome.result_sha256, outcome.name));
+        ui.info("Done.");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
-/// The out_manifest of a result file's text.
-fn result_out_manifest(text: &str) -> crate::core::manifest::Manifest {
-    let doc = assertion::Document::parse(text).ok();
-    let out = doc.as_ref().and_then(|d| d.str("out_manifest")).unwrap_or_default();
-    crate::core::manifest::Manifest::parse(out)
+/// `--backend all` or a list: the descriptor built on each backend in turn, in this folder; then
+/// per output file whether the backends agree. Each backend's result, build info and build
+/// log are kept in `var/matrix/<backend>/`; `result/<name>-res.yml` is left as the first
+/// successful backend's. Exit status 0 when everything agrees, 1 when not.
+fn run_matrix(
+    backends: &[select::Backend],
+    workdir: &std::path::Path,
+    opts: &build::BuildOptions,
+    open: impl Fn(select::Backend) -> Result<Box<dyn Guest>, CliError>,
+    ui: &mut Ui,
+) -> Result<ExitCode, CliError> {
+    process::catch_interrupts();
+    let _lock = build::lock(workdir).map_err(build_error)?;
+    let mut first: Option<(std::path::PathBuf, std::path::PathBuf)> = None;
+    let mut interrupted = false;
+    let report = {
+        let mut progress = UiProgress { ui: &mut *ui, start: std::time::Instant::now() };
+        matrix::run(backends, |b| {
+            if interrupted {
+                return Err("not run: interrupted".into());
+            }
+            build::Progress::info(&mut progress, &format!("=== backend {b} ==="));
+            let mut guest = open(b).map_err(|e| e.to_string())?;
+            let outcome = build::build(workdir, opts, guest.as_mut(), &mut progress);
+            drop(guest);
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(build::BuildError::Interrupted) => {
+                    interrupted = true;
+                    return Err("interrupted".into());
+                }
+                Err(e) => return Err(e.to_string()),
+            };
+            let keep = workdir.join("var/matrix").join(b.name());
+            std::fs::create_dir_all(&keep)
+                .map_err(|e| format!("cannot create {}: {e}", keep.display()))?;
+            let kept = keep.join(format!("{}-res.yml", outcome.name));
+            for (from, to) in [
+                (outcome.result.clone(), kept.clone()),
+                (workdir.join("var/build-info"), keep.join("build-info")),
+                (workdir.join("var/build.log"), keep.join("build.log")),
+            ] {
+                if from.exists() {
+                    std::fs::copy(&from, &to)
+                        .map_err(|e| format!("cannot keep {}: {e}", from.display()))?;
+                }
+            }
+            if first.is_none() {
+                first = Some((kept.clone(), outcome.result.clone()));
+            }
+            let text =
+                std::fs::read_to_string(&kept).map_err(|e| format!("{}: {e}", kept.display()))?;
+            let doc = Document::parse(&text).map_err(|e| format!("{}: {e}", kept.display()))?;
+            let out = doc.str("out_manifest").unwrap_or_default();
+            Ok((outcome.backend, Manifest::parse(out)))
+        })
+    };
+    if let Some((kept, result)) = &first {
+        let tmp = result.with_extension("yml.tmp");
+        std::fs::copy(kept, &tmp)
+            .and_then(|_| std::fs::rename(&tmp, result))
+            .map_err(|e| CliError::new(format!("cannot restore {}: {e}", result.display())))?;
+    }
+    if interrupted {
+        return Err(CliError::new("interrupted; the guest was stopped and removed"));
+    }
+    ui.out(&report.render());
+    if let Some((_, result)) = &first {
+        let b =
+            report.runs.iter().find(|r| r.outcome.is_ok()).map(|r| r.backend.name()).unwrap_or("");
+        ui.info(&format!(
+            "{} is the {b} build's; every backend's result is in var/matrix/",
+            result.display()
+        ));
+    }
+    if report.all_agree() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        ui.warn("the backends do not agree (or one failed)");
+        Ok(ExitCode::from(1))
+    }
 }
 
 fn build_error(e: build::BuildError) -> CliError {

@@ -318,7 +318,8 @@ impl Guest for Container {
         let image = self.base_image(&spec.base)?;
         let (tar, _) = util::rootfs_of(b, &spec.base)?;
         let build = util::build_user_from_tar(b, &tar, &spec.distro)?;
-        let dir = spec.scratch.join(b);
+        let dir = spec.scratch.clone();
+        util::remove_tree(b, &dir)?;
         fs::create_dir_all(&dir)
             .map_err(|e| err(b, format!("cannot create {}: {e}", dir.display())))?;
         self.state = Some(State {

@@ -32,8 +32,8 @@ pub struct Lxc {
 struct State {
     /// Container name, unique per guest (`gitian-<pid>-<n>`).
     name: String,
-    /// `scratch/lxc`: `delta/` (upper), `work/` (overlay work dir, made by LXC), `path/`
-    /// (lxcpath), config files and LXC's log.
+    /// The spec's scratch folder: `delta/` (upper), `work/` (overlay work dir, made by LXC),
+    /// `path/` (lxcpath), config files and LXC's log.
     dir: PathBuf,
     build: GuestUser,
     root: GuestUser,
@@ -45,9 +45,19 @@ struct State {
 const SUPERVISOR: &str = r#"
 N=$1; shift
 cleanup() {
-  for d in /sys/fs/cgroup/*/lxc.monitor."$N" /sys/fs/cgroup/*/lxc.payload."$N" \
-           /sys/fs/cgroup/lxc.monitor."$N" /sys/fs/cgroup/lxc.payload."$N"; do
-    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  # The container's processes may still be dying (a busy cgroup cannot be removed): retry
+  # for up to 10 s.
+  i=0
+  while [ $i -lt 100 ]; do
+    left=0
+    for d in /sys/fs/cgroup/*/lxc.monitor."$N" /sys/fs/cgroup/*/lxc.payload."$N" \
+             /sys/fs/cgroup/lxc.monitor."$N" /sys/fs/cgroup/lxc.payload."$N"; do
+      [ -d "$d" ] || continue
+      find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+      [ -d "$d" ] && left=1
+    done
+    [ $left = 0 ] && return 0
+    sleep 0.1; i=$((i + 1))
   done
   return 0
 }
@@ -238,7 +248,10 @@ impl Guest for Lxc {
         remove_stale_cgroups();
         let lower = sandbox::unpacked_base(&sandbox::Mapping::Identity, &spec.base)?;
         let build = util::build_user(NAME, &lower, &spec.distro)?;
-        let dir = spec.scratch.join("lxc");
+        // The guest's folder is the scratch folder itself (destroy removes it); a killed
+        // build's leftovers there must not leak into this guest.
+        let dir = spec.scratch.clone();
+        util::remove_tree(NAME, &dir)?;
         for sub in ["delta", "path"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| {
                 err(NAME, format!("cannot create {}: {e}", dir.join(sub).display()))

@@ -130,7 +130,8 @@ pub struct Sandbox {
 #[derive(Debug)]
 struct State {
     mapping: Mapping,
-    /// This guest's folder: `upper/`, `work/`, `root/` (mount point), `fifo`.
+    /// This guest's folder (the spec's scratch): `upper/`, `work/`, `root/` (mount point),
+    /// `dev/`, `fstab.*`, `fifo`.
     dir: PathBuf,
     root: GuestUser,
     build: GuestUser,
@@ -617,7 +618,10 @@ impl Guest for Sandbox {
         let mapping = Mapping::detect();
         let lower = unpacked_base(&mapping, &spec.base)?;
         let build = util::build_user(NAME, &lower, &spec.distro)?;
-        let dir = spec.scratch.join("sandbox");
+        // The guest's folder is the scratch folder itself (destroy removes it). What a killed
+        // build left there must not leak into this guest: start from nothing.
+        let dir = spec.scratch.clone();
+        remove_as_root(&mapping, &dir)?;
         for sub in ["upper", "work", "root"] {
             fs::create_dir_all(dir.join(sub)).map_err(|e| {
                 err(NAME, format!("cannot create {}: {e}", dir.join(sub).display()))

@@ -2,8 +2,8 @@
 //! place they spawn processes, the environment a guest command gets, the base root file system
 //! unpacked once per base, and small text helpers. No backend policy lives here.
 //!
-//! Spawning goes through [`command`] only, so it can be swapped for `guest::process` once that
-//! lands without touching the backends.
+//! Spawning goes through [`command`] only; waiting goes through [`wait`], which honours
+//! `guest::process`'s interruption flag (Ctrl-C, SIGTERM) by stopping the child.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -336,10 +336,10 @@ pub(crate) fn tar_extract(dir: &Path) -> Command {
     c
 }
 
-/// Whether git-gitian was asked to stop (Ctrl-C, SIGTERM). The build orchestration installs
-/// the handler (`guest::process`); until that lands nothing sets it.
+/// Whether git-gitian was asked to stop (Ctrl-C, SIGTERM; the handler is
+/// `process::catch_interrupts`).
 pub(crate) fn interrupted() -> bool {
-    false
+    super::process::interrupted()
 }
 
 /// How to stop a child of ours when the build is interrupted.
