@@ -309,6 +309,9 @@ fn test_build_failing_script_leaves_nothing() {
     base();
     let t = tempfile::tempdir().unwrap();
     let desc = descriptor("fails", &[], None, "echo about to fail\nexit 3");
+    // A result left by an earlier build of the same name must not survive a failed one.
+    fs::create_dir_all(t.path().join("result")).unwrap();
+    fs::write(t.path().join("result/fails-res.yml"), "stale").unwrap();
     let out = build(t.path(), &desc);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);

@@ -280,6 +280,16 @@ pub fn build(
     }
     fs::create_dir_all(build_dir.join("out")).map_err(io("cannot create", &build_dir))?;
     fs::create_dir_all(&result_dir).map_err(io("cannot create", &result_dir))?;
+    // A result (and its build info) from an earlier build must not outlive a failed one, where
+    // it could be taken for this build's and signed.
+    for stale in [result_dir.join(format!("{}-res.yml", desc.name)), var.join("build-info")] {
+        match fs::remove_file(&stale) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io("cannot remove", &stale)(e));
+            }
+            _ => {}
+        }
+    }
     let cache_common = workdir.join("cache/common");
     let cache_package = workdir.join("cache").join(&desc.name);
     if desc.enable_cache {
