@@ -159,7 +159,7 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         ui.warn("--skip-image has no effect: every guest starts from a fresh overlay of the base image, which costs nothing");
     }
     if args.skip_cleanup {
-        ui.warn("--skip-cleanup has no effect with the kvm backend: the guest is always stopped and removed");
+        ui.warn("--skip-cleanup has no effect: the guest is always stopped and removed");
     }
     process::catch_interrupts();
     let _lock = build::lock(&workdir).map_err(build_error)?;
