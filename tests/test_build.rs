@@ -409,6 +409,6 @@ fn test_make_base_twice_gives_the_same_image_hash() {
         hashes.push(stdout(&out).split_whitespace().next().unwrap().to_string());
         hashes.push(fs::read_to_string(dir.join("debian-bookworm-amd64/SHA256SUMS")).unwrap());
     }
+    assert_eq!(hashes[1], hashes[3], "SHA256SUMS differ");
     assert_eq!(hashes[0], hashes[2]);
-    assert_eq!(hashes[1], hashes[3]);
 }

@@ -156,7 +156,7 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     }
     let mut guest = open(choice.backends[0])?;
     if args.skip_image {
-        ui.warn("--skip-image has no effect: every guest starts from a fresh overlay of the base image, which costs nothing");
+        ui.warn("--skip-image has no effect: every guest starts from a fresh copy-on-write layer over the base image, which costs nothing");
     }
     if args.skip_cleanup {
         ui.warn("--skip-cleanup has no effect: the guest is always stopped and removed");

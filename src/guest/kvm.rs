@@ -305,7 +305,12 @@ pub fn qemu_invocation(
     inv = if accel == "kvm" {
         inv.args(["-accel", "kvm", "-cpu", "host"])
     } else {
-        inv.args(["-accel", "tcg", "-cpu", "max"])
+        inv.args([
+            "-accel",
+            "tcg",
+            "-cpu",
+            &std::env::var("GITIAN_QEMU_CPU").unwrap_or("max".into()),
+        ])
     };
     inv.args(["-m", &format!("{mem}M"), "-smp", &spec.cpus.max(1).to_string()])
         .args([

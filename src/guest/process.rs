@@ -187,15 +187,38 @@ pub fn interrupted() -> bool {
     INTERRUPTED.get().is_some_and(|f| f.load(Ordering::Relaxed))
 }
 
-/// Polls `child` until it exits, killing it if we are interrupted.
+/// Polls `child` (the leader of its own process group) until it exits. When we are
+/// interrupted, the whole group gets SIGINT, as a terminal's Ctrl-C would give it, and time to
+/// clean up (mmdebstrap unmounts and removes its chroot); SIGKILL follows after 60 s. Killing
+/// only the leader would leave its helpers running.
 fn wait_interruptible(child: &mut std::process::Child) -> Result<ExitStatus, ProcessError> {
+    wait_until_interrupted(child, &interrupted)
+}
+
+fn wait_until_interrupted(
+    child: &mut std::process::Child,
+    stop: &dyn Fn() -> bool,
+) -> Result<ExitStatus, ProcessError> {
     let mut delay = Duration::from_millis(2);
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(status);
         }
-        if interrupted() {
-            let _ = child.kill();
+        if stop() {
+            let group = format!("-{}", child.id());
+            let signal = |sig: &str| {
+                let _ = Command::new("kill")
+                    .args([sig, "--", &group])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            };
+            signal("-INT");
+            let start = Instant::now();
+            while child.try_wait()?.is_none() && start.elapsed() < Duration::from_secs(60) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            signal("-KILL");
             let _ = child.wait();
             return Err(ProcessError::Interrupted);
         }
@@ -213,7 +236,7 @@ pub fn run(inv: &Invocation) -> Result<Captured, ProcessError> {
 pub fn run_with_stdin(inv: &Invocation, input: Option<&[u8]>) -> Result<Captured, ProcessError> {
     let mut cmd = inv.command();
     cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let mut child = cmd.spawn().map_err(|source| ProcessError::Spawn {
         program: inv.program.to_string_lossy().into_owned(),
         source,
@@ -263,7 +286,7 @@ pub fn run_ok(inv: &Invocation) -> Result<String, ProcessError> {
 pub fn run_logged(inv: &Invocation, log: &Path) -> Result<(), ProcessError> {
     let file = OpenOptions::new().create(true).append(true).open(log)?;
     let mut cmd = inv.command();
-    cmd.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
+    cmd.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file).process_group(0);
     let mut child = cmd.spawn().map_err(|source| ProcessError::Spawn {
         program: inv.program.to_string_lossy().into_owned(),
         source,
@@ -398,6 +421,23 @@ mod tests {
         let inv = Invocation::new("cat");
         let out = run_with_stdin(&inv, Some(b"hello")).unwrap();
         assert_eq!(out.stdout, b"hello");
+    }
+
+    #[test]
+    fn interrupt_stops_the_whole_group() {
+        // A shell whose own child would survive a kill of the shell alone.
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = format!("sleep 60 & echo $! > {}; wait", pidfile.display());
+        let mut cmd = Invocation::new("sh").args(["-c", &script]).command();
+        let mut child = cmd.process_group(0).spawn().unwrap();
+        let ready = || std::fs::read_to_string(&pidfile).is_ok_and(|p| p.ends_with('\n'));
+        let result = wait_until_interrupted(&mut child, &ready);
+        assert!(matches!(result, Err(ProcessError::Interrupted)), "{result:?}");
+        let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_string();
+        std::thread::sleep(Duration::from_millis(100));
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(stat.is_empty() || stat.contains(") Z "), "sleep survived: {stat}");
     }
 
     #[test]

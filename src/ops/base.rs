@@ -369,6 +369,11 @@ fn make_disk(opts: &MakeBaseOptions, root: &Path, t: &Path, log: &Path) -> Resul
         fs::set_permissions(&stub, fs::Permissions::from_mode(0o755))
             .map_err(io("cannot chmod", &stub))?;
     }
+    // What we wrote into the tree (the stub; the initramfs's init was compiled in /tmp) would
+    // carry today's time: give it, and the folders it changed, the image's time.
+    for p in [stub.as_path(), parent_of(&stub), &root.join("tmp")] {
+        set_mtime(p, opts.epoch).map_err(io("cannot set the time of", p))?;
+    }
     let raw = t.join("disk.raw");
     let f = fs::File::create(&raw).map_err(io("cannot create", &raw))?;
     f.set_len(opts.disksize_mib * 1024 * 1024).map_err(io("cannot size", &raw))?;
@@ -540,7 +545,7 @@ impl Cpio {
     }
 
     fn pad(&mut self) {
-        while self.out.len() % 4 != 0 {
+        while !self.out.len().is_multiple_of(4) {
             self.out.push(0);
         }
     }
@@ -553,6 +558,17 @@ impl Cpio {
         self.mtime = mtime;
         self.out
     }
+}
+
+fn parent_of(p: &Path) -> &Path {
+    p.parent().unwrap_or(p)
+}
+
+/// Sets the modification time of a file or folder (not following a final symlink's target is
+/// not needed here: the paths are real files and folders).
+fn set_mtime(path: &Path, epoch: i64) -> std::io::Result<()> {
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch.max(0).unsigned_abs());
+    fs::File::open(path)?.set_modified(when)
 }
 
 fn collect_paths(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
@@ -604,7 +620,7 @@ mod tests {
         c.entry("init", 0o100_755, 0, b"ab");
         let out = c.finish();
         assert!(out.starts_with(b"07070100000001000081ed"));
-        assert_eq!(out.len() % 4, 0);
+        assert!(out.len().is_multiple_of(4));
         assert!(out.windows(10).any(|w| w == b"TRAILER!!!"));
     }
 
