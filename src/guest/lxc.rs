@@ -45,14 +45,20 @@ struct State {
 const SUPERVISOR: &str = r#"
 N=$1; shift
 cleanup() {
-  # The container's processes may still be dying (a busy cgroup cannot be removed): retry
-  # for up to 10 s.
+  # The container's processes may still be dying, and a dead process holds its cgroup until
+  # it is reaped, which a loaded host can take seconds to do (a busy cgroup cannot be
+  # removed): retry for up to 60 s. The normal case leaves at the first pass.
   i=0
-  while [ $i -lt 100 ]; do
+  while [ $i -lt 600 ]; do
     left=0
     for d in /sys/fs/cgroup/*/lxc.monitor."$N" /sys/fs/cgroup/*/lxc.payload."$N" \
              /sys/fs/cgroup/lxc.monitor."$N" /sys/fs/cgroup/lxc.payload."$N"; do
       [ -d "$d" ] || continue
+      # LXC's monitor outlives a killed lxc-execute and keeps its cgroup busy: stop what is
+      # still in the container's cgroups (never this shell).
+      for p in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do
+        [ "$p" = "$$" ] || kill -KILL "$p" 2>/dev/null
+      done
       find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
       [ -d "$d" ] && left=1
     done
