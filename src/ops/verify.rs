@@ -412,6 +412,7 @@ fn load_path_keys(
 }
 
 /// A signed file and/or signature found in a signer directory, before verification.
+#[derive(Clone)]
 struct Found {
     layout: Layout,
     release: String,
@@ -659,6 +660,11 @@ fn collect_signer(
         if !wanted(name) {
             continue;
         }
+        // A refused name is never read.
+        if let Err(e) = check_component("file", name) {
+            problems.push(format!("{label}: refused {e}"));
+            continue;
+        }
         let data_path = format!("{dir}/{name}");
         let mut file_error = None;
         let data = match kind {
@@ -669,10 +675,6 @@ fn collect_signer(
             }
             _ => continue,
         };
-        if let Err(e) = check_component("file", name) {
-            problems.push(format!("{label}: refused {e}"));
-            continue;
-        }
         let sigs: Vec<String> = SIG_EXTS
             .iter()
             .map(|ext| format!("{name}.{ext}"))
@@ -708,13 +710,7 @@ fn collect_signer(
                 sig: Some(content),
                 sig_path: Some(sig_path),
                 file_error: base.file_error.clone().or(err),
-                data: base.data.clone(),
-                layout: base.layout,
-                release: base.release.clone(),
-                group: base.group.clone(),
-                signer: base.signer.clone(),
-                file: base.file.clone(),
-                data_path: base.data_path.clone(),
+                ..base.clone()
             });
         }
     }
