@@ -8,6 +8,7 @@
 //! `crate::gpg::verify` is the gpgme cross-check.
 
 mod armor;
+pub mod cache;
 mod keyring;
 mod message;
 pub mod policy;

@@ -66,6 +66,14 @@ pub struct Query {
     pub threshold: Option<usize>,
     /// gverify's reference signer.
     pub compare_to: Option<String>,
+    /// The file of signature checks that held in earlier runs ([`openpgp::cache`]); none read
+    /// or written when `None`.
+    pub cache: Option<PathBuf>,
+}
+
+/// Where `verify` remembers the signature checks that held.
+pub fn default_cache() -> PathBuf {
+    crate::ops::base::cache_root().join("verified-signatures")
 }
 
 /// The whole outcome.
@@ -179,8 +187,10 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
 
     let several_revisions = trees.len() > q.ledgers.len();
     let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
+    let cache = q.cache.as_deref().map(openpgp::cache::load);
     let (keyring, key_warnings, outcome) = pipeline(
         key_files,
+        cache,
         || -> Result<_, VerifyError> {
             // Everything found, in every tree.
             let mut items: Vec<(usize, Option<String>, Found)> = Vec::new();
@@ -284,6 +294,10 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         required_signers: policy.required_signers.clone(),
     };
     let groups = consensus::compute(rows, &opts);
+    if let Some(path) = &q.cache {
+        // A cache that cannot be written only makes the next run slower.
+        let _ = openpgp::cache::save(path);
+    }
     Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy })
 }
 
@@ -362,6 +376,7 @@ type Outcome = Result<(Work, Vec<Parsed>, Vec<Option<openpgp::Verdict>>), Verify
 /// distinct version.
 fn pipeline(
     key_files: Vec<(String, Vec<u8>)>,
+    cache: Option<openpgp::cache::Loading>,
     collect: impl FnOnce() -> Result<Work, VerifyError>,
     at: SystemTime,
 ) -> (Keyring, Vec<String>, Outcome) {
@@ -372,6 +387,9 @@ fn pipeline(
         let keys = scope.spawn(|| {
             let _guard = SetOnDrop(&keyring, Keyring::new);
             let (ring, warnings) = build_keyring(&key_files);
+            if let Some(loading) = cache {
+                loading.wait();
+            }
             let _ = keyring.set(ring);
             if let Some(w) = work.wait() {
                 w.help(&keyring, at);
