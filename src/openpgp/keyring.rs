@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use sequoia_openpgp as openpgp;
 
-use openpgp::cert::raw::{RawCert, RawCertParser};
+use openpgp::cert::raw::{RawCert, RawCertParser, RawPacket};
 use openpgp::packet::Tag;
 use openpgp::parse::Parse;
 use openpgp::types::SignatureType;
@@ -198,7 +198,18 @@ impl Keyring {
 }
 
 /// Parses and merges every version of a certificate, public parts only.
+///
+/// The versions' packets are gathered per component first (the primary key, each user ID,
+/// each subkey), each distinct signature once, so a certificate held in several files is
+/// parsed once rather than once per file and then merged. Certificates with secret key
+/// packets take the general way: each version parsed, stripped and merged.
 fn build(versions: &[RawCert<'static>]) -> Option<Cert> {
+    let public_only = versions
+        .iter()
+        .all(|raw| raw.packets().all(|p| !matches!(p.tag(), Tag::SecretKey | Tag::SecretSubkey)));
+    if public_only && let Some(cert) = build_merged(versions) {
+        return Some(cert);
+    }
     let mut merged: Option<Cert> = None;
     for raw in versions {
         let Ok(cert) = Cert::from_packets(relevant_packets(raw).into_iter()) else { continue };
@@ -210,6 +221,136 @@ fn build(versions: &[RawCert<'static>]) -> Option<Cert> {
         });
     }
     merged
+}
+
+/// One certificate from the union of its versions' components and signatures; `None` when a
+/// packet does not parse (the general way then says which versions are usable).
+fn build_merged(versions: &[RawCert<'static>]) -> Option<Cert> {
+    use std::collections::HashSet;
+    // Components in first-seen order, with their signatures.
+    let mut components: Vec<(&[u8], Vec<RawPacket<'_>>)> = Vec::new();
+    let mut index: HashMap<(Tag, &[u8]), usize> = HashMap::new();
+    let mut seen_sigs: HashSet<(usize, &[u8])> = HashSet::new();
+    let mut packets: Vec<RawPacket<'_>> = Vec::new();
+    for raw in versions {
+        let own: Vec<KeyID> = raw.keys().map(|k| k.keyid()).collect();
+        let whole = raw.as_bytes();
+        let mut current: Option<usize> = None;
+        for p in raw.packets() {
+            // The packet's body as a slice of the certificate's bytes (lives as long as they).
+            let body = p.body();
+            let body: &[u8] = whole
+                .get((body.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?..)?
+                .get(..body.len())?;
+            match p.tag() {
+                Tag::Signature => {
+                    let Some(c) = current else { continue };
+                    if !seen_sigs.insert((c, body)) {
+                        continue;
+                    }
+                    // Third-party certifications never affect a verdict: dropped unparsed
+                    // when the raw bytes tell (v4), after parsing otherwise.
+                    match raw_certification_issuers(body) {
+                        Some(issuers) if !issuers.is_empty() => {
+                            if !issuers.iter().any(|i| own.contains(i)) {
+                                continue;
+                            }
+                        }
+                        _ => {}
+                    }
+                    components[c].1.push(p);
+                }
+                Tag::UserAttribute => current = None,
+                Tag::PublicKey | Tag::UserID | Tag::PublicSubkey => {
+                    let key = (p.tag(), body);
+                    let c = *index.entry(key).or_insert_with(|| {
+                        components.push((body, Vec::new()));
+                        packets.push(p.clone());
+                        components.len() - 1
+                    });
+                    current = Some(c);
+                }
+                // Trust packets, markers and anything unknown: not part of a certificate's
+                // meaning.
+                _ => {}
+            }
+        }
+    }
+    let own = own_keyids(versions);
+    let mut out: Vec<Packet> = Vec::with_capacity(components.len() * 4);
+    for (i, (_, sigs)) in components.iter().enumerate() {
+        out.push(Packet::try_from(packets[i].clone()).ok()?);
+        for sig in sigs {
+            let packet = Packet::try_from(sig.clone()).ok()?;
+            if let Packet::Signature(s) = &packet
+                && is_third_party_certification(s, &own)
+            {
+                continue;
+            }
+            out.push(packet);
+        }
+    }
+    if !matches!(out.first(), Some(Packet::PublicKey(_))) {
+        return None;
+    }
+    Cert::from_packets(out.into_iter()).ok()
+}
+
+fn own_keyids(versions: &[RawCert<'static>]) -> Vec<KeyID> {
+    let mut own: Vec<KeyID> = Vec::new();
+    for raw in versions {
+        for k in raw.keys() {
+            let id = k.keyid();
+            if !own.contains(&id) {
+                own.push(id);
+            }
+        }
+    }
+    own
+}
+
+/// For a version 4 certification of a user ID, the key ids its subpackets name as issuer
+/// (issuer and issuer fingerprint, hashed or not); an empty list for any other signature type;
+/// `None` when the bytes are not a well-formed v4 signature.
+fn raw_certification_issuers(body: &[u8]) -> Option<Vec<KeyID>> {
+    if body.first() != Some(&4) {
+        return None;
+    }
+    let typ = *body.get(1)?;
+    if !(0x10..=0x13).contains(&typ) {
+        return Some(Vec::new());
+    }
+    let mut issuers = Vec::new();
+    let mut pos = 4;
+    for _ in 0..2 {
+        let len = usize::from(u16::from_be_bytes([*body.get(pos)?, *body.get(pos + 1)?]));
+        let area = body.get(pos + 2..pos + 2 + len)?;
+        let mut i = 0;
+        while i < area.len() {
+            let (sub_len, header) = match area[i] {
+                o @ 0..=191 => (usize::from(o), 1),
+                o @ 192..=254 => {
+                    (((usize::from(o) - 192) << 8) + usize::from(*area.get(i + 1)?) + 192, 2)
+                }
+                255 => {
+                    let b = area.get(i + 1..i + 5)?;
+                    (u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize, 5)
+                }
+            };
+            let sub = area.get(i + header..i + header + sub_len)?;
+            let (&t, data) = sub.split_first()?;
+            match t & 0x7f {
+                16 if data.len() == 8 => issuers.push(KeyID::from_bytes(data)),
+                33 if data.len() == 21 && data[0] == 4 => {
+                    issuers.push(KeyID::from_bytes(&data[13..21]));
+                }
+                _ => {}
+            }
+            i += header + sub_len;
+        }
+        pos += 2 + len;
+    }
+    Some(issuers)
 }
 
 /// The packets of `raw` that can affect a verdict: all but user attributes (with their

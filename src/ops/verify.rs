@@ -165,12 +165,18 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     for (_, tree) in &trees {
         read_tree_keys(tree.as_ref(), "", &mut key_files, &mut warnings, 0)?;
     }
-    for path in &q.keys {
-        // Reports name key files relative to the folder given, e.g. `keys/gitian-pr621/X.pgp`.
-        let base = path.parent().unwrap_or(Path::new(""));
-        read_path_keys(path, base, &mut key_files, &mut warnings)?;
-    }
-    key_files.extend(q.extra_keys.iter().cloned());
+    let extra_keys = || -> Result<_, VerifyError> {
+        let mut files = Vec::new();
+        let mut warnings = Vec::new();
+        for path in &q.keys {
+            // Reports name key files relative to the folder given, e.g.
+            // `keys/gitian-pr621/X.pgp`.
+            let base = path.parent().unwrap_or(Path::new(""));
+            read_path_keys(path, base, &mut files, &mut warnings)?;
+        }
+        files.extend(q.extra_keys.iter().cloned());
+        Ok((files, warnings))
+    };
 
     // Policy: from the first ledger that has one.
     let mut policy = Policy::default();
@@ -190,6 +196,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     let cache = q.cache.as_deref().map(openpgp::cache::load);
     let (keyring, key_warnings, outcome) = pipeline(
         key_files,
+        extra_keys,
         cache,
         || -> Result<_, VerifyError> {
             // Everything found, in every tree.
@@ -226,7 +233,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         },
         q.at,
     );
-    warnings.extend(key_warnings);
+    warnings.extend(key_warnings?);
     let (work, parsed, verdicts) = outcome?;
     let Work { items, fingerprints, first_of, unique, .. } = work;
 
@@ -367,6 +374,9 @@ impl<T, F: FnMut() -> T> Drop for SetOnDrop<'_, T, F> {
     }
 }
 
+/// Key files read (origin, bytes) and warnings about the ones skipped.
+type KeyFiles = (Vec<(String, Vec<u8>)>, Vec<String>);
+
 type Outcome = Result<(Work, Vec<Parsed>, Vec<Option<openpgp::Verdict>>), VerifyError>;
 
 /// The CPU-bound part, spread over the machine's cores (up to four): the keys are parsed on
@@ -375,18 +385,28 @@ type Outcome = Result<(Work, Vec<Parsed>, Vec<Option<openpgp::Verdict>>), Verify
 /// the keyring, the key files' warnings, and the collection with a parse and a verdict per
 /// distinct version.
 fn pipeline(
-    key_files: Vec<(String, Vec<u8>)>,
+    mut key_files: Vec<(String, Vec<u8>)>,
+    more_keys: impl FnOnce() -> Result<KeyFiles, VerifyError> + Send,
     cache: Option<openpgp::cache::Loading>,
     collect: impl FnOnce() -> Result<Work, VerifyError>,
     at: SystemTime,
-) -> (Keyring, Vec<String>, Outcome) {
+) -> (Keyring, Result<Vec<String>, VerifyError>, Outcome) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(2, 4);
     let keyring: OnceLock<Keyring> = OnceLock::new();
     let work: OnceLock<Option<Work>> = OnceLock::new();
     let (key_warnings, error) = std::thread::scope(|scope| {
         let keys = scope.spawn(|| {
             let _guard = SetOnDrop(&keyring, Keyring::new);
-            let (ring, warnings) = build_keyring(&key_files);
+            let (more, mut warnings) = match more_keys() {
+                Ok(found) => found,
+                Err(e) => {
+                    let _ = keyring.set(Keyring::new());
+                    return Err(e);
+                }
+            };
+            key_files.extend(more);
+            let (ring, parse_warnings) = build_keyring(&key_files);
+            warnings.extend(parse_warnings);
             if let Some(loading) = cache {
                 loading.wait();
             }
@@ -394,7 +414,7 @@ fn pipeline(
             if let Some(w) = work.wait() {
                 w.help(&keyring, at);
             }
-            warnings
+            Ok(warnings)
         });
         for _ in 2..threads {
             scope.spawn(|| {
@@ -497,11 +517,14 @@ fn read_tree_keys(
 fn build_keyring(files: &[(String, Vec<u8>)]) -> (Keyring, Vec<String>) {
     let mut keyring = Keyring::new();
     let mut warnings = Vec::new();
-    let mut seen: std::collections::HashSet<[u8; 32]> = Default::default();
+    // Keyed by length and the last bytes (an armor checksum, or key material), compared whole.
+    let mut seen: HashMap<(usize, &[u8]), Vec<&[u8]>> = HashMap::new();
     for (origin, bytes) in files {
-        if !seen.insert(Sha256::digest(bytes).into()) {
+        let same = seen.entry((bytes.len(), &bytes[bytes.len().saturating_sub(48)..])).or_default();
+        if same.contains(&bytes.as_slice()) {
             continue;
         }
+        same.push(bytes);
         if let Err(e) = keyring.add_file(origin, bytes) {
             warnings.push(format!("key file {origin} skipped: {e}"));
         }
