@@ -632,14 +632,19 @@ fn corpus_run(gitian: &Path, cache_home: &Path, extra: &[&str]) -> (Option<i32>,
 fn test_verify_cache_of_checks_changes_no_verdict() {
     let c = corpus();
     let cache_home = tempfile::tempdir().unwrap();
-    let file = cache_home.path().join("git-gitian/verified-signatures");
+    let dir = cache_home.path().join("git-gitian/verify");
     // Cold, then warm: the rows are the expected ones both times.
     let (code, cold) = corpus_run(&c.join("gitian.sigs"), cache_home.path(), &[]);
     assert_eq!(code, Some(1));
     assert_rows_equal(&cold);
-    let bytes = std::fs::read(&file).expect("the first run writes the cache");
+    let bytes = std::fs::read(dir.join("signatures")).expect("the first run writes the cache");
     // 104 good or expired_key signatures and the keys' self-signatures were checked.
     assert!(bytes.len() > 34 + 104 * 32, "{} bytes", bytes.len());
+    let memo: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("memo.json")).unwrap()).unwrap();
+    assert!(memo["checks"].as_array().unwrap().len() >= 104, "{memo}");
+    // Every Gitian attestation but the one that is not UTF-8.
+    assert!(memo["attestations"].as_object().unwrap().len() >= 80, "{memo}");
     let (_, warm) = corpus_run(&c.join("gitian.sigs"), cache_home.path(), &[]);
     assert_eq!(warm, cold);
 

@@ -82,8 +82,9 @@ pub struct VerifyArgs {
     /// No bold markup in gverify output
     #[arg(long)]
     pub no_markup: bool,
-    /// Neither read nor write the file of signature checks that held in earlier runs
-    /// ($XDG_CACHE_HOME/git-gitian/verified-signatures); every check is done anew
+    /// Neither read nor write what earlier runs learnt ($XDG_CACHE_HOME/git-gitian/verify/:
+    /// signature checks that held and what attestations say, by the SHA-256 of their bytes);
+    /// every check is done anew
     #[arg(long)]
     pub no_cache: bool,
 }

@@ -18,6 +18,7 @@ use crate::core::policy::{self, Policy};
 use crate::core::sums;
 use crate::git::ledger::{self as gitledger, GitTree};
 use crate::openpgp::{self, Keyring, SigStatus};
+use crate::ops::memo::{Attestation, Memory};
 use crate::ops::source::{Content, Entry, FsTree, Kind, LedgerTree, SourceError};
 
 /// Largest attestation read (a real assert averages 67 kB; the largest seen is under 1 MB).
@@ -66,15 +67,18 @@ pub struct Query {
     pub threshold: Option<usize>,
     /// gverify's reference signer.
     pub compare_to: Option<String>,
-    /// The file of signature checks that held in earlier runs ([`openpgp::cache`]); none read
-    /// or written when `None`.
+    /// The folder of what earlier runs learnt ([`crate::ops::memo`]); nothing read or written
+    /// when `None`.
     pub cache: Option<PathBuf>,
 }
 
-/// Where `verify` remembers the signature checks that held.
+/// Where `verify` remembers what earlier runs learnt.
 pub fn default_cache() -> PathBuf {
-    crate::ops::base::cache_root().join("verified-signatures")
+    crate::ops::base::cache_root().join("verify")
 }
+
+/// Sequoia's cache of public-key operations that held, in the cache folder.
+const SIGNATURE_CACHE: &str = "signatures";
 
 /// The whole outcome.
 #[derive(Debug, Clone)]
@@ -193,11 +197,13 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
 
     let several_revisions = trees.len() > q.ledgers.len();
     let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
-    let cache = q.cache.as_deref().map(openpgp::cache::load);
+    let cache = q.cache.as_deref().map(|d| openpgp::cache::load(&d.join(SIGNATURE_CACHE)));
+    let memory = q.cache.as_deref().map(Memory::load);
     let (keyring, key_warnings, outcome) = pipeline(
         key_files,
         extra_keys,
         cache,
+        memory.as_ref(),
         || -> Result<_, VerifyError> {
             // Everything found, in every tree.
             let mut items: Vec<(usize, Option<String>, Found)> = Vec::new();
@@ -301,9 +307,10 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         required_signers: policy.required_signers.clone(),
     };
     let groups = consensus::compute(rows, &opts);
-    if let Some(path) = &q.cache {
+    if let (Some(dir), Some(memory)) = (&q.cache, memory) {
         // A cache that cannot be written only makes the next run slower.
-        let _ = openpgp::cache::save(path);
+        let _ = openpgp::cache::save(&dir.join(SIGNATURE_CACHE));
+        let _ = memory.save(dir);
     }
     Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy })
 }
@@ -342,14 +349,14 @@ impl Work {
     }
 
     /// Takes parse jobs while there are any, then (once the keyring is there) verifications.
-    fn help(&self, keyring: &OnceLock<Keyring>, at: SystemTime) {
+    fn help(&self, keyring: &OnceLock<Keyring>, at: SystemTime, memory: Option<&Memory>) {
         let n = self.unique.len();
         loop {
             let i = self.next_parse.fetch_add(1, Ordering::Relaxed);
             if i >= n {
                 break;
             }
-            let _ = self.parsed[i].set(self.items[self.unique[i]].2.parse());
+            let _ = self.parsed[i].set(self.items[self.unique[i]].2.parse(memory));
         }
         let keyring = keyring.wait();
         loop {
@@ -357,7 +364,7 @@ impl Work {
             if i >= n {
                 break;
             }
-            let _ = self.verdicts[i].set(self.items[self.unique[i]].2.verify(keyring, at));
+            let _ = self.verdicts[i].set(self.items[self.unique[i]].2.verify(keyring, at, memory));
         }
     }
 }
@@ -388,6 +395,7 @@ fn pipeline(
     mut key_files: Vec<(String, Vec<u8>)>,
     more_keys: impl FnOnce() -> Result<KeyFiles, VerifyError> + Send,
     cache: Option<openpgp::cache::Loading>,
+    memory: Option<&Memory>,
     collect: impl FnOnce() -> Result<Work, VerifyError>,
     at: SystemTime,
 ) -> (Keyring, Result<Vec<String>, VerifyError>, Outcome) {
@@ -412,14 +420,14 @@ fn pipeline(
             }
             let _ = keyring.set(ring);
             if let Some(w) = work.wait() {
-                w.help(&keyring, at);
+                w.help(&keyring, at, memory);
             }
             Ok(warnings)
         });
         for _ in 2..threads {
             scope.spawn(|| {
                 if let Some(w) = work.wait() {
-                    w.help(&keyring, at);
+                    w.help(&keyring, at, memory);
                 }
             });
         }
@@ -437,7 +445,7 @@ fn pipeline(
             }
         };
         if let Some(w) = work.get().and_then(Option::as_ref) {
-            w.help(&keyring, at);
+            w.help(&keyring, at, memory);
         }
         let warnings = keys.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         (warnings, error)
@@ -568,6 +576,22 @@ fn read_path_keys(
     Ok(())
 }
 
+/// A signed file's content, and its SHA-256 once someone needed it.
+struct Signed {
+    content: Content,
+    sha256: OnceLock<[u8; 32]>,
+}
+
+impl Signed {
+    fn new(content: Content) -> Self {
+        Self { content, sha256: OnceLock::new() }
+    }
+
+    fn sha256(&self, bytes: &[u8]) -> &[u8; 32] {
+        self.sha256.get_or_init(|| Sha256::digest(bytes).into())
+    }
+}
+
 /// What the signed file says, before the signature is known.
 struct Parsed {
     manifest: Option<Manifest>,
@@ -585,7 +609,7 @@ struct Found {
     signer: String,
     file: String,
     /// Shared by the records of each signature over it.
-    data: Option<Arc<Content>>,
+    data: Option<Arc<Signed>>,
     data_path: String,
     sig: Option<Content>,
     sig_path: Option<String>,
@@ -595,7 +619,7 @@ struct Found {
 impl Found {
     fn fingerprint(&self) -> [u8; 32] {
         let mut h = Sha256::new();
-        for part in [self.data.as_deref(), self.sig.as_ref()] {
+        for part in [self.data.as_deref().map(|d| &d.content), self.sig.as_ref()] {
             match part {
                 Some(Content::Bytes(b)) => {
                     h.update(b"B");
@@ -613,19 +637,20 @@ impl Found {
     }
 
     /// The manifest and field checks of the signed file.
-    fn parse(&self) -> Parsed {
+    fn parse(&self, memory: Option<&Memory>) -> Parsed {
         let mut p = Parsed {
             manifest: None,
             manifest_id: "-".to_string(),
             file_error: self.file_error.clone(),
             field_error: None,
         };
-        match self.data.as_deref() {
-            Some(Content::TooLarge(n)) => {
+        let Some(signed) = self.data.as_deref() else { return p };
+        match &signed.content {
+            Content::TooLarge(n) => {
                 p.file_error
                     .get_or_insert(format!("{} is {n} bytes, over the limit", self.data_path));
             }
-            Some(Content::Bytes(bytes)) => match self.layout {
+            Content::Bytes(bytes) => match self.layout {
                 Layout::Guix => {
                     let text = String::from_utf8_lossy(bytes);
                     let m = sums::parse(&text);
@@ -636,36 +661,63 @@ impl Found {
                     Err(_) => {
                         p.file_error.get_or_insert(format!("{} is not UTF-8", self.data_path));
                     }
-                    Ok(text) => match Document::parse(text) {
-                        Err(e) => {
-                            p.file_error.get_or_insert(format!("{}: {e}", self.data_path));
-                            p.manifest_id = "empty".into();
+                    Ok(text) => {
+                        let said = match memory {
+                            Some(memory) => {
+                                let digest = signed.sha256(bytes);
+                                memory.attestation(digest).unwrap_or_else(|| {
+                                    let a = read_attestation(text);
+                                    memory.record_attestation(*digest, a.clone());
+                                    a
+                                })
+                            }
+                            None => read_attestation(text),
+                        };
+                        match said.error {
+                            Some(e) => {
+                                p.file_error.get_or_insert(format!("{}: {e}", self.data_path));
+                                p.manifest_id = "empty".into();
+                            }
+                            None => {
+                                let m = Manifest::parse(&said.out_manifest);
+                                let norm = consensus::normalised(&m);
+                                p.manifest_id = if m.is_empty() {
+                                    "empty".into()
+                                } else {
+                                    short_id(norm.as_bytes())
+                                };
+                                p.manifest = Some(m);
+                                p.field_error = check_fields(
+                                    said.release.as_deref(),
+                                    said.name.as_deref(),
+                                    &self.release,
+                                    &self.file,
+                                );
+                            }
                         }
-                        Ok(doc) => {
-                            let m = Manifest::parse(doc.str("out_manifest").unwrap_or(""));
-                            let norm = consensus::normalised(&m);
-                            p.manifest_id = if m.is_empty() {
-                                "empty".into()
-                            } else {
-                                short_id(norm.as_bytes())
-                            };
-                            p.manifest = Some(m);
-                            p.field_error = check_fields(&doc, &self.release, &self.file);
-                        }
-                    },
+                    }
                 },
             },
-            None => {}
         }
         p
     }
 
     /// The verdict on the signature, if there is one.
-    fn verify(&self, keyring: &Keyring, at: SystemTime) -> Option<openpgp::Verdict> {
+    fn verify(
+        &self,
+        keyring: &Keyring,
+        at: SystemTime,
+        memory: Option<&Memory>,
+    ) -> Option<openpgp::Verdict> {
         let sig = self.sig.as_ref()?;
         Some(match (self.data.as_deref(), sig) {
-            (Some(Content::Bytes(d)), Content::Bytes(s)) => {
-                openpgp::verify_detached(keyring, d, s, at)
+            (Some(signed @ Signed { content: Content::Bytes(d), .. }), Content::Bytes(s)) => {
+                match memory {
+                    Some(memory) => {
+                        openpgp::verify_detached_memo(keyring, d, signed.sha256(d), s, at, memory)
+                    }
+                    None => openpgp::verify_detached(keyring, d, s, at),
+                }
             }
             // No signed file: still learn who issued the signature.
             (None, Content::Bytes(s)) => openpgp::verify_detached(keyring, b"", s, at),
@@ -731,15 +783,38 @@ fn short_id(bytes: &[u8]) -> String {
     gitledger::blob_id(bytes).chars().take(12).collect()
 }
 
+/// What an attestation's YAML says, or why it does not parse.
+fn read_attestation(text: &str) -> Attestation {
+    match Document::parse(text) {
+        Err(e) => Attestation {
+            error: Some(e.to_string()),
+            release: None,
+            name: None,
+            out_manifest: String::new(),
+        },
+        Ok(doc) => Attestation {
+            error: None,
+            release: doc.str("release").map(str::to_string),
+            name: doc.str("name").map(str::to_string),
+            out_manifest: doc.str("out_manifest").unwrap_or("").to_string(),
+        },
+    }
+}
+
 /// gverify compares `release` and `name` too: an attestation whose fields contradict the
 /// directory it sits in (a copy from another release or descriptor) is refused.
-fn check_fields(doc: &Document, release: &str, file: &str) -> Option<String> {
-    if let Some(r) = doc.str("release")
+fn check_fields(
+    said_release: Option<&str>,
+    said_name: Option<&str>,
+    release: &str,
+    file: &str,
+) -> Option<String> {
+    if let Some(r) = said_release
         && r != release
     {
         return Some(format!("its release field is '{r}', not '{release}'"));
     }
-    if let (Some(n), Some(stem)) = (doc.str("name"), file.strip_suffix("-build.assert"))
+    if let (Some(n), Some(stem)) = (said_name, file.strip_suffix("-build.assert"))
         && n != stem
     {
         return Some(format!("its name field is '{n}', not '{stem}'"));
@@ -861,10 +936,10 @@ fn collect_signer(
         let data_path = format!("{dir}/{name}");
         let mut file_error = None;
         let data = match kind {
-            Kind::File => Some(Arc::new(tree.read(&data_path, MAX_ATTESTATION)?)),
+            Kind::File => Some(Arc::new(Signed::new(tree.read(&data_path, MAX_ATTESTATION)?))),
             Kind::Symlink => {
                 file_error = Some(format!("{data_path} is a symlink: not followed"));
-                Some(Arc::new(Content::Bytes(Vec::new())))
+                Some(Arc::new(Signed::new(Content::Bytes(Vec::new()))))
             }
             _ => continue,
         };
