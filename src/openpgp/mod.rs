@@ -23,7 +23,7 @@ use openpgp::packet::{Key, Signature, key};
 use openpgp::types::{RevocationStatus, SignatureType};
 use openpgp::{Cert, Fingerprint, KeyHandle};
 
-pub use keyring::{KeyError, Keyring};
+pub use keyring::{FileIndex, KeyError, Keyring};
 use message::SigFile;
 use policy::GpgPolicy;
 

@@ -7,6 +7,8 @@
 //!   ([`crate::openpgp::verify_detached_memo`]); only the hashing of the data and the
 //!   public-key operation are skipped, the key's validity, expiry and revocation are judged anew
 //!   on every run;
+//! - what each key file holds (which certificates and keys), by the SHA-256 of the file, so
+//!   that a key file is only parsed when a signature needs one of its certificates;
 //! - what an attestation's YAML says (its `out_manifest`, `release` and `name`, or why it does
 //!   not parse), by the SHA-256 of the attestation;
 //! - next to it, sequoia's cache of public-key operations that held (self-signatures of keys),
@@ -23,7 +25,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::openpgp::Memo;
+use crate::openpgp::{FileIndex, Memo};
 
 const FILE: &str = "memo.json";
 const SCHEMA: &str = "git-gitian/verify-memo/v1";
@@ -48,6 +50,9 @@ struct OnDisk {
     schema: String,
     checks: Vec<String>,
     attestations: HashMap<String, Attestation>,
+    /// Key files: per certificate, its primary fingerprint and all its keys' (hex).
+    #[serde(default)]
+    key_files: HashMap<String, Vec<(String, Vec<String>)>>,
 }
 
 /// The remembered answers, readable from every thread; new ones are collected for [`save`].
@@ -55,6 +60,8 @@ struct OnDisk {
 pub struct Memory {
     checks: HashSet<[u8; 32]>,
     attestations: HashMap<[u8; 32], Attestation>,
+    key_files: HashMap<[u8; 32], FileIndex>,
+    new_key_files: Mutex<Vec<([u8; 32], FileIndex)>>,
     new_checks: Mutex<Vec<[u8; 32]>>,
     new_attestations: Mutex<Vec<([u8; 32], Attestation)>>,
     used: Mutex<HashSet<[u8; 32]>>,
@@ -87,7 +94,41 @@ impl Memory {
         m.checks = disk.checks.iter().filter_map(|s| unhex(s)).collect();
         m.attestations =
             disk.attestations.into_iter().filter_map(|(k, v)| Some((unhex(&k)?, v))).collect();
+        m.key_files = disk
+            .key_files
+            .into_iter()
+            .filter_map(|(k, certs)| {
+                let certs = certs
+                    .into_iter()
+                    .map(|(primary, keys)| {
+                        Some((
+                            primary.parse().ok()?,
+                            keys.iter().map(|k| k.parse().ok()).collect::<Option<Vec<_>>>()?,
+                        ))
+                    })
+                    .collect::<Option<FileIndex>>()?;
+                Some((unhex(&k)?, certs))
+            })
+            .collect();
         m
+    }
+
+    /// What the key file with this SHA-256 holds, if known.
+    pub fn key_file(&self, sha256: &[u8; 32]) -> Option<&FileIndex> {
+        let found = self.key_files.get(sha256);
+        if found.is_some()
+            && let Ok(mut used) = self.used.lock()
+        {
+            used.insert(*sha256);
+        }
+        found
+    }
+
+    /// Remembers what the key file with this SHA-256 holds.
+    pub fn record_key_file(&self, sha256: [u8; 32], index: FileIndex) {
+        if let Ok(mut new) = self.new_key_files.lock() {
+            new.push((sha256, index));
+        }
     }
 
     /// What the attestation with this SHA-256 says, if known.
@@ -113,7 +154,8 @@ impl Memory {
     pub fn save(self, dir: &Path) -> std::io::Result<()> {
         let new_checks = self.new_checks.into_inner().unwrap_or_default();
         let new_attestations = self.new_attestations.into_inner().unwrap_or_default();
-        if new_checks.is_empty() && new_attestations.is_empty() {
+        let new_key_files = self.new_key_files.into_inner().unwrap_or_default();
+        if new_checks.is_empty() && new_attestations.is_empty() && new_key_files.is_empty() {
             return Ok(());
         }
         let used = self.used.into_inner().unwrap_or_default();
@@ -125,14 +167,29 @@ impl Memory {
         if attestations.len() + new_attestations.len() > MAX_ENTRIES {
             attestations.retain(|k, _| used.contains(k));
         }
+        let mut key_files = self.key_files;
+        if key_files.len() + new_key_files.len() > MAX_ENTRIES {
+            key_files.retain(|k, _| used.contains(k));
+        }
         checks.extend(new_checks);
         attestations.extend(new_attestations);
+        key_files.extend(new_key_files);
         let mut list: Vec<String> = checks.iter().map(hex).collect();
         list.sort();
         let disk = OnDisk {
             schema: SCHEMA.to_string(),
             checks: list,
             attestations: attestations.iter().map(|(k, v)| (hex(k), v.clone())).collect(),
+            key_files: key_files
+                .iter()
+                .map(|(k, certs)| {
+                    let certs = certs
+                        .iter()
+                        .map(|(p, keys)| (p.to_hex(), keys.iter().map(|k| k.to_hex()).collect()))
+                        .collect();
+                    (hex(k), certs)
+                })
+                .collect(),
         };
         let text = serde_json::to_vec(&disk).map_err(std::io::Error::other)?;
         std::fs::create_dir_all(dir)?;

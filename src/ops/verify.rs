@@ -413,7 +413,7 @@ fn pipeline(
                 }
             };
             key_files.extend(more);
-            let (ring, parse_warnings) = build_keyring(&key_files);
+            let (ring, parse_warnings) = build_keyring(std::mem::take(&mut key_files), memory);
             warnings.extend(parse_warnings);
             if let Some(loading) = cache {
                 loading.wait();
@@ -521,20 +521,40 @@ fn read_tree_keys(
     Ok(())
 }
 
-/// Every certificate of the key files; files with the same bytes are read once.
-fn build_keyring(files: &[(String, Vec<u8>)]) -> (Keyring, Vec<String>) {
+/// Every certificate of the key files; files with the same bytes are read once. With a memory,
+/// a key file seen before is only indexed (parsed when a signature needs it).
+fn build_keyring(files: Vec<(String, Vec<u8>)>, memory: Option<&Memory>) -> (Keyring, Vec<String>) {
     let mut keyring = Keyring::new();
     let mut warnings = Vec::new();
     // Keyed by length and the last bytes (an armor checksum, or key material), compared whole.
-    let mut seen: HashMap<(usize, &[u8]), Vec<&[u8]>> = HashMap::new();
-    for (origin, bytes) in files {
-        let same = seen.entry((bytes.len(), &bytes[bytes.len().saturating_sub(48)..])).or_default();
-        if same.contains(&bytes.as_slice()) {
+    let mut seen: HashMap<(usize, Vec<u8>), Vec<usize>> = HashMap::new();
+    let mut unique = Vec::new();
+    for (i, (_, bytes)) in files.iter().enumerate() {
+        let tail = bytes[bytes.len().saturating_sub(48)..].to_vec();
+        let same = seen.entry((bytes.len(), tail)).or_default();
+        if same.iter().any(|&j| files[j].1 == *bytes) {
             continue;
         }
-        same.push(bytes);
-        if let Err(e) = keyring.add_file(origin, bytes) {
-            warnings.push(format!("key file {origin} skipped: {e}"));
+        same.push(i);
+        unique.push(i);
+    }
+    let mut files: Vec<Option<(String, Vec<u8>)>> = files.into_iter().map(Some).collect();
+    for i in unique {
+        let Some((origin, bytes)) = files[i].take() else { continue };
+        let Some(memory) = memory else {
+            if let Err(e) = keyring.add_file(&origin, &bytes) {
+                warnings.push(format!("key file {origin} skipped: {e}"));
+            }
+            continue;
+        };
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(index) = memory.key_file(&digest) {
+            keyring.add_known_file(&origin, bytes, index);
+            continue;
+        }
+        match keyring.add_file_indexed(&origin, &bytes) {
+            Ok(index) => memory.record_key_file(digest, index),
+            Err(e) => warnings.push(format!("key file {origin} skipped: {e}")),
         }
     }
     (keyring, warnings)
