@@ -677,23 +677,24 @@ impl Found {
                     p.manifest_id = if m.is_empty() { "empty".into() } else { short_id(bytes) };
                     p.manifest = Some(m);
                 }
-                Layout::Gitian => match std::str::from_utf8(bytes) {
-                    Err(_) => {
-                        p.file_error.get_or_insert(format!("{} is not UTF-8", self.data_path));
-                    }
-                    Ok(text) => {
-                        let said = match memory {
-                            Some(memory) => {
-                                let digest = signed.sha256(bytes);
-                                memory.attestation(digest).unwrap_or_else(|| {
-                                    let a = read_attestation(text);
-                                    memory.record_attestation(*digest, a.clone());
-                                    a
-                                })
-                            }
-                            None => read_attestation(text),
-                        };
-                        match said.error {
+                Layout::Gitian => {
+                    // A remembered attestation was UTF-8 when it was read: looked up first.
+                    let said = match memory {
+                        Some(memory) => {
+                            let digest = signed.sha256(bytes);
+                            memory.attestation(digest).or_else(|| {
+                                let a = read_attestation(std::str::from_utf8(bytes).ok()?);
+                                memory.record_attestation(*digest, a.clone());
+                                Some(a)
+                            })
+                        }
+                        None => std::str::from_utf8(bytes).ok().map(read_attestation),
+                    };
+                    match said {
+                        None => {
+                            p.file_error.get_or_insert(format!("{} is not UTF-8", self.data_path));
+                        }
+                        Some(said) => match said.error {
                             Some(e) => {
                                 p.file_error.get_or_insert(format!("{}: {e}", self.data_path));
                                 p.manifest_id = "empty".into();
@@ -714,9 +715,9 @@ impl Found {
                                     &self.file,
                                 );
                             }
-                        }
+                        },
                     }
-                },
+                }
             },
         }
         p
