@@ -62,7 +62,8 @@ impl Entry {
                             .filter(|raw| raw.fingerprint() == self.fingerprint),
                     })
                     .collect();
-                build(&raws)
+                let own: Vec<KeyID> = self.keys.iter().map(KeyID::from).collect();
+                build(&raws, &own)
             })
             .as_ref()
     }
@@ -236,11 +237,11 @@ impl Keyring {
 /// each subkey), each distinct signature once, so a certificate held in several files is
 /// parsed once rather than once per file and then merged. Certificates with secret key
 /// packets take the general way: each version parsed, stripped and merged.
-fn build(versions: &[&RawCert<'static>]) -> Option<Cert> {
+fn build(versions: &[&RawCert<'static>], own: &[KeyID]) -> Option<Cert> {
     let public_only = versions
         .iter()
         .all(|raw| raw.packets().all(|p| !matches!(p.tag(), Tag::SecretKey | Tag::SecretSubkey)));
-    if public_only && let Some(cert) = build_merged(versions) {
+    if public_only && let Some(cert) = build_merged(versions, own) {
         return Some(cert);
     }
     let mut merged: Option<Cert> = None;
@@ -258,7 +259,8 @@ fn build(versions: &[&RawCert<'static>]) -> Option<Cert> {
 
 /// One certificate from the union of its versions' components and signatures; `None` when a
 /// packet does not parse (the general way then says which versions are usable).
-fn build_merged(versions: &[&RawCert<'static>]) -> Option<Cert> {
+/// `own` holds the key ids of every key of every version.
+fn build_merged(versions: &[&RawCert<'static>], own: &[KeyID]) -> Option<Cert> {
     use std::collections::HashSet;
     // Components in first-seen order, with their signatures.
     let mut components: Vec<(&[u8], Vec<RawPacket<'_>>)> = Vec::new();
@@ -266,7 +268,6 @@ fn build_merged(versions: &[&RawCert<'static>]) -> Option<Cert> {
     let mut seen_sigs: HashSet<(usize, &[u8])> = HashSet::new();
     let mut packets: Vec<RawPacket<'_>> = Vec::new();
     for raw in versions {
-        let own: Vec<KeyID> = raw.keys().map(|k| k.keyid()).collect();
         let whole = raw.as_bytes();
         let mut current: Option<usize> = None;
         for p in raw.packets() {
@@ -309,14 +310,13 @@ fn build_merged(versions: &[&RawCert<'static>]) -> Option<Cert> {
             }
         }
     }
-    let own = own_keyids(versions);
     let mut out: Vec<Packet> = Vec::with_capacity(components.len() * 4);
     for (i, (_, sigs)) in components.iter().enumerate() {
         out.push(Packet::try_from(packets[i].clone()).ok()?);
         for sig in sigs {
             let packet = Packet::try_from(sig.clone()).ok()?;
             if let Packet::Signature(s) = &packet
-                && is_third_party_certification(s, &own)
+                && is_third_party_certification(s, own)
             {
                 continue;
             }
@@ -327,19 +327,6 @@ fn build_merged(versions: &[&RawCert<'static>]) -> Option<Cert> {
         return None;
     }
     Cert::from_packets(out.into_iter()).ok()
-}
-
-fn own_keyids(versions: &[&RawCert<'static>]) -> Vec<KeyID> {
-    let mut own: Vec<KeyID> = Vec::new();
-    for raw in versions {
-        for k in raw.keys() {
-            let id = k.keyid();
-            if !own.contains(&id) {
-                own.push(id);
-            }
-        }
-    }
-    own
 }
 
 /// For a version 4 certification of a user ID, the key ids its subpackets name as issuer
