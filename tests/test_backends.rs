@@ -81,6 +81,7 @@ pub fn spec(scratch: &Path) -> GuestSpec {
         scratch: scratch.to_path_buf(),
         memory_mib: 2000,
         cpus: 2,
+        network: true,
     }
 }
 

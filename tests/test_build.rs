@@ -419,6 +419,7 @@ fn test_make_base_twice_gives_the_same_image_hash() {
 /// With nothing to copy in, Gitian's preparation runs in the same guest step as the script
 /// (on its first line): the folders are there and the build user's, nothing of it reaches
 /// var/build.log, the script's line numbers are its own, and no extra descriptor leaks in.
+/// With no packages to install the guest has no network device at all.
 #[test]
 fn test_build_prepares_the_home_in_the_script_step() {
     let _g = guest_lock();
@@ -430,7 +431,8 @@ fn test_build_prepares_the_home_in_the_script_step() {
         None,
         "stat -c '%n %U' ../build ../out ../install ../cache ../cache/common > $OUTDIR/dirs\n\
          echo \"$LINENO\" > $OUTDIR/line\n\
-         ls /proc/$$/fd | sort -n | tr '\\n' ' ' > $OUTDIR/fds",
+         ls /proc/$$/fd | sort -n | tr '\\n' ' ' > $OUTDIR/fds\n\
+         ls /sys/class/net > $OUTDIR/nets",
     );
     let out = build(t.path(), &desc);
     assert!(out.status.success(), "build failed:\n{}", stderr(&out));
@@ -442,6 +444,8 @@ fn test_build_prepares_the_home_in_the_script_step() {
     let script = read("var/build-script");
     let line = script.lines().position(|l| l.contains("$LINENO")).unwrap() + 1;
     assert_eq!(read("build/out/line"), format!("{line}\n"));
+    // No packages: the guest never had a network device.
+    assert_eq!(read("build/out/nets"), "lo\n");
     let fds = read("build/out/fds");
     assert!(fds.starts_with("0 1 2 ") && !fds.split(' ').any(|f| f == "4"), "{fds}");
     let log = read("var/build.log");

@@ -84,6 +84,9 @@ pub struct GuestSpec {
     pub memory_mib: u32,
     /// CPUs.
     pub cpus: u32,
+    /// Whether any command will run with [`Network::Online`]; when not, a backend may create
+    /// the guest with no network device at all (and refuses `Online` commands).
+    pub network: bool,
 }
 
 /// A failure of a guest operation: what was run and what it said.

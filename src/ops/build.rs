@@ -429,53 +429,6 @@ fn build_one(
     for f in [&install_log, &build_log] {
         let _ = fs::remove_file(f);
     }
-    let spec = GuestSpec {
-        distro: desc.distro.clone(),
-        suite: suite.to_string(),
-        arch: arch.to_string(),
-        base: base_path.to_path_buf(),
-        scratch: var.join(format!("guest-{suite}-{arch}")),
-        memory_mib: opts.memory,
-        cpus: opts.num_make,
-    };
-    progress.info("Starting target");
-    let t = Instant::now();
-    let created = guest.create(&spec);
-    for w in guest.take_warnings() {
-        progress.warn(&w);
-    }
-    let g = Running { guest };
-    created.map_err(guest_err)?;
-    progress.info(&format!(
-        "Target is up ({}, {:.1} s)",
-        g.guest.describe(),
-        t.elapsed().as_secs_f64()
-    ));
-    let guest = &mut *g.guest;
-    let no_env: &[(String, String)] = &[];
-    let root = |script: &'static str| Exec {
-        user: User::Root,
-        network: Network::Online,
-        setarch: None,
-        trace: false,
-        script,
-        env: no_env,
-        log: None,
-    };
-
-    if desc.sudo && opts.allow_sudo {
-        let text = format!(
-            "printf '%%{0} ALL=(ALL) NOPASSWD: ALL\\n' >> /etc/sudoers.d/{0}\nchmod 0440 /etc/sudoers.d/{0}\n",
-            desc.distro
-        );
-        let code = guest.exec(&Exec { script: &text, ..root("") }).map_err(guest_err)?;
-        if code != 0 {
-            return Err(BuildError::Other(format!(
-                "cannot enable sudo in the guest (exit status {code})"
-            )));
-        }
-    }
-
     // Packages, with the network; everything logged to var/install.log.
     let mut steps: Vec<(String, String)> = Vec::new();
     if !desc.multiarch.is_empty() {
@@ -533,6 +486,56 @@ fn build_one(
             "apt-get -q -y purge grub || true\napt-get -y dist-upgrade\n".into(),
         ));
     }
+    let spec = GuestSpec {
+        distro: desc.distro.clone(),
+        suite: suite.to_string(),
+        arch: arch.to_string(),
+        base: base_path.to_path_buf(),
+        scratch: var.join(format!("guest-{suite}-{arch}")),
+        memory_mib: opts.memory,
+        cpus: opts.num_make,
+        // Only package installation needs it; without, the QEMU guest has no NIC at all.
+        network: !steps.is_empty(),
+    };
+    progress.info("Starting target");
+    let t = Instant::now();
+    let created = guest.create(&spec);
+    for w in guest.take_warnings() {
+        progress.warn(&w);
+    }
+    let g = Running { guest };
+    created.map_err(guest_err)?;
+    progress.info(&format!(
+        "Target is up ({}, {:.1} s)",
+        g.guest.describe(),
+        t.elapsed().as_secs_f64()
+    ));
+    let guest = &mut *g.guest;
+    let no_env: &[(String, String)] = &[];
+    let root = |script: &'static str| Exec {
+        user: User::Root,
+        network: Network::Online,
+        setarch: None,
+        trace: false,
+        script,
+        env: no_env,
+        log: None,
+    };
+
+    if desc.sudo && opts.allow_sudo {
+        let text = format!(
+            "printf '%%{0} ALL=(ALL) NOPASSWD: ALL\\n' >> /etc/sudoers.d/{0}\nchmod 0440 /etc/sudoers.d/{0}\n",
+            desc.distro
+        );
+        let network = if steps.is_empty() { Network::Offline } else { Network::Online };
+        let code = guest.exec(&Exec { script: &text, network, ..root("") }).map_err(guest_err)?;
+        if code != 0 {
+            return Err(BuildError::Other(format!(
+                "cannot enable sudo in the guest (exit status {code})"
+            )));
+        }
+    }
+
     // Gitian's init-build.sh, with one mkdir instead of four and rm only when there is
     // something to remove (each program costs under TCG). It must come before anything is
     // copied into the home; when nothing is, it runs with the build script (one guest step
