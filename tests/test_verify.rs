@@ -612,3 +612,74 @@ fn test_verify_release_on_one_branch_only() {
     assert_eq!(code, 2);
     assert!(err.contains("release '3.0' does not exist"), "{err}");
 }
+
+/// Runs verify over the corpus (with `gitian` as the Gitian ledger) with its own cache folder.
+fn corpus_run(gitian: &Path, cache_home: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let c = corpus();
+    let mut args = corpus_args(gitian, &c.join("guix.sigs"));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let out = Command::new(bin())
+        .args(&args)
+        .env("XDG_CACHE_HOME", cache_home)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GNUPGHOME")
+        .output()
+        .unwrap();
+    (out.status.code(), stdout(&out))
+}
+
+#[test]
+fn test_verify_cache_of_checks_changes_no_verdict() {
+    let c = corpus();
+    let cache_home = tempfile::tempdir().unwrap();
+    let dir = cache_home.path().join("git-gitian/verify");
+    // Cold, then warm: the rows are the expected ones both times.
+    let (code, cold) = corpus_run(&c.join("gitian.sigs"), cache_home.path(), &[]);
+    assert_eq!(code, Some(1));
+    assert_rows_equal(&cold);
+    let bytes = std::fs::read(dir.join("signatures")).expect("the first run writes the cache");
+    // 104 good or expired_key signatures and the keys' self-signatures were checked.
+    assert!(bytes.len() > 34 + 104 * 32, "{} bytes", bytes.len());
+    let memo: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("memo.json")).unwrap()).unwrap();
+    assert!(memo["checks"].as_array().unwrap().len() >= 104, "{memo}");
+    // Every Gitian attestation but the one that is not UTF-8.
+    assert!(memo["attestations"].as_object().unwrap().len() >= 80, "{memo}");
+    // Every distinct readable key file (the warm run below parses only the ones it needs).
+    assert!(memo["key_files"].as_object().unwrap().len() >= 60, "{memo}");
+    let (_, warm) = corpus_run(&c.join("gitian.sigs"), cache_home.path(), &[]);
+    assert_eq!(warm, cold);
+
+    // An attestation edited after its signature was cached is bad, cache or not.
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(&c.join("gitian.sigs"), copy.path());
+    let ledger = copy.path().join("gitian.sigs");
+    let good = cold
+        .lines()
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .find(|r| r[0] == "gitian" && r[4] == "good")
+        .expect("a good gitian row");
+    let assert_path = ledger.join(r_path(good[1], good[3], good[2]));
+    let text = std::fs::read_to_string(&assert_path).unwrap();
+    let pos = text.find("out_manifest").unwrap() + 20;
+    let mut edited = text.into_bytes();
+    edited[pos] = if edited[pos] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&assert_path, edited).unwrap();
+    let (_, after) = corpus_run(&ledger, cache_home.path(), &[]);
+    let row = after
+        .lines()
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .find(|r| r[1] == good[1] && r[2] == good[2] && r[3] == good[3])
+        .expect("the edited row");
+    assert_eq!(row[4], "bad", "{row:?}");
+
+    // --no-cache neither reads nor writes it.
+    let other = tempfile::tempdir().unwrap();
+    let (_, uncached) = corpus_run(&c.join("gitian.sigs"), other.path(), &["--no-cache"]);
+    assert_eq!(uncached, cold);
+    assert!(!other.path().join("git-gitian").exists());
+}
+
+fn r_path(release: &str, signer: &str, file: &str) -> PathBuf {
+    Path::new(release).join(signer).join(file)
+}

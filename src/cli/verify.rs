@@ -82,6 +82,11 @@ pub struct VerifyArgs {
     /// No bold markup in gverify output
     #[arg(long)]
     pub no_markup: bool,
+    /// Neither read nor write what earlier runs learnt ($XDG_CACHE_HOME/git-gitian/verify/:
+    /// signature checks that held and what attestations say, by the SHA-256 of their bytes);
+    /// every check is done anew
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 const JSON_SCHEMA_HELP: &str = "\
@@ -167,6 +172,7 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         at,
         threshold: args.threshold,
         compare_to: args.compare_to.clone(),
+        cache: (!args.no_cache).then(verify::default_cache),
     };
     let rep = verify::verify(&query).map_err(|e| {
         let err = CliError::from(e);

@@ -687,59 +687,69 @@ impl<'a> Parser<'a> {
         let mut text: &str = &first[1..];
         let mut line_idx = line_no;
         loop {
-            let mut chars = text.char_indices().peekable();
+            let bytes = text.as_bytes();
             let mut closed_at = None;
-            while let Some((i, c)) = chars.next() {
-                if q == '\'' && c == '\'' {
-                    if chars.peek().map(|&(_, n)| n) == Some('\'') {
-                        current.push('\'');
-                        chars.next();
-                        continue;
-                    }
-                    closed_at = Some(i);
+            let mut i = 0;
+            while i < bytes.len() {
+                // Copy the plain run up to the next quote (or backslash) in one piece.
+                let special = if q == '\'' {
+                    bytes[i..].iter().position(|&b| b == b'\'')
+                } else {
+                    bytes[i..].iter().position(|&b| b == b'"' || b == b'\\')
+                };
+                let Some(off) = special else {
+                    current.push_str(&text[i..]);
                     break;
-                }
-                if q == '"' && c == '\\' {
-                    let Some((_, e)) = chars.next() else {
-                        // Escaped line break: joins lines without a space.
-                        current.push('\u{0}');
+                };
+                let j = i + off;
+                current.push_str(&text[i..j]);
+                match bytes[j] {
+                    b'\'' if bytes.get(j + 1) == Some(&b'\'') => {
+                        current.push('\'');
+                        i = j + 2;
+                    }
+                    b'\'' | b'"' => {
+                        closed_at = Some(j);
                         break;
-                    };
-                    match e {
-                        'n' => current.push_str("\u{1}n"),
-                        't' => current.push('\t'),
-                        'r' => current.push('\r'),
-                        '0' => current.push('\0'),
-                        '"' => current.push('"'),
-                        '\\' => current.push('\\'),
-                        '/' => current.push('/'),
-                        ' ' => current.push(' '),
-                        'x' | 'u' | 'U' => {
-                            let n = match e {
-                                'x' => 2,
-                                'u' => 4,
-                                _ => 8,
-                            };
-                            let hex: String =
-                                (0..n).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
-                            let ch = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
-                            match ch {
-                                Some(ch) => current.push(ch),
-                                None => {
-                                    return self
-                                        .err(line_idx, "bad escape in double-quoted string");
+                    }
+                    _ => {
+                        let Some(e) = text[j + 1..].chars().next() else {
+                            // Escaped line break: joins lines without a space.
+                            current.push('\u{0}');
+                            break;
+                        };
+                        i = j + 1 + e.len_utf8();
+                        match e {
+                            'n' => current.push_str("\u{1}n"),
+                            't' => current.push('\t'),
+                            'r' => current.push('\r'),
+                            '0' => current.push('\0'),
+                            '"' => current.push('"'),
+                            '\\' => current.push('\\'),
+                            '/' => current.push('/'),
+                            ' ' => current.push(' '),
+                            'x' | 'u' | 'U' => {
+                                let n = match e {
+                                    'x' => 2,
+                                    'u' => 4,
+                                    _ => 8,
+                                };
+                                let hex: String = text[i..].chars().take(n).collect();
+                                i += hex.len();
+                                let ch =
+                                    u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
+                                match ch {
+                                    Some(ch) => current.push(ch),
+                                    None => {
+                                        return self
+                                            .err(line_idx, "bad escape in double-quoted string");
+                                    }
                                 }
                             }
+                            _ => return self.err(line_idx, format!("unknown escape '\\{e}'")),
                         }
-                        _ => return self.err(line_idx, format!("unknown escape '\\{e}'")),
                     }
-                    continue;
                 }
-                if q == '"' && c == '"' {
-                    closed_at = Some(i);
-                    break;
-                }
-                current.push(c);
             }
             if let Some(i) = closed_at {
                 let after = text[i + 1..].trim();

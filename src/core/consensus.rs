@@ -240,20 +240,19 @@ fn compute_group(
     rows: Vec<Row>,
     opts: &Options,
 ) -> GroupReport {
+    // Every row's manifest as text, once (manifests are compared as text below).
+    let norm: Vec<Option<String>> =
+        rows.iter().map(|r| usable_manifest(r).map(normalised)).collect();
     // Published majority: signer directories per manifest, whatever the signatures.
     let mut published: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-    for row in &rows {
-        if let Some(m) = usable_manifest(row) {
-            published.entry(normalised(m)).or_default().insert(&row.signer);
+    for (row, text) in rows.iter().zip(&norm) {
+        if let Some(t) = text {
+            published.entry(t.clone()).or_default().insert(&row.signer);
         }
     }
     let majority_text = strict_winner(published.iter().map(|(k, v)| (k.clone(), v.len())));
-    let majority = rows
-        .iter()
-        .map(|r| {
-            usable_manifest(r).is_some_and(|m| majority_text.as_deref() == Some(&normalised(m)))
-        })
-        .collect();
+    let majority =
+        norm.iter().map(|t| t.is_some() && majority_text.as_ref() == t.as_ref()).collect();
 
     // Keys that signed more than one signer directory in this release.
     let mut dirs_per_key: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -276,15 +275,13 @@ fn compute_group(
 
     // Votes: distinct keys per manifest, only rows whose signature counts.
     let mut votes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for row in rows.iter().filter(|r| voter(r)) {
-        if let (Some(m), Some(k)) = (usable_manifest(row), &row.key_fingerprint) {
-            votes.entry(normalised(m)).or_default().insert(k.clone());
+    for (row, text) in rows.iter().zip(&norm).filter(|(r, _)| voter(r)) {
+        if let (Some(t), Some(k)) = (text, &row.key_fingerprint) {
+            votes.entry(t.clone()).or_default().insert(k.clone());
         }
     }
     let consensus_text = match &opts.compare_to {
-        Some(signer) => {
-            rows.iter().find(|r| &r.signer == signer).and_then(usable_manifest).map(normalised)
-        }
+        Some(signer) => rows.iter().position(|r| &r.signer == signer).and_then(|i| norm[i].clone()),
         None => strict_winner(votes.iter().map(|(k, v)| (k.clone(), v.len()))),
     };
     let consensus_votes =
@@ -298,19 +295,15 @@ fn compute_group(
         let b_first = Some(&b.0) == consensus_text.as_ref();
         b_first.cmp(&a_first).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0))
     });
-    let manifest_group = rows
+    let manifest_group = norm
         .iter()
-        .map(|r| {
-            usable_manifest(r).map(|m| {
-                let t = normalised(m);
-                order.iter().position(|(o, _)| *o == t).map_or(0, |p| p + 1)
-            })
-        })
+        .map(|t| t.as_ref().map(|t| order.iter().position(|(o, _)| o == t).map_or(0, |p| p + 1)))
         .collect();
 
     let verdicts = rows
         .iter()
-        .map(|row| {
+        .zip(&norm)
+        .map(|(row, text)| {
             if row.conflict.is_some() {
                 Verdict::Conflict
             } else if row.status == "no_signature" || row.status == "no_data" {
@@ -322,9 +315,9 @@ fn compute_group(
             } else if shared(row) {
                 Verdict::SharedKey
             } else {
-                match (&consensus_text, usable_manifest(row)) {
+                match (&consensus_text, text) {
                     (None, _) => Verdict::NoConsensus,
-                    (Some(c), Some(m)) if *c == normalised(m) => Verdict::Ok,
+                    (Some(c), Some(t)) if c == t => Verdict::Ok,
                     _ => Verdict::Mismatch,
                 }
             }
@@ -333,12 +326,9 @@ fn compute_group(
 
     let agreeing: BTreeSet<&str> = rows
         .iter()
-        .filter(|r| {
-            voter(r)
-                && consensus_text.is_some()
-                && usable_manifest(r).map(normalised) == consensus_text
-        })
-        .map(|r| r.signer.as_str())
+        .zip(&norm)
+        .filter(|(r, t)| voter(r) && consensus_text.is_some() && **t == consensus_text)
+        .map(|(r, _)| r.signer.as_str())
         .collect();
     let missing_required =
         opts.required_signers.iter().filter(|s| !agreeing.contains(s.as_str())).cloned().collect();

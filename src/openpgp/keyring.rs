@@ -12,11 +12,11 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use sequoia_openpgp as openpgp;
 
-use openpgp::cert::raw::{RawCert, RawCertParser};
+use openpgp::cert::raw::{RawCert, RawCertParser, RawPacket};
 use openpgp::packet::Tag;
 use openpgp::parse::Parse;
 use openpgp::types::SignatureType;
@@ -38,7 +38,7 @@ pub(super) struct Entry {
     pub(super) origin: String,
     fingerprint: Fingerprint,
     /// Every version read, in the order added.
-    versions: Vec<RawCert<'static>>,
+    versions: Vec<Version>,
     /// Primary and subkey fingerprints over all versions.
     keys: Vec<Fingerprint>,
     /// The merged certificate, built on first use; `None` when no version parses.
@@ -48,9 +48,42 @@ pub(super) struct Entry {
 impl Entry {
     /// The merged certificate (built now if this is the first use).
     pub(super) fn cert(&self) -> Option<&Cert> {
-        self.cert.get_or_init(|| build(&self.versions)).as_ref()
+        self.cert
+            .get_or_init(|| {
+                let raws: Vec<&RawCert<'static>> = self
+                    .versions
+                    .iter()
+                    .filter_map(|v| match v {
+                        Version::Raw(raw) => Some(raw),
+                        Version::InFile(file, nth) => file
+                            .certs
+                            .get_or_init(|| parse_file(&file.bytes).0)
+                            .get(*nth)
+                            .filter(|raw| raw.fingerprint() == self.fingerprint),
+                    })
+                    .collect();
+                build(&raws)
+            })
+            .as_ref()
     }
 }
+
+/// One version of a certificate: parsed, or the `nth` certificate of a key file whose index
+/// was known (then the file is parsed the first time one of its certificates is needed).
+enum Version {
+    Raw(RawCert<'static>),
+    InFile(Arc<KeyFile>, usize),
+}
+
+/// A key file's bytes, and its certificates once parsed.
+struct KeyFile {
+    bytes: Vec<u8>,
+    certs: OnceLock<Vec<RawCert<'static>>>,
+}
+
+/// What a key file holds: for each certificate in file order, its primary fingerprint and the
+/// fingerprints of all its keys.
+pub type FileIndex = Vec<(Fingerprint, Vec<Fingerprint>)>;
 
 /// A key file that held no usable certificate.
 #[derive(Debug, thiserror::Error)]
@@ -81,43 +114,39 @@ impl Keyring {
     /// no readable certificate at all is an error; unreadable ones among readable ones are
     /// skipped, as gpg's import skips them.
     pub fn add_file(&mut self, origin: &str, bytes: &[u8]) -> Result<usize, KeyError> {
-        let mut held = 0;
-        let mut first_error = None;
-        for block in key_blocks(bytes) {
-            let binary = match dearmor(block) {
-                Ok(binary) => binary,
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                    continue;
-                }
-            };
-            let parser = match RawCertParser::from_bytes(&*binary) {
-                Ok(parser) => parser,
-                Err(e) => {
-                    first_error.get_or_insert_with(|| e.to_string());
-                    continue;
-                }
-            };
-            for raw in parser {
-                match raw {
-                    Ok(raw) => {
-                        self.insert(origin, raw.into_owned());
-                        held += 1;
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert_with(|| e.to_string());
-                    }
-                }
-            }
-        }
-        if held == 0 {
+        self.add_file_indexed(origin, bytes).map(|index| index.len())
+    }
+
+    /// [`Keyring::add_file`], returning what the file holds (for [`Keyring::add_known_file`]
+    /// on a later run).
+    pub fn add_file_indexed(&mut self, origin: &str, bytes: &[u8]) -> Result<FileIndex, KeyError> {
+        let (certs, first_error) = parse_file(bytes);
+        if certs.is_empty() {
             let reason = match first_error {
                 Some(e) => format!("no readable OpenPGP certificate: {}", lowercase_first(&e)),
                 None => "no OpenPGP certificate".to_string(),
             };
             return Err(KeyError { origin: origin.to_string(), reason });
         }
-        Ok(held)
+        let mut index = Vec::with_capacity(certs.len());
+        for raw in certs {
+            let keys: Vec<Fingerprint> = raw.keys().map(|k| k.fingerprint()).collect();
+            index.push((raw.fingerprint(), keys.clone()));
+            self.insert(origin, raw.fingerprint(), keys, Version::Raw(raw));
+        }
+        Ok(index)
+    }
+
+    /// Adds the certificates of a key file whose [`FileIndex`] is known from an earlier run of
+    /// [`Keyring::add_file_indexed`] over the same bytes, without parsing it: the file is parsed
+    /// when a signature first needs one of its certificates (a certificate whose fingerprint
+    /// then differs from the index is not used).
+    pub fn add_known_file(&mut self, origin: &str, bytes: Vec<u8>, index: &FileIndex) {
+        let file = Arc::new(KeyFile { bytes, certs: OnceLock::new() });
+        for (nth, (fingerprint, keys)) in index.iter().enumerate() {
+            let version = Version::InFile(file.clone(), nth);
+            self.insert(origin, fingerprint.clone(), keys.clone(), version);
+        }
     }
 
     /// Number of distinct certificates (by primary fingerprint).
@@ -140,9 +169,13 @@ impl Keyring {
         self.by_primary.get(&fpr).map(|&i| self.entries[i].origin.as_str())
     }
 
-    fn insert(&mut self, origin: &str, raw: RawCert<'static>) {
-        let fingerprint = raw.fingerprint();
-        let keys: Vec<Fingerprint> = raw.keys().map(|k| k.fingerprint()).collect();
+    fn insert(
+        &mut self,
+        origin: &str,
+        fingerprint: Fingerprint,
+        keys: Vec<Fingerprint>,
+        version: Version,
+    ) {
         let index = match self.by_primary.get(&fingerprint) {
             Some(&i) => i,
             None => {
@@ -158,7 +191,7 @@ impl Keyring {
             }
         };
         let entry = &mut self.entries[index];
-        entry.versions.push(raw);
+        entry.versions.push(version);
         // A new version invalidates a certificate built from the earlier ones.
         entry.cert = OnceLock::new();
         for fpr in keys {
@@ -198,7 +231,18 @@ impl Keyring {
 }
 
 /// Parses and merges every version of a certificate, public parts only.
-fn build(versions: &[RawCert<'static>]) -> Option<Cert> {
+///
+/// The versions' packets are gathered per component first (the primary key, each user ID,
+/// each subkey), each distinct signature once, so a certificate held in several files is
+/// parsed once rather than once per file and then merged. Certificates with secret key
+/// packets take the general way: each version parsed, stripped and merged.
+fn build(versions: &[&RawCert<'static>]) -> Option<Cert> {
+    let public_only = versions
+        .iter()
+        .all(|raw| raw.packets().all(|p| !matches!(p.tag(), Tag::SecretKey | Tag::SecretSubkey)));
+    if public_only && let Some(cert) = build_merged(versions) {
+        return Some(cert);
+    }
     let mut merged: Option<Cert> = None;
     for raw in versions {
         let Ok(cert) = Cert::from_packets(relevant_packets(raw).into_iter()) else { continue };
@@ -210,6 +254,136 @@ fn build(versions: &[RawCert<'static>]) -> Option<Cert> {
         });
     }
     merged
+}
+
+/// One certificate from the union of its versions' components and signatures; `None` when a
+/// packet does not parse (the general way then says which versions are usable).
+fn build_merged(versions: &[&RawCert<'static>]) -> Option<Cert> {
+    use std::collections::HashSet;
+    // Components in first-seen order, with their signatures.
+    let mut components: Vec<(&[u8], Vec<RawPacket<'_>>)> = Vec::new();
+    let mut index: HashMap<(Tag, &[u8]), usize> = HashMap::new();
+    let mut seen_sigs: HashSet<(usize, &[u8])> = HashSet::new();
+    let mut packets: Vec<RawPacket<'_>> = Vec::new();
+    for raw in versions {
+        let own: Vec<KeyID> = raw.keys().map(|k| k.keyid()).collect();
+        let whole = raw.as_bytes();
+        let mut current: Option<usize> = None;
+        for p in raw.packets() {
+            // The packet's body as a slice of the certificate's bytes (lives as long as they).
+            let body = p.body();
+            let body: &[u8] = whole
+                .get((body.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?..)?
+                .get(..body.len())?;
+            match p.tag() {
+                Tag::Signature => {
+                    let Some(c) = current else { continue };
+                    if !seen_sigs.insert((c, body)) {
+                        continue;
+                    }
+                    // Third-party certifications never affect a verdict: dropped unparsed
+                    // when the raw bytes tell (v4), after parsing otherwise.
+                    match raw_certification_issuers(body) {
+                        Some(issuers) if !issuers.is_empty() => {
+                            if !issuers.iter().any(|i| own.contains(i)) {
+                                continue;
+                            }
+                        }
+                        _ => {}
+                    }
+                    components[c].1.push(p);
+                }
+                Tag::UserAttribute => current = None,
+                Tag::PublicKey | Tag::UserID | Tag::PublicSubkey => {
+                    let key = (p.tag(), body);
+                    let c = *index.entry(key).or_insert_with(|| {
+                        components.push((body, Vec::new()));
+                        packets.push(p.clone());
+                        components.len() - 1
+                    });
+                    current = Some(c);
+                }
+                // Trust packets, markers and anything unknown: not part of a certificate's
+                // meaning.
+                _ => {}
+            }
+        }
+    }
+    let own = own_keyids(versions);
+    let mut out: Vec<Packet> = Vec::with_capacity(components.len() * 4);
+    for (i, (_, sigs)) in components.iter().enumerate() {
+        out.push(Packet::try_from(packets[i].clone()).ok()?);
+        for sig in sigs {
+            let packet = Packet::try_from(sig.clone()).ok()?;
+            if let Packet::Signature(s) = &packet
+                && is_third_party_certification(s, &own)
+            {
+                continue;
+            }
+            out.push(packet);
+        }
+    }
+    if !matches!(out.first(), Some(Packet::PublicKey(_))) {
+        return None;
+    }
+    Cert::from_packets(out.into_iter()).ok()
+}
+
+fn own_keyids(versions: &[&RawCert<'static>]) -> Vec<KeyID> {
+    let mut own: Vec<KeyID> = Vec::new();
+    for raw in versions {
+        for k in raw.keys() {
+            let id = k.keyid();
+            if !own.contains(&id) {
+                own.push(id);
+            }
+        }
+    }
+    own
+}
+
+/// For a version 4 certification of a user ID, the key ids its subpackets name as issuer
+/// (issuer and issuer fingerprint, hashed or not); an empty list for any other signature type;
+/// `None` when the bytes are not a well-formed v4 signature.
+fn raw_certification_issuers(body: &[u8]) -> Option<Vec<KeyID>> {
+    if body.first() != Some(&4) {
+        return None;
+    }
+    let typ = *body.get(1)?;
+    if !(0x10..=0x13).contains(&typ) {
+        return Some(Vec::new());
+    }
+    let mut issuers = Vec::new();
+    let mut pos = 4;
+    for _ in 0..2 {
+        let len = usize::from(u16::from_be_bytes([*body.get(pos)?, *body.get(pos + 1)?]));
+        let area = body.get(pos + 2..pos + 2 + len)?;
+        let mut i = 0;
+        while i < area.len() {
+            let (sub_len, header) = match area[i] {
+                o @ 0..=191 => (usize::from(o), 1),
+                o @ 192..=254 => {
+                    (((usize::from(o) - 192) << 8) + usize::from(*area.get(i + 1)?) + 192, 2)
+                }
+                255 => {
+                    let b = area.get(i + 1..i + 5)?;
+                    (u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize, 5)
+                }
+            };
+            let sub = area.get(i + header..i + header + sub_len)?;
+            let (&t, data) = sub.split_first()?;
+            match t & 0x7f {
+                16 if data.len() == 8 => issuers.push(KeyID::from_bytes(data)),
+                33 if data.len() == 21 && data[0] == 4 => {
+                    issuers.push(KeyID::from_bytes(&data[13..21]));
+                }
+                _ => {}
+            }
+            i += header + sub_len;
+        }
+        pos += 2 + len;
+    }
+    Some(issuers)
 }
 
 /// The packets of `raw` that can affect a verdict: all but user attributes (with their
@@ -248,6 +422,38 @@ fn is_third_party_certification(sig: &openpgp::packet::Signature, own: &[KeyID])
         let issuers = sig.get_issuers();
         !issuers.is_empty() && !issuers.iter().any(|h| own.contains(&KeyID::from(h)))
     }
+}
+
+/// Every certificate of a key file, in file order, and the first problem met (unreadable
+/// blocks or certificates among readable ones are skipped, as gpg's import skips them).
+fn parse_file(bytes: &[u8]) -> (Vec<RawCert<'static>>, Option<String>) {
+    let mut certs = Vec::new();
+    let mut first_error = None;
+    for block in key_blocks(bytes) {
+        let binary = match dearmor(block) {
+            Ok(binary) => binary,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
+        let parser = match RawCertParser::from_bytes(&*binary) {
+            Ok(parser) => parser,
+            Err(e) => {
+                first_error.get_or_insert_with(|| e.to_string());
+                continue;
+            }
+        };
+        for raw in parser {
+            match raw {
+                Ok(raw) => certs.push(raw.into_owned()),
+                Err(e) => {
+                    first_error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+    }
+    (certs, first_error)
 }
 
 /// The binary OpenPGP of one key block: armor decoded (fast path, else sequoia's tolerant

@@ -8,6 +8,7 @@
 //! `crate::gpg::verify` is the gpgme cross-check.
 
 mod armor;
+pub mod cache;
 mod keyring;
 mod message;
 pub mod policy;
@@ -22,7 +23,7 @@ use openpgp::packet::{Key, Signature, key};
 use openpgp::types::{RevocationStatus, SignatureType};
 use openpgp::{Cert, Fingerprint, KeyHandle};
 
-pub use keyring::{KeyError, Keyring};
+pub use keyring::{FileIndex, KeyError, Keyring};
 use message::SigFile;
 use policy::GpgPolicy;
 
@@ -121,6 +122,22 @@ pub fn verify_detached(
     all.swap_remove(0)
 }
 
+/// [`verify_detached`] that skips the hashing and the public-key operation of a check that held
+/// before for the same data (`data_sha256`, its SHA-256), signature packet and key packet, and
+/// records the ones that hold. Everything else (which key, its validity, expiry and revocation
+/// at `at`) is judged anew. The verdict is the one [`verify_detached`] gives.
+pub fn verify_detached_memo(
+    keyring: &Keyring,
+    data: &[u8],
+    data_sha256: &[u8; 32],
+    signature: &[u8],
+    at: SystemTime,
+    memo: &dyn Memo,
+) -> Verdict {
+    let mut all = verify_all(keyring, data, Some((data_sha256, memo)), signature, at);
+    all.swap_remove(0)
+}
+
 /// Like [`verify_detached`], one verdict per signature in the file (at most 64), in file order.
 pub fn verify_detached_all(
     keyring: &Keyring,
@@ -128,11 +145,21 @@ pub fn verify_detached_all(
     signature: &[u8],
     at: SystemTime,
 ) -> Vec<Verdict> {
+    verify_all(keyring, data, None, signature, at)
+}
+
+fn verify_all(
+    keyring: &Keyring,
+    data: &[u8],
+    memo: Option<(&[u8; 32], &dyn Memo)>,
+    signature: &[u8],
+    at: SystemTime,
+) -> Vec<Verdict> {
     match message::parse(signature) {
         SigFile::Error(reason) => vec![Verdict::bare(SigStatus::Error(reason))],
         SigFile::NoSig => vec![Verdict::bare(SigStatus::NoSig)],
         SigFile::Detached(sigs) => {
-            sigs.iter().map(|sig| check(keyring, sig, Payload::Detached(data), at)).collect()
+            sigs.iter().map(|sig| check(keyring, sig, Payload::Detached(data, memo), at)).collect()
         }
         SigFile::Inline { sigs, body } => sigs
             .iter()
@@ -192,10 +219,39 @@ pub fn verify_detached_batch(
 /// What a signature is checked against.
 #[derive(Clone, Copy)]
 enum Payload<'a> {
-    /// Data from another file.
-    Detached(&'a [u8]),
+    /// Data from another file, with what is remembered of earlier checks over it.
+    Detached(&'a [u8], Option<(&'a [u8; 32], &'a dyn Memo)>),
     /// The literal body of the signed message the signature came with.
     Inline(&'a [u8]),
+}
+
+/// Signature checks that held before (see [`verify_detached_memo`]).
+pub trait Memo: Sync {
+    /// Whether the check named by `key` held before.
+    fn held(&self, key: &[u8; 32]) -> bool;
+    /// Records that the check named by `key` held.
+    fn record(&self, key: [u8; 32]);
+}
+
+/// The name of one check: a signature (the whole packet), the key it was checked with (the whole
+/// key packet) and the SHA-256 of the data, hashed together.
+fn memo_key(
+    sig: &Signature,
+    key: &Key<key::PublicParts, key::UnspecifiedRole>,
+    data: &[u8; 32],
+) -> Option<[u8; 32]> {
+    use openpgp::serialize::MarshalInto;
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"git-gitian detached signature check v1\0");
+    h.update(data);
+    let sig = sig.to_vec().ok()?;
+    h.update((sig.len() as u64).to_le_bytes());
+    h.update(&sig);
+    let key = key.to_vec().ok()?;
+    h.update((key.len() as u64).to_le_bytes());
+    h.update(&key);
+    Some(h.finalize().into())
 }
 
 /// Checks one signature in GnuPG's order: find the key, refuse what gpg refuses before looking
@@ -314,6 +370,19 @@ fn maths_hold(
     key: &Key<key::PublicParts, key::UnspecifiedRole>,
     payload: Payload<'_>,
 ) -> bool {
+    if let Payload::Detached(data, Some((digest, memo))) = payload {
+        let Some(name) = memo_key(sig, key, digest) else {
+            return maths_hold(sig, key, Payload::Detached(data, None));
+        };
+        if memo.held(&name) {
+            return true;
+        }
+        let held = maths_hold(sig, key, Payload::Detached(data, None));
+        if held {
+            memo.record(name);
+        }
+        return held;
+    }
     let data = match payload {
         // The parser hashed the literal data (one-pass or cleartext framing) as it read it.
         // Its cleartext hashing takes a lone CR for a line end, which gpg does not; a text
@@ -327,7 +396,7 @@ fn maths_hold(
             }
             body
         }
-        Payload::Inline(data) | Payload::Detached(data) => data,
+        Payload::Inline(data) | Payload::Detached(data, _) => data,
     };
     if sig.typ() != SignatureType::Text {
         return sig.verify_message(key, data).is_ok();

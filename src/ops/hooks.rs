@@ -362,6 +362,7 @@ pub fn pre_push(
             at: SystemTime::now(),
             threshold: None,
             compare_to: None,
+            cache: Some(super::verify::default_cache()),
         };
         let v = verify::verify(&q)?;
         for t in &touched {

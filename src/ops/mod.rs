@@ -6,6 +6,7 @@ pub mod fetch;
 pub mod hooks;
 pub mod init;
 pub mod matrix;
+pub mod memo;
 pub mod publish;
 pub mod sign;
 pub mod source;

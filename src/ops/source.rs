@@ -95,9 +95,8 @@ impl LedgerTree for FsTree {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&dir).map_err(|e| err(&dir, e))? {
             let entry = entry.map_err(|e| err(&dir, e))?;
-            let meta =
-                std::fs::symlink_metadata(entry.path()).map_err(|e| err(&entry.path(), e))?;
-            let ft = meta.file_type();
+            // The directory entry's own type (d_type): no stat per entry; lstat semantics.
+            let ft = entry.file_type().map_err(|e| err(&entry.path(), e))?;
             let kind = if ft.is_symlink() {
                 Kind::Symlink
             } else if ft.is_dir() {

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
@@ -16,6 +18,7 @@ use crate::core::policy::{self, Policy};
 use crate::core::sums;
 use crate::git::ledger::{self as gitledger, GitTree};
 use crate::openpgp::{self, Keyring, SigStatus};
+use crate::ops::memo::{Attestation, Memory};
 use crate::ops::source::{Content, Entry, FsTree, Kind, LedgerTree, SourceError};
 
 /// Largest attestation read (a real assert averages 67 kB; the largest seen is under 1 MB).
@@ -64,7 +67,18 @@ pub struct Query {
     pub threshold: Option<usize>,
     /// gverify's reference signer.
     pub compare_to: Option<String>,
+    /// The folder of what earlier runs learnt ([`crate::ops::memo`]); nothing read or written
+    /// when `None`.
+    pub cache: Option<PathBuf>,
 }
+
+/// Where `verify` remembers what earlier runs learnt.
+pub fn default_cache() -> PathBuf {
+    crate::ops::base::cache_root().join("verify")
+}
+
+/// Sequoia's cache of public-key operations that held, in the cache folder.
+const SIGNATURE_CACHE: &str = "signatures";
 
 /// The whole outcome.
 #[derive(Debug, Clone)]
@@ -149,21 +163,24 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
 
-    // Keys: every ledger's key folders at every revision, then --keys.
-    let mut keyring = Keyring::new();
-    let mut seen_keys: BTreeMap<[u8; 32], ()> = BTreeMap::new();
+    // Key files: every ledger's key folders at every revision, then --keys, then in memory.
+    // Read here; parsed on another thread while the ledger is collected.
+    let mut key_files: Vec<(String, Vec<u8>)> = Vec::new();
     for (_, tree) in &trees {
-        load_tree_keys(tree.as_ref(), "", &mut keyring, &mut seen_keys, &mut warnings, 0)?;
+        read_tree_keys(tree.as_ref(), "", &mut key_files, &mut warnings, 0)?;
     }
-    for path in &q.keys {
-        // Reports name key files relative to the folder given, e.g. `keys/gitian-pr621/X.pgp`.
-        let base = path.parent().unwrap_or(Path::new(""));
-        load_path_keys(path, base, &mut keyring, &mut seen_keys, &mut warnings)?;
-    }
-
-    for (origin, bytes) in &q.extra_keys {
-        add_key(&mut keyring, &mut seen_keys, origin, bytes, &mut warnings);
-    }
+    let extra_keys = || -> Result<_, VerifyError> {
+        let mut files = Vec::new();
+        let mut warnings = Vec::new();
+        for path in &q.keys {
+            // Reports name key files relative to the folder given, e.g.
+            // `keys/gitian-pr621/X.pgp`.
+            let base = path.parent().unwrap_or(Path::new(""));
+            read_path_keys(path, base, &mut files, &mut warnings)?;
+        }
+        files.extend(q.extra_keys.iter().cloned());
+        Ok((files, warnings))
+    };
 
     // Policy: from the first ledger that has one.
     let mut policy = Policy::default();
@@ -178,13 +195,54 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         policy.threshold = t;
     }
 
-    // Everything found, in every tree.
-    let mut items: Vec<(usize, Option<String>, Found)> = Vec::new();
-    for (ledger_idx, tree) in &trees {
-        for found in collect_tree(tree.as_ref(), q, &mut problems)? {
-            items.push((*ledger_idx, tree.rev(), found));
-        }
-    }
+    let several_revisions = trees.len() > q.ledgers.len();
+    let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
+    let cache = q.cache.as_deref().map(|d| openpgp::cache::load(&d.join(SIGNATURE_CACHE)));
+    let memory = q.cache.as_deref().map(Memory::load);
+    let (keyring, key_warnings, outcome) = pipeline(
+        key_files,
+        extra_keys,
+        cache,
+        memory.as_ref(),
+        || -> Result<_, VerifyError> {
+            // Everything found, in every tree.
+            let mut items: Vec<(usize, Option<String>, Found)> = Vec::new();
+            for (ledger_idx, tree) in &trees {
+                for found in collect_tree(tree.as_ref(), q, &mut problems)? {
+                    items.push((*ledger_idx, tree.rev(), found));
+                }
+            }
+            // With several revisions the same bytes recur: verify and parse each distinct
+            // version once.
+            let fingerprints: Vec<[u8; 32]> = items
+                .iter()
+                .enumerate()
+                .map(|(i, (_, _, f))| {
+                    if several_revisions {
+                        f.fingerprint()
+                    } else {
+                        let mut fp = [0u8; 32];
+                        fp[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                        fp
+                    }
+                })
+                .collect();
+            let mut first_of: HashMap<[u8; 32], usize> = HashMap::new();
+            let mut unique = Vec::new();
+            for (i, fp) in fingerprints.iter().enumerate() {
+                first_of.entry(*fp).or_insert_with(|| {
+                    unique.push(i);
+                    unique.len() - 1
+                });
+            }
+            Ok(Work::new(items, fingerprints, first_of, unique))
+        },
+        q.at,
+    );
+    warnings.extend(key_warnings?);
+    let (work, parsed, verdicts) = outcome?;
+    let Work { items, fingerprints, first_of, unique, .. } = work;
+
     // A named release must exist in each ledger, at one revision at least.
     for (idx, spec) in q.ledgers.iter().enumerate() {
         for wanted in &q.releases {
@@ -198,48 +256,14 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
             }
         }
     }
-    // With several revisions the same bytes recur: verify and parse each distinct version once.
-    let several_revisions = trees.len() > q.ledgers.len();
-    let fingerprints: Vec<[u8; 32]> = items
+    let computed: Vec<Row> = unique
         .iter()
-        .enumerate()
-        .map(|(i, (_, _, f))| {
-            if several_revisions {
-                f.fingerprint()
-            } else {
-                let mut fp = [0u8; 32];
-                fp[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                fp
-            }
+        .zip(parsed.into_iter().zip(verdicts))
+        .map(|(&i, (parsed, verdict))| {
+            let (ledger_idx, _, found) = &items[i];
+            found.to_row(&labels[*ledger_idx], parsed, verdict, &policy)
         })
         .collect();
-    let mut first_of: HashMap<[u8; 32], usize> = HashMap::new();
-    let mut unique = Vec::new();
-    for (i, fp) in fingerprints.iter().enumerate() {
-        first_of.entry(*fp).or_insert_with(|| {
-            unique.push(i);
-            unique.len() - 1
-        });
-    }
-    let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
-    let computed: Vec<Row> = parallel_map(&unique, |&i| {
-        let (ledger_idx, _, found) = &items[i];
-        let verdict = found.sig.as_ref().map(|sig| match (&found.data, sig) {
-            (Some(Content::Bytes(d)), Content::Bytes(s)) => {
-                openpgp::verify_detached(&keyring, d, s, q.at)
-            }
-            // No signed file: still learn who issued the signature.
-            (None, Content::Bytes(s)) => openpgp::verify_detached(&keyring, b"", s, q.at),
-            _ => openpgp::Verdict {
-                status: SigStatus::Error("file too large".into()),
-                key_fingerprint: None,
-                signing_key_fingerprint: None,
-                key_origin: None,
-                created: None,
-            },
-        });
-        found.to_row(&labels[*ledger_idx], None, verdict, &policy)
-    });
     let mut versions: BTreeMap<(usize, String), Vec<Version>> = BTreeMap::new();
     for (i, (ledger_idx, rev, _)) in items.iter().enumerate() {
         let fp = fingerprints[i];
@@ -283,27 +307,167 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         required_signers: policy.required_signers.clone(),
     };
     let groups = consensus::compute(rows, &opts);
+    if let (Some(dir), Some(memory)) = (&q.cache, memory) {
+        // A cache that cannot be written only makes the next run slower.
+        let _ = openpgp::cache::save(&dir.join(SIGNATURE_CACHE));
+        let _ = memory.save(dir);
+    }
     Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy })
 }
 
-/// `f` over `items` on up to four threads (verification and parsing are CPU-bound and
-/// independent), results in input order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-    if threads == 1 || items.len() < 8 {
-        return items.iter().map(&f).collect();
+/// What the collection found, with the work to do on it.
+struct Work {
+    items: Vec<(usize, Option<String>, Found)>,
+    fingerprints: Vec<[u8; 32]>,
+    first_of: HashMap<[u8; 32], usize>,
+    /// Indices into `items` of the distinct versions: one parse and one verification each.
+    unique: Vec<usize>,
+    parsed: Vec<OnceLock<Parsed>>,
+    verdicts: Vec<OnceLock<Option<openpgp::Verdict>>>,
+    next_parse: AtomicUsize,
+    next_verify: AtomicUsize,
+}
+
+impl Work {
+    fn new(
+        items: Vec<(usize, Option<String>, Found)>,
+        fingerprints: Vec<[u8; 32]>,
+        first_of: HashMap<[u8; 32], usize>,
+        unique: Vec<usize>,
+    ) -> Self {
+        let n = unique.len();
+        Self {
+            items,
+            fingerprints,
+            first_of,
+            unique,
+            parsed: (0..n).map(|_| OnceLock::new()).collect(),
+            verdicts: (0..n).map(|_| OnceLock::new()).collect(),
+            next_parse: AtomicUsize::new(0),
+            next_verify: AtomicUsize::new(0),
+        }
     }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+
+    /// Takes parse jobs while there are any, then (once the keyring is there) verifications.
+    fn help(&self, keyring: &OnceLock<Keyring>, at: SystemTime, memory: Option<&Memory>) {
+        let n = self.unique.len();
+        loop {
+            let i = self.next_parse.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                break;
+            }
+            let _ = self.parsed[i].set(self.items[self.unique[i]].2.parse(memory));
+        }
+        let keyring = keyring.wait();
+        loop {
+            let i = self.next_verify.fetch_add(1, Ordering::Relaxed);
+            if i >= n {
+                break;
+            }
+            let _ = self.verdicts[i].set(self.items[self.unique[i]].2.verify(keyring, at, memory));
+        }
+    }
+}
+
+/// Sets a cell to a fallback when its thread leaves without setting it (a panic), so the
+/// threads waiting on it finish and the scope can pass the panic on.
+struct SetOnDrop<'a, T, F: FnMut() -> T>(&'a OnceLock<T>, F);
+
+impl<T, F: FnMut() -> T> Drop for SetOnDrop<'_, T, F> {
+    fn drop(&mut self) {
+        if self.0.get().is_none() {
+            let _ = self.0.set((self.1)());
+        }
+    }
+}
+
+/// Key files read (origin, bytes) and warnings about the ones skipped.
+type KeyFiles = (Vec<(String, Vec<u8>)>, Vec<String>);
+
+type Outcome = Result<(Work, Vec<Parsed>, Vec<Option<openpgp::Verdict>>), VerifyError>;
+
+/// The CPU-bound part, spread over the machine's cores (up to four): the keys are parsed on
+/// one thread while this one collects the ledger (`collect`); then every thread parses
+/// attestations, then verifies signatures, each job taken by whichever thread is free. Returns
+/// the keyring, the key files' warnings, and the collection with a parse and a verdict per
+/// distinct version.
+fn pipeline(
+    mut key_files: Vec<(String, Vec<u8>)>,
+    more_keys: impl FnOnce() -> Result<KeyFiles, VerifyError> + Send,
+    cache: Option<openpgp::cache::Loading>,
+    memory: Option<&Memory>,
+    collect: impl FnOnce() -> Result<Work, VerifyError>,
+    at: SystemTime,
+) -> (Keyring, Result<Vec<String>, VerifyError>, Outcome) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(2, 4);
+    let keyring: OnceLock<Keyring> = OnceLock::new();
+    let work: OnceLock<Option<Work>> = OnceLock::new();
+    let (key_warnings, error) = std::thread::scope(|scope| {
+        let keys = scope.spawn(|| {
+            let _guard = SetOnDrop(&keyring, Keyring::new);
+            let (more, mut warnings) = match more_keys() {
+                Ok(found) => found,
+                Err(e) => {
+                    let _ = keyring.set(Keyring::new());
+                    return Err(e);
+                }
+            };
+            key_files.extend(more);
+            let (ring, parse_warnings) = build_keyring(std::mem::take(&mut key_files), memory);
+            warnings.extend(parse_warnings);
+            if let Some(loading) = cache {
+                loading.wait();
+            }
+            let _ = keyring.set(ring);
+            if let Some(w) = work.wait() {
+                w.help(&keyring, at, memory);
+            }
+            Ok(warnings)
+        });
+        for _ in 2..threads {
+            scope.spawn(|| {
+                if let Some(w) = work.wait() {
+                    w.help(&keyring, at, memory);
+                }
+            });
+        }
+        let error = {
+            let _guard = SetOnDrop(&work, || None);
+            match collect() {
+                Ok(w) => {
+                    let _ = work.set(Some(w));
+                    None
+                }
+                Err(e) => {
+                    let _ = work.set(None);
+                    Some(e)
+                }
+            }
+        };
+        if let Some(w) = work.get().and_then(Option::as_ref) {
+            w.help(&keyring, at, memory);
+        }
+        let warnings = keys.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (warnings, error)
+    });
+    let keyring = keyring.into_inner().unwrap_or_default();
+    let outcome = match (error, work.into_inner().flatten()) {
+        (Some(e), _) => Err(e),
+        // Only a panic leaves neither, and the scope has passed it on.
+        (None, None) => unreachable!("the collection neither finished nor failed"),
+        (None, Some(mut w)) => {
+            let parsed = std::mem::take(&mut w.parsed)
+                .into_iter()
+                .map(|p| p.into_inner().expect("every parse job ran"))
+                .collect();
+            let verdicts = std::mem::take(&mut w.verdicts)
+                .into_iter()
+                .map(|v| v.into_inner().expect("every verification ran"))
+                .collect();
+            Ok((w, parsed, verdicts))
+        }
+    };
+    (keyring, key_warnings, outcome)
 }
 
 fn ledger_label(spec: &LedgerSpec) -> String {
@@ -319,11 +483,11 @@ fn show_name(entry: &Entry) -> String {
     }
 }
 
-fn load_tree_keys(
+/// Reads the key files of a ledger's key folders (recursively, three levels at most).
+fn read_tree_keys(
     tree: &dyn LedgerTree,
     dir: &str,
-    keyring: &mut Keyring,
-    seen: &mut BTreeMap<[u8; 32], ()>,
+    out: &mut Vec<(String, Vec<u8>)>,
     warnings: &mut Vec<String>,
     depth: usize,
 ) -> Result<(), VerifyError> {
@@ -341,13 +505,11 @@ fn load_tree_keys(
         let Ok(name) = &entry.name else { continue };
         let path = if dir.is_empty() { name.clone() } else { format!("{dir}/{name}") };
         match entry.kind {
-            Kind::Dir if depth < 3 => {
-                load_tree_keys(tree, &path, keyring, seen, warnings, depth + 1)?
-            }
+            Kind::Dir if depth < 3 => read_tree_keys(tree, &path, out, warnings, depth + 1)?,
             // builder-keys/README.md (from `git gitian init`) explains the folder; not a key.
             Kind::File if name.ends_with(".md") => {}
             Kind::File if !dir.is_empty() => match tree.read(&path, MAX_KEY_FILE)? {
-                Content::Bytes(b) => add_key(keyring, seen, &path, &b, warnings),
+                Content::Bytes(b) => out.push((path, b)),
                 Content::TooLarge(n) => {
                     warnings.push(format!("key file {path} skipped: {n} bytes"))
                 }
@@ -359,27 +521,50 @@ fn load_tree_keys(
     Ok(())
 }
 
-fn add_key(
-    keyring: &mut Keyring,
-    seen: &mut BTreeMap<[u8; 32], ()>,
-    origin: &str,
-    bytes: &[u8],
-    warnings: &mut Vec<String>,
-) {
-    let digest: [u8; 32] = Sha256::digest(bytes).into();
-    if seen.insert(digest, ()).is_some() {
-        return;
+/// Every certificate of the key files; files with the same bytes are read once. With a memory,
+/// a key file seen before is only indexed (parsed when a signature needs it).
+fn build_keyring(files: Vec<(String, Vec<u8>)>, memory: Option<&Memory>) -> (Keyring, Vec<String>) {
+    let mut keyring = Keyring::new();
+    let mut warnings = Vec::new();
+    // Keyed by length and the last bytes (an armor checksum, or key material), compared whole.
+    let mut seen: HashMap<(usize, Vec<u8>), Vec<usize>> = HashMap::new();
+    let mut unique = Vec::new();
+    for (i, (_, bytes)) in files.iter().enumerate() {
+        let tail = bytes[bytes.len().saturating_sub(48)..].to_vec();
+        let same = seen.entry((bytes.len(), tail)).or_default();
+        if same.iter().any(|&j| files[j].1 == *bytes) {
+            continue;
+        }
+        same.push(i);
+        unique.push(i);
     }
-    if let Err(e) = keyring.add_file(origin, bytes) {
-        warnings.push(format!("key file {origin} skipped: {e}"));
+    let mut files: Vec<Option<(String, Vec<u8>)>> = files.into_iter().map(Some).collect();
+    for i in unique {
+        let Some((origin, bytes)) = files[i].take() else { continue };
+        let Some(memory) = memory else {
+            if let Err(e) = keyring.add_file(&origin, &bytes) {
+                warnings.push(format!("key file {origin} skipped: {e}"));
+            }
+            continue;
+        };
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        if let Some(index) = memory.key_file(&digest) {
+            keyring.add_known_file(&origin, bytes, index);
+            continue;
+        }
+        match keyring.add_file_indexed(&origin, &bytes) {
+            Ok(index) => memory.record_key_file(digest, index),
+            Err(e) => warnings.push(format!("key file {origin} skipped: {e}")),
+        }
     }
+    (keyring, warnings)
 }
 
-fn load_path_keys(
+/// Reads a `--keys` file, or every file under a `--keys` folder.
+fn read_path_keys(
     path: &Path,
     base: &Path,
-    keyring: &mut Keyring,
-    seen: &mut BTreeMap<[u8; 32], ()>,
+    out: &mut Vec<(String, Vec<u8>)>,
     warnings: &mut Vec<String>,
 ) -> Result<(), VerifyError> {
     let meta = std::fs::metadata(path).map_err(|e| VerifyError::Keys {
@@ -396,7 +581,7 @@ fn load_path_keys(
             .collect();
         entries.sort();
         for p in entries {
-            load_path_keys(&p, base, keyring, seen, warnings)?;
+            read_path_keys(&p, base, out, warnings)?;
         }
     } else if meta.len() <= MAX_KEY_FILE {
         let bytes = std::fs::read(path).map_err(|e| VerifyError::Keys {
@@ -404,11 +589,35 @@ fn load_path_keys(
             message: e.to_string(),
         })?;
         let origin = path.strip_prefix(base).unwrap_or(path).display().to_string();
-        add_key(keyring, seen, &origin, &bytes, warnings);
+        out.push((origin, bytes));
     } else {
         warnings.push(format!("key file {} skipped: too large", path.display()));
     }
     Ok(())
+}
+
+/// A signed file's content, and its SHA-256 once someone needed it.
+struct Signed {
+    content: Content,
+    sha256: OnceLock<[u8; 32]>,
+}
+
+impl Signed {
+    fn new(content: Content) -> Self {
+        Self { content, sha256: OnceLock::new() }
+    }
+
+    fn sha256(&self, bytes: &[u8]) -> &[u8; 32] {
+        self.sha256.get_or_init(|| Sha256::digest(bytes).into())
+    }
+}
+
+/// What the signed file says, before the signature is known.
+struct Parsed {
+    manifest: Option<Manifest>,
+    manifest_id: String,
+    file_error: Option<String>,
+    field_error: Option<String>,
 }
 
 /// A signed file and/or signature found in a signer directory, before verification.
@@ -419,7 +628,8 @@ struct Found {
     group: String,
     signer: String,
     file: String,
-    data: Option<Content>,
+    /// Shared by the records of each signature over it.
+    data: Option<Arc<Signed>>,
     data_path: String,
     sig: Option<Content>,
     sig_path: Option<String>,
@@ -429,7 +639,7 @@ struct Found {
 impl Found {
     fn fingerprint(&self) -> [u8; 32] {
         let mut h = Sha256::new();
-        for part in [&self.data, &self.sig] {
+        for part in [self.data.as_deref().map(|d| &d.content), self.sig.as_ref()] {
             match part {
                 Some(Content::Bytes(b)) => {
                     h.update(b"B");
@@ -446,54 +656,110 @@ impl Found {
         h.finalize().into()
     }
 
-    fn to_row(
-        &self,
-        ledger: &str,
-        rev: Option<String>,
-        verdict: Option<openpgp::Verdict>,
-        policy: &Policy,
-    ) -> Row {
-        let mut file_error = self.file_error.clone();
-        let mut field_error = None;
-        let mut manifest = None;
-        let mut manifest_id = "-".to_string();
-        match &self.data {
-            Some(Content::TooLarge(n)) => {
-                file_error
+    /// The manifest and field checks of the signed file.
+    fn parse(&self, memory: Option<&Memory>) -> Parsed {
+        let mut p = Parsed {
+            manifest: None,
+            manifest_id: "-".to_string(),
+            file_error: self.file_error.clone(),
+            field_error: None,
+        };
+        let Some(signed) = self.data.as_deref() else { return p };
+        match &signed.content {
+            Content::TooLarge(n) => {
+                p.file_error
                     .get_or_insert(format!("{} is {n} bytes, over the limit", self.data_path));
             }
-            Some(Content::Bytes(bytes)) => match self.layout {
+            Content::Bytes(bytes) => match self.layout {
                 Layout::Guix => {
                     let text = String::from_utf8_lossy(bytes);
                     let m = sums::parse(&text);
-                    manifest_id = if m.is_empty() { "empty".into() } else { short_id(bytes) };
-                    manifest = Some(m);
+                    p.manifest_id = if m.is_empty() { "empty".into() } else { short_id(bytes) };
+                    p.manifest = Some(m);
                 }
-                Layout::Gitian => match std::str::from_utf8(bytes) {
-                    Err(_) => {
-                        file_error.get_or_insert(format!("{} is not UTF-8", self.data_path));
+                Layout::Gitian => {
+                    // A remembered attestation was UTF-8 when it was read: looked up first.
+                    let said = match memory {
+                        Some(memory) => {
+                            let digest = signed.sha256(bytes);
+                            memory.attestation(digest).or_else(|| {
+                                let a = read_attestation(std::str::from_utf8(bytes).ok()?);
+                                memory.record_attestation(*digest, a.clone());
+                                Some(a)
+                            })
+                        }
+                        None => std::str::from_utf8(bytes).ok().map(read_attestation),
+                    };
+                    match said {
+                        None => {
+                            p.file_error.get_or_insert(format!("{} is not UTF-8", self.data_path));
+                        }
+                        Some(said) => match said.error {
+                            Some(e) => {
+                                p.file_error.get_or_insert(format!("{}: {e}", self.data_path));
+                                p.manifest_id = "empty".into();
+                            }
+                            None => {
+                                let m = Manifest::parse(&said.out_manifest);
+                                let norm = consensus::normalised(&m);
+                                p.manifest_id = if m.is_empty() {
+                                    "empty".into()
+                                } else {
+                                    short_id(norm.as_bytes())
+                                };
+                                p.manifest = Some(m);
+                                p.field_error = check_fields(
+                                    said.release.as_deref(),
+                                    said.name.as_deref(),
+                                    &self.release,
+                                    &self.file,
+                                );
+                            }
+                        },
                     }
-                    Ok(text) => match Document::parse(text) {
-                        Err(e) => {
-                            file_error.get_or_insert(format!("{}: {e}", self.data_path));
-                            manifest_id = "empty".into();
-                        }
-                        Ok(doc) => {
-                            let m = Manifest::parse(doc.str("out_manifest").unwrap_or(""));
-                            let norm = consensus::normalised(&m);
-                            manifest_id = if m.is_empty() {
-                                "empty".into()
-                            } else {
-                                short_id(norm.as_bytes())
-                            };
-                            manifest = Some(m);
-                            field_error = check_fields(&doc, &self.release, &self.file);
-                        }
-                    },
-                },
+                }
             },
-            None => {}
         }
+        p
+    }
+
+    /// The verdict on the signature, if there is one.
+    fn verify(
+        &self,
+        keyring: &Keyring,
+        at: SystemTime,
+        memory: Option<&Memory>,
+    ) -> Option<openpgp::Verdict> {
+        let sig = self.sig.as_ref()?;
+        Some(match (self.data.as_deref(), sig) {
+            (Some(signed @ Signed { content: Content::Bytes(d), .. }), Content::Bytes(s)) => {
+                match memory {
+                    Some(memory) => {
+                        openpgp::verify_detached_memo(keyring, d, signed.sha256(d), s, at, memory)
+                    }
+                    None => openpgp::verify_detached(keyring, d, s, at),
+                }
+            }
+            // No signed file: still learn who issued the signature.
+            (None, Content::Bytes(s)) => openpgp::verify_detached(keyring, b"", s, at),
+            _ => openpgp::Verdict {
+                status: SigStatus::Error("file too large".into()),
+                key_fingerprint: None,
+                signing_key_fingerprint: None,
+                key_origin: None,
+                created: None,
+            },
+        })
+    }
+
+    fn to_row(
+        &self,
+        ledger: &str,
+        parsed: Parsed,
+        verdict: Option<openpgp::Verdict>,
+        policy: &Policy,
+    ) -> Row {
+        let Parsed { manifest, manifest_id, file_error, field_error } = parsed;
         let (status, counts, key, signing, origin) = match (&verdict, &self.data) {
             (None, _) => ("no_signature".to_string(), false, None, None, None),
             (Some(_), None) => ("no_data".to_string(), false, None, None, None),
@@ -528,7 +794,7 @@ impl Found {
             manifest_id,
             file_error,
             field_error,
-            revs: rev.into_iter().collect(),
+            revs: Vec::new(),
             conflict: None,
         }
     }
@@ -538,15 +804,38 @@ fn short_id(bytes: &[u8]) -> String {
     gitledger::blob_id(bytes).chars().take(12).collect()
 }
 
+/// What an attestation's YAML says, or why it does not parse.
+fn read_attestation(text: &str) -> Attestation {
+    match Document::parse(text) {
+        Err(e) => Attestation {
+            error: Some(e.to_string()),
+            release: None,
+            name: None,
+            out_manifest: String::new(),
+        },
+        Ok(doc) => Attestation {
+            error: None,
+            release: doc.str("release").map(str::to_string),
+            name: doc.str("name").map(str::to_string),
+            out_manifest: doc.str("out_manifest").unwrap_or("").to_string(),
+        },
+    }
+}
+
 /// gverify compares `release` and `name` too: an attestation whose fields contradict the
 /// directory it sits in (a copy from another release or descriptor) is refused.
-fn check_fields(doc: &Document, release: &str, file: &str) -> Option<String> {
-    if let Some(r) = doc.str("release")
+fn check_fields(
+    said_release: Option<&str>,
+    said_name: Option<&str>,
+    release: &str,
+    file: &str,
+) -> Option<String> {
+    if let Some(r) = said_release
         && r != release
     {
         return Some(format!("its release field is '{r}', not '{release}'"));
     }
-    if let (Some(n), Some(stem)) = (doc.str("name"), file.strip_suffix("-build.assert"))
+    if let (Some(n), Some(stem)) = (said_name, file.strip_suffix("-build.assert"))
         && n != stem
     {
         return Some(format!("its name field is '{n}', not '{stem}'"));
@@ -668,10 +957,10 @@ fn collect_signer(
         let data_path = format!("{dir}/{name}");
         let mut file_error = None;
         let data = match kind {
-            Kind::File => Some(tree.read(&data_path, MAX_ATTESTATION)?),
+            Kind::File => Some(Arc::new(Signed::new(tree.read(&data_path, MAX_ATTESTATION)?))),
             Kind::Symlink => {
                 file_error = Some(format!("{data_path} is a symlink: not followed"));
-                Some(Content::Bytes(Vec::new()))
+                Some(Arc::new(Signed::new(Content::Bytes(Vec::new()))))
             }
             _ => continue,
         };

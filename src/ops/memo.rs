@@ -1,0 +1,248 @@
+//! What `verify` remembers between runs, so that a second run over a ledger does not redo the
+//! work whose answer cannot have changed. Everything is keyed by the SHA-256 of the bytes it
+//! depends on, so a changed file, signature or key is simply not found:
+//!
+//! - checks of detached signatures that held: the name of a check is the SHA-256 of the data's
+//!   SHA-256, the whole signature packet and the whole key packet
+//!   ([`crate::openpgp::verify_detached_memo`]); only the hashing of the data and the
+//!   public-key operation are skipped, the key's validity, expiry and revocation are judged anew
+//!   on every run;
+//! - what each key file holds (which certificates and keys), by the SHA-256 of the file, so
+//!   that a key file is only parsed when a signature needs one of its certificates;
+//! - what an attestation's YAML says (its `out_manifest`, `release` and `name`, or why it does
+//!   not parse), by the SHA-256 of the attestation;
+//! - next to it, sequoia's cache of public-key operations that held (self-signatures of keys),
+//!   [`crate::openpgp::cache`].
+//!
+//! It lives in `$XDG_CACHE_HOME/git-gitian/verify/` and is the user's own state, like
+//! `~/.gnupg`: whoever can write it can make a forged signature pass, as whoever can write
+//! `~/.gnupg` can. `git gitian verify --no-cache` neither reads nor writes it.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::openpgp::{FileIndex, Memo};
+
+const FILE: &str = "memo.json";
+const SCHEMA: &str = "git-gitian/verify-memo/v1";
+/// Entries kept at most per kind; past that, only the ones this run used or added.
+const MAX_ENTRIES: usize = 50_000;
+
+/// What an attestation's YAML says, as far as verification needs it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Attestation {
+    /// Why it does not parse, if it does not.
+    pub error: Option<String>,
+    /// The `release` field.
+    pub release: Option<String>,
+    /// The `name` field.
+    pub name: Option<String>,
+    /// The `out_manifest` text.
+    pub out_manifest: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OnDisk {
+    schema: String,
+    checks: Vec<String>,
+    attestations: HashMap<String, Attestation>,
+    /// Key files: per certificate, its primary fingerprint and all its keys' (hex).
+    #[serde(default)]
+    key_files: HashMap<String, Vec<(String, Vec<String>)>>,
+}
+
+/// The remembered answers, readable from every thread; new ones are collected for [`save`].
+#[derive(Default)]
+pub struct Memory {
+    checks: HashSet<[u8; 32]>,
+    attestations: HashMap<[u8; 32], Attestation>,
+    key_files: HashMap<[u8; 32], FileIndex>,
+    new_key_files: Mutex<Vec<([u8; 32], FileIndex)>>,
+    new_checks: Mutex<Vec<[u8; 32]>>,
+    new_attestations: Mutex<Vec<([u8; 32], Attestation)>>,
+    used: Mutex<HashSet<[u8; 32]>>,
+}
+
+fn hex(b: &[u8; 32]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 || !s.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+impl Memory {
+    /// Reads what `dir` remembers; a missing or unreadable file remembers nothing.
+    pub fn load(dir: &Path) -> Self {
+        let mut m = Self::default();
+        let Ok(bytes) = std::fs::read(dir.join(FILE)) else { return m };
+        let Ok(disk) = serde_json::from_slice::<OnDisk>(&bytes) else { return m };
+        if disk.schema != SCHEMA {
+            return m;
+        }
+        m.checks = disk.checks.iter().filter_map(|s| unhex(s)).collect();
+        m.attestations =
+            disk.attestations.into_iter().filter_map(|(k, v)| Some((unhex(&k)?, v))).collect();
+        m.key_files = disk
+            .key_files
+            .into_iter()
+            .filter_map(|(k, certs)| {
+                let certs = certs
+                    .into_iter()
+                    .map(|(primary, keys)| {
+                        Some((
+                            primary.parse().ok()?,
+                            keys.iter().map(|k| k.parse().ok()).collect::<Option<Vec<_>>>()?,
+                        ))
+                    })
+                    .collect::<Option<FileIndex>>()?;
+                Some((unhex(&k)?, certs))
+            })
+            .collect();
+        m
+    }
+
+    /// What the key file with this SHA-256 holds, if known.
+    pub fn key_file(&self, sha256: &[u8; 32]) -> Option<&FileIndex> {
+        let found = self.key_files.get(sha256);
+        if found.is_some()
+            && let Ok(mut used) = self.used.lock()
+        {
+            used.insert(*sha256);
+        }
+        found
+    }
+
+    /// Remembers what the key file with this SHA-256 holds.
+    pub fn record_key_file(&self, sha256: [u8; 32], index: FileIndex) {
+        if let Ok(mut new) = self.new_key_files.lock() {
+            new.push((sha256, index));
+        }
+    }
+
+    /// What the attestation with this SHA-256 says, if known.
+    pub fn attestation(&self, sha256: &[u8; 32]) -> Option<Attestation> {
+        let found = self.attestations.get(sha256).cloned();
+        if found.is_some()
+            && let Ok(mut used) = self.used.lock()
+        {
+            used.insert(*sha256);
+        }
+        found
+    }
+
+    /// Remembers what the attestation with this SHA-256 says.
+    pub fn record_attestation(&self, sha256: [u8; 32], a: Attestation) {
+        if let Ok(mut new) = self.new_attestations.lock() {
+            new.push((sha256, a));
+        }
+    }
+
+    /// Writes the file when this run learnt something (atomically: a temporary file renamed
+    /// over the old one).
+    pub fn save(self, dir: &Path) -> std::io::Result<()> {
+        let new_checks = self.new_checks.into_inner().unwrap_or_default();
+        let new_attestations = self.new_attestations.into_inner().unwrap_or_default();
+        let new_key_files = self.new_key_files.into_inner().unwrap_or_default();
+        if new_checks.is_empty() && new_attestations.is_empty() && new_key_files.is_empty() {
+            return Ok(());
+        }
+        let used = self.used.into_inner().unwrap_or_default();
+        let mut checks = self.checks;
+        let mut attestations = self.attestations;
+        if checks.len() + new_checks.len() > MAX_ENTRIES {
+            checks.retain(|k| used.contains(k));
+        }
+        if attestations.len() + new_attestations.len() > MAX_ENTRIES {
+            attestations.retain(|k, _| used.contains(k));
+        }
+        let mut key_files = self.key_files;
+        if key_files.len() + new_key_files.len() > MAX_ENTRIES {
+            key_files.retain(|k, _| used.contains(k));
+        }
+        checks.extend(new_checks);
+        attestations.extend(new_attestations);
+        key_files.extend(new_key_files);
+        let mut list: Vec<String> = checks.iter().map(hex).collect();
+        list.sort();
+        let disk = OnDisk {
+            schema: SCHEMA.to_string(),
+            checks: list,
+            attestations: attestations.iter().map(|(k, v)| (hex(k), v.clone())).collect(),
+            key_files: key_files
+                .iter()
+                .map(|(k, certs)| {
+                    let certs = certs
+                        .iter()
+                        .map(|(p, keys)| (p.to_hex(), keys.iter().map(|k| k.to_hex()).collect()))
+                        .collect();
+                    (hex(k), certs)
+                })
+                .collect(),
+        };
+        let text = serde_json::to_vec(&disk).map_err(std::io::Error::other)?;
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::Builder::new().prefix(".memo").tempfile_in(dir)?;
+        tmp.write_all(&text)?;
+        tmp.persist(dir.join(FILE)).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+impl Memo for Memory {
+    fn held(&self, key: &[u8; 32]) -> bool {
+        let held = self.checks.contains(key);
+        if held && let Ok(mut used) = self.used.lock() {
+            used.insert(*key);
+        }
+        held
+    }
+
+    fn record(&self, key: [u8; 32]) {
+        if let Ok(mut new) = self.new_checks.lock() {
+            new.push(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_across_save_and_load_and_ignores_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Memory::load(dir.path());
+        assert!(!m.held(&[1; 32]));
+        m.record([1; 32]);
+        let a = Attestation {
+            error: None,
+            release: Some("1.0".into()),
+            name: Some("hello".into()),
+            out_manifest: "abc  x\n".into(),
+        };
+        m.record_attestation([2; 32], a.clone());
+        m.save(dir.path()).unwrap();
+        let m = Memory::load(dir.path());
+        assert!(m.held(&[1; 32]));
+        assert!(!m.held(&[2; 32]));
+        assert_eq!(m.attestation(&[2; 32]), Some(a));
+        assert_eq!(m.attestation(&[1; 32]), None);
+        // Another schema or garbage remembers nothing.
+        std::fs::write(dir.path().join(FILE), b"{\"schema\":\"other\"}").unwrap();
+        assert!(!Memory::load(dir.path()).held(&[1; 32]));
+        std::fs::write(dir.path().join(FILE), b"garbage").unwrap();
+        assert!(!Memory::load(dir.path()).held(&[1; 32]));
+    }
+}
