@@ -267,6 +267,11 @@ fn test_build_c_program_twice_gives_the_same_out_manifest() {
         assert!(info.contains("backend: kvm (qemu, accel tcg)"), "{info}");
         assert!(fs::read_to_string(dir.join("var/install.log")).unwrap().contains("zlib1g-dev"));
         assert!(fs::read_to_string(dir.join("var/build.log")).unwrap().contains("+ make"));
+        // inputs/hello is a git worktree of the host's remote cache (fetched once), while
+        // the guest got a standalone checkout (`git describe` worked in it, above).
+        let link = fs::read_to_string(dir.join("inputs/hello/.git")).unwrap();
+        assert!(link.starts_with("gitdir: ") && link.contains("/remotes/"), "{link}");
+        assert!(!dir.join("var/remote-copies").exists());
         assert_no_guest_left(&dir);
         results.push(result_field(&result, "out_manifest"));
     }

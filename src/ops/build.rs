@@ -350,13 +350,13 @@ pub fn build(
                 BuildError::Other(format!("must specify a url for directory {}", r.dir))
             })?;
         progress.info(&format!("Preparing remote {} at {commit}", r.dir));
-        let got =
-            fetch::prepare(&inputs, &RemoteSpec { dir: r.dir.clone(), url, commit }, opts.fetch)
-                .map_err(
-                    |e| {
-                        if process::interrupted() { BuildError::Interrupted } else { e.into() }
-                    },
-                )?;
+        let got = fetch::prepare(
+            &inputs,
+            &base::cache_root().join("remotes"),
+            &RemoteSpec { dir: r.dir.clone(), url, commit },
+            opts.fetch,
+        )
+        .map_err(|e| if process::interrupted() { BuildError::Interrupted } else { e.into() })?;
         author_date = Some(got.author_date.clone());
         remotes.push((got.sha, r.dir.clone()));
     }
@@ -606,7 +606,12 @@ fn build_one(
     write_atomic(&var.join("build-script"), &script)?;
     for r in &desc.remotes {
         check_interrupt()?;
-        guest.copy_in(&workdir.join("inputs").join(&r.dir), "build").map_err(guest_err)?;
+        // A worktree's `.git` points at the host's cache: the guest gets a standalone copy.
+        let copies = var.join("remote-copies");
+        let src = fetch::standalone(&workdir.join("inputs").join(&r.dir), &copies)?;
+        let copied = guest.copy_in(&src, "build").map_err(guest_err);
+        let _ = fs::remove_dir_all(&copies);
+        copied?;
     }
 
     progress.info("Running build script (log in var/build.log)");
