@@ -608,8 +608,9 @@ fn build_one(
         check_interrupt()?;
         // A worktree's `.git` points at the host's cache: the guest gets a standalone copy.
         let copies = var.join("remote-copies");
-        let src = fetch::standalone(&workdir.join("inputs").join(&r.dir), &copies)?;
-        let copied = guest.copy_in(&src, "build").map_err(guest_err);
+        let copied = fetch::standalone(&workdir.join("inputs").join(&r.dir), &copies)
+            .map_err(BuildError::from)
+            .and_then(|src| guest.copy_in(&src, "build").map_err(guest_err));
         let _ = fs::remove_dir_all(&copies);
         copied?;
     }
