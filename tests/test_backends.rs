@@ -81,6 +81,7 @@ pub fn spec(scratch: &Path) -> GuestSpec {
         scratch: scratch.to_path_buf(),
         memory_mib: 2000,
         cpus: 2,
+        network: true,
     }
 }
 
@@ -1273,7 +1274,10 @@ fn test_backends_cli_auto_says_which() {
     let _lxc = lxc_lock();
     let root = Scratch::new("cli-auto");
     let work = cli_workdir(&root.0, CLI_SCRIPT);
-    let expected = match git_gitian::guest::select::kvm_not_accelerated() {
+    let expected = match git_gitian::guest::select::kvm_not_accelerated(
+        Some((&base_dir().join(SUITE_DIR), "amd64")),
+        &git_gitian::ops::base::cache_root().join("kvm-probe"),
+    ) {
         None => "using kvm".to_string(),
         Some(why) => format!("using lxc (kvm: {why})"),
     };

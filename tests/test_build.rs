@@ -267,6 +267,11 @@ fn test_build_c_program_twice_gives_the_same_out_manifest() {
         assert!(info.contains("backend: kvm (qemu, accel tcg)"), "{info}");
         assert!(fs::read_to_string(dir.join("var/install.log")).unwrap().contains("zlib1g-dev"));
         assert!(fs::read_to_string(dir.join("var/build.log")).unwrap().contains("+ make"));
+        // inputs/hello is a git worktree of the host's remote cache (fetched once), while
+        // the guest got a standalone checkout (`git describe` worked in it, above).
+        let link = fs::read_to_string(dir.join("inputs/hello/.git")).unwrap();
+        assert!(link.starts_with("gitdir: ") && link.contains("/remotes/"), "{link}");
+        assert!(!dir.join("var/remote-copies").exists());
         assert_no_guest_left(&dir);
         results.push(result_field(&result, "out_manifest"));
     }
@@ -414,4 +419,88 @@ fn test_make_base_twice_gives_the_same_image_hash() {
     }
     assert_eq!(hashes[1], hashes[3], "SHA256SUMS differ");
     assert_eq!(hashes[0], hashes[2]);
+}
+
+/// With nothing to copy in, Gitian's preparation runs in the same guest step as the script
+/// (on its first line): the folders are there and the build user's, nothing of it reaches
+/// var/build.log, the script's line numbers are its own, and no extra descriptor leaks in.
+/// With no packages to install the guest has no network device at all.
+#[test]
+fn test_build_prepares_the_home_in_the_script_step() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    let desc = descriptor(
+        "prep",
+        &[],
+        None,
+        "stat -c '%n %U' ../build ../out ../install ../cache ../cache/common > $OUTDIR/dirs\n\
+         echo \"$LINENO\" > $OUTDIR/line\n\
+         ls /proc/$$/fd | sort -n | tr '\\n' ' ' > $OUTDIR/fds\n\
+         ls /sys/class/net > $OUTDIR/nets",
+    );
+    let out = build(t.path(), &desc);
+    assert!(out.status.success(), "build failed:\n{}", stderr(&out));
+    let read = |p: &str| fs::read_to_string(t.path().join(p)).unwrap();
+    assert_eq!(
+        read("build/out/dirs"),
+        "../build debian\n../out debian\n../install debian\n../cache debian\n../cache/common debian\n"
+    );
+    let script = read("var/build-script");
+    let line = script.lines().position(|l| l.contains("$LINENO")).unwrap() + 1;
+    assert_eq!(read("build/out/line"), format!("{line}\n"));
+    // No packages: the guest never had a network device.
+    assert_eq!(read("build/out/nets"), "lo\n");
+    let fds = read("build/out/fds");
+    assert!(fds.starts_with("0 1 2 ") && !fds.split(' ').any(|f| f == "4"), "{fds}");
+    let log = read("var/build.log");
+    assert!(log.starts_with("+ set -e\n"), "{log}");
+    assert!(!log.contains("mkdir") && !log.contains("exec 4"), "{log}");
+    assert_no_guest_left(t.path());
+}
+
+/// `--backend auto` judges KVM by the kvm backend's real boot probe and the answer it
+/// remembers: what it picks here is what the probe says, and a remembered answer is used
+/// without booting again.
+#[test]
+fn test_build_auto_picks_kvm_only_when_the_boot_probe_boots() {
+    use git_gitian::guest::kvm::kvm_boots;
+    use git_gitian::guest::select::{Backend, HostProbe, Selection, resolve};
+    let _g = guest_lock();
+    let base = base();
+    let t = tempfile::tempdir().unwrap();
+    let cache = t.path().join("kvm-probe");
+    let start = Instant::now();
+    let probed = kvm_boots(base, "amd64", &cache);
+    eprintln!("KVM probe: {probed:?} in {:.1} s", start.elapsed().as_secs_f64());
+    let probe = HostProbe {
+        kvm_base: Some((base.to_path_buf(), "amd64".into())),
+        probe_cache: cache.clone(),
+    };
+    let choice = resolve(&Selection::Auto, None, &probe).unwrap();
+    assert_eq!(choice.backends[0] == Backend::Kvm, probed.is_ok(), "{choice:?} vs {probed:?}");
+    // The probe boots at most once per host boot: the answer is in the cache now (unless
+    // /dev/kvm cannot even be opened, which needs no boot).
+    let kvm_opens = fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok();
+    if kvm_opens && probed.as_ref().is_err_and(|e| !e.contains("could not start")) {
+        let text = fs::read_to_string(&cache).unwrap();
+        assert!(text.ends_with(&format!("{} tcg\n", base.display())), "{text}");
+    }
+    let start = Instant::now();
+    assert_eq!(kvm_boots(base, "amd64", &cache).is_ok(), probed.is_ok());
+    assert!(start.elapsed() < Duration::from_secs(2), "the remembered answer was not used");
+    if kvm_opens {
+        // Remembered answers decide without a boot, either way.
+        let boot_id = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+        for (answer, kvm) in [("tcg", false), ("kvm", true)] {
+            fs::write(&cache, format!("{} {} {answer}\n", boot_id.trim(), base.display())).unwrap();
+            let start = Instant::now();
+            let choice = resolve(&Selection::Auto, None, &probe).unwrap();
+            assert_eq!(choice.backends[0] == Backend::Kvm, kvm, "{answer}: {choice:?}");
+            assert!(start.elapsed() < Duration::from_secs(2));
+        }
+    }
+    // No base image to probe with: auto does not pick kvm.
+    let none = HostProbe { kvm_base: None, probe_cache: cache };
+    assert_ne!(resolve(&Selection::Auto, None, &none).unwrap().backends[0], Backend::Kvm);
 }

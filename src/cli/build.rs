@@ -1,5 +1,6 @@
 //! `git gitian build`: a descriptor built in a fresh guest.
 
+use std::fs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -7,6 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
 use crate::core::assertion::Document;
+use crate::core::descriptor::Descriptor;
 use crate::core::manifest::Manifest;
 use crate::guest::{Guest, kvm, process, select};
 use crate::ops::{base, build, fetch, matrix};
@@ -132,7 +134,18 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         select::Selection::Auto => select::from_gitian_env(|k| std::env::var(k).ok()),
         _ => None,
     };
-    let choice = select::resolve(&selection, gitian_env, &select::HostProbe).map_err(|e| {
+    // For `auto`: the base image a kvm build of this descriptor would boot first, which
+    // KVM's boot probe boots (once per host boot; the answer is remembered).
+    let kvm_base = fs::read_to_string(&opts.descriptor)
+        .ok()
+        .and_then(|text| Descriptor::parse(&opts.descriptor.to_string_lossy(), &text).ok())
+        .and_then(|d| {
+            let suite = d.suites.first()?;
+            let arch = d.architectures.first()?;
+            Some((base::image_dir(&opts.base_dir, &d.distro, suite, arch), arch.clone()))
+        });
+    let probe = select::HostProbe { kvm_base, probe_cache: base::cache_root().join("kvm-probe") };
+    let choice = select::resolve(&selection, gitian_env, &probe).map_err(|e| {
         CliError::new(e).hint("pass --backend with one of the backends that can run here")
     })?;
     for note in &choice.notes {

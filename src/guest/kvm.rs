@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::process::{self, Child, Invocation, shell_quote};
-use super::{Exec, Guest, GuestError, GuestSpec, Network, User};
+use super::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
 
 /// The guest's PID 1 stub, installed into the base disk by `make-base`.
 pub const INIT_STUB: &str = include_str!("assets/gitian-init");
@@ -88,6 +88,8 @@ enum Net {
     On,
     /// Taken down in the guest and its backend deleted from QEMU.
     Removed,
+    /// The guest was created without a NIC.
+    Absent,
 }
 
 fn err(message: impl Into<String>) -> GuestError {
@@ -160,6 +162,58 @@ impl Kvm {
             _ => BOOT_TIMEOUT,
         };
         boot(spec, accel, timeout)
+    }
+}
+
+/// Whether KVM really boots the guest of the base image `base` (architecture `arch`) on this
+/// host, decided as `--accel auto` decides it: the answer remembered in `probe_cache` for this
+/// boot of the host, else a probe boot under KVM (up to 10 s), whose answer is remembered.
+/// `Err` says why KVM is no good here.
+pub fn kvm_boots(base: &Path, arch: &str, probe_cache: &Path) -> Result<(), String> {
+    Kvm::kvm_usable()?;
+    let kvm = Kvm::new(Accel::Auto, Some(probe_cache.to_path_buf()));
+    match kvm.cached_probe(base) {
+        Some(true) => return Ok(()),
+        Some(false) => {
+            return Err(format!(
+                "KVM did not boot the guest on this host (a probe boot since the host started, \
+                 remembered in {})",
+                probe_cache.display()
+            ));
+        }
+        None => {}
+    }
+    if let Some(f) = [DISK, KERNEL, INITRD].into_iter().find(|f| !base.join(f).is_file()) {
+        return Err(format!("cannot probe KVM: base image '{}' has no {f}", base.display()));
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("gitian-kvm-probe.")
+        .tempdir()
+        .map_err(|e| format!("cannot probe KVM: cannot create a temporary folder: {e}"))?;
+    let spec = GuestSpec {
+        distro: "debian".into(),
+        suite: "probe".into(),
+        arch: arch.into(),
+        base: base.to_path_buf(),
+        scratch: scratch.path().join("guest"),
+        memory_mib: 512,
+        cpus: 1,
+        network: false,
+    };
+    match boot(&spec, "kvm", KVM_PROBE_TIMEOUT) {
+        Ok(vm) => {
+            vm.stop();
+            kvm.store_probe(base, true);
+            Ok(())
+        }
+        Err(BootError::Timeout(_)) => {
+            kvm.store_probe(base, false);
+            Err(format!(
+                "KVM did not boot the guest within {} s (a probe boot)",
+                KVM_PROBE_TIMEOUT.as_secs()
+            ))
+        }
+        Err(BootError::Failed(e)) => Err(format!("KVM could not start the guest: {e}")),
     }
 }
 
@@ -254,15 +308,26 @@ impl Guest for Kvm {
 
     fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError> {
         let vm = self.vm.as_mut().ok_or_else(|| err("no guest running"))?;
-        match (cmd.network, vm.net) {
-            (Network::Online, Net::Unused) => vm.network_on()?,
-            (Network::Offline, Net::Unused | Net::On) => vm.network_off()?,
-            (Network::Online, Net::Removed) => {
-                return Err(err("the network was already removed from this guest"));
-            }
-            _ => {}
-        }
+        vm.set_network(cmd.network)?;
         vm.run(cmd.user, cmd.setarch, cmd.trace, cmd.script, cmd.env, cmd.log, false)
+    }
+
+    fn run_build(
+        &mut self,
+        prepare: Option<&str>,
+        cmd: &Exec<'_>,
+        outputs: &[(&str, &Path)],
+    ) -> Result<BuildStatus, GuestError> {
+        let script = match prepare {
+            None => Some(cmd.script.to_string()),
+            Some(p) => script_with_prepare(cmd.script, p),
+        };
+        let (Some(script), User::Build) = (script, cmd.user) else {
+            return super::run_build_in_steps(self, prepare, cmd, outputs);
+        };
+        let vm = self.vm.as_mut().ok_or_else(|| err("no guest running"))?;
+        vm.set_network(cmd.network)?;
+        vm.run_build(&script, prepare.is_some(), cmd, outputs)
     }
 
     fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
@@ -293,7 +358,8 @@ impl Drop for Kvm {
 pub fn qemu_invocation(
     spec: &GuestSpec,
     accel: &str,
-    overlay: &Path,
+    disk: &Path,
+    scratch: &Path,
     sockets: &Path,
     console: &Path,
 ) -> Invocation {
@@ -309,7 +375,8 @@ pub fn qemu_invocation(
         // emulates slowly (a gcc -O2 of zlib took 10-15% longer).
         inv.args(["-accel", "tcg", "-cpu", "qemu64"])
     };
-    inv.args(["-m", &format!("{mem}M"), "-smp", &spec.cpus.max(1).to_string()])
+    inv = inv
+        .args(["-m", &format!("{mem}M"), "-smp", &spec.cpus.max(1).to_string()])
         .args([
             "-object",
             &format!("memory-backend-memfd,id=mem,size={mem}M,share=on"),
@@ -326,8 +393,11 @@ pub fn qemu_invocation(
                 "console=ttyS0 root=/dev/vda rw init=/{INIT_PATH} panic=-1 quiet net.ifnames=0"
             ),
         ])
+        // QEMU's own throwaway overlay (snapshot=on) over the base disk, in the guest's
+        // scratch folder (TMPDIR), which `stop` removes: no qemu-img run per guest.
+        .env("TMPDIR", scratch)
         .arg("-drive")
-        .arg(format!("file={},format=qcow2,if=virtio,cache=unsafe", overlay.display()))
+        .arg(format!("file={},format=qcow2,if=virtio,snapshot=on,cache=unsafe", disk.display()))
         .arg("-chardev")
         .arg(format!("socket,id=vfs,path={}", sockets.join("vfs.sock").display()))
         .args(["-device", "vhost-user-fs-pci,chardev=vfs,tag=gitian"])
@@ -338,11 +408,17 @@ pub fn qemu_invocation(
             sockets.join("ctl.sock").display()
         ))
         .args(["-device", &format!("virtserialport,chardev=ctl,name={PORT_NAME}")])
-        .args(["-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0,id=nic0"])
         .arg("-qmp")
         .arg(format!("unix:{},server=on,wait=off", sockets.join("qmp.sock").display()))
         .arg("-serial")
-        .arg(format!("file:{}", console.display()))
+        .arg(format!("file:{}", console.display()));
+    // Each PCI device costs about a tenth of a second of TCG boot: no NIC when no command
+    // will need the network.
+    if spec.network {
+        inv =
+            inv.args(["-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0,id=nic0"]);
+    }
+    inv
 }
 
 fn wait_for_socket(path: &Path, child: &mut Child, log: &Path) -> Result<UnixStream, GuestError> {
@@ -386,16 +462,8 @@ fn boot_inner(spec: &GuestSpec, accel: &'static str, timeout: Duration) -> Resul
     fs::create_dir_all(share.join("cmd")).map_err(|e| io_err("cannot create", &share, &e))?;
     fs::create_dir_all(share.join("xfer")).map_err(|e| io_err("cannot create", &share, &e))?;
     fs::write(share.join("agent.sh"), AGENT).map_err(|e| io_err("cannot write", &share, &e))?;
-    let overlay = scratch.join("overlay.qcow2");
     let base_disk = fs::canonicalize(spec.base.join(DISK))
         .map_err(|e| io_err("cannot read", &spec.base.join(DISK), &e))?;
-    process::run_ok(
-        &Invocation::new("qemu-img")
-            .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
-            .arg(&base_disk)
-            .arg(&overlay),
-    )
-    .map_err(GuestError::from)?;
     // Unix socket paths are limited to 107 bytes: keep them in a short temporary folder.
     let sockets = tempfile::Builder::new()
         .prefix("gitian-kvm.")
@@ -427,7 +495,7 @@ fn boot_inner(spec: &GuestSpec, accel: &'static str, timeout: Duration) -> Resul
     }
     let qemu_log = scratch.join("qemu.log");
     let console = scratch.join("console.log");
-    let inv = qemu_invocation(spec, accel, &overlay, sockets.path(), &console);
+    let inv = qemu_invocation(spec, accel, &base_disk, &scratch, sockets.path(), &console);
     fs::write(scratch.join("qemu.cmdline"), inv.display() + "\n")
         .map_err(|e| io_err("cannot write", &scratch, &e))?;
     let mut qemu = process::spawn(&inv, &qemu_log).map_err(GuestError::from)?;
@@ -447,7 +515,7 @@ fn boot_inner(spec: &GuestSpec, accel: &'static str, timeout: Duration) -> Resul
         user: spec.distro.clone(),
         arch: spec.arch.clone(),
         next: 0,
-        net: Net::Unused,
+        net: if spec.network { Net::Unused } else { Net::Absent },
     };
     match vm.read_line(Some(Instant::now() + timeout)) {
         Ok(line) if line == "READY" => Ok(vm),
@@ -556,6 +624,18 @@ impl Vm {
         Ok(())
     }
 
+    fn set_network(&mut self, network: Network) -> Result<(), GuestError> {
+        match (network, self.net) {
+            (Network::Online, Net::Unused) => self.network_on(),
+            (Network::Offline, Net::Unused | Net::On) => self.network_off(),
+            (Network::Online, Net::Removed) => {
+                Err(err("the network was already removed from this guest"))
+            }
+            (Network::Online, Net::Absent) => Err(err("this guest was created without a network")),
+            _ => Ok(()),
+        }
+    }
+
     fn network_on(&mut self) -> Result<(), GuestError> {
         self.agent_net("on")?;
         self.net = Net::On;
@@ -604,6 +684,14 @@ impl Vm {
             wrapper_script(&self.arch, &self.user, user, setarch, trace, env, &gdir)
         };
         fs::write(dir.join("run"), wrapper).map_err(|e| io_err("cannot write", &dir, &e))?;
+        let code = self.dispatch(id, &dir, log)?;
+        let _ = fs::remove_dir_all(&dir);
+        Ok(code)
+    }
+
+    /// Sends `RUN id` for the wrapper already in `dir` and waits for its exit status, appending
+    /// its output to `log` as it comes.
+    fn dispatch(&mut self, id: u32, dir: &Path, log: Option<&Path>) -> Result<i32, GuestError> {
         let guest_log = dir.join("log");
         fs::write(&guest_log, "").map_err(|e| io_err("cannot write", &guest_log, &e))?;
         let mut sink = match log {
@@ -631,12 +719,84 @@ impl Vm {
         self.send(&format!("RUN {id}"))?;
         let line = self.read_line_with(None, &mut || pump(&mut sink))?;
         pump(&mut sink);
-        let code = line
-            .strip_prefix(&format!("EXIT {id} "))
+        line.strip_prefix(&format!("EXIT {id} "))
             .and_then(|c| c.parse::<i32>().ok())
-            .ok_or_else(|| err(format!("unexpected line from the guest agent: {line:?}")))?;
+            .ok_or_else(|| err(format!("unexpected line from the guest agent: {line:?}")))
+    }
+
+    /// [`Guest::run_build`] as one agent command: `script` (the build script, with the
+    /// preparation on its first line if any) as the build user, then the outputs copied to the
+    /// share by the same wrapper, so that the guest starts three programs fewer.
+    fn run_build(
+        &mut self,
+        script: &str,
+        prep: bool,
+        cmd: &Exec<'_>,
+        outputs: &[(&str, &Path)],
+    ) -> Result<BuildStatus, GuestError> {
+        let id = self.new_id();
+        let dir = self.share.join("cmd").join(id.to_string());
+        let xfer = self.share.join("xfer").join(id.to_string());
+        let result = self.run_build_in(id, &dir, &xfer, script, prep, cmd, outputs);
         let _ = fs::remove_dir_all(&dir);
-        Ok(code)
+        let _ = fs::remove_dir_all(&xfer);
+        result
+    }
+
+    fn run_build_in(
+        &mut self,
+        id: u32,
+        dir: &Path,
+        xfer: &Path,
+        script: &str,
+        prep: bool,
+        cmd: &Exec<'_>,
+        outputs: &[(&str, &Path)],
+    ) -> Result<BuildStatus, GuestError> {
+        for d in [dir, xfer] {
+            fs::create_dir_all(d).map_err(|e| io_err("cannot create", d, &e))?;
+        }
+        let paths: Vec<&str> = outputs.iter().map(|(p, _)| p.trim_end_matches('/')).collect();
+        let gdir = format!("/run/gitian/cmd/{id}");
+        let wrapper = build_wrapper(
+            &self.arch,
+            &self.user,
+            cmd,
+            prep,
+            &paths,
+            &gdir,
+            &format!("/run/gitian/xfer/{id}"),
+        );
+        fs::write(dir.join("script"), script).map_err(|e| io_err("cannot write", dir, &e))?;
+        fs::write(dir.join("run"), wrapper).map_err(|e| io_err("cannot write", dir, &e))?;
+        let wrapper_code = self.dispatch(id, dir, cmd.log)?;
+        let read = |name: &str| fs::read_to_string(dir.join(name)).unwrap_or_default();
+        let Ok(code) = read("status").trim().parse::<i32>() else {
+            return Err(err(format!("the build command did not run (exit status {wrapper_code})")));
+        };
+        if prep
+            && code == 125
+            && let Some(n) = read("prep").lines().find_map(|l| l.strip_prefix(PREPARE_FAILED))
+        {
+            return Ok(BuildStatus::PrepareFailed(n.trim().parse().unwrap_or(code)));
+        }
+        if code != 0 {
+            return Ok(BuildStatus::ScriptFailed(code));
+        }
+        if wrapper_code != 0 {
+            return Err(err(format!(
+                "cannot copy {} out of the guest (exit status {wrapper_code}):\n{}",
+                paths.join(", "),
+                read("copy").trim_end()
+            )));
+        }
+        for ((_, host_dir), path) in outputs.iter().zip(&paths) {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            fs::create_dir_all(host_dir).map_err(|e| io_err("cannot create", host_dir, &e))?;
+            merge_into(&xfer.join(path), &host_dir.join(name))
+                .map_err(|e| err(format!("cannot copy into '{}': {e}", host_dir.display())))?;
+        }
+        Ok(BuildStatus::Done)
     }
 
     /// Runs a root helper command (sh, in the agent's environment); fails with its output
@@ -695,33 +855,26 @@ impl Vm {
         result
     }
 
-    /// Stops QEMU and virtiofsd and removes the overlay, the share and the sockets.
+    /// Stops QEMU and virtiofsd and removes the overlay, the share and the sockets. Nothing
+    /// in the guest needs to survive (its disk overlay is thrown away, the outputs are on the
+    /// host already), so QEMU is killed rather than asked to quit: no waiting for it.
     fn stop(mut self) {
-        if let Some(mut qmp) = self.qmp.take() {
-            let _ = qmp.execute(r#"{"execute":"quit"}"#);
-        }
-        if !self.qemu.wait_timeout(Duration::from_secs(5)) {
-            self.qemu.kill();
-        }
+        drop(self.qmp.take());
         self.qemu.kill();
-        if !self.virtiofsd.wait_timeout(Duration::from_secs(2)) {
-            self.virtiofsd.kill();
-        }
         self.virtiofsd.kill();
         let _ = fs::remove_dir_all(&self.scratch);
     }
 }
 
-/// The shell wrapper the agent runs for one command: user, environment, personality, log.
-fn wrapper_script(
+/// The login part of a wrapper: home, the `export` line, and the program prefix that takes
+/// the user and the personality.
+fn login(
     guest_arch: &str,
     build_user: &str,
     user: User,
     setarch: Option<&str>,
-    trace: bool,
     env: &[(String, String)],
-    gdir: &str,
-) -> String {
+) -> (String, String, String) {
     let (home, name, path) = match user {
         User::Root => (
             "/root".to_string(),
@@ -759,16 +912,76 @@ fn wrapper_script(
         Some(p) => format!("setarch {} ", shell_quote(p)),
         None => String::new(),
     };
-    let x = if trace { " -x" } else { "" };
     // The agent's environment holds PATH only (the initramfs starts it so), so exporting the
     // login variables gives what `env -i` would, without starting `env` (a program costs
     // under TCG).
+    (shell_quote(&home), format!("export {}", vars.join(" ")), format!("{runas}{arch}"))
+}
+
+/// The shell wrapper the agent runs for one command: user, environment, personality, log.
+fn wrapper_script(
+    guest_arch: &str,
+    build_user: &str,
+    user: User,
+    setarch: Option<&str>,
+    trace: bool,
+    env: &[(String, String)],
+    gdir: &str,
+) -> String {
+    let (home, export, prefix) = login(guest_arch, build_user, user, setarch, env);
+    let x = if trace { " -x" } else { "" };
     format!(
-        "cd {home} || exit 1\nunset OLDPWD\nexec >>{gdir}/log 2>&1\nexport {}\nexec {runas}{arch}bash{x} <{gdir}/script\n",
-        vars.join(" "),
-        home = shell_quote(&home),
+        "cd {home} || exit 1\nunset OLDPWD\nexec >>{gdir}/log 2>&1\n{export}\nexec {prefix}bash{x} <{gdir}/script\n"
     )
 }
+
+/// The wrapper for [`Guest::run_build`] in one agent command: the build script as in
+/// [`wrapper_script`] with fd 4 open on `prep` (where the preparation line writes), its status
+/// in `status`, then, when it succeeded, the outputs copied as root into `xfer` (relative to
+/// the home, so that `xfer/<path>` is `~/<path>`), cp's messages in `copy`.
+fn build_wrapper(
+    guest_arch: &str,
+    build_user: &str,
+    cmd: &Exec<'_>,
+    prep: bool,
+    outputs: &[&str],
+    gdir: &str,
+    xfer: &str,
+) -> String {
+    let (home, export, prefix) = login(guest_arch, build_user, User::Build, cmd.setarch, cmd.env);
+    let x = if cmd.trace { " -x" } else { "" };
+    let paths: Vec<String> = outputs.iter().map(|p| shell_quote(p)).collect();
+    let fd4 = if prep { format!(" 4>>{gdir}/prep") } else { String::new() };
+    format!(
+        "cd {home} || exit 1\nunset OLDPWD\n{export}\n\
+         {prefix}bash{x} <{gdir}/script >>{gdir}/log 2>&1{fd4}\n\
+         code=$?\necho $code >{gdir}/status\n[ $code = 0 ] || exit 0\n\
+         cp -a --parents {} {xfer}/ >{gdir}/copy 2>&1\n",
+        paths.join(" ")
+    )
+}
+
+/// The build script with its first line (a `#!` comment, so line numbers stay those of the
+/// script) replaced by the preparation, run untraced with its output on fd 4; when it fails
+/// the script stops with status 125 and `prep` says so. `None` when the script or the
+/// preparation does not fit on one line.
+fn script_with_prepare(script: &str, prepare: &str) -> Option<String> {
+    let (first, rest) = script.split_once('\n')?;
+    let lines: Vec<&str> = prepare.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let fits = |l: &&str| {
+        !l.contains("<<") && !l.starts_with('#') && !l.ends_with(['\\', '&', '|', ';', '{', '('])
+    };
+    if !first.starts_with("#!") || lines.is_empty() || !lines.iter().all(fits) {
+        return None;
+    }
+    Some(format!(
+        "{{ {{ {}; }} >&4 2>&4 || {{ echo \"{PREPARE_FAILED} $?\" >&4; exit 125; }}; exec 4>&-; }} 2>/dev/null\n{rest}",
+        lines.join("; ")
+    ))
+}
+
+/// What the preparation line writes on fd 4 when it fails.
+const PREPARE_FAILED: &str = "gitian: preparation failed with exit status";
 
 /// Moves `src` (file or folder) to `dst`, merging folders and replacing files.
 fn merge_into(src: &Path, dst: &Path) -> std::io::Result<()> {
@@ -852,6 +1065,7 @@ mod tests {
             scratch: PathBuf::from("/w/var/guest"),
             memory_mib: 2000,
             cpus: 2,
+            network: true,
         }
     }
 
@@ -860,7 +1074,8 @@ mod tests {
         let inv = qemu_invocation(
             &spec(),
             "tcg",
-            Path::new("/w/var/guest/overlay.qcow2"),
+            Path::new("/b/debian-bookworm-amd64/disk.qcow2"),
+            Path::new("/w/var/guest"),
             Path::new("/tmp/s"),
             Path::new("/w/var/guest/console.log"),
         );
@@ -871,14 +1086,33 @@ mod tests {
             "memory-backend-memfd,id=mem,size=2000M,share=on",
             "-kernel /b/debian-bookworm-amd64/vmlinuz -initrd /b/debian-bookworm-amd64/initrd.img",
             "init=/sbin/gitian-init",
-            "file=/w/var/guest/overlay.qcow2,format=qcow2,if=virtio,cache=unsafe",
+            "file=/b/debian-bookworm-amd64/disk.qcow2,format=qcow2,if=virtio,snapshot=on,cache=unsafe",
             "vhost-user-fs-pci,chardev=vfs,tag=gitian",
             "virtserialport,chardev=ctl,name=org.gitian.ctl",
             "-netdev user,id=net0 -device virtio-net-pci,netdev=net0,id=nic0",
         ] {
             assert!(line.contains(part), "{part:?} not in {line}");
         }
-        let kvm = qemu_invocation(&spec(), "kvm", Path::new("o"), Path::new("s"), Path::new("c"));
+        let offline = GuestSpec { network: false, ..spec() };
+        let inv2 = qemu_invocation(
+            &offline,
+            "tcg",
+            Path::new("d"),
+            Path::new("w"),
+            Path::new("s"),
+            Path::new("c"),
+        );
+        assert!(!inv2.display().contains("netdev"), "{}", inv2.display());
+        // QEMU's throwaway overlay goes to the scratch folder, which `stop` removes.
+        assert!(inv.env.iter().any(|(k, v)| k == "TMPDIR" && v == "/w/var/guest"), "{inv:?}");
+        let kvm = qemu_invocation(
+            &spec(),
+            "kvm",
+            Path::new("d"),
+            Path::new("w"),
+            Path::new("s"),
+            Path::new("c"),
+        );
         assert!(kvm.display().contains("-accel kvm -cpu host"));
     }
 
@@ -913,6 +1147,51 @@ mod tests {
         let b = wrapper_script("amd64", "debian", User::Build, Some("x86_64"), true, &[], "/g");
         assert!(b.ends_with("--init-groups -- bash -x </g/script\n"), "{b}");
         assert!(r.contains("DEBIAN_FRONTEND=noninteractive 'A=b c'\nexec bash </g/script"), "{r}");
+    }
+
+    #[test]
+    fn preparation_takes_the_place_of_the_shebang_line() {
+        let script = "#!/bin/bash\nset -e\ncd build\n";
+        let prep = "rm -rf a\nmkdir -p b c\n";
+        let s = script_with_prepare(script, prep).unwrap();
+        assert_eq!(
+            s,
+            format!(
+                "{{ {{ rm -rf a; mkdir -p b c; }} >&4 2>&4 || {{ echo \"{PREPARE_FAILED} $?\" >&4; \
+                 exit 125; }}; exec 4>&-; }} 2>/dev/null\nset -e\ncd build\n"
+            )
+        );
+        // The script's own lines keep their numbers.
+        assert_eq!(s.lines().count(), script.lines().count());
+        assert_eq!(script_with_prepare("set -e\n", prep), None);
+        assert_eq!(script_with_prepare(script, "for a in b \\\n c; do :; done"), None);
+        assert_eq!(script_with_prepare(script, "cat <<EOF\nx\nEOF\n"), None);
+    }
+
+    #[test]
+    fn build_wrapper_copies_out_only_after_a_good_script() {
+        let cmd = Exec {
+            user: User::Build,
+            network: Network::Offline,
+            setarch: Some("x86_64"),
+            trace: true,
+            script: "",
+            env: &[],
+            log: None,
+        };
+        let w = build_wrapper("amd64", "debian", &cmd, true, &["out", "cache/a b"], "/g", "/x");
+        assert_eq!(
+            w,
+            "cd /home/debian || exit 1\nunset OLDPWD\n\
+             export HOME=/home/debian USER=debian LOGNAME=debian \
+             SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n\
+             setpriv --reuid=debian --regid=debian --init-groups -- bash -x </g/script \
+             >>/g/log 2>&1 4>>/g/prep\n\
+             code=$?\necho $code >/g/status\n[ $code = 0 ] || exit 0\n\
+             cp -a --parents out 'cache/a b' /x/ >/g/copy 2>&1\n"
+        );
+        let w = build_wrapper("amd64", "debian", &cmd, false, &["out"], "/g", "/x");
+        assert!(!w.contains("4>>"), "fd 4 must not reach a script without preparation: {w}");
     }
 
     #[test]

@@ -56,6 +56,17 @@ pub struct Exec<'a> {
     pub log: Option<&'a Path>,
 }
 
+/// How a [`Guest::run_build`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildStatus {
+    /// The preparation script exited with this non-zero status; the build script did not run.
+    PrepareFailed(i32),
+    /// The build script exited with this non-zero status; nothing was copied out.
+    ScriptFailed(i32),
+    /// The script succeeded and every output is on the host.
+    Done,
+}
+
 /// What a backend needs to create a guest.
 #[derive(Debug, Clone)]
 pub struct GuestSpec {
@@ -73,6 +84,9 @@ pub struct GuestSpec {
     pub memory_mib: u32,
     /// CPUs.
     pub cpus: u32,
+    /// Whether any command will run with [`Network::Online`]; when not, a backend may create
+    /// the guest with no network device at all (and refuses `Online` commands).
+    pub network: bool,
 }
 
 /// A failure of a guest operation: what was run and what it said.
@@ -108,6 +122,49 @@ pub trait Guest {
     /// Copies `guest_path` (relative to the build user's home) into the host folder `host_dir`,
     /// merging with what is there.
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError>;
+    /// Runs the build script `cmd` and, when it exits 0, copies each `(guest path, host
+    /// folder)` of `outputs` out as [`Guest::copy_out`] does. `prepare`, if given, runs first
+    /// as the build user in its home with `cmd`'s network and personality, its output in no
+    /// log (Gitian's init-build.sh). Backends that can do all of it in one step override this.
+    fn run_build(
+        &mut self,
+        prepare: Option<&str>,
+        cmd: &Exec<'_>,
+        outputs: &[(&str, &Path)],
+    ) -> Result<BuildStatus, GuestError> {
+        run_build_in_steps(self, prepare, cmd, outputs)
+    }
     /// Stops the guest and removes every trace of it (layer, mounts, processes). Idempotent.
     fn destroy(&mut self) -> Result<(), GuestError>;
+}
+
+/// [`Guest::run_build`] as separate `exec`s and `copy_out`s.
+pub fn run_build_in_steps<G: Guest + ?Sized>(
+    guest: &mut G,
+    prepare: Option<&str>,
+    cmd: &Exec<'_>,
+    outputs: &[(&str, &Path)],
+) -> Result<BuildStatus, GuestError> {
+    if let Some(script) = prepare {
+        let code = guest.exec(&Exec {
+            user: User::Build,
+            network: cmd.network,
+            setarch: cmd.setarch,
+            trace: false,
+            script,
+            env: &[],
+            log: None,
+        })?;
+        if code != 0 {
+            return Ok(BuildStatus::PrepareFailed(code));
+        }
+    }
+    let code = guest.exec(cmd)?;
+    if code != 0 {
+        return Ok(BuildStatus::ScriptFailed(code));
+    }
+    for (path, host_dir) in outputs {
+        guest.copy_out(path, host_dir)?;
+    }
+    Ok(BuildStatus::Done)
 }

@@ -4,6 +4,7 @@
 //! Every choice comes with a sentence saying why, for the user.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use super::docker::{Container, Engine};
@@ -116,7 +117,13 @@ pub trait Probe {
 
 /// Probes the real host.
 #[derive(Debug, Default)]
-pub struct HostProbe;
+pub struct HostProbe {
+    /// The base image a kvm build would boot and its architecture, for KVM's boot probe;
+    /// `None`: there is none, so `auto` does not pick kvm.
+    pub kvm_base: Option<(PathBuf, String)>,
+    /// The kvm backend's file of remembered probe answers (`<cache>/kvm-probe`).
+    pub probe_cache: PathBuf,
+}
 
 /// Why the kvm backend cannot run at all (QEMU missing). Without working KVM it still runs,
 /// on TCG, so `all` and explicit lists include it.
@@ -125,25 +132,18 @@ pub fn kvm_unavailable() -> Option<String> {
         .then(|| "qemu-system-x86_64 is not installed".into())
 }
 
-/// Why KVM would not really accelerate a guest here (so `auto` prefers a container). `/dev/kvm`
-/// alone proves nothing (machine.md: a software nested KVM that boots no stock kernel); until
-/// the kvm backend's boot probe is wired in, the CPU must advertise vmx or svm.
-pub fn kvm_not_accelerated() -> Option<String> {
-    if !std::path::Path::new("/dev/kvm").exists() {
-        return Some("/dev/kvm does not exist".into());
+/// Why KVM would not really accelerate a guest of `base` (image folder, architecture) here, so
+/// that `auto` prefers a container. `/dev/kvm` alone proves nothing (machine.md: a software
+/// nested KVM that boots no stock kernel): this is the kvm backend's own boot probe, with the
+/// answer it remembers in `probe_cache`, so `auto` and `--accel auto` always agree.
+pub fn kvm_not_accelerated(base: Option<(&Path, &str)>, probe_cache: &Path) -> Option<String> {
+    if let Some(why) = kvm_unavailable() {
+        return Some(why);
     }
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let hw = cpu
-        .lines()
-        .filter(|l| l.starts_with("flags"))
-        .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
-    if !hw {
-        return Some(
-            "/dev/kvm is there but the CPU has no vmx/svm (a nested software KVM boots no stock kernel)"
-                .into(),
-        );
-    }
-    kvm_unavailable()
+    let Some((base, arch)) = base else {
+        return Some("no base image to probe KVM with".into());
+    };
+    super::kvm::kvm_boots(base, arch, probe_cache).err()
 }
 
 impl Probe for HostProbe {
@@ -161,7 +161,10 @@ impl Probe for HostProbe {
         super::util::ids().0 == 0
     }
     fn kvm_not_accelerated(&self) -> Option<String> {
-        kvm_not_accelerated()
+        kvm_not_accelerated(
+            self.kvm_base.as_ref().map(|(b, a)| (b.as_path(), a.as_str())),
+            &self.probe_cache,
+        )
     }
 }
 

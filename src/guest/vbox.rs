@@ -312,6 +312,7 @@ mod tests {
             scratch: "/s".into(),
             memory_mib: 2000,
             cpus: 2,
+            network: true,
         }
     }
 

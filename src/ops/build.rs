@@ -24,7 +24,7 @@ use crate::core::buildscript::{build_script, in_manifest};
 use crate::core::descriptor::{Descriptor, DescriptorError, personality};
 use crate::core::manifest::{Entry, Manifest};
 use crate::guest::process;
-use crate::guest::{Exec, Guest, GuestError, GuestSpec, Network, User};
+use crate::guest::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
 use crate::ops::base;
 use crate::ops::fetch::{self, FetchOptions, RemoteSpec};
 
@@ -350,13 +350,13 @@ pub fn build(
                 BuildError::Other(format!("must specify a url for directory {}", r.dir))
             })?;
         progress.info(&format!("Preparing remote {} at {commit}", r.dir));
-        let got =
-            fetch::prepare(&inputs, &RemoteSpec { dir: r.dir.clone(), url, commit }, opts.fetch)
-                .map_err(
-                    |e| {
-                        if process::interrupted() { BuildError::Interrupted } else { e.into() }
-                    },
-                )?;
+        let got = fetch::prepare(
+            &inputs,
+            &base::cache_root().join("remotes"),
+            &RemoteSpec { dir: r.dir.clone(), url, commit },
+            opts.fetch,
+        )
+        .map_err(|e| if process::interrupted() { BuildError::Interrupted } else { e.into() })?;
         author_date = Some(got.author_date.clone());
         remotes.push((got.sha, r.dir.clone()));
     }
@@ -429,75 +429,6 @@ fn build_one(
     for f in [&install_log, &build_log] {
         let _ = fs::remove_file(f);
     }
-    let spec = GuestSpec {
-        distro: desc.distro.clone(),
-        suite: suite.to_string(),
-        arch: arch.to_string(),
-        base: base_path.to_path_buf(),
-        scratch: var.join(format!("guest-{suite}-{arch}")),
-        memory_mib: opts.memory,
-        cpus: opts.num_make,
-    };
-    progress.info("Starting target");
-    let t = Instant::now();
-    let created = guest.create(&spec);
-    for w in guest.take_warnings() {
-        progress.warn(&w);
-    }
-    let g = Running { guest };
-    created.map_err(guest_err)?;
-    progress.info(&format!(
-        "Target is up ({}, {:.1} s)",
-        g.guest.describe(),
-        t.elapsed().as_secs_f64()
-    ));
-    let guest = &mut *g.guest;
-    let no_env: &[(String, String)] = &[];
-    let root = |script: &'static str| Exec {
-        user: User::Root,
-        network: Network::Online,
-        setarch: None,
-        trace: false,
-        script,
-        env: no_env,
-        log: None,
-    };
-
-    if desc.sudo && opts.allow_sudo {
-        let text = format!(
-            "printf '%%{0} ALL=(ALL) NOPASSWD: ALL\\n' >> /etc/sudoers.d/{0}\nchmod 0440 /etc/sudoers.d/{0}\n",
-            desc.distro
-        );
-        let code = guest.exec(&Exec { script: &text, ..root("") }).map_err(guest_err)?;
-        if code != 0 {
-            return Err(BuildError::Other(format!(
-                "cannot enable sudo in the guest (exit status {code})"
-            )));
-        }
-    }
-
-    progress.info("Preparing build environment");
-    // Gitian's init-build.sh, with one mkdir instead of four (each program costs under TCG).
-    let init = "rm -rf install out build cache\nmkdir -p build out install cache/common\n";
-    let code = guest
-        .exec(&Exec { user: User::Build, setarch: personality(arch), script: init, ..root("") })
-        .map_err(guest_err)?;
-    if code != 0 {
-        return Err(BuildError::Other(format!(
-            "preparing the build environment failed (exit status {code})"
-        )));
-    }
-    for f in &desc.files {
-        check_interrupt()?;
-        guest.copy_in(&workdir.join("inputs").join(f), "build").map_err(guest_err)?;
-    }
-    if desc.enable_cache {
-        let pkg = workdir.join("cache").join(&desc.name);
-        let common = workdir.join("cache/common");
-        guest.copy_in(&pkg, "cache").map_err(guest_err)?;
-        guest.copy_in(&common, "cache").map_err(guest_err)?;
-    }
-
     // Packages, with the network; everything logged to var/install.log.
     let mut steps: Vec<(String, String)> = Vec::new();
     if !desc.multiarch.is_empty() {
@@ -555,6 +486,91 @@ fn build_one(
             "apt-get -q -y purge grub || true\napt-get -y dist-upgrade\n".into(),
         ));
     }
+    let spec = GuestSpec {
+        distro: desc.distro.clone(),
+        suite: suite.to_string(),
+        arch: arch.to_string(),
+        base: base_path.to_path_buf(),
+        scratch: var.join(format!("guest-{suite}-{arch}")),
+        memory_mib: opts.memory,
+        cpus: opts.num_make,
+        // Only package installation needs it; without, the QEMU guest has no NIC at all.
+        network: !steps.is_empty(),
+    };
+    progress.info("Starting target");
+    let t = Instant::now();
+    let created = guest.create(&spec);
+    for w in guest.take_warnings() {
+        progress.warn(&w);
+    }
+    let g = Running { guest };
+    created.map_err(guest_err)?;
+    progress.info(&format!(
+        "Target is up ({}, {:.1} s)",
+        g.guest.describe(),
+        t.elapsed().as_secs_f64()
+    ));
+    let guest = &mut *g.guest;
+    let no_env: &[(String, String)] = &[];
+    let root = |script: &'static str| Exec {
+        user: User::Root,
+        network: Network::Online,
+        setarch: None,
+        trace: false,
+        script,
+        env: no_env,
+        log: None,
+    };
+
+    if desc.sudo && opts.allow_sudo {
+        let text = format!(
+            "printf '%%{0} ALL=(ALL) NOPASSWD: ALL\\n' >> /etc/sudoers.d/{0}\nchmod 0440 /etc/sudoers.d/{0}\n",
+            desc.distro
+        );
+        let network = if steps.is_empty() { Network::Offline } else { Network::Online };
+        let code = guest.exec(&Exec { script: &text, network, ..root("") }).map_err(guest_err)?;
+        if code != 0 {
+            return Err(BuildError::Other(format!(
+                "cannot enable sudo in the guest (exit status {code})"
+            )));
+        }
+    }
+
+    // Gitian's init-build.sh, with one mkdir instead of four and rm only when there is
+    // something to remove (each program costs under TCG). It must come before anything is
+    // copied into the home; when nothing is, it runs with the build script (one guest step
+    // fewer on the QEMU backend).
+    let init = "for d in install out build cache; do if [ -e \"$d\" ] || [ -L \"$d\" ]; then rm -rf install out build cache; break; fi; done\n\
+                mkdir -p build out install cache/common\n";
+    let copies_in = !desc.files.is_empty() || desc.enable_cache || !desc.remotes.is_empty();
+    if copies_in {
+        progress.info("Preparing build environment");
+        // The network only when packages come next: the QEMU guest configures it on demand.
+        let network = if steps.is_empty() { Network::Offline } else { Network::Online };
+        let code = guest
+            .exec(&Exec {
+                user: User::Build,
+                network,
+                setarch: personality(arch),
+                script: init,
+                ..root("")
+            })
+            .map_err(guest_err)?;
+        if code != 0 {
+            return Err(prepare_failed(code));
+        }
+    }
+    for f in &desc.files {
+        check_interrupt()?;
+        guest.copy_in(&workdir.join("inputs").join(f), "build").map_err(guest_err)?;
+    }
+    if desc.enable_cache {
+        let pkg = workdir.join("cache").join(&desc.name);
+        let common = workdir.join("cache/common");
+        guest.copy_in(&pkg, "cache").map_err(guest_err)?;
+        guest.copy_in(&common, "cache").map_err(guest_err)?;
+    }
+
     for (what, script) in &steps {
         check_interrupt()?;
         progress.info(&format!("{what} (log in var/install.log)"));
@@ -590,43 +606,62 @@ fn build_one(
     write_atomic(&var.join("build-script"), &script)?;
     for r in &desc.remotes {
         check_interrupt()?;
-        guest.copy_in(&workdir.join("inputs").join(&r.dir), "build").map_err(guest_err)?;
+        // A worktree's `.git` points at the host's cache: the guest gets a standalone copy.
+        let copies = var.join("remote-copies");
+        let copied = fetch::standalone(&workdir.join("inputs").join(&r.dir), &copies)
+            .map_err(BuildError::from)
+            .and_then(|src| guest.copy_in(&src, "build").map_err(guest_err));
+        let _ = fs::remove_dir_all(&copies);
+        copied?;
     }
 
     progress.info("Running build script (log in var/build.log)");
     let t = Instant::now();
-    let code = guest
-        .exec(&Exec {
-            user: User::Build,
-            network: Network::Offline,
-            setarch: personality(arch),
-            trace: true,
-            script: &script,
-            env: no_env,
-            log: Some(&build_log),
-        })
-        .map_err(guest_err)?;
-    if code != 0 {
-        return Err(BuildError::ScriptFailed {
-            code,
-            log: build_log.clone(),
-            tail: process::tail_of_file(&build_log, 20),
-        });
-    }
-    progress.info(&format!("Build script done in {:.1} s", t.elapsed().as_secs_f64()));
-
-    progress.info("Grabbing results from target");
-    guest.copy_out("out", &workdir.join("build")).map_err(guest_err)?;
+    let build_dir = workdir.join("build");
+    let cache_dir = workdir.join("cache");
+    let package_cache = format!("cache/{}", desc.name);
+    let mut outputs: Vec<(&str, &Path)> = vec![("out", &build_dir)];
     if desc.enable_cache && !opts.cache_read_only {
-        progress.info("Grabbing cache from target");
-        guest
-            .copy_out(&format!("cache/{}", desc.name), &workdir.join("cache"))
-            .map_err(guest_err)?;
-        guest.copy_out("cache/common", &workdir.join("cache")).map_err(guest_err)?;
+        outputs.push((&package_cache, &cache_dir));
+        outputs.push(("cache/common", &cache_dir));
     }
+    let status = guest
+        .run_build(
+            (!copies_in).then_some(init),
+            &Exec {
+                user: User::Build,
+                network: Network::Offline,
+                setarch: personality(arch),
+                trace: true,
+                script: &script,
+                env: no_env,
+                log: Some(&build_log),
+            },
+            &outputs,
+        )
+        .map_err(guest_err)?;
+    match status {
+        BuildStatus::PrepareFailed(code) => return Err(prepare_failed(code)),
+        BuildStatus::ScriptFailed(code) => {
+            return Err(BuildError::ScriptFailed {
+                code,
+                log: build_log.clone(),
+                tail: process::tail_of_file(&build_log, 20),
+            });
+        }
+        BuildStatus::Done => {}
+    }
+    progress.info(&format!(
+        "Build script done and results grabbed from target in {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
     progress.info("Stopping target");
     drop(g);
     Ok(manifest)
+}
+
+fn prepare_failed(code: i32) -> BuildError {
+    BuildError::Other(format!("preparing the build environment failed (exit status {code})"))
 }
 
 /// `sha256  file.deb` of every package in the guest's apt cache.

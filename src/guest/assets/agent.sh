@@ -4,12 +4,13 @@
 # Protocol on the virtio-serial port "org.gitian.ctl", one line each way:
 #   guest: READY                      once, when it can take commands
 #   host:  RUN <id>                   run /run/gitian/cmd/<id>/run (written by the host)
+#                                     in a subshell
 #   guest: EXIT <id> <status>         when it has finished
 #   host:  NET on                     configure the network interface (package installation)
 #   guest: NET on
 #   host:  NET off                    take it down for good (before the build script)
 #   guest: NET off
-# The host stops the guest itself (QMP quit); nothing on disk needs to survive.
+# The host stops the guest itself (it kills QEMU); nothing on disk needs to survive.
 [ -d /sys/module/virtio_console ] || modprobe virtio_console
 port=
 for p in /sys/class/virtio-ports/*; do
@@ -25,7 +26,8 @@ echo READY >&3
 while read -r verb arg <&3; do
     case $verb in
     RUN)
-        sh "/run/gitian/cmd/$arg/run" </dev/null
+        # A subshell, not a new sh: one program fewer per command.
+        ( . "/run/gitian/cmd/$arg/run" ) </dev/null 3>&-
         echo "EXIT $arg $?" >&3
         ;;
     NET)
