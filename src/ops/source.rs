@@ -38,7 +38,7 @@ pub enum Content {
 }
 
 /// Could not read the ledger.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{what}: {message}")]
 pub struct SourceError {
     /// The path or revision concerned.
@@ -57,10 +57,14 @@ pub trait LedgerTree {
     fn list(&self, path: &str) -> Result<Vec<Entry>, SourceError>;
     /// Reads a regular file, refusing more than `limit` bytes.
     fn read(&self, path: &str, limit: u64) -> Result<Content, SourceError>;
+    /// The same view as a directory that any thread may read, when it is one.
+    fn on_disk(&self) -> Option<FsTree> {
+        None
+    }
 }
 
 /// A ledger in a directory.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FsTree {
     root: PathBuf,
     label: String,
@@ -113,6 +117,10 @@ impl LedgerTree for FsTree {
             out.push(Entry { name, kind });
         }
         Ok(out)
+    }
+
+    fn on_disk(&self) -> Option<FsTree> {
+        Some(self.clone())
     }
 
     fn read(&self, rel: &str, limit: u64) -> Result<Content, SourceError> {

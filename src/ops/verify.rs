@@ -242,6 +242,12 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     warnings.extend(key_warnings?);
     let (work, parsed, verdicts) = outcome?;
     let Work { items, fingerprints, first_of, unique, .. } = work;
+    // A signed file that could not be read (read by the workers): the ledger is unreadable.
+    for (_, _, found) in &items {
+        if let Some(Err(e)) = found.data.as_deref().map(Signed::content) {
+            return Err(e.clone().into());
+        }
+    }
 
     // A named release must exist in each ledger, at one revision at least.
     for (idx, spec) in q.ledgers.iter().enumerate() {
@@ -596,15 +602,31 @@ fn read_path_keys(
     Ok(())
 }
 
-/// A signed file's content, and its SHA-256 once someone needed it.
+/// A signed file's content, and its SHA-256 once someone needed it. A file of a ledger on disk
+/// is read by whichever thread first needs it, so the worker threads read in parallel.
 struct Signed {
-    content: Content,
+    content: OnceLock<Result<Content, SourceError>>,
+    deferred: Option<(Arc<FsTree>, String)>,
     sha256: OnceLock<[u8; 32]>,
 }
 
 impl Signed {
     fn new(content: Content) -> Self {
-        Self { content, sha256: OnceLock::new() }
+        Self { content: OnceLock::from(Ok(content)), deferred: None, sha256: OnceLock::new() }
+    }
+
+    fn deferred(tree: Arc<FsTree>, path: String) -> Self {
+        Self { content: OnceLock::new(), deferred: Some((tree, path)), sha256: OnceLock::new() }
+    }
+
+    /// The content, read now if it was not yet.
+    fn content(&self) -> Result<&Content, &SourceError> {
+        self.content
+            .get_or_init(|| match &self.deferred {
+                Some((tree, path)) => tree.read(path, MAX_ATTESTATION),
+                None => Ok(Content::Bytes(Vec::new())),
+            })
+            .as_ref()
     }
 
     fn sha256(&self, bytes: &[u8]) -> &[u8; 32] {
@@ -639,7 +661,16 @@ struct Found {
 impl Found {
     fn fingerprint(&self) -> [u8; 32] {
         let mut h = Sha256::new();
-        for part in [self.data.as_deref().map(|d| &d.content), self.sig.as_ref()] {
+        let data = self.data.as_deref().map(Signed::content);
+        for part in [data.map(|c| c.ok()), self.sig.as_ref().map(Some)] {
+            let part = match part {
+                Some(None) => {
+                    h.update(b"E");
+                    continue;
+                }
+                Some(Some(c)) => Some(c),
+                None => None,
+            };
             match part {
                 Some(Content::Bytes(b)) => {
                     h.update(b"B");
@@ -665,7 +696,9 @@ impl Found {
             field_error: None,
         };
         let Some(signed) = self.data.as_deref() else { return p };
-        match &signed.content {
+        // A file that cannot be read fails the whole run (after the workers finish).
+        let Ok(content) = signed.content() else { return p };
+        match content {
             Content::TooLarge(n) => {
                 p.file_error
                     .get_or_insert(format!("{} is {n} bytes, over the limit", self.data_path));
@@ -731,15 +764,14 @@ impl Found {
         memory: Option<&Memory>,
     ) -> Option<openpgp::Verdict> {
         let sig = self.sig.as_ref()?;
-        Some(match (self.data.as_deref(), sig) {
-            (Some(signed @ Signed { content: Content::Bytes(d), .. }), Content::Bytes(s)) => {
-                match memory {
-                    Some(memory) => {
-                        openpgp::verify_detached_memo(keyring, d, signed.sha256(d), s, at, memory)
-                    }
-                    None => openpgp::verify_detached(keyring, d, s, at),
+        let data = self.data.as_deref().map(|signed| (signed, signed.content()));
+        Some(match (data, sig) {
+            (Some((signed, Ok(Content::Bytes(d)))), Content::Bytes(s)) => match memory {
+                Some(memory) => {
+                    openpgp::verify_detached_memo(keyring, d, signed.sha256(d), s, at, memory)
                 }
-            }
+                None => openpgp::verify_detached(keyring, d, s, at),
+            },
             // No signed file: still learn who issued the signature.
             (None, Content::Bytes(s)) => openpgp::verify_detached(keyring, b"", s, at),
             _ => openpgp::Verdict {
@@ -848,6 +880,7 @@ fn collect_tree(
     q: &Query,
     problems: &mut Vec<String>,
 ) -> Result<Vec<Found>, VerifyError> {
+    let on_disk = tree.on_disk().map(Arc::new);
     let label = tree.label();
     let mut found = Vec::new();
     let root = tree.list("")?;
@@ -903,7 +936,7 @@ fn collect_tree(
                 problems.push(format!("{label}: {release}: refused {e}"));
                 continue;
             }
-            collect_signer(tree, q, &release, &signer, &mut found, problems)?;
+            collect_signer(tree, on_disk.as_ref(), q, &release, &signer, &mut found, problems)?;
         }
     }
     Ok(found)
@@ -919,6 +952,7 @@ fn classify(name: &str) -> Option<(Layout, String)> {
 
 fn collect_signer(
     tree: &dyn LedgerTree,
+    on_disk: Option<&Arc<FsTree>>,
     q: &Query,
     release: &str,
     signer: &str,
@@ -957,7 +991,10 @@ fn collect_signer(
         let data_path = format!("{dir}/{name}");
         let mut file_error = None;
         let data = match kind {
-            Kind::File => Some(Arc::new(Signed::new(tree.read(&data_path, MAX_ATTESTATION)?))),
+            Kind::File => Some(Arc::new(match on_disk {
+                Some(fs) => Signed::deferred(fs.clone(), data_path.clone()),
+                None => Signed::new(tree.read(&data_path, MAX_ATTESTATION)?),
+            })),
             Kind::Symlink => {
                 file_error = Some(format!("{data_path} is a symlink: not followed"));
                 Some(Arc::new(Signed::new(Content::Bytes(Vec::new()))))
