@@ -1182,19 +1182,7 @@ fn cli_workdir(root: &Path, script: &str) -> PathBuf {
 
 /// `git gitian ARGS` in `dir`, hermetic, with the shared base.
 fn gitian(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(crate::common::bin());
-    cmd.args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_SYSTEM", "/dev/null")
-        .env("TZ", "UTC")
-        .env("LC_ALL", "C")
-        .env("GITIAN_BASE_DIR", base_dir())
-        .env_remove("USE_LXC")
-        .env_remove("USE_DOCKER")
-        .env_remove("USE_VBOX")
-        .stdin(Stdio::null());
-    cmd
+    crate::common::gitian_build_cmd(dir, args, &base_dir())
 }
 
 fn out_manifest(work: &Path) -> String {

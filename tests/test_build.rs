@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::common::{bin, stderr, stdout};
+use crate::common::{git, stderr, stdout};
 
 static GUESTS: Mutex<()> = Mutex::new(());
 static BASE: OnceLock<PathBuf> = OnceLock::new();
@@ -33,17 +33,7 @@ fn base_dir() -> PathBuf {
 }
 
 fn gitian(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_SYSTEM", "/dev/null")
-        .env("TZ", "UTC")
-        .env("LC_ALL", "C")
-        .env("GITIAN_BASE_DIR", base_dir())
-        .env_remove("SOURCE_DATE_EPOCH")
-        .stdin(Stdio::null());
-    cmd
+    crate::common::gitian_build_cmd(dir, args, &base_dir())
 }
 
 /// The shared Debian bookworm amd64 base image (made once, reused when up to date; also used by
@@ -63,24 +53,6 @@ pub(crate) fn base() -> &'static Path {
         eprintln!("make-base: {:.0} s: {}", t.elapsed().as_secs_f64(), stderr(&out).trim());
         dir.join("debian-bookworm-amd64")
     })
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_SYSTEM", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
-        .env("GIT_AUTHOR_DATE", "2021-03-04T05:06:07Z")
-        .env("GIT_COMMITTER_DATE", "2021-03-04T05:06:07Z")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-    stdout(&out).trim().to_string()
 }
 
 /// A repository with a small C program that links zlib; returns (path, commit).

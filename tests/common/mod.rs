@@ -34,6 +34,45 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
         .expect("run git-gitian")
 }
 
+/// Runs `git` in `dir` with no user or system configuration, a fixed identity and fixed dates;
+/// panics when it fails; returns its standard output, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("GIT_AUTHOR_DATE", "2021-03-04T05:06:07Z")
+        .env("GIT_COMMITTER_DATE", "2021-03-04T05:06:07Z")
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+/// `git gitian ARGS` in `dir` for the build tests: base images from `base_dir`, no inherited
+/// backend choice (USE_LXC, USE_DOCKER, USE_VBOX) or SOURCE_DATE_EPOCH, no stdin.
+pub fn gitian_build_cmd(dir: &Path, args: &[&str], base_dir: &Path) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("GITIAN_BASE_DIR", base_dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("USE_LXC")
+        .env_remove("USE_DOCKER")
+        .env_remove("USE_VBOX")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
 /// stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
