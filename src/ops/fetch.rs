@@ -128,13 +128,7 @@ pub fn prepare(
             )
             .map_err(fail)?;
         }
-        let have = is_full_sha(&r.commit)
-            && process::run(&git(&repo).args([
-                "cat-file",
-                "-e",
-                &format!("{}^{{commit}}", r.commit),
-            ]))
-            .is_ok_and(|o| o.code == 0);
+        let have = has_commit(&repo, &r.commit);
         if have {
             r.commit.clone()
         } else {
@@ -359,13 +353,7 @@ fn prepare_clone(inputs: &Path, r: &RemoteSpec, opts: FetchOptions) -> Result<Fe
             )
             .map_err(fail)?;
         }
-        let have = is_full_sha(&r.commit)
-            && process::run(&git(&path).args([
-                "cat-file",
-                "-e",
-                &format!("{}^{{commit}}", r.commit),
-            ]))
-            .is_ok_and(|o| o.code == 0);
+        let have = has_commit(&path, &r.commit);
         if have {
             process::run_ok(&git(&path).args(["checkout", "-q", "-f", &r.commit])).map_err(fail)?;
         } else {
@@ -431,6 +419,14 @@ pub fn parse_pairs(text: &str) -> Vec<(String, String)> {
             None => (p.to_string(), String::new()),
         })
         .collect()
+}
+
+/// Whether `dir`'s repository holds `commit`, given as a full id (a short id or a ref name might
+/// name something else after a fetch).
+fn has_commit(dir: &Path, commit: &str) -> bool {
+    is_full_sha(commit)
+        && process::run(&git(dir).args(["cat-file", "-e", &format!("{commit}^{{commit}}")]))
+            .is_ok_and(|o| o.code == 0)
 }
 
 #[cfg(test)]
