@@ -387,6 +387,12 @@ impl Child {
     /// Kills (SIGKILL) and reaps it. Idempotent.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // The whole process group (`spawn` makes the child its leader): virtiofsd's
+            // sandbox, for one, runs in a forked child that outlives a killed parent. Until the
+            // leader is reaped below, its id cannot name another group.
+            if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
