@@ -37,16 +37,37 @@ pub(super) enum SigFile {
     Error(String),
 }
 
+/// `bytes` without surrounding white space when it is exactly one `SIGNATURE` armor block.
+fn single_signature_block(bytes: &[u8]) -> Option<&[u8]> {
+    const BEGIN: &[u8] = b"-----BEGIN PGP SIGNATURE-----";
+    const ANY_BEGIN: &[u8] = b"-----BEGIN PGP ";
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace())? + 1;
+    let block = &bytes[start..end];
+    let begins = block.windows(ANY_BEGIN.len()).filter(|w| *w == ANY_BEGIN).count();
+    (block.starts_with(BEGIN) && begins == 1 && block.ends_with(b"-----END PGP SIGNATURE-----"))
+        .then_some(block)
+}
+
 /// Parses `bytes` (armored or binary).
 pub(super) fn parse(bytes: &[u8]) -> SigFile {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return SigFile::Error("empty signature file".into());
     }
-    let ppr = PacketParserBuilder::from_bytes(bytes).and_then(|b| {
-        // A cleartext-signed message must come out as the signed message it is; without the
-        // transformation the armor reader would skip to its signature and call it detached.
-        b.dearmor(Dearmor::Auto(ReaderMode::VeryTolerant)).process_csf_message(true).build()
-    });
+    // The common case, one regular armored signature block and nothing else, is decoded by the
+    // fast armor reader (sequoia's tolerant one is most of the cost of a small file); anything
+    // else takes sequoia's reader.
+    let fast = single_signature_block(bytes).and_then(super::armor::decode);
+    let ppr = match &fast {
+        Some(binary) => PacketParserBuilder::from_bytes(binary.as_slice())
+            .and_then(|b| b.dearmor(Dearmor::Disabled).build()),
+        None => PacketParserBuilder::from_bytes(bytes).and_then(|b| {
+            // A cleartext-signed message must come out as the signed message it is; without
+            // the transformation the armor reader would skip to its signature and call it
+            // detached.
+            b.dearmor(Dearmor::Auto(ReaderMode::VeryTolerant)).process_csf_message(true).build()
+        }),
+    };
     let mut ppr = match ppr {
         Ok(ppr) => ppr,
         Err(e) => return SigFile::Error(format!("no valid OpenPGP data: {e}")),
