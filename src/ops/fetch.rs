@@ -115,38 +115,11 @@ pub fn prepare(
     };
     let sha = if opts.skip_fetch {
         resolve(&r.commit)?
+    } else if fetch(&repo, r, opts, &[])? {
+        fetched = true;
+        resolve("FETCH_HEAD")?
     } else {
-        if opts.fetch_branches {
-            process::run_ok(
-                &git(&repo).args(["fetch", "-q", "-f", &r.url]).arg("+refs/heads/*:refs/heads/*"),
-            )
-            .map_err(fail)?;
-        }
-        if opts.fetch_tags {
-            process::run_ok(
-                &git(&repo).args(["fetch", "-q", "-f", &r.url]).arg("+refs/tags/*:refs/tags/*"),
-            )
-            .map_err(fail)?;
-        }
-        let have = has_commit(&repo, &r.commit);
-        if have {
-            r.commit.clone()
-        } else {
-            let mut what = vec![r.commit.clone()];
-            if !opts.fetch_tags {
-                let refs = process::run_ok(&git(&repo).args(["ls-remote", &r.url, &r.commit]))
-                    .map_err(fail)?;
-                if refs.contains("\trefs/tags/") {
-                    what = vec!["tag".into(), r.commit.clone()];
-                }
-            }
-            process::run_ok(
-                &git(&repo).args(["fetch", "-q", "-f", "--no-tags", &r.url]).args(what),
-            )
-            .map_err(fail)?;
-            fetched = true;
-            resolve("FETCH_HEAD")?
-        }
+        r.commit.clone()
     };
     // A worktree of another cache repository (the URL changed) is made anew; one whose build
     // folder moved is repaired; worktrees whose folders are gone are forgotten.
@@ -336,45 +309,11 @@ fn prepare_clone(inputs: &Path, r: &RemoteSpec, opts: FetchOptions) -> Result<Fe
     let mut fetched = false;
     if opts.skip_fetch {
         process::run_ok(&git(&path).args(["checkout", "-q", "-f", &r.commit])).map_err(fail)?;
+    } else if fetch(&path, r, opts, &["--update-head-ok"])? {
+        process::run_ok(&git(&path).args(["checkout", "-q", "-f", "FETCH_HEAD"])).map_err(fail)?;
+        fetched = true;
     } else {
-        if opts.fetch_branches {
-            process::run_ok(
-                &git(&path)
-                    .args(["fetch", "-q", "-f", "--update-head-ok", &r.url])
-                    .arg("+refs/heads/*:refs/heads/*"),
-            )
-            .map_err(fail)?;
-        }
-        if opts.fetch_tags {
-            process::run_ok(
-                &git(&path)
-                    .args(["fetch", "-q", "-f", "--update-head-ok", &r.url])
-                    .arg("+refs/tags/*:refs/tags/*"),
-            )
-            .map_err(fail)?;
-        }
-        let have = has_commit(&path, &r.commit);
-        if have {
-            process::run_ok(&git(&path).args(["checkout", "-q", "-f", &r.commit])).map_err(fail)?;
-        } else {
-            let mut what = vec![r.commit.clone()];
-            if !opts.fetch_tags {
-                let refs = process::run_ok(&git(&path).args(["ls-remote", &r.url, &r.commit]))
-                    .map_err(fail)?;
-                if refs.contains("\trefs/tags/") {
-                    what = vec!["tag".into(), r.commit.clone()];
-                }
-            }
-            process::run_ok(
-                &git(&path)
-                    .args(["fetch", "-q", "-f", "--no-tags", "--update-head-ok", &r.url])
-                    .args(what),
-            )
-            .map_err(fail)?;
-            process::run_ok(&git(&path).args(["checkout", "-q", "-f", "FETCH_HEAD"]))
-                .map_err(fail)?;
-            fetched = true;
-        }
+        process::run_ok(&git(&path).args(["checkout", "-q", "-f", &r.commit])).map_err(fail)?;
     }
     finish(r, path, fetched)
 }
@@ -419,6 +358,41 @@ pub fn parse_pairs(text: &str) -> Vec<(String, String)> {
             None => (p.to_string(), String::new()),
         })
         .collect()
+}
+
+/// Fetches into `repo` from `r.url` the branches and tags `opts` asks for and, unless `repo`
+/// already holds `r.commit` (a full id), the commit itself: as a tag when the remote names a
+/// tag so (annotated tags stay tags). `extra` goes to every fetch. True when the commit was
+/// fetched (it is then FETCH_HEAD).
+fn fetch(
+    repo: &Path,
+    r: &RemoteSpec,
+    opts: FetchOptions,
+    extra: &[&str],
+) -> Result<bool, FetchError> {
+    let fail = |e: ProcessError| FetchError { dir: r.dir.clone(), message: e.to_string() };
+    let fetch = || git(repo).args(["fetch", "-q", "-f"]).args(extra.iter().copied());
+    for (wanted, refspec) in [
+        (opts.fetch_branches, "+refs/heads/*:refs/heads/*"),
+        (opts.fetch_tags, "+refs/tags/*:refs/tags/*"),
+    ] {
+        if wanted {
+            process::run_ok(&fetch().arg(&r.url).arg(refspec)).map_err(fail)?;
+        }
+    }
+    if has_commit(repo, &r.commit) {
+        return Ok(false);
+    }
+    let mut what = vec![r.commit.clone()];
+    if !opts.fetch_tags {
+        let refs =
+            process::run_ok(&git(repo).args(["ls-remote", &r.url, &r.commit])).map_err(fail)?;
+        if refs.contains("\trefs/tags/") {
+            what = vec!["tag".into(), r.commit.clone()];
+        }
+    }
+    process::run_ok(&fetch().arg("--no-tags").arg(&r.url).args(what)).map_err(fail)?;
+    Ok(true)
 }
 
 /// Whether `dir`'s repository holds `commit`, given as a full id (a short id or a ref name might
@@ -498,6 +472,36 @@ mod tests {
         let got2 = prepare(&moved, &cache, &spec2, FetchOptions::default()).unwrap();
         assert!(got2.fetched);
         assert_eq!(sh(&got2.path, "git rev-parse HEAD; cat x"), format!("{sha2}\nx"));
+    }
+
+    #[test]
+    fn a_clone_of_its_own_is_fetched_into_in_place() {
+        let t = tempfile::tempdir().unwrap();
+        let up = t.path().join("up");
+        fs::create_dir(&up).unwrap();
+        let sha = sh(
+            &up,
+            "git init -q . && echo hi > f && git add f && git commit -qm one && \
+             git tag -a -m rel v1 && git rev-parse HEAD",
+        );
+        let inputs = t.path().join("inputs");
+        let own = inputs.join("p");
+        fs::create_dir_all(&own).unwrap();
+        sh(&own, "git init -q .");
+        let spec =
+            RemoteSpec { dir: "p".into(), url: up.display().to_string(), commit: "v1".into() };
+        let cache = t.path().join("cache");
+        let got = prepare(&inputs, &cache, &spec, FetchOptions::default()).unwrap();
+        assert!(got.fetched);
+        assert_eq!((got.path.as_path(), got.sha.as_str()), (own.as_path(), sha.as_str()));
+        assert!(own.join(".git").is_dir(), "still a clone of its own");
+        assert_eq!(
+            sh(&own, "git cat-file -t refs/tags/v1; git rev-parse HEAD"),
+            format!("tag\n{sha}")
+        );
+        assert!(!cache.exists(), "no cache repository for it");
+        let spec = RemoteSpec { commit: sha.clone(), ..spec };
+        assert!(!prepare(&inputs, &cache, &spec, FetchOptions::default()).unwrap().fetched);
     }
 
     #[test]
