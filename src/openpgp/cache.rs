@@ -11,10 +11,8 @@
 //!
 //! The file is the user's own state, like `~/.gnupg`: whoever can write it can make a forged
 //! signature pass, as whoever can write `~/.gnupg` can. `git gitian verify --no-cache` neither
-//! reads nor writes it.
+//! reads nor writes it. The file itself is read and written by `crate::ops::memo`.
 
-use std::io::Write;
-use std::path::Path;
 use std::sync::mpsc;
 
 use sequoia_openpgp::packet::signature::cache::SignatureVerificationCache as Cache;
@@ -36,10 +34,9 @@ impl Loading {
     }
 }
 
-/// Starts loading the entries of `path` into the process's verification cache. A missing or
-/// unreadable file is an empty cache.
-pub fn load(path: &Path) -> Loading {
-    let Ok(bytes) = std::fs::read(path) else { return Loading(None) };
+/// Starts loading the entries of a cache file's `bytes` into the process's verification
+/// cache. Bytes that are not such a file are an empty cache.
+pub fn load(bytes: &[u8]) -> Loading {
     let Some(body) = bytes.strip_prefix(MAGIC) else { return Loading(None) };
     let entries: Vec<Vec<u8>> = body.chunks_exact(ENTRY).map(<[u8]>::to_vec).collect();
     if entries.is_empty() {
@@ -52,11 +49,11 @@ pub fn load(path: &Path) -> Loading {
     Loading(Some(rx))
 }
 
-/// Writes the process's verification cache to `path` when this run added entries (atomically:
-/// a temporary file renamed over the old one, readable by the owner only).
-pub fn save(path: &Path) -> std::io::Result<()> {
+/// The cache file's bytes, when this run added entries since the last call (then `None` until
+/// it adds more).
+pub fn dump() -> Option<Vec<u8>> {
     if Cache::insertions() == 0 {
-        return Ok(());
+        return None;
     }
     let (mut keep, rest): (Vec<_>, Vec<_>) =
         Cache::dump().into_iter().partition(|e| e.inserted() || e.accessed());
@@ -67,11 +64,6 @@ pub fn save(path: &Path) -> std::io::Result<()> {
     for e in &keep {
         out.extend_from_slice(e.value());
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".sigcache").tempfile_in(dir)?;
-    tmp.write_all(&out)?;
-    tmp.persist(path).map_err(|e| e.error)?;
     Cache::clear_insertions();
-    Ok(())
+    Some(out)
 }

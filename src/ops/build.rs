@@ -27,6 +27,7 @@ use crate::guest::process;
 use crate::guest::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
 use crate::ops::base;
 use crate::ops::fetch::{self, FetchOptions, RemoteSpec};
+use crate::ops::publish;
 
 /// What to build and how (gbuild's flags).
 #[derive(Debug, Clone)]
@@ -253,12 +254,7 @@ pub fn merge_deb_manifests(base: &str, fetched: &str) -> String {
 }
 
 fn write_atomic(path: &Path, text: &str) -> Result<(), BuildError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(io("cannot create a file in", dir))?;
-    tmp.write_all(text.as_bytes()).map_err(io("cannot write", path))?;
-    tmp.persist(path).map_err(|e| io("cannot write", path)(e.error))?;
-    Ok(())
+    publish::write_file(path, text.as_bytes()).map_err(io("cannot write", path))
 }
 
 /// Builds the descriptor in `workdir` with `guest`. The caller holds the [`lock`].

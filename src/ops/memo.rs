@@ -19,15 +19,17 @@
 //! `~/.gnupg` can. `git gitian verify --no-cache` neither reads nor writes it.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::openpgp::{FileIndex, Memo};
+use crate::openpgp::{self, FileIndex, Memo};
+use crate::ops::publish;
 
 const FILE: &str = "memo.json";
+/// Sequoia's cache of public-key operations that held.
+const SIGNATURES: &str = "signatures";
 const SCHEMA: &str = "git-gitian/verify-memo/v1";
 /// Entries kept at most per kind; past that, only the ones this run used or added.
 const MAX_ENTRIES: usize = 50_000;
@@ -192,11 +194,20 @@ impl Memory {
                 .collect(),
         };
         let text = serde_json::to_vec(&disk).map_err(std::io::Error::other)?;
-        std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::Builder::new().prefix(".memo").tempfile_in(dir)?;
-        tmp.write_all(&text)?;
-        tmp.persist(dir.join(FILE)).map_err(|e| e.error)?;
-        Ok(())
+        publish::write_file(&dir.join(FILE), &text)
+    }
+}
+
+/// Starts loading sequoia's verification cache from `dir` (see [`crate::openpgp::cache`]).
+pub fn load_signatures(dir: &Path) -> openpgp::cache::Loading {
+    openpgp::cache::load(&std::fs::read(dir.join(SIGNATURES)).unwrap_or_default())
+}
+
+/// Writes sequoia's verification cache to `dir` when this run added entries.
+pub fn save_signatures(dir: &Path) -> std::io::Result<()> {
+    match openpgp::cache::dump() {
+        Some(bytes) => publish::write_file(&dir.join(SIGNATURES), &bytes),
+        None => Ok(()),
     }
 }
 

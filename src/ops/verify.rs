@@ -18,7 +18,7 @@ use crate::core::policy::{self, Policy};
 use crate::core::sums;
 use crate::git::ledger::{self as gitledger, GitTree};
 use crate::openpgp::{self, Keyring, SigStatus};
-use crate::ops::memo::{Attestation, Memory};
+use crate::ops::memo::{self, Attestation, Memory};
 use crate::ops::source::{Content, Entry, FsTree, Kind, LedgerTree, SourceError};
 
 /// Largest attestation read (a real assert averages 67 kB; the largest seen is under 1 MB).
@@ -76,9 +76,6 @@ pub struct Query {
 pub fn default_cache() -> PathBuf {
     crate::ops::base::cache_root().join("verify")
 }
-
-/// Sequoia's cache of public-key operations that held, in the cache folder.
-const SIGNATURE_CACHE: &str = "signatures";
 
 /// The whole outcome.
 #[derive(Debug, Clone)]
@@ -197,7 +194,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
 
     let several_revisions = trees.len() > q.ledgers.len();
     let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
-    let cache = q.cache.as_deref().map(|d| openpgp::cache::load(&d.join(SIGNATURE_CACHE)));
+    let cache = q.cache.as_deref().map(memo::load_signatures);
     let memory = q.cache.as_deref().map(Memory::load);
     let (keyring, key_warnings, outcome) = pipeline(
         key_files,
@@ -315,7 +312,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     let groups = consensus::compute(rows, &opts);
     if let (Some(dir), Some(memory)) = (&q.cache, memory) {
         // A cache that cannot be written only makes the next run slower.
-        let _ = openpgp::cache::save(&dir.join(SIGNATURE_CACHE));
+        let _ = memo::save_signatures(dir);
         let _ = memory.save(dir);
     }
     Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy })
