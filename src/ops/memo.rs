@@ -115,15 +115,16 @@ impl Memory {
         m
     }
 
+    /// Notes that this run used the entry `key` (kept first when the file is pruned).
+    fn mark_used(&self, key: &[u8; 32]) {
+        if let Ok(mut used) = self.used.lock() {
+            used.insert(*key);
+        }
+    }
+
     /// What the key file with this SHA-256 holds, if known.
     pub fn key_file(&self, sha256: &[u8; 32]) -> Option<&FileIndex> {
-        let found = self.key_files.get(sha256);
-        if found.is_some()
-            && let Ok(mut used) = self.used.lock()
-        {
-            used.insert(*sha256);
-        }
-        found
+        self.key_files.get(sha256).inspect(|_| self.mark_used(sha256))
     }
 
     /// Remembers what the key file with this SHA-256 holds.
@@ -135,13 +136,7 @@ impl Memory {
 
     /// What the attestation with this SHA-256 says, if known.
     pub fn attestation(&self, sha256: &[u8; 32]) -> Option<Attestation> {
-        let found = self.attestations.get(sha256).cloned();
-        if found.is_some()
-            && let Ok(mut used) = self.used.lock()
-        {
-            used.insert(*sha256);
-        }
-        found
+        self.attestations.get(sha256).inspect(|_| self.mark_used(sha256)).cloned()
     }
 
     /// Remembers what the attestation with this SHA-256 says.
@@ -214,8 +209,8 @@ pub fn save_signatures(dir: &Path) -> std::io::Result<()> {
 impl Memo for Memory {
     fn held(&self, key: &[u8; 32]) -> bool {
         let held = self.checks.contains(key);
-        if held && let Ok(mut used) = self.used.lock() {
-            used.insert(*key);
+        if held {
+            self.mark_used(key);
         }
         held
     }
