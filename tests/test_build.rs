@@ -20,16 +20,10 @@ pub(crate) fn guest_lock() -> MutexGuard<'static, ()> {
     GUESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// `GITIAN_TEST_BASE_DIR`, else where `git gitian make-base` puts base images by default.
 fn base_dir() -> PathBuf {
-    std::env::var_os("GITIAN_TEST_BASE_DIR").map_or_else(
-        || {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
-            cache.join("git-gitian/base")
-        },
-        PathBuf::from,
-    )
+    std::env::var_os("GITIAN_TEST_BASE_DIR")
+        .map_or_else(git_gitian::ops::base::default_base_dir, PathBuf::from)
 }
 
 fn gitian(dir: &Path, args: &[&str]) -> Command {
