@@ -306,6 +306,10 @@ fn test_sign_default_destination_from_git_config_or_cwd() {
     assert_eq!(status, "?? d.yml\n?? result/\n", "the build files are not swept in");
 }
 
+/// `git gitian sign` in Guix format as alice, release 1.0, into ../sigs.
+const GUIX_ALICE: &[&str] =
+    &["sign", "--format", "guix", "-s", "alice", "-r", "1.0", "-d", "../sigs"];
+
 #[test]
 fn test_sign_guix_format() {
     let (w, sigs, b) = setup(&["alice"]);
@@ -319,21 +323,7 @@ fn test_sign_guix_format() {
         ),
     )
     .unwrap();
-    let out = w.gitian(
-        &b,
-        &[
-            "sign",
-            "--format",
-            "guix",
-            "-s",
-            "alice",
-            "-r",
-            "1.0",
-            "-d",
-            "../sigs",
-            "demo-linux-1.0.yml",
-        ],
-    );
+    let out = w.gitian(&b, &[GUIX_ALICE, &["demo-linux-1.0.yml"]].concat());
     assert!(out.status.success(), "{}", stderr(&out));
     let dir = sigs.join("1.0/alice");
     let sums = std::fs::read_to_string(dir.join("noncodesigned.SHA256SUMS")).unwrap();
@@ -358,23 +348,8 @@ fn test_sign_guix_format() {
     assert!(!dir.join("all.SHA256SUMS").exists());
 
     // Code-signed results added: all.SHA256SUMS, noncodesigned unchanged.
-    let out = w.gitian(
-        &b,
-        &[
-            "sign",
-            "--format",
-            "guix",
-            "-s",
-            "alice",
-            "-r",
-            "1.0",
-            "-d",
-            "../sigs",
-            "--codesigned",
-            "signer.yml",
-            "demo-linux-1.0.yml",
-        ],
-    );
+    let out =
+        w.gitian(&b, &[GUIX_ALICE, &["--codesigned", "signer.yml", "demo-linux-1.0.yml"]].concat());
     assert!(out.status.success(), "{}", stderr(&out));
     let all = std::fs::read_to_string(dir.join("all.SHA256SUMS")).unwrap();
     assert_eq!(all.lines().count(), 3, "{all}");
@@ -391,21 +366,7 @@ fn test_sign_guix_format() {
 
     // A different build attests differently: refused, as guix-attest does.
     std::fs::write(b.join(format!("result/{NAME}-res.yml")), res_yml(&hash('f'))).unwrap();
-    let out = w.gitian(
-        &b,
-        &[
-            "sign",
-            "--format",
-            "guix",
-            "-s",
-            "alice",
-            "-r",
-            "1.0",
-            "-d",
-            "../sigs",
-            "demo-linux-1.0.yml",
-        ],
-    );
+    let out = w.gitian(&b, &[GUIX_ALICE, &["demo-linux-1.0.yml"]].concat());
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("partial build"), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(dir.join("noncodesigned.SHA256SUMS")).unwrap(), sums);
