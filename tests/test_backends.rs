@@ -1288,8 +1288,10 @@ fn test_backends_cli_auto_says_which() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend 'qemu'"));
 }
 
-/// Killing `git gitian build` mid-script (SIGKILL: no cleanup code runs) leaves no process,
-/// mount, cgroup or container; SIGTERM stops the build cleanly (exit 2, no scratch left).
+/// Killing `git gitian build` while its guest runs (SIGKILL: no cleanup code runs) leaves no
+/// process, mount, cgroup or container; SIGTERM stops the build cleanly (exit 2, no scratch
+/// left). The kill comes as soon as the guest shows (a cgroup, a process or a container), so
+/// across runs it lands in different steps: preparation, copy-in or the script.
 fn check_cli_kill(backend: &str) {
     let _lxc = (backend == "lxc").then(lxc_lock);
     let root = Scratch::new(&format!("cli-kill-{backend}"));

@@ -67,7 +67,10 @@ cleanup() {
   done
   return 0
 }
-trap 'kill -KILL "$P" 2>/dev/null; wait "$P"; cleanup; exit 143' TERM INT HUP
+# The trap's first act: stderr may be a pipe to the git-gitian that just died (copy-in and
+# copy-out read it), and the shell reports the killed job there; writing to it would end this
+# shell by SIGPIPE before its cleanup.
+trap 'exec 2>/dev/null; kill -KILL "$P"; wait "$P"; cleanup; exit 143' TERM INT HUP
 exec 3<&0
 "$@" <&3 3<&- &
 P=$!
@@ -327,6 +330,70 @@ impl Drop for Lxc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
+
+    /// The supervisor of a git-gitian that died during copy-in (its stderr a pipe nobody
+    /// reads any more): on its parent-death signal it still kills the command and what is in
+    /// the container's cgroups, removes the cgroups and exits 143, rather than dying of
+    /// SIGPIPE when the shell reports the killed command.
+    #[test]
+    fn supervisor_cleans_up_when_its_stderr_reader_is_gone() {
+        if util::ids().0 != 0 {
+            eprintln!("skipped: needs root (cgroups)");
+            return;
+        }
+        let hierarchy = ["/sys/fs/cgroup/pids", "/sys/fs/cgroup"]
+            .into_iter()
+            .map(Path::new)
+            .find(|p| p.join("cgroup.procs").exists())
+            .expect("a cgroup hierarchy");
+        let name = format!("gitian-test-{}", std::process::id());
+        let cgroup = hierarchy.join(format!("lxc.payload.{name}"));
+        fs::create_dir(&cgroup).unwrap();
+        // A process in the container's cgroup, as the container's init would be.
+        let mut inmate = command("sleep").arg("1000").spawn().unwrap();
+        fs::write(cgroup.join("cgroup.procs"), inmate.id().to_string()).unwrap();
+
+        let mut sup = command("/bin/sh")
+            .args(["-c", SUPERVISOR, "gitian-lxc", &name, "sleep", "1000"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let children = format!("/proc/{0}/task/{0}/children", sup.id());
+        let start = Instant::now();
+        while fs::read_to_string(&children).unwrap_or_default().trim().is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(10), "the command never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(sup.stderr.take()); // git-gitian is gone: nobody reads the pipe
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &sup.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let status = sup.wait().unwrap();
+        let start = Instant::now();
+        let killed = loop {
+            if inmate.try_wait().unwrap().is_some() {
+                break true;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = inmate.kill();
+                let _ = inmate.wait();
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let left = cgroup.exists();
+        if left {
+            let _ = fs::remove_dir(&cgroup);
+        }
+        assert_eq!(status.code(), Some(143), "supervisor ended by {status:?}");
+        assert!(killed, "the process in the container's cgroup was not killed");
+        assert!(!left, "the container's cgroup was left behind");
+    }
 
     #[test]
     fn offline_config_has_no_network_device() {
