@@ -123,18 +123,19 @@ pub fn verify_detached(
 }
 
 /// [`verify_detached`] that skips the hashing and the public-key operation of a check that held
-/// before for the same data (`data_sha256`, its SHA-256), signature packet and key packet, and
-/// records the ones that hold. Everything else (which key, its validity, expiry and revocation
+/// before for the same data (`data_digest`, a collision-resistant digest of it), signature
+/// packet and key packet, and records the ones that hold. The data is asked of `data` only
+/// when a check must be done. Everything else (which key, its validity, expiry and revocation
 /// at `at`) is judged anew. The verdict is the one [`verify_detached`] gives.
-pub fn verify_detached_memo(
+pub fn verify_detached_memo<'a>(
     keyring: &Keyring,
-    data: &[u8],
-    data_sha256: &[u8; 32],
+    data: &'a (dyn Fn() -> &'a [u8] + 'a),
+    data_digest: &'a [u8; 32],
     signature: &[u8],
     at: SystemTime,
-    memo: &dyn Memo,
+    memo: &'a dyn Memo,
 ) -> Verdict {
-    let mut all = verify_all(keyring, data, Some((data_sha256, memo)), signature, at);
+    let mut all = verify_all(keyring, Data::Lazy(data), Some((data_digest, memo)), signature, at);
     all.swap_remove(0)
 }
 
@@ -145,13 +146,13 @@ pub fn verify_detached_all(
     signature: &[u8],
     at: SystemTime,
 ) -> Vec<Verdict> {
-    verify_all(keyring, data, None, signature, at)
+    verify_all(keyring, Data::Bytes(data), None, signature, at)
 }
 
-fn verify_all(
+fn verify_all<'a>(
     keyring: &Keyring,
-    data: &[u8],
-    memo: Option<(&[u8; 32], &dyn Memo)>,
+    data: Data<'a>,
+    memo: Option<(&'a [u8; 32], &'a dyn Memo)>,
     signature: &[u8],
     at: SystemTime,
 ) -> Vec<Verdict> {
@@ -216,11 +217,27 @@ pub fn verify_detached_batch(
         .collect()
 }
 
+/// The data a detached signature is over: at hand, or read when a check needs it.
+#[derive(Clone, Copy)]
+enum Data<'a> {
+    Bytes(&'a [u8]),
+    Lazy(&'a (dyn Fn() -> &'a [u8] + 'a)),
+}
+
+impl<'a> Data<'a> {
+    fn get(self) -> &'a [u8] {
+        match self {
+            Data::Bytes(b) => b,
+            Data::Lazy(f) => f(),
+        }
+    }
+}
+
 /// What a signature is checked against.
 #[derive(Clone, Copy)]
 enum Payload<'a> {
     /// Data from another file, with what is remembered of earlier checks over it.
-    Detached(&'a [u8], Option<(&'a [u8; 32], &'a dyn Memo)>),
+    Detached(Data<'a>, Option<(&'a [u8; 32], &'a dyn Memo)>),
     /// The literal body of the signed message the signature came with.
     Inline(&'a [u8]),
 }
@@ -234,7 +251,7 @@ pub trait Memo: Sync {
 }
 
 /// The name of one check: a signature (the whole packet), the key it was checked with (the whole
-/// key packet) and the SHA-256 of the data, hashed together.
+/// key packet) and the digest of the data, hashed together.
 fn memo_key(
     sig: &Signature,
     key: &Key<key::PublicParts, key::UnspecifiedRole>,
@@ -396,7 +413,8 @@ fn maths_hold(
             }
             body
         }
-        Payload::Inline(data) | Payload::Detached(data, _) => data,
+        Payload::Inline(data) => data,
+        Payload::Detached(data, _) => data.get(),
     };
     if sig.typ() != SignatureType::Text {
         return sig.verify_message(key, data).is_ok();

@@ -241,7 +241,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     let Work { items, fingerprints, first_of, unique, .. } = work;
     // A signed file that could not be read (read by the workers): the ledger is unreadable.
     for (_, _, found) in &items {
-        if let Some(Err(e)) = found.data.as_deref().map(Signed::content) {
+        if let Some(e) = found.data.as_deref().and_then(Signed::error) {
             return Err(e.clone().into());
         }
     }
@@ -550,7 +550,7 @@ fn build_keyring(files: Vec<(String, Vec<u8>)>, memory: Option<&Memory>) -> (Key
             }
             continue;
         };
-        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        let digest = memo::digest(&bytes);
         if let Some(index) = memory.key_file(&digest) {
             keyring.add_known_file(&origin, bytes, index);
             continue;
@@ -599,35 +599,94 @@ fn read_path_keys(
     Ok(())
 }
 
-/// A signed file's content, and its SHA-256 once someone needed it. A file of a ledger on disk
-/// is read by whichever thread first needs it, so the worker threads read in parallel.
+/// A signed file's content, and its digest once someone needed it. A file of a ledger on disk
+/// is read by whichever thread first needs it, so the worker threads read in parallel; when
+/// the memory names it, only its digest is needed, computed as the file streams through a
+/// small buffer, and its bytes are read only if something was not remembered.
 struct Signed {
     content: OnceLock<Result<Content, SourceError>>,
-    deferred: Option<(Arc<FsTree>, String)>,
-    sha256: OnceLock<[u8; 32]>,
+    /// A file on disk not read yet, and whether its digest is taken first (with a memory).
+    deferred: Option<(Arc<FsTree>, String, bool)>,
+    /// `None`: over the size limit.
+    digest: OnceLock<Result<Option<memo::Digest>, SourceError>>,
 }
 
 impl Signed {
     fn new(content: Content) -> Self {
-        Self { content: OnceLock::from(Ok(content)), deferred: None, sha256: OnceLock::new() }
+        Self { content: OnceLock::from(Ok(content)), deferred: None, digest: OnceLock::new() }
     }
 
-    fn deferred(tree: Arc<FsTree>, path: String) -> Self {
-        Self { content: OnceLock::new(), deferred: Some((tree, path)), sha256: OnceLock::new() }
+    fn deferred(tree: Arc<FsTree>, path: String, digest_first: bool) -> Self {
+        Self {
+            content: OnceLock::new(),
+            deferred: Some((tree, path, digest_first)),
+            digest: OnceLock::new(),
+        }
     }
 
-    /// The content, read now if it was not yet.
+    /// The content, read now if it was not yet. Bytes read after the digest was taken must be
+    /// the digested ones: a file that changed in between is an error, never judged under the
+    /// other bytes' name.
     fn content(&self) -> Result<&Content, &SourceError> {
         self.content
-            .get_or_init(|| match &self.deferred {
-                Some((tree, path)) => tree.read(path, MAX_ATTESTATION),
-                None => Ok(Content::Bytes(Vec::new())),
+            .get_or_init(|| {
+                let Some((tree, path, digest_first)) = &self.deferred else {
+                    return Ok(Content::Bytes(Vec::new()));
+                };
+                let digested = match digest_first {
+                    true => self.digest().map_err(Clone::clone)?.copied(),
+                    false => None,
+                };
+                let content = tree.read(path, MAX_ATTESTATION)?;
+                match (&content, digested) {
+                    (Content::Bytes(b), Some(d)) if memo::digest(b) != d => Err(SourceError {
+                        what: path.clone(),
+                        message: "changed while it was being verified".into(),
+                    }),
+                    (Content::TooLarge(_), Some(_)) => Err(SourceError {
+                        what: path.clone(),
+                        message: "changed while it was being verified".into(),
+                    }),
+                    _ => Ok(content),
+                }
             })
             .as_ref()
     }
 
-    fn sha256(&self, bytes: &[u8]) -> &[u8; 32] {
-        self.sha256.get_or_init(|| Sha256::digest(bytes).into())
+    /// The bytes, or none when they cannot be had (the run then fails with the reason).
+    fn bytes(&self) -> &[u8] {
+        match self.content() {
+            Ok(Content::Bytes(b)) => b,
+            _ => &[],
+        }
+    }
+
+    /// The digest of the content (`None`: over the size limit), streamed from the disk when
+    /// the content was not read.
+    fn digest(&self) -> Result<Option<&memo::Digest>, &SourceError> {
+        self.digest
+            .get_or_init(|| match (&self.deferred, self.content.get()) {
+                (Some((tree, path, _)), None) => {
+                    let mut h = memo::Hasher::default();
+                    let size = tree.read_through(path, MAX_ATTESTATION, |b| h.update(b))?;
+                    Ok(size.map(|_| h.finish()))
+                }
+                _ => match self.content() {
+                    Ok(Content::Bytes(b)) => Ok(Some(memo::digest(b))),
+                    Ok(Content::TooLarge(_)) => Ok(None),
+                    Err(e) => Err(e.clone()),
+                },
+            })
+            .as_ref()
+            .map(Option::as_ref)
+    }
+
+    /// Why the file could not be read, if it could not (by what was done with it so far).
+    fn error(&self) -> Option<&SourceError> {
+        match (self.content.get(), self.digest.get()) {
+            (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -693,7 +752,21 @@ impl Found {
             field_error: None,
         };
         let Some(signed) = self.data.as_deref() else { return p };
-        // A file that cannot be read fails the whole run (after the workers finish).
+        // A remembered attestation was UTF-8 when it was read: looked up by its digest first,
+        // without reading it.
+        if let (Layout::Gitian, Some(memory)) = (self.layout, memory) {
+            match signed.digest() {
+                // A file that cannot be read fails the whole run (after the workers finish).
+                Err(_) => return p,
+                Ok(Some(digest)) => {
+                    if let Some(said) = memory.attestation(digest) {
+                        self.take_attestation(&mut p, said);
+                        return p;
+                    }
+                }
+                Ok(None) => {}
+            }
+        }
         let Ok(content) = signed.content() else { return p };
         match content {
             Content::TooLarge(n) => {
@@ -707,50 +780,44 @@ impl Found {
                     p.manifest_id = if m.is_empty() { "empty".into() } else { short_id(bytes) };
                     p.manifest = Some(m);
                 }
-                Layout::Gitian => {
-                    // A remembered attestation was UTF-8 when it was read: looked up first.
-                    let said = match memory {
-                        Some(memory) => {
-                            let digest = signed.sha256(bytes);
-                            memory.attestation(digest).or_else(|| {
-                                let a = read_attestation(std::str::from_utf8(bytes).ok()?);
-                                memory.record_attestation(*digest, a.clone());
-                                Some(a)
-                            })
-                        }
-                        None => std::str::from_utf8(bytes).ok().map(read_attestation),
-                    };
-                    match said {
-                        None => {
-                            p.file_error.get_or_insert(format!("{} is not UTF-8", self.data_path));
-                        }
-                        Some(said) => match said.error {
-                            Some(e) => {
-                                p.file_error.get_or_insert(format!("{}: {e}", self.data_path));
-                                p.manifest_id = "empty".into();
-                            }
-                            None => {
-                                let m = Manifest::parse(&said.out_manifest);
-                                let norm = consensus::normalised(&m);
-                                p.manifest_id = if m.is_empty() {
-                                    "empty".into()
-                                } else {
-                                    short_id(norm.as_bytes())
-                                };
-                                p.manifest = Some(m);
-                                p.field_error = check_fields(
-                                    said.release.as_deref(),
-                                    said.name.as_deref(),
-                                    &self.release,
-                                    &self.file,
-                                );
-                            }
-                        },
+                Layout::Gitian => match std::str::from_utf8(bytes) {
+                    Err(_) => {
+                        p.file_error.get_or_insert(format!("{} is not UTF-8", self.data_path));
                     }
-                }
+                    Ok(text) => {
+                        let said = read_attestation(text);
+                        if let (Some(memory), Ok(Some(digest))) = (memory, signed.digest()) {
+                            memory.record_attestation(*digest, said.clone());
+                        }
+                        self.take_attestation(&mut p, said);
+                    }
+                },
             },
         }
         p
+    }
+
+    /// What the attestation says, into `p`.
+    fn take_attestation(&self, p: &mut Parsed, said: Attestation) {
+        match said.error {
+            Some(e) => {
+                p.file_error.get_or_insert(format!("{}: {e}", self.data_path));
+                p.manifest_id = "empty".into();
+            }
+            None => {
+                let m = Manifest::parse(&said.out_manifest);
+                let norm = consensus::normalised(&m);
+                p.manifest_id =
+                    if m.is_empty() { "empty".into() } else { short_id(norm.as_bytes()) };
+                p.manifest = Some(m);
+                p.field_error = check_fields(
+                    said.release.as_deref(),
+                    said.name.as_deref(),
+                    &self.release,
+                    &self.file,
+                );
+            }
+        }
     }
 
     /// The verdict on the signature, if there is one.
@@ -761,23 +828,30 @@ impl Found {
         memory: Option<&Memory>,
     ) -> Option<openpgp::Verdict> {
         let sig = self.sig.as_ref()?;
-        let data = self.data.as_deref().map(|signed| (signed, signed.content()));
-        Some(match (data, sig) {
-            (Some((signed, Ok(Content::Bytes(d)))), Content::Bytes(s)) => match memory {
-                Some(memory) => {
-                    openpgp::verify_detached_memo(keyring, d, signed.sha256(d), s, at, memory)
+        let too_large = || openpgp::Verdict {
+            status: SigStatus::Error("file too large".into()),
+            key_fingerprint: None,
+            signing_key_fingerprint: None,
+            key_origin: None,
+            created: None,
+        };
+        let Content::Bytes(s) = sig else { return Some(too_large()) };
+        Some(match (self.data.as_deref(), memory) {
+            // The data is read only if the check was not remembered.
+            (Some(signed), Some(memory)) => match signed.digest() {
+                Ok(Some(digest)) => {
+                    let bytes = || signed.bytes();
+                    openpgp::verify_detached_memo(keyring, &bytes, digest, s, at, memory)
                 }
-                None => openpgp::verify_detached(keyring, d, s, at),
+                // Unreadable: the run fails with the reason after the workers finish.
+                Ok(None) | Err(_) => too_large(),
+            },
+            (Some(signed), None) => match signed.content() {
+                Ok(Content::Bytes(d)) => openpgp::verify_detached(keyring, d, s, at),
+                _ => too_large(),
             },
             // No signed file: still learn who issued the signature.
-            (None, Content::Bytes(s)) => openpgp::verify_detached(keyring, b"", s, at),
-            _ => openpgp::Verdict {
-                status: SigStatus::Error("file too large".into()),
-                key_fingerprint: None,
-                signing_key_fingerprint: None,
-                key_origin: None,
-                created: None,
-            },
+            (None, _) => openpgp::verify_detached(keyring, b"", s, at),
         })
     }
 
@@ -989,7 +1063,7 @@ fn collect_signer(
         let mut file_error = None;
         let data = match kind {
             Kind::File => Some(Arc::new(match on_disk {
-                Some(fs) => Signed::deferred(fs.clone(), data_path.clone()),
+                Some(fs) => Signed::deferred(fs.clone(), data_path.clone(), q.cache.is_some()),
                 None => Signed::new(tree.read(&data_path, MAX_ATTESTATION)?),
             })),
             Kind::Symlink => {
@@ -1069,4 +1143,60 @@ fn collect_signer(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree_with(name: &str, bytes: &[u8]) -> (tempfile::TempDir, Arc<FsTree>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+        let tree = Arc::new(FsTree::new(dir.path(), "ledger".into()));
+        (dir, tree)
+    }
+
+    #[test]
+    fn a_digested_file_that_changes_before_it_is_read_is_an_error() {
+        let (dir, tree) = tree_with("a.assert", b"first bytes\n");
+        let signed = Signed::deferred(tree, "a.assert".into(), true);
+        let digest = *signed.digest().unwrap().unwrap();
+        assert_eq!(digest, memo::digest(b"first bytes\n"));
+        assert!(signed.error().is_none());
+        std::fs::write(dir.path().join("a.assert"), b"other bytes\n").unwrap();
+        let e = signed.content().unwrap_err();
+        assert!(e.message.contains("changed while it was being verified"), "{e}");
+        assert!(signed.bytes().is_empty());
+        assert!(signed.error().is_some());
+    }
+
+    #[test]
+    fn digest_streams_without_reading_and_agrees_with_the_bytes() {
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let (_dir, tree) = tree_with("a.assert", &big);
+        let signed = Signed::deferred(tree.clone(), "a.assert".into(), true);
+        assert_eq!(signed.digest().unwrap(), Some(&memo::digest(&big)));
+        assert!(signed.content.get().is_none(), "the digest read the content into memory");
+        assert_eq!(signed.bytes(), &big[..]);
+        // Without a memory, nothing is digested first.
+        let plain = Signed::deferred(tree, "a.assert".into(), false);
+        assert_eq!(plain.bytes(), &big[..]);
+        assert!(plain.digest.get().is_none());
+    }
+
+    #[test]
+    fn a_symlink_or_fifo_is_neither_digested_nor_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("real"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let tree = Arc::new(FsTree::new(dir.path(), "ledger".into()));
+        for name in ["link", "fifo"] {
+            let signed = Signed::deferred(tree.clone(), name.into(), true);
+            let e = signed.digest().unwrap_err();
+            assert!(e.message.contains("not a regular file"), "{name}: {e}");
+            assert!(signed.error().is_some());
+        }
+    }
 }
