@@ -83,7 +83,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub no_markup: bool,
     /// Neither read nor write what earlier runs learnt ($XDG_CACHE_HOME/git-gitian/verify/:
-    /// signature checks that held and what attestations say, by the SHA-256 of their bytes);
+    /// signature checks that held and what attestations say, by a digest of their bytes);
     /// every check is done anew
     #[arg(long)]
     pub no_cache: bool,
