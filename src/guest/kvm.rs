@@ -100,6 +100,28 @@ fn io_err(what: &str, path: &Path, e: &std::io::Error) -> GuestError {
     err(format!("{what} '{}': {e}", path.display()))
 }
 
+/// One command's folder in the share (`cmd/<id>`, `xfer/<id>`), removed when dropped, so no
+/// return path leaves it behind.
+struct ShareDir(PathBuf);
+
+impl ShareDir {
+    fn create(share: &Path, kind: &str, id: u32) -> Result<Self, GuestError> {
+        let path = share.join(kind).join(id.to_string());
+        fs::create_dir_all(&path).map_err(|e| io_err("cannot create", &path, &e))?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ShareDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
 impl From<process::ProcessError> for GuestError {
     fn from(e: process::ProcessError) -> Self {
         GuestError { backend: "process", message: e.to_string() }
@@ -674,19 +696,17 @@ impl Vm {
         helper: bool,
     ) -> Result<i32, GuestError> {
         let id = self.new_id();
-        let dir = self.share.join("cmd").join(id.to_string());
-        fs::create_dir_all(&dir).map_err(|e| io_err("cannot create", &dir, &e))?;
+        let dir = ShareDir::create(&self.share, "cmd", id)?;
+        let dir = dir.path();
         let gdir = format!("/run/gitian/cmd/{id}");
-        fs::write(dir.join("script"), script).map_err(|e| io_err("cannot write", &dir, &e))?;
+        fs::write(dir.join("script"), script).map_err(|e| io_err("cannot write", dir, &e))?;
         let wrapper = if helper {
             format!("cd /root || exit 1\nexec >>{gdir}/log 2>&1 </dev/null\n. {gdir}/script\n")
         } else {
             wrapper_script(&self.arch, &self.user, user, setarch, trace, env, &gdir)
         };
-        fs::write(dir.join("run"), wrapper).map_err(|e| io_err("cannot write", &dir, &e))?;
-        let code = self.dispatch(id, &dir, log)?;
-        let _ = fs::remove_dir_all(&dir);
-        Ok(code)
+        fs::write(dir.join("run"), wrapper).map_err(|e| io_err("cannot write", dir, &e))?;
+        self.dispatch(id, dir, log)
     }
 
     /// Sends `RUN id` for the wrapper already in `dir` and waits for its exit status, appending
@@ -735,27 +755,9 @@ impl Vm {
         outputs: &[(&str, &Path)],
     ) -> Result<BuildStatus, GuestError> {
         let id = self.new_id();
-        let dir = self.share.join("cmd").join(id.to_string());
-        let xfer = self.share.join("xfer").join(id.to_string());
-        let result = self.run_build_in(id, &dir, &xfer, script, prep, cmd, outputs);
-        let _ = fs::remove_dir_all(&dir);
-        let _ = fs::remove_dir_all(&xfer);
-        result
-    }
-
-    fn run_build_in(
-        &mut self,
-        id: u32,
-        dir: &Path,
-        xfer: &Path,
-        script: &str,
-        prep: bool,
-        cmd: &Exec<'_>,
-        outputs: &[(&str, &Path)],
-    ) -> Result<BuildStatus, GuestError> {
-        for d in [dir, xfer] {
-            fs::create_dir_all(d).map_err(|e| io_err("cannot create", d, &e))?;
-        }
+        let (dir, xfer) =
+            (ShareDir::create(&self.share, "cmd", id)?, ShareDir::create(&self.share, "xfer", id)?);
+        let (dir, xfer) = (dir.path(), xfer.path());
         let paths: Vec<&str> = outputs.iter().map(|(p, _)| p.trim_end_matches('/')).collect();
         let gdir = format!("/run/gitian/cmd/{id}");
         let wrapper = build_wrapper(
@@ -821,9 +823,8 @@ impl Vm {
             .to_string_lossy()
             .into_owned();
         let id = self.new_id();
-        let xfer = self.share.join("xfer").join(id.to_string());
-        fs::create_dir_all(&xfer).map_err(|e| io_err("cannot create", &xfer, &e))?;
-        process::run_ok(&Invocation::new("cp").arg("-a").arg(host).arg(&xfer))
+        let xfer = ShareDir::create(&self.share, "xfer", id)?;
+        process::run_ok(&Invocation::new("cp").arg("-a").arg(host).arg(xfer.path()))
             .map_err(GuestError::from)?;
         let u = shell_quote(&self.user);
         let dest = format!("/home/{}/{}", self.user, guest_dir.trim_end_matches('/'));
@@ -833,26 +834,20 @@ impl Vm {
             dest = shell_quote(&dest),
             name = shell_quote(&name),
         );
-        let result = self.run_root(&script);
-        let _ = fs::remove_dir_all(&xfer);
-        result
+        self.run_root(&script)
     }
 
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
         let path = guest_path.trim_end_matches('/');
         let name = path.rsplit('/').next().unwrap_or(path).to_string();
         let id = self.new_id();
-        let xfer = self.share.join("xfer").join(id.to_string());
+        let xfer = ShareDir::create(&self.share, "xfer", id)?;
         let src = format!("/home/{}/{path}", self.user);
-        fs::create_dir_all(&xfer).map_err(|e| io_err("cannot create", &xfer, &e))?;
         let script = format!("cp -a {} /run/gitian/xfer/{id}/\n", shell_quote(&src));
-        let result = self.run_root(&script).and_then(|()| {
-            fs::create_dir_all(host_dir).map_err(|e| io_err("cannot create", host_dir, &e))?;
-            merge_into(&xfer.join(&name), &host_dir.join(&name))
-                .map_err(|e| err(format!("cannot copy into '{}': {e}", host_dir.display())))
-        });
-        let _ = fs::remove_dir_all(&xfer);
-        result
+        self.run_root(&script)?;
+        fs::create_dir_all(host_dir).map_err(|e| io_err("cannot create", host_dir, &e))?;
+        merge_into(&xfer.path().join(&name), &host_dir.join(&name))
+            .map_err(|e| err(format!("cannot copy into '{}': {e}", host_dir.display())))
     }
 
     /// Stops QEMU and virtiofsd and removes the overlay, the share and the sockets. Nothing

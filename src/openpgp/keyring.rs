@@ -54,7 +54,7 @@ impl Entry {
                     .versions
                     .iter()
                     .filter_map(|v| match v {
-                        Version::Raw(raw) => Some(raw),
+                        Version::Raw(raw) => Some(&**raw),
                         Version::InFile(file, nth) => file
                             .certs
                             .get_or_init(|| parse_file(&file.bytes).0)
@@ -72,7 +72,7 @@ impl Entry {
 /// One version of a certificate: parsed, or the `nth` certificate of a key file whose index
 /// was known (then the file is parsed the first time one of its certificates is needed).
 enum Version {
-    Raw(RawCert<'static>),
+    Raw(Box<RawCert<'static>>),
     InFile(Arc<KeyFile>, usize),
 }
 
@@ -133,7 +133,7 @@ impl Keyring {
         for raw in certs {
             let keys: Vec<Fingerprint> = raw.keys().map(|k| k.fingerprint()).collect();
             index.push((raw.fingerprint(), keys.clone()));
-            self.insert(origin, raw.fingerprint(), keys, Version::Raw(raw));
+            self.insert(origin, raw.fingerprint(), keys, Version::Raw(Box::new(raw)));
         }
         Ok(index)
     }
@@ -284,13 +284,10 @@ fn build_merged(versions: &[&RawCert<'static>], own: &[KeyID]) -> Option<Cert> {
                     }
                     // Third-party certifications never affect a verdict: dropped unparsed
                     // when the raw bytes tell (v4), after parsing otherwise.
-                    match raw_certification_issuers(body) {
-                        Some(issuers) if !issuers.is_empty() => {
-                            if !issuers.iter().any(|i| own.contains(i)) {
-                                continue;
-                            }
-                        }
-                        _ => {}
+                    if raw_certification_issuers(body).is_some_and(|issuers| {
+                        !issuers.is_empty() && !issuers.iter().any(|i| own.contains(i))
+                    }) {
+                        continue;
                     }
                     components[c].1.push(p);
                 }
