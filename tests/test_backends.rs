@@ -317,7 +317,7 @@ impl Drop for PodmanStorage {
 /// by process id, which another test's live container would also match.
 static LXC_LOCK: Mutex<()> = Mutex::new(());
 
-fn lxc_lock() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn lxc_lock() -> std::sync::MutexGuard<'static, ()> {
     LXC_LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -187,7 +187,7 @@ fn packages(opts: &MakeBaseOptions) -> Vec<String> {
 pub fn inputs_text(opts: &MakeBaseOptions) -> String {
     format!(
         "format 1\ndistro {}\nsuite {}\narch {}\nmirror {}\npackages {}\ndisksize {}\nsource_date_epoch {}\n\
-         init {}\n",
+         init {}\nmodules {}\n",
         opts.distro,
         opts.suite,
         opts.arch,
@@ -198,6 +198,7 @@ pub fn inputs_text(opts: &MakeBaseOptions) -> String {
         hex(&Sha256::digest(
             [kvm::INIT_STUB, include_str!("../guest/assets/initrd-init.c")].concat().as_bytes()
         )),
+        GUEST_MODULES.join(","),
     )
 }
 
@@ -425,9 +426,19 @@ fn make_disk(opts: &MakeBaseOptions, root: &Path, t: &Path, log: &Path) -> Resul
     Ok(())
 }
 
-/// Modules the guest loads from its initramfs: disk, shared folder, control port, network.
-const GUEST_MODULES: [&str; 5] =
-    ["virtio_pci", "virtio_blk", "virtiofs", "virtio_console", "virtio_net"];
+/// Modules the guest loads from its initramfs: disk, shared folder, control port, network, and
+/// the root file system with the checksum its metadata needs (ext4 asks the crypto API for
+/// crc32c by name, which no modules.dep line says). Those built into the kernel (amd64's cloud
+/// kernel has ext4 and crc32c built in, i386's 686-pae has them as modules) are skipped.
+const GUEST_MODULES: [&str; 7] = [
+    "virtio_pci",
+    "virtio_blk",
+    "virtiofs",
+    "virtio_console",
+    "virtio_net",
+    "crc32c_generic",
+    "ext4",
+];
 
 /// The guest's initramfs (uncompressed newc cpio): a static `/init` compiled from
 /// `assets/initrd-init.c` with the image's own gcc, and the virtio modules in load order.
@@ -440,7 +451,8 @@ fn make_initramfs(
     let moddir = root.join("lib/modules").join(version);
     let dep_text = fs::read_to_string(moddir.join("modules.dep"))
         .map_err(io("cannot read", &moddir.join("modules.dep")))?;
-    let order = module_order(&dep_text, &GUEST_MODULES).map_err(BaseError::Other)?;
+    let builtin = fs::read_to_string(moddir.join("modules.builtin")).unwrap_or_default();
+    let order = module_order(&dep_text, &builtin, &GUEST_MODULES).map_err(BaseError::Other)?;
     let src = root.join("tmp/gitian-initrd-init.c");
     fs::write(&src, include_str!("../guest/assets/initrd-init.c"))
         .map_err(io("cannot write", &src))?;
@@ -474,7 +486,11 @@ fn make_initramfs(
 
 /// Load order for `wanted` modules and their dependencies, from `modules.dep` text:
 /// dependencies first, each module once.
-pub fn module_order(dep_text: &str, wanted: &[&str]) -> Result<Vec<String>, String> {
+pub fn module_order(
+    dep_text: &str,
+    builtin_text: &str,
+    wanted: &[&str],
+) -> Result<Vec<String>, String> {
     let deps: std::collections::BTreeMap<&str, Vec<&str>> = dep_text
         .lines()
         .filter_map(|l| l.split_once(':'))
@@ -496,11 +512,14 @@ pub fn module_order(dep_text: &str, wanted: &[&str]) -> Result<Vec<String>, Stri
     let mut out = Vec::new();
     for w in wanted {
         let file = format!("/{w}.ko");
-        let m = deps
-            .keys()
-            .find(|k| format!("/{k}").ends_with(&file))
-            .ok_or_else(|| format!("kernel module {w} not found in modules.dep"))?;
-        visit(m, &deps, &mut out);
+        let named = |k: &str| format!("/{k}").ends_with(&file);
+        match deps.keys().find(|k| named(k)) {
+            Some(m) => visit(m, &deps, &mut out),
+            None if builtin_text.lines().any(|l| named(l.trim())) => {}
+            None => {
+                return Err(format!("kernel module {w} is neither in modules.dep nor built in"));
+            }
+        }
     }
     Ok(out)
 }
@@ -601,7 +620,7 @@ mod tests {
         let dep = "kernel/fs/fuse/virtiofs.ko: kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko kernel/fs/fuse/fuse.ko\n\
                    kernel/drivers/virtio/virtio_ring.ko: kernel/drivers/virtio/virtio.ko\n\
                    kernel/drivers/virtio/virtio.ko:\nkernel/fs/fuse/fuse.ko:\n";
-        let order = module_order(dep, &["virtiofs", "virtio"]).unwrap();
+        let order = module_order(dep, "", &["virtiofs", "virtio"]).unwrap();
         assert_eq!(
             order,
             [
@@ -611,7 +630,11 @@ mod tests {
                 "kernel/fs/fuse/virtiofs.ko"
             ]
         );
-        assert!(module_order(dep, &["nope"]).is_err());
+        assert!(module_order(dep, "", &["nope"]).is_err());
+        // Built into the kernel: nothing to load, not an error.
+        let builtin = "kernel/fs/ext4/ext4.ko\nkernel/crypto/crc32c_generic.ko\n";
+        assert_eq!(module_order(dep, builtin, &["ext4", "virtio"]).unwrap(), order[..1]);
+        assert!(module_order(dep, builtin, &["ext3"]).is_err());
     }
 
     #[test]
