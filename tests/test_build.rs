@@ -30,16 +30,13 @@ fn gitian(dir: &Path, args: &[&str]) -> Command {
     crate::common::gitian_build_cmd(dir, args, &base_dir())
 }
 
-/// `git gitian make-base ARGS` in the shared base folder: reused when up to date, replaced when
-/// an older git-gitian made it from other inputs (a test machine's cache outlives versions).
+/// `git gitian make-base ARGS` in the shared base folder: reused when up to date, made again
+/// when another version of git-gitian made it (a test machine's cache outlives versions).
 fn make_base(args: &[&str]) {
     let dir = base_dir();
     fs::create_dir_all(&dir).unwrap();
     let t = Instant::now();
-    let mut out = gitian(&dir, &[&["make-base"], args].concat()).output().unwrap();
-    if !out.status.success() && stderr(&out).contains("was made from other inputs") {
-        out = gitian(&dir, &[&["make-base", "--force"], args].concat()).output().unwrap();
-    }
+    let out = gitian(&dir, &[&["make-base"], args].concat()).output().unwrap();
     assert!(out.status.success(), "make-base {args:?} failed:\n{}", stderr(&out));
     eprintln!("make-base: {:.0} s: {}", t.elapsed().as_secs_f64(), stderr(&out).trim());
 }

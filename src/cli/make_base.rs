@@ -35,7 +35,8 @@ pub struct MakeBaseArgs {
     /// Folder of base images (default: $XDG_CACHE_HOME/git-gitian/base)
     #[arg(long, value_name = "DIR", env = "GITIAN_BASE_DIR")]
     pub base_dir: Option<PathBuf>,
-    /// Replace an existing base image
+    /// Replace an existing base image made from other flags (one that another version of
+    /// git-gitian made from the same flags is made again without it)
     #[arg(long)]
     pub force: bool,
     /// No progress or information lines

@@ -202,6 +202,13 @@ pub fn inputs_text(opts: &MakeBaseOptions) -> String {
     )
 }
 
+/// The lines of an `inputs` file that the user's flags decide (not git-gitian's own parts).
+fn asked_for(inputs: &str) -> Vec<&str> {
+    const ASKED: [&str; 6] =
+        ["distro ", "suite ", "arch ", "mirror ", "disksize ", "source_date_epoch "];
+    inputs.lines().filter(|l| ASKED.iter().any(|k| l.starts_with(k))).collect()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -227,12 +234,20 @@ pub fn make_base(
     let dir = image_dir(&opts.base_dir, &opts.distro, &opts.suite, &opts.arch);
     let inputs = inputs_text(opts);
     if is_complete(&dir) && !opts.force {
-        let same = fs::read_to_string(dir.join(INPUTS)).is_ok_and(|t| t == inputs);
-        if !same {
+        let old = fs::read_to_string(dir.join(INPUTS)).unwrap_or_default();
+        if old == inputs {
+            let hash = image_hash(&dir).map_err(io("cannot read", &dir))?;
+            return Ok(BaseImage { dir, image_hash: hash, reused: true });
+        }
+        // What was asked for is the same and only git-gitian's own part (its guest init,
+        // modules, package list) changed: the image is out of date, not someone else's.
+        if asked_for(&old) != asked_for(&inputs) {
             return Err(BaseError::Exists(dir));
         }
-        let hash = image_hash(&dir).map_err(io("cannot read", &dir))?;
-        return Ok(BaseImage { dir, image_hash: hash, reused: true });
+        progress(&format!(
+            "Base image {} was made by another version of git-gitian: making it again",
+            dir.display()
+        ));
     }
     for tool in ["mmdebstrap", "mkfs.ext4", "debugfs", "qemu-img", "tar"] {
         if process::run(&Invocation::new("sh").args(["-c", &format!("command -v {tool}")]))
@@ -613,6 +628,20 @@ mod tests {
         assert_eq!(base_arch("i386"), "i386");
         let d = image_dir(Path::new("/c"), "debian", "bookworm", "linux64");
         assert_eq!(d, Path::new("/c/debian-bookworm-amd64"));
+    }
+
+    #[test]
+    fn only_the_users_part_of_the_inputs_decides_whose_image_it_is() {
+        let a = "format 1\ndistro debian\nsuite bookworm\narch amd64\nmirror default\npackages a,b\n\
+                 disksize 12287\nsource_date_epoch 1\ninit 00\n";
+        let newer = a.replace("init 00\n", "init 11\nmodules x,y\n").replace("a,b", "a,b,c");
+        assert_eq!(asked_for(a), asked_for(&newer));
+        assert_eq!(asked_for(a).len(), 6);
+        for other in ["mirror http://m", "arch i386", "disksize 4096", "source_date_epoch 2"] {
+            let key = other.split(' ').next().unwrap();
+            let line = a.lines().find(|l| l.starts_with(key)).unwrap();
+            assert_ne!(asked_for(a), asked_for(&a.replace(line, other)), "{other}");
+        }
     }
 
     #[test]
