@@ -393,6 +393,53 @@ fn test_build_sigterm_stops_the_guest() {
     assert_no_guest_left(t.path());
 }
 
+/// SIGKILL (no cleanup code runs): QEMU and virtiofsd die with git-gitian (parent-death
+/// signal), and what only cleanup code could remove (the socket folder in /tmp, the guest's
+/// scratch folder) is removed by the next build.
+#[test]
+fn test_build_sigkill_leaves_no_process_and_the_next_build_sweeps_the_rest() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    fs::write(t.path().join("desc.yml"), descriptor("slow", &[], None, "echo sleeping\nsleep 600"))
+        .unwrap();
+    let args = ["build", "--backend", "kvm", "--accel", "tcg", "-m", "1024", "desc.yml"];
+    let mut child = gitian(t.path(), &args).stderr(Stdio::null()).spawn().unwrap();
+    let pid = child.id();
+    let log = t.path().join("var/build.log");
+    let start = Instant::now();
+    while !fs::read_to_string(&log).unwrap_or_default().contains("sleeping") {
+        assert!(start.elapsed() < Duration::from_secs(300), "the script never started");
+        assert!(child.try_wait().unwrap().is_none(), "build ended early");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let sockets = || -> Vec<PathBuf> {
+        fs::read_dir("/tmp")
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().starts_with(&format!("/tmp/gitian-kvm-{pid}.")))
+            .collect()
+    };
+    assert_eq!(sockets().len(), 1, "no socket folder of the build seen");
+    let here = t.path().display().to_string();
+    assert!(!processes_mentioning(&here).is_empty(), "no QEMU seen");
+    assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+    child.wait().unwrap();
+    let start = Instant::now();
+    while !processes_mentioning(&here).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(20), "{:?}", processes_mentioning(&here));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The next build in the same folder runs, and leaves nothing of either.
+    fs::write(t.path().join("desc.yml"), descriptor("slow", &[], None, "echo done > $OUTDIR/x"))
+        .unwrap();
+    let out = gitian(t.path(), &args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(sockets().is_empty(), "the killed build's socket folder is still there");
+    assert_no_guest_left(t.path());
+}
+
 #[test]
 fn test_build_refuses_a_second_build_in_the_same_directory() {
     let t = tempfile::tempdir().unwrap();

@@ -208,9 +208,7 @@ pub fn kvm_boots(base: &Path, arch: &str, probe_cache: &Path) -> Result<(), Stri
     if let Some(f) = [DISK, KERNEL, INITRD].into_iter().find(|f| !base.join(f).is_file()) {
         return Err(format!("cannot probe KVM: base image '{}' has no {f}", base.display()));
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("gitian-kvm-probe.")
-        .tempdir()
+    let scratch = super::util::own_temp_dir(&std::env::temp_dir(), "gitian-kvm-probe")
         .map_err(|e| format!("cannot probe KVM: cannot create a temporary folder: {e}"))?;
     let spec = GuestSpec {
         distro: "debian".into(),
@@ -487,9 +485,7 @@ fn boot_inner(spec: &GuestSpec, accel: &'static str, timeout: Duration) -> Resul
     let base_disk = fs::canonicalize(spec.base.join(DISK))
         .map_err(|e| io_err("cannot read", &spec.base.join(DISK), &e))?;
     // Unix socket paths are limited to 107 bytes: keep them in a short temporary folder.
-    let sockets = tempfile::Builder::new()
-        .prefix("gitian-kvm.")
-        .tempdir_in("/tmp")
+    let sockets = super::util::own_temp_dir(Path::new("/tmp"), "gitian-kvm")
         .map_err(|e| err(format!("cannot create a socket folder in /tmp: {e}")))?;
     let vfs_log = scratch.join("virtiofsd.log");
     let mut virtiofsd = process::spawn(

@@ -199,6 +199,27 @@ pub(crate) fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{n}", std::process::id())
 }
 
+/// A temporary folder `<parent>/<stem>-<pid>.XXXXXX` of this process, made after removing the
+/// ones whose process is gone: a git-gitian killed with SIGKILL removes nothing itself.
+pub(crate) fn own_temp_dir(parent: &Path, stem: &str) -> std::io::Result<tempfile::TempDir> {
+    if let Ok(entries) = fs::read_dir(parent) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(stem)?.strip_prefix('-')?.split_once('.'))
+                .map(|(pid, _)| pid)
+            else {
+                continue;
+            };
+            if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    tempfile::Builder::new().prefix(&format!("{stem}-{}.", std::process::id())).tempdir_in(parent)
+}
+
 /// The base's root file system tarball and a short, stable key for it: the sha256 recorded in
 /// the base's `SHA256SUMS` when there is one (so a warm run hashes nothing), else size and mtime.
 pub(crate) fn rootfs_of(
@@ -577,6 +598,37 @@ pub(crate) fn check_guest_path(backend: &'static str, p: &str) -> Result<(), Gue
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_temp_dir_sweeps_only_dead_processes_folders() {
+        let parent = tempfile::tempdir().unwrap();
+        let mut gone = Command::new("true").spawn().unwrap();
+        let dead = gone.id();
+        gone.wait().unwrap();
+        let me = std::process::id();
+        for name in [
+            format!("stem-{dead}.abc"),
+            format!("stem-{me}.old"),
+            "stem-probe-1.x".to_string(),
+            format!("other-{dead}.x"),
+        ] {
+            fs::create_dir(parent.path().join(name)).unwrap();
+        }
+        let new = own_temp_dir(parent.path(), "stem").unwrap();
+        assert!(
+            new.path().file_name().unwrap().to_string_lossy().starts_with(&format!("stem-{me}."))
+        );
+        let mut left: Vec<String> = fs::read_dir(parent.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| Path::new(n) != new.path().file_name().unwrap())
+            .collect();
+        left.sort();
+        let mut want =
+            vec![format!("other-{dead}.x"), "stem-probe-1.x".into(), format!("stem-{me}.old")];
+        want.sort();
+        assert_eq!(left, want);
+    }
 
     #[test]
     fn passwd_lookup() {
