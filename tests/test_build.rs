@@ -107,11 +107,13 @@ fn descriptor_with(
     d
 }
 
+/// `git gitian build` of `desc.yml` on QEMU/TCG.
+const KVM_BUILD: [&str; 8] =
+    ["build", "--backend", "kvm", "--accel", "tcg", "-m", "1024", "desc.yml"];
+
 fn build(dir: &Path, desc: &str) -> Output {
     fs::write(dir.join("desc.yml"), desc).unwrap();
-    gitian(dir, &["build", "--backend", "kvm", "--accel", "tcg", "-m", "1024", "desc.yml"])
-        .output()
-        .unwrap()
+    gitian(dir, &KVM_BUILD).output().unwrap()
 }
 
 /// Processes whose command line mentions `needle` (a leaked QEMU or virtiofsd).
@@ -361,27 +363,28 @@ fn test_build_failing_script_leaves_nothing() {
     assert_no_guest_left(t.path());
 }
 
-#[test]
-fn test_build_sigterm_stops_the_guest() {
-    let _g = guest_lock();
-    base();
-    let t = tempfile::tempdir().unwrap();
-    fs::write(t.path().join("desc.yml"), descriptor("slow", &[], None, "echo sleeping\nsleep 600"))
+/// Starts a kvm build in `dir` whose script sleeps, and returns once the script runs.
+fn start_sleeping_build(dir: &Path, stderr: Stdio) -> std::process::Child {
+    fs::write(dir.join("desc.yml"), descriptor("slow", &[], None, "echo sleeping\nsleep 600"))
         .unwrap();
-    let mut child = gitian(
-        t.path(),
-        &["build", "--backend", "kvm", "--accel", "tcg", "-m", "1024", "desc.yml"],
-    )
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let log = t.path().join("var/build.log");
+    let mut child = gitian(dir, &KVM_BUILD).stderr(stderr).spawn().unwrap();
+    let log = dir.join("var/build.log");
     let start = Instant::now();
     while !fs::read_to_string(&log).unwrap_or_default().contains("sleeping") {
         assert!(start.elapsed() < Duration::from_secs(300), "the script never started");
         assert!(child.try_wait().unwrap().is_none(), "build ended early");
         std::thread::sleep(Duration::from_millis(200));
     }
+    child
+}
+
+#[test]
+fn test_build_sigterm_stops_the_guest() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let child = start_sleeping_build(t.path(), Stdio::piped());
     assert!(!processes_mentioning(&t.path().display().to_string()).is_empty(), "no QEMU seen");
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
@@ -401,18 +404,8 @@ fn test_build_sigkill_leaves_no_process_and_the_next_build_sweeps_the_rest() {
     let _g = guest_lock();
     base();
     let t = tempfile::tempdir().unwrap();
-    fs::write(t.path().join("desc.yml"), descriptor("slow", &[], None, "echo sleeping\nsleep 600"))
-        .unwrap();
-    let args = ["build", "--backend", "kvm", "--accel", "tcg", "-m", "1024", "desc.yml"];
-    let mut child = gitian(t.path(), &args).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = start_sleeping_build(t.path(), Stdio::null());
     let pid = child.id();
-    let log = t.path().join("var/build.log");
-    let start = Instant::now();
-    while !fs::read_to_string(&log).unwrap_or_default().contains("sleeping") {
-        assert!(start.elapsed() < Duration::from_secs(300), "the script never started");
-        assert!(child.try_wait().unwrap().is_none(), "build ended early");
-        std::thread::sleep(Duration::from_millis(200));
-    }
     let sockets = || -> Vec<PathBuf> {
         fs::read_dir("/tmp")
             .unwrap()
@@ -434,7 +427,7 @@ fn test_build_sigkill_leaves_no_process_and_the_next_build_sweeps_the_rest() {
     // The next build in the same folder runs, and leaves nothing of either.
     fs::write(t.path().join("desc.yml"), descriptor("slow", &[], None, "echo done > $OUTDIR/x"))
         .unwrap();
-    let out = gitian(t.path(), &args).output().unwrap();
+    let out = gitian(t.path(), &KVM_BUILD).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(sockets().is_empty(), "the killed build's socket folder is still there");
     assert_no_guest_left(t.path());
