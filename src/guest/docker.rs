@@ -203,7 +203,7 @@ impl Container {
                 })
                 .map(|p| p.trim_end_matches(']').to_string())
                 .unwrap_or_default();
-            if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(&pid).exists() {
+            if super::process::is_gone(&pid) {
                 let _ = util::run_quiet(self.cmd().args(["rm", "-f", name]));
             }
         }

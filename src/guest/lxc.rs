@@ -168,7 +168,7 @@ fn remove_stale_cgroups() {
                 continue;
             };
             let pid = rest.split('-').next().unwrap_or("");
-            if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            if super::process::is_gone(pid) {
                 let _ = util::run_quiet(
                     command("find")
                         .arg(e.path())

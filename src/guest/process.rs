@@ -308,6 +308,13 @@ fn failed(inv: &Invocation, code: i32, stderr: &str) -> ProcessError {
     }
 }
 
+/// Whether `pid` (as written in a leftover's name or label) is a process id that no longer
+/// runs here: what git-gitian killed with SIGKILL left behind is named after its pid, and is
+/// swept by the next run.
+pub fn is_gone(pid: &str) -> bool {
+    pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists()
+}
+
 /// The last `n` lines of a text file ("" when it cannot be read).
 pub fn tail_of_file(path: &Path, n: usize) -> String {
     let mut text = String::new();

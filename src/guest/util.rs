@@ -212,7 +212,7 @@ pub(crate) fn own_temp_dir(parent: &Path, stem: &str) -> std::io::Result<tempfil
             else {
                 continue;
             };
-            if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            if super::process::is_gone(pid) {
                 let _ = fs::remove_dir_all(e.path());
             }
         }

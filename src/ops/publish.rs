@@ -45,7 +45,7 @@ pub fn clean_stale(area: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(pid) = name.to_str().and_then(|n| n.split('.').next()) else { continue };
-        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+        if crate::guest::process::is_gone(pid) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
