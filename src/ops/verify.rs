@@ -530,34 +530,36 @@ fn build_keyring(files: Vec<(String, Vec<u8>)>, memory: Option<&Memory>) -> (Key
     let mut keyring = Keyring::new();
     let mut warnings = Vec::new();
     // Keyed by length and the last bytes (an armor checksum, or key material), compared whole.
-    let mut seen: HashMap<(usize, Vec<u8>), Vec<usize>> = HashMap::new();
-    let mut unique = Vec::new();
+    let mut first = vec![true; files.len()];
+    let mut seen: HashMap<(usize, &[u8]), Vec<usize>> = HashMap::new();
     for (i, (_, bytes)) in files.iter().enumerate() {
-        let tail = bytes[bytes.len().saturating_sub(48)..].to_vec();
-        let same = seen.entry((bytes.len(), tail)).or_default();
-        if same.iter().any(|&j| files[j].1 == *bytes) {
-            continue;
+        let same = seen.entry((bytes.len(), &bytes[bytes.len().saturating_sub(48)..])).or_default();
+        first[i] = !same.iter().any(|&j| files[j].1 == *bytes);
+        if first[i] {
+            same.push(i);
         }
-        same.push(i);
-        unique.push(i);
     }
-    let mut files: Vec<Option<(String, Vec<u8>)>> = files.into_iter().map(Some).collect();
-    for i in unique {
-        let Some((origin, bytes)) = files[i].take() else { continue };
-        let Some(memory) = memory else {
-            if let Err(e) = keyring.add_file(&origin, &bytes) {
-                warnings.push(format!("key file {origin} skipped: {e}"));
-            }
-            continue;
-        };
-        let digest = memo::digest(&bytes);
-        if let Some(index) = memory.key_file(&digest) {
-            keyring.add_known_file(&origin, bytes, index);
+    for ((origin, bytes), first) in files.into_iter().zip(first) {
+        if !first {
             continue;
         }
-        match keyring.add_file_indexed(&origin, &bytes) {
-            Ok(index) => memory.record_key_file(digest, index),
-            Err(e) => warnings.push(format!("key file {origin} skipped: {e}")),
+        let added = match memory {
+            None => keyring.add_file(&origin, &bytes).map(drop),
+            Some(memory) => {
+                let digest = memo::digest(&bytes);
+                match memory.key_file(&digest) {
+                    Some(index) => {
+                        keyring.add_known_file(&origin, bytes, index);
+                        Ok(())
+                    }
+                    None => keyring
+                        .add_file_indexed(&origin, &bytes)
+                        .map(|index| memory.record_key_file(digest, index)),
+                }
+            }
+        };
+        if let Err(e) = added {
+            warnings.push(format!("key file {origin} skipped: {e}"));
         }
     }
     (keyring, warnings)
@@ -638,17 +640,15 @@ impl Signed {
                     false => None,
                 };
                 let content = tree.read(path, MAX_ATTESTATION)?;
-                match (&content, digested) {
-                    (Content::Bytes(b), Some(d)) if memo::digest(b) != d => Err(SourceError {
+                if let Some(d) = digested
+                    && !matches!(&content, Content::Bytes(b) if memo::digest(b) == d)
+                {
+                    return Err(SourceError {
                         what: path.clone(),
                         message: "changed while it was being verified".into(),
-                    }),
-                    (Content::TooLarge(_), Some(_)) => Err(SourceError {
-                        what: path.clone(),
-                        message: "changed while it was being verified".into(),
-                    }),
-                    _ => Ok(content),
+                    });
                 }
+                Ok(content)
             })
             .as_ref()
     }
@@ -717,27 +717,21 @@ struct Found {
 impl Found {
     fn fingerprint(&self) -> [u8; 32] {
         let mut h = Sha256::new();
-        let data = self.data.as_deref().map(Signed::content);
-        for part in [data.map(|c| c.ok()), self.sig.as_ref().map(Some)] {
-            let part = match part {
-                Some(None) => {
-                    h.update(b"E");
-                    continue;
-                }
-                Some(Some(c)) => Some(c),
-                None => None,
-            };
+        // Absent (N), unreadable (E), over the limit (L) or these bytes (B).
+        let data = self.data.as_deref().map(|signed| signed.content().ok());
+        for part in [data, self.sig.as_ref().map(Some)] {
             match part {
-                Some(Content::Bytes(b)) => {
+                None => h.update(b"N"),
+                Some(None) => h.update(b"E"),
+                Some(Some(Content::Bytes(b))) => {
                     h.update(b"B");
                     h.update((b.len() as u64).to_le_bytes());
                     h.update(b);
                 }
-                Some(Content::TooLarge(n)) => {
+                Some(Some(Content::TooLarge(n))) => {
                     h.update(b"L");
                     h.update(n.to_le_bytes());
                 }
-                None => h.update(b"N"),
             }
         }
         h.finalize().into()
