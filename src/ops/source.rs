@@ -82,12 +82,7 @@ impl FsTree {
 
     /// Opens a regular file (never through a symlink, never a FIFO or device), or gives its
     /// size when it is over `limit`.
-    #[allow(clippy::type_complexity)]
-    fn open(
-        &self,
-        rel: &str,
-        limit: u64,
-    ) -> Result<Result<(PathBuf, std::fs::File, u64), u64>, SourceError> {
+    fn open(&self, rel: &str, limit: u64) -> Result<Opened, SourceError> {
         use std::os::unix::fs::OpenOptionsExt;
         let path = self.path(rel);
         let meta = std::fs::symlink_metadata(&path).map_err(|e| err(&path, e))?;
@@ -95,7 +90,7 @@ impl FsTree {
             return Err(err(&path, "not a regular file"));
         }
         if meta.len() > limit {
-            return Ok(Err(meta.len()));
+            return Ok(Opened::TooLarge(meta.len()));
         }
         // Replaced by a symlink since: refused (O_NOFOLLOW); by anything else: seen below.
         let file = std::fs::OpenOptions::new()
@@ -109,7 +104,7 @@ impl FsTree {
         if !meta.file_type().is_file() {
             return Err(err(&path, "not a regular file"));
         }
-        Ok(Ok((path, file, meta.len())))
+        Ok(Opened::File { path, file, len: meta.len() })
     }
 
     /// Reads a regular file as [`LedgerTree::read`] does, in pieces through a reused buffer
@@ -123,10 +118,7 @@ impl FsTree {
         thread_local! {
             static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 << 10]);
         }
-        let (path, mut file, _) = match self.open(rel, limit)? {
-            Ok(opened) => opened,
-            Err(_) => return Ok(None),
-        };
+        let Opened::File { path, mut file, .. } = self.open(rel, limit)? else { return Ok(None) };
         BUF.with_borrow_mut(|buf| {
             let mut total = 0u64;
             loop {
@@ -145,6 +137,12 @@ impl FsTree {
             }
         })
     }
+}
+
+/// A file [`FsTree::open`] opened, or the size of one over the limit.
+enum Opened {
+    File { path: PathBuf, file: std::fs::File, len: u64 },
+    TooLarge(u64),
 }
 
 fn err(what: &Path, e: impl std::fmt::Display) -> SourceError {
@@ -191,8 +189,8 @@ impl LedgerTree for FsTree {
 
     fn read(&self, rel: &str, limit: u64) -> Result<Content, SourceError> {
         let (path, file, len) = match self.open(rel, limit)? {
-            Ok(opened) => opened,
-            Err(too_large) => return Ok(Content::TooLarge(too_large)),
+            Opened::File { path, file, len } => (path, file, len),
+            Opened::TooLarge(n) => return Ok(Content::TooLarge(n)),
         };
         let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         file.take(limit + 1).read_to_end(&mut buf).map_err(|e| err(&path, e))?;
