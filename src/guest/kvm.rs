@@ -1084,26 +1084,16 @@ mod tests {
         ] {
             assert!(line.contains(part), "{part:?} not in {line}");
         }
+        let placeholder_paths = |spec: &GuestSpec, accel| {
+            let p = Path::new;
+            qemu_invocation(spec, accel, p("d"), p("w"), p("s"), p("c"))
+        };
         let offline = GuestSpec { network: false, ..spec() };
-        let inv2 = qemu_invocation(
-            &offline,
-            "tcg",
-            Path::new("d"),
-            Path::new("w"),
-            Path::new("s"),
-            Path::new("c"),
-        );
+        let inv2 = placeholder_paths(&offline, "tcg");
         assert!(!inv2.display().contains("netdev"), "{}", inv2.display());
         // QEMU's throwaway overlay goes to the scratch folder, which `stop` removes.
         assert!(inv.env.iter().any(|(k, v)| k == "TMPDIR" && v == "/w/var/guest"), "{inv:?}");
-        let kvm = qemu_invocation(
-            &spec(),
-            "kvm",
-            Path::new("d"),
-            Path::new("w"),
-            Path::new("s"),
-            Path::new("c"),
-        );
+        let kvm = placeholder_paths(&spec(), "kvm");
         assert!(kvm.display().contains("-accel kvm -cpu host"));
     }
 

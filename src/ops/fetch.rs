@@ -421,6 +421,18 @@ mod tests {
         process::run_ok(&inv).unwrap().trim().to_string()
     }
 
+    /// `root/up`: a repository with one commit, annotated tag `v1` on it; and that commit.
+    fn tagged_upstream(root: &Path) -> (PathBuf, String) {
+        let up = root.join("up");
+        fs::create_dir(&up).unwrap();
+        let sha = sh(
+            &up,
+            "git init -q . && echo hi > f && git add f && git commit -qm one && \
+             git tag -a -m rel v1 && git rev-parse HEAD",
+        );
+        (up, sha)
+    }
+
     #[test]
     fn pairs() {
         assert_eq!(
@@ -432,13 +444,7 @@ mod tests {
     #[test]
     fn fetches_once_and_keeps_annotated_tags() {
         let t = tempfile::tempdir().unwrap();
-        let up = t.path().join("up");
-        fs::create_dir(&up).unwrap();
-        let sha = sh(
-            &up,
-            "git init -q . && echo hi > f && git add f && git commit -qm one && \
-             git tag -a -m rel v1 && git rev-parse HEAD",
-        );
+        let (up, sha) = tagged_upstream(t.path());
         let inputs = t.path().join("inputs");
         let spec =
             RemoteSpec { dir: "p".into(), url: up.display().to_string(), commit: "v1".into() };
@@ -477,13 +483,7 @@ mod tests {
     #[test]
     fn a_clone_of_its_own_is_fetched_into_in_place() {
         let t = tempfile::tempdir().unwrap();
-        let up = t.path().join("up");
-        fs::create_dir(&up).unwrap();
-        let sha = sh(
-            &up,
-            "git init -q . && echo hi > f && git add f && git commit -qm one && \
-             git tag -a -m rel v1 && git rev-parse HEAD",
-        );
+        let (up, sha) = tagged_upstream(t.path());
         let inputs = t.path().join("inputs");
         let own = inputs.join("p");
         fs::create_dir_all(&own).unwrap();
