@@ -1,5 +1,20 @@
 //! Manifests in `sha256sum` text form: `<64 hex><two spaces><path>\n`, sorted bytewise by path.
 
+/// Lowercase hex of `bytes`, as manifests write hashes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The lowercase hex SHA-256 of `bytes`, as a manifest line has it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
 /// One manifest line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Entry {

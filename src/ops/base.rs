@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::core::manifest::{hex, sha256_hex};
 use crate::guest::kvm;
 use crate::guest::process::{self, Invocation, ProcessError};
 
@@ -195,9 +196,9 @@ pub fn inputs_text(opts: &MakeBaseOptions) -> String {
         packages(opts).join(","),
         opts.disksize_mib,
         opts.epoch,
-        hex(&Sha256::digest(
+        sha256_hex(
             [kvm::INIT_STUB, include_str!("../guest/assets/initrd-init.c")].concat().as_bytes()
-        )),
+        ),
         GUEST_MODULES.join(","),
     )
 }
@@ -207,10 +208,6 @@ fn asked_for(inputs: &str) -> Vec<&str> {
     const ASKED: [&str; 6] =
         ["distro ", "suite ", "arch ", "mirror ", "disksize ", "source_date_epoch "];
     inputs.lines().filter(|l| ASKED.iter().any(|k| l.starts_with(k))).collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// sha256 of a file, as lowercase hex.

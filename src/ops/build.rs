@@ -315,10 +315,7 @@ pub fn build(
     }
 
     // In-manifest: descriptor, input files, remotes (fetched and checked out).
-    let desc_hash = {
-        use sha2::Digest;
-        sha2::Sha256::digest(&desc_text).iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
+    let desc_hash = crate::core::manifest::sha256_hex(&desc_text);
     let mut files = Vec::new();
     for f in &desc.files {
         let path = inputs.join(f);
@@ -388,10 +385,7 @@ pub fn build(
     let result_path = result_dir.join(format!("{}-res.yml", desc.name));
     let text = result.render();
     write_atomic(&result_path, &text)?;
-    let result_sha256 = {
-        use sha2::Digest;
-        sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
+    let result_sha256 = crate::core::manifest::sha256_hex(text.as_bytes());
     let backend = guest.describe();
     let info = format!(
         "backend: {backend}\ngit-gitian: {}\ndescriptor: {}\nresult: {}  {}-res.yml\nseconds: {:.1}\n",

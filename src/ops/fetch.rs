@@ -87,7 +87,8 @@ pub fn prepare(
         dir: r.dir.clone(),
         message: format!("{what} '{}': {e}", p.display()),
     };
-    let repo = cache.join(format!("{}.git", &sha256_hex(r.url.as_bytes())[..32]));
+    let repo =
+        cache.join(format!("{}.git", &crate::core::manifest::sha256_hex(r.url.as_bytes())[..32]));
     fs::create_dir_all(cache).map_err(|e| io_fail("cannot create", cache, e))?;
     // One build at a time fetches into a cache repository (FETCH_HEAD is shared).
     let lock_path = repo.with_extension("lock");
@@ -156,11 +157,6 @@ pub fn prepare(
     }
     drop(lock);
     finish(r, path, fetched)
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What to copy into the guest for `inputs/<dir>`: the folder itself when it is a clone of

@@ -25,6 +25,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::manifest::hex;
 use crate::openpgp::{self, FileIndex, Memo};
 use crate::ops::publish;
 
@@ -92,10 +93,6 @@ pub struct Memory {
     new_checks: Mutex<Vec<[u8; 32]>>,
     new_attestations: Mutex<Vec<([u8; 32], Attestation)>>,
     used: Mutex<HashSet<[u8; 32]>>,
-}
-
-fn hex(b: &[u8; 32]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn unhex(s: &str) -> Option<[u8; 32]> {
@@ -196,7 +193,7 @@ impl Memory {
         checks.extend(new_checks);
         attestations.extend(new_attestations);
         key_files.extend(new_key_files);
-        let mut list: Vec<String> = checks.iter().map(hex).collect();
+        let mut list: Vec<String> = checks.iter().map(|k| hex(k)).collect();
         list.sort();
         let disk = OnDisk {
             schema: SCHEMA.to_string(),
