@@ -1264,7 +1264,7 @@ fn test_backends_cli_auto_says_which() {
     let work = cli_workdir(&root.0, CLI_SCRIPT);
     let expected = match git_gitian::guest::select::kvm_not_accelerated(
         Some((&base_dir().join(SUITE_DIR), "amd64")),
-        &git_gitian::ops::base::cache_root().join("kvm-probe"),
+        &git_gitian::ops::base::default_kvm_probe(),
     ) {
         None => "using kvm".to_string(),
         Some(why) => format!("using lxc (kvm: {why})"),

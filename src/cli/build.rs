@@ -144,7 +144,7 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
             let arch = d.architectures.first()?;
             Some((base::image_dir(&opts.base_dir, &d.distro, suite, arch), arch.clone()))
         });
-    let probe = select::HostProbe { kvm_base, probe_cache: base::cache_root().join("kvm-probe") };
+    let probe = select::HostProbe { kvm_base, probe_cache: base::default_kvm_probe() };
     let choice = select::resolve(&selection, gitian_env, &probe).map_err(|e| {
         CliError::new(e).hint("pass --backend with one of the backends that can run here")
     })?;
@@ -159,7 +159,7 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     let open = |b: select::Backend| -> Result<Box<dyn Guest>, CliError> {
         match b {
             select::Backend::Kvm => {
-                Ok(Box::new(kvm::Kvm::new(accel, Some(base::cache_root().join("kvm-probe")))))
+                Ok(Box::new(kvm::Kvm::new(accel, Some(base::default_kvm_probe()))))
             }
             other => select::open(other).map_err(|e| CliError::new(e.to_string())),
         }

@@ -132,6 +132,11 @@ pub fn default_base_dir() -> PathBuf {
     cache_root().join("base")
 }
 
+/// The kvm backend's file of remembered boot-probe answers.
+pub fn default_kvm_probe() -> PathBuf {
+    cache_root().join("kvm-probe")
+}
+
 /// The base image architecture for a descriptor architecture: `linux64` means the host's
 /// 64-bit architecture (amd64 on x86_64).
 pub fn base_arch(arch: &str) -> &str {
