@@ -22,7 +22,7 @@ use std::time::Instant;
 use crate::core::assertion::BuildResult;
 use crate::core::buildscript::{build_script, in_manifest};
 use crate::core::descriptor::{Descriptor, DescriptorError, personality};
-use crate::core::manifest::{Entry, Manifest};
+use crate::core::manifest::{Entry, Manifest, sha256_hex};
 use crate::guest::process;
 use crate::guest::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
 use crate::ops::base;
@@ -315,7 +315,7 @@ pub fn build(
     }
 
     // In-manifest: descriptor, input files, remotes (fetched and checked out).
-    let desc_hash = crate::core::manifest::sha256_hex(&desc_text);
+    let desc_hash = sha256_hex(&desc_text);
     let mut files = Vec::new();
     for f in &desc.files {
         let path = inputs.join(f);
@@ -385,7 +385,7 @@ pub fn build(
     let result_path = result_dir.join(format!("{}-res.yml", desc.name));
     let text = result.render();
     write_atomic(&result_path, &text)?;
-    let result_sha256 = crate::core::manifest::sha256_hex(text.as_bytes());
+    let result_sha256 = sha256_hex(text.as_bytes());
     let backend = guest.describe();
     let info = format!(
         "backend: {backend}\ngit-gitian: {}\ndescriptor: {}\nresult: {}  {}-res.yml\nseconds: {:.1}\n",
