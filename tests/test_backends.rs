@@ -321,7 +321,7 @@ pub(crate) fn lxc_lock() -> std::sync::MutexGuard<'static, ()> {
     LXC_LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn skip_unless_root() -> bool {
+pub(crate) fn skip_unless_root() -> bool {
     let root = fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()
@@ -411,7 +411,7 @@ fn test_backends_sandbox_builds_hello() {
 
 /// Which backend a test drives, and the engine environment it needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Sandbox,
     Lxc,
     Docker,
@@ -419,7 +419,7 @@ enum Kind {
 }
 
 impl Kind {
-    fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "sandbox" => Self::Sandbox,
             "lxc" => Self::Lxc,
@@ -440,14 +440,14 @@ impl Kind {
 }
 
 /// Holds whatever engine a kind needs (private dockerd, private podman storage).
-enum Engines {
+pub(crate) enum Engines {
     None,
     Docker(Dockerd),
     Podman(PodmanStorage),
 }
 
 impl Engines {
-    fn for_kind(kind: Kind) -> Self {
+    pub(crate) fn for_kind(kind: Kind) -> Self {
         match kind {
             Kind::Docker => Self::Docker(Dockerd::start()),
             Kind::Podman => Self::Podman(PodmanStorage::new()),
@@ -455,7 +455,7 @@ impl Engines {
         }
     }
 
-    fn env(&self) -> Vec<(String, String)> {
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
         match self {
             Self::None => Vec::new(),
             Self::Docker(d) => vec![("DOCKER_HOST".into(), d.host.clone())],
@@ -491,7 +491,7 @@ fn run(g: &mut dyn Guest, user: User, net: Network, script: &str, work: &Path) -
 
 /// What a backend may leave behind, as lines: mounts and processes mentioning `tag`, LXC
 /// cgroups of process `pid`, containers of the engine.
-fn leftovers(tag: &str, pid: u32, engines: &Engines) -> Vec<String> {
+pub(crate) fn leftovers(tag: &str, pid: u32, engines: &Engines) -> Vec<String> {
     let mut found = Vec::new();
     for line in fs::read_to_string("/proc/mounts").unwrap().lines() {
         if line.contains(tag) {

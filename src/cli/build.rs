@@ -175,6 +175,8 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         ui.warn("--skip-cleanup has no effect: the guest is always stopped and removed");
     }
     process::catch_interrupts();
+    // The descriptor first: a wrong one must not leave a lock (or var/) behind.
+    build::read_descriptor(&opts.descriptor).map_err(build_error)?;
     let _lock = build::lock(&workdir).map_err(build_error)?;
     let mut progress = UiProgress { ui, start: std::time::Instant::now() };
     let outcome = build::build(&workdir, &opts, guest.as_mut(), &mut progress);
@@ -200,6 +202,7 @@ fn run_matrix(
     ui: &mut Ui,
 ) -> Result<ExitCode, CliError> {
     process::catch_interrupts();
+    build::read_descriptor(&opts.descriptor).map_err(build_error)?;
     let _lock = build::lock(workdir).map_err(build_error)?;
     let mut first: Option<(std::path::PathBuf, std::path::PathBuf)> = None;
     let mut interrupted = false;

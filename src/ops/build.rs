@@ -161,6 +161,15 @@ fn guest_err(e: GuestError) -> BuildError {
     if process::interrupted() { BuildError::Interrupted } else { BuildError::Guest(e) }
 }
 
+/// Reads and parses the descriptor: its bytes (hashed into the in-manifest) and its meaning.
+/// The command line calls it before taking the [`lock`], so that a mistyped descriptor leaves
+/// nothing behind (not even `var/`).
+pub fn read_descriptor(path: &Path) -> Result<(Vec<u8>, Descriptor), BuildError> {
+    let text = fs::read(path).map_err(io("cannot read", path))?;
+    let desc = Descriptor::parse_bytes(&path.to_string_lossy(), &text)?;
+    Ok((text, desc))
+}
+
 /// Holds `var/build.lock` for the duration of a build.
 #[derive(Debug)]
 pub struct BuildLock {
@@ -208,11 +217,14 @@ impl Drop for Running<'_> {
     }
 }
 
-/// sha256 manifest lines over every file under `dir` (symlinks followed, links to folders
-/// skipped, dot files included), paths checked with Gitian's sanitizer.
+/// sha256 manifest lines over the regular files under `dir` (dot files included), paths checked
+/// with Gitian's sanitizer. As Gitian's `find -type f`: symbolic links are neither followed nor
+/// listed (a link out of the tree would put a host file's hash in the manifest, a link to
+/// `/dev/zero` would never end), and FIFOs, sockets and devices are never opened. Stops with
+/// [`BuildError::Interrupted`] on Ctrl-C or SIGTERM, also in the middle of a large file.
 pub fn manifest_of(dir: &Path, label: &str) -> Result<String, BuildError> {
     let mut entries = Vec::new();
-    if dir.is_dir() {
+    if fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
         walk(dir, dir, label, &mut entries)?;
     }
     Ok(Manifest { entries }.render())
@@ -220,27 +232,61 @@ pub fn manifest_of(dir: &Path, label: &str) -> Result<String, BuildError> {
 
 fn walk(root: &Path, dir: &Path, label: &str, out: &mut Vec<Entry>) -> Result<(), BuildError> {
     for entry in fs::read_dir(dir).map_err(io("cannot read", dir))? {
+        check_interrupt()?;
         let entry = entry.map_err(io("cannot read", dir))?;
         let path = entry.path();
-        let meta = fs::metadata(&path);
+        // The entry's own type: never what a link points to.
         let ft = entry.file_type().map_err(io("cannot read", &path))?;
         if ft.is_dir() {
             walk(root, &path, label, out)?;
             continue;
         }
-        match meta {
-            Ok(m) if m.is_dir() => continue,
-            Ok(_) => {}
-            Err(e) => return Err(io("cannot read", &path)(e)),
+        if !ft.is_file() {
+            continue;
         }
         let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
         if !rel.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@/.:+-".contains(&b)) {
             return Err(BuildError::Other(format!("unsanitary string in {label}/{rel}")));
         }
-        let hash = base::sha256_file(&path).map_err(io("cannot read", &path))?;
-        out.push(Entry { path: rel, hash });
+        if let Some(hash) = hash_regular_file(&path)? {
+            out.push(Entry { path: rel, hash });
+        }
     }
     Ok(())
+}
+
+/// The sha256 of `path` if it is a regular file: opened without following a link or blocking
+/// (`O_NOFOLLOW | O_NONBLOCK`), its type checked on the open file, read in 1 MiB pieces with
+/// an interruption check between them. `None` when it is not a regular file (any more).
+fn hash_regular_file(path: &Path) -> Result<Option<String>, BuildError> {
+    use sha2::Digest;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    let mut f = match f {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+        Err(e) => return Err(io("cannot read", path)(e)),
+    };
+    if !f.metadata().map_err(io("cannot read", path))?.is_file() {
+        return Ok(None);
+    }
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        check_interrupt()?;
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io("cannot read", path)(e)),
+        };
+        hasher.update(&buf[..n]);
+    }
+    Ok(Some(crate::core::manifest::hex(&hasher.finalize())))
 }
 
 /// Merges `sha256  file.deb` lines: the base image's manifest and the packages fetched in the
@@ -265,8 +311,7 @@ pub fn build(
     progress: &mut dyn Progress,
 ) -> Result<BuildOutcome, BuildError> {
     let started = Instant::now();
-    let desc_text = fs::read(&opts.descriptor).map_err(io("cannot read", &opts.descriptor))?;
-    let desc = Descriptor::parse_bytes(&opts.descriptor.to_string_lossy(), &desc_text)?;
+    let (desc_text, desc) = read_descriptor(&opts.descriptor)?;
     let var = workdir.join("var");
     let build_dir = workdir.join("build");
     let result_dir = workdir.join("result");
@@ -368,6 +413,7 @@ pub fn build(
         base_manifests.push((format!("{suite}-{arch}"), manifest));
     }
 
+    check_interrupt()?;
     progress.info("Generating report");
     let out_manifest = manifest_of(&build_dir.join("out"), "build/out")?;
     let (cache_common_manifest, cache_package_manifest) = if desc.enable_cache {
@@ -384,6 +430,8 @@ pub fn build(
     };
     let result_path = result_dir.join(format!("{}-res.yml", desc.name));
     let text = result.render();
+    // Ctrl-C during the report ends the build like anywhere else: no result.
+    check_interrupt()?;
     write_atomic(&result_path, &text)?;
     let result_sha256 = sha256_hex(text.as_bytes());
     let backend = guest.describe();
@@ -709,6 +757,25 @@ mod tests {
         fs::write(t.path().join("a b"), "").unwrap();
         let e = manifest_of(t.path(), "build/out").unwrap_err().to_string();
         assert_eq!(e, "unsanitary string in build/out/a b");
+    }
+
+    #[test]
+    fn out_manifest_lists_regular_files_only_and_never_follows_links() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        fs::write(d.join("real"), "real\n").unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", d.join("x")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", d.join("z")).unwrap();
+        std::os::unix::fs::symlink("/etc", d.join("etc")).unwrap();
+        std::os::unix::fs::symlink("real", d.join("inner")).unwrap();
+        let fifo = d.join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let m = manifest_of(d, "build/out").unwrap();
+        assert_eq!(m, format!("{}  real\n", sha256_hex(b"real\n")));
+        // A link as the folder itself is not walked either.
+        let link = t.path().join("out-link");
+        std::os::unix::fs::symlink("/etc", &link).unwrap();
+        assert_eq!(manifest_of(&link, "build/out").unwrap(), "");
     }
 
     #[test]

@@ -197,11 +197,17 @@ impl Staged {
     }
 }
 
-/// Writes one file through a temporary file and a rename (no half-written file).
+/// Writes one file through a temporary file and a rename (no half-written file). The file is
+/// created as `open(2)` with mode 0666 would create it: the umask applies (0644 under the usual
+/// 022, as Gitian wrote its files), not tempfile's private 0600.
 pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent)?;
-    let mut tmp = tempfile::Builder::new().prefix(".gitian-tmp-").tempfile_in(parent)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".gitian-tmp-")
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(parent)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
