@@ -72,6 +72,8 @@ pub struct Descriptor {
     pub docker_image_digests: Vec<String>,
     /// Output files allowed to be missing; `None` when the key is absent or null.
     pub optionals: Option<Vec<String>>,
+    /// `limits: {memory: 8G, processes: 4096, disk: 40G}` (git-gitian's; Gitian ignores it).
+    pub limits: crate::core::limits::LimitSpec,
 }
 
 impl Default for Descriptor {
@@ -93,6 +95,7 @@ impl Default for Descriptor {
             alternatives: Vec::new(),
             docker_image_digests: Vec::new(),
             optionals: None,
+            limits: Default::default(),
         }
     }
 }
@@ -698,7 +701,7 @@ fn is_package_char(c: char) -> bool {
 const PACKAGE_CHARS: &str = "letters, digits, '.', '+', '-', ':', '=', '~', '_' and '/'";
 
 /// Keys Gitian reads at the top level.
-const KNOWN_KEYS: [&str; 16] = [
+const KNOWN_KEYS: [&str; 17] = [
     "name",
     "distro",
     "suites",
@@ -715,6 +718,7 @@ const KNOWN_KEYS: [&str; 16] = [
     "alternatives",
     "docker_image_digests",
     "optionals",
+    "limits",
 ];
 
 /// A value shown in a message: escaped, and cut when long.
@@ -1189,6 +1193,36 @@ impl<'t> Checker<'t> {
             d.optionals = Some(self.optional_list(&path, Some(v)));
         }
 
+        let path = Path::key("limits");
+        match get("limits") {
+            None | Some(Node::Null) => {}
+            Some(Node::Map(pairs)) => {
+                for (k, v) in pairs {
+                    let key = match k {
+                        Node::Str(s) => s.clone(),
+                        other => other.kind().to_owned(),
+                    };
+                    let at = path.field(&key);
+                    let value = match v {
+                        Node::Str(s) | Node::Number(s) => s.clone(),
+                        other => {
+                            self.not_a(&at, other, "size or number", "e.g. limits: {memory: 8G}");
+                            continue;
+                        }
+                    };
+                    if let Err((message, hint)) = d.limits.set(&key, &value) {
+                        self.invalid(&at, At::Value, message, Some(hint));
+                    }
+                }
+            }
+            Some(other) => self.not_a(
+                &path,
+                other,
+                "mapping",
+                "write limits: {memory: 8G, processes: 4096, disk: 40G}",
+            ),
+        }
+
         Some(d)
     }
 
@@ -1609,6 +1643,23 @@ script: |
   make ${MAKEOPTS}
 "#;
 
+    #[test]
+    fn limits_are_read_and_checked() {
+        let d = Descriptor::parse(
+            "x.yml",
+            &minimal("limits:\n  memory: 8G\n  processes: 2000\n  disk: 100000\n"),
+        )
+        .unwrap();
+        assert_eq!(d.limits.memory_mib, Some(8192));
+        assert_eq!(d.limits.processes, Some(2000));
+        assert_eq!(d.limits.disk_mib, Some(100000));
+        let e = errors(&minimal("limits:\n  memory: lots\n  cpus: 2\n"));
+        assert!(e.iter().any(|e| e.contains("'lots' is not a size")), "{e:?}");
+        assert!(e.iter().any(|e| e.contains("unknown limit 'cpus'")), "{e:?}");
+        let e = errors(&minimal("limits: 8G\n"));
+        assert!(e.iter().any(|e| e.contains("'limits' must be a mapping")), "{e:?}");
+    }
+
     fn errors(text: &str) -> Vec<String> {
         Descriptor::check("x.yml", text).errors.iter().map(ToString::to_string).collect()
     }
@@ -1672,6 +1723,7 @@ script: |
                     "sha256:4567ef01".to_owned()
                 ],
                 optionals: Some(vec!["bitcoin-0.21.0-win64-debug.zip".to_owned()]),
+                limits: Default::default(),
             }
         );
         assert!(Descriptor::check("x.yml", FULL).warnings.is_empty());

@@ -7,6 +7,7 @@ pub mod consensus;
 pub mod descriptor;
 pub mod hook_script;
 pub mod layout;
+pub mod limits;
 pub mod manifest;
 pub mod policy;
 pub mod report;

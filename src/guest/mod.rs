@@ -12,6 +12,7 @@ pub mod process;
 
 use std::path::{Path, PathBuf};
 
+pub mod copyout;
 pub mod docker;
 pub mod lxc;
 pub mod sandbox;

@@ -678,6 +678,10 @@ fn build_one(
             &outputs,
         )
         .map_err(guest_err)?;
+    // What copy-out refused to bring to the host (devices, FIFOs, sockets).
+    for w in guest.take_warnings() {
+        progress.warn(&w);
+    }
     match status {
         BuildStatus::PrepareFailed(code) => return Err(prepare_failed(code)),
         BuildStatus::ScriptFailed(code) => {
