@@ -80,6 +80,7 @@ pub fn spec(scratch: &Path) -> GuestSpec {
         base: base_dir().join(SUITE_DIR),
         scratch: scratch.to_path_buf(),
         memory_mib: 2000,
+        limits: Default::default(),
         cpus: 2,
         network: true,
     }

@@ -27,6 +27,12 @@ pub struct Limits {
     pub disk_mib: u64,
 }
 
+impl Default for Limits {
+    fn default() -> Self {
+        DEFAULT
+    }
+}
+
 /// See the module docs.
 pub const DEFAULT: Limits = Limits { memory_mib: 4096, processes: 4096, disk_mib: 40 * 1024 };
 

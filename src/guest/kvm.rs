@@ -224,6 +224,7 @@ pub fn kvm_boots(base: &Path, arch: &str, probe_cache: &Path) -> Result<(), Stri
         base: base.to_path_buf(),
         scratch: scratch.path().join("guest"),
         memory_mib: 512,
+        limits: Default::default(),
         cpus: 1,
         network: false,
     };
@@ -1044,6 +1045,7 @@ mod tests {
             base: PathBuf::from("/b/debian-bookworm-amd64"),
             scratch: PathBuf::from("/w/var/guest"),
             memory_mib: 2000,
+            limits: Default::default(),
             cpus: 2,
             network: true,
         }

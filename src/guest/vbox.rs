@@ -311,6 +311,7 @@ mod tests {
             base: "/b".into(),
             scratch: "/s".into(),
             memory_mib: 2000,
+            limits: Default::default(),
             cpus: 2,
             network: true,
         }

@@ -22,6 +22,7 @@ use std::time::Instant;
 use crate::core::assertion::BuildResult;
 use crate::core::buildscript::{build_script, in_manifest};
 use crate::core::descriptor::{Descriptor, DescriptorError, personality};
+use crate::core::limits::{LimitHit, LimitSpec, Limits};
 use crate::core::manifest::{Entry, Manifest, sha256_hex};
 use crate::guest::process;
 use crate::guest::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
@@ -40,8 +41,8 @@ pub struct BuildOptions {
     pub urls: Vec<(String, String)>,
     /// `-j`.
     pub num_make: u32,
-    /// `-m`, MiB.
-    pub memory: u32,
+    /// `--memory` (`-m`), `--processes`, `--disk`; over the descriptor's `limits`.
+    pub limits: LimitSpec,
     /// `--upgrade`.
     pub upgrade: bool,
     /// `-o`.
@@ -132,6 +133,9 @@ pub enum BuildError {
     /// Ctrl-C or SIGTERM.
     #[error("interrupted; the guest was stopped and removed")]
     Interrupted,
+    /// The guest ran into one of its limits (and was stopped).
+    #[error("{0}")]
+    Limit(LimitHit),
     /// A file operation failed.
     #[error("{what} '{}': {source}", path.display())]
     Io {
@@ -462,6 +466,7 @@ fn build_one(
     progress: &mut dyn Progress,
 ) -> Result<String, BuildError> {
     let var = workdir.join("var");
+    let limits: Limits = opts.limits.or(desc.limits).resolve();
     let install_log = var.join("install.log");
     let build_log = var.join("build.log");
     for f in [&install_log, &build_log] {
@@ -530,7 +535,8 @@ fn build_one(
         arch: arch.to_string(),
         base: base_path.to_path_buf(),
         scratch: var.join(format!("guest-{suite}-{arch}")),
-        memory_mib: opts.memory,
+        memory_mib: u32::try_from(limits.memory_mib).unwrap_or(u32::MAX),
+        limits,
         cpus: opts.num_make,
         // Only package installation needs it; without, the QEMU guest has no NIC at all.
         network: !steps.is_empty(),
@@ -640,7 +646,13 @@ fn build_one(
     write_atomic(&var.join(format!("base-{suite}-{arch}.manifest")), &manifest)?;
 
     progress.info("Creating build script (var/build-script)");
-    let script = build_script(desc, arch, opts.num_make, opts.memory, reference);
+    let script = build_script(
+        desc,
+        arch,
+        opts.num_make,
+        u32::try_from(limits.memory_mib).unwrap_or(u32::MAX),
+        reference,
+    );
     write_atomic(&var.join("build-script"), &script)?;
     for r in &desc.remotes {
         check_interrupt()?;
@@ -677,7 +689,12 @@ fn build_one(
             },
             &outputs,
         )
-        .map_err(guest_err)?;
+        .map_err(guest_err);
+    // A limit the script ran into is the build's failure, whatever the step's status.
+    if let Some(hit) = guest.limit_hit() {
+        return Err(BuildError::Limit(hit));
+    }
+    let status = status?;
     // What copy-out refused to bring to the host (devices, FIFOs, sockets).
     for w in guest.take_warnings() {
         progress.warn(&w);
