@@ -21,10 +21,12 @@
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
-use super::util::{self, GuestUser, Stop, command, err};
-use super::{Exec, Guest, GuestError, GuestSpec, Network};
+use super::env::{self, GuestUser};
+use super::util::{self, err};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, copy};
+use crate::process::piped::{self, Proc, Stdio};
+use crate::process::{self, Invocation};
 
 /// Which container engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,12 +46,14 @@ impl Engine {
     }
 
     /// The engine's command with its global options and extra environment.
-    fn cmd(self, env: &[(String, String)]) -> Command {
-        let mut c = command(self.name());
+    fn cmd(self, env: &[(String, String)]) -> Invocation {
+        let mut c = Invocation::new(self.name());
         if self == Self::Podman {
-            c.args(["--runtime", "runc"]);
+            c = c.args(["--runtime", "runc"]);
         }
-        c.envs(env.iter().map(|(k, v)| (k, v)));
+        for (k, v) in env {
+            c = c.env(k, v);
+        }
         c
     }
 
@@ -65,7 +69,7 @@ impl Engine {
         }
         match self {
             Self::Docker => {
-                let ok = util::run_quiet(self.cmd(env).args([
+                let ok = process::succeeds(&self.cmd(env).args([
                     "version",
                     "--format",
                     "{{.Server.Version}}",
@@ -112,7 +116,7 @@ struct Running {
     name: String,
     network: Network,
     /// The `run -i` client; its stdin keeps the container alive.
-    client: Child,
+    client: Proc,
 }
 
 impl Container {
@@ -126,7 +130,7 @@ impl Container {
         Self { engine, env, state: None }
     }
 
-    fn cmd(&self) -> Command {
+    fn cmd(&self) -> Invocation {
         self.engine.cmd(&self.env)
     }
 
@@ -150,7 +154,8 @@ impl Container {
         let inspect = |tag: &str| -> Result<(String, String), GuestError> {
             let format = "{{.Id}} {{index .Config.Labels \"org.git-gitian.rootfs\"}}";
             let out =
-                util::run_ok(b, self.cmd().args(["image", "inspect", "--format", format, tag]))?;
+                process::run_ok(&self.cmd().args(["image", "inspect", "--format", format, tag]))
+                    .map_err(GuestError::process(b))?;
             let (id, digest) = out.trim().split_once(' ').unwrap_or((out.trim(), ""));
             Ok((id.to_string(), digest.to_string()))
         };
@@ -160,14 +165,15 @@ impl Container {
         {
             return Ok(id);
         }
-        util::run_ok(
-            b,
-            self.cmd()
+        process::run_ok(
+            &self
+                .cmd()
                 .arg("import")
                 .args(["--change", &format!("LABEL org.git-gitian.rootfs={label}")])
                 .arg(&tar)
                 .arg(&tag),
-        )?;
+        )
+        .map_err(GuestError::process(b))?;
         let (id, digest) = inspect(&tag)?;
         if digest != label {
             return Err(err(
@@ -180,17 +186,15 @@ impl Container {
 
     /// Removes containers left by git-gitian processes that no longer exist.
     fn remove_stale(&self) {
-        let Ok(list) = util::run_ok(
-            self.bname(),
-            self.cmd().args([
-                "ps",
-                "-a",
-                "--filter",
-                "label=org.git-gitian.pid",
-                "--format",
-                "{{.Names}} {{.Labels}}",
-            ]),
-        ) else {
+        let Ok(list) = process::run_ok(&self.cmd().args([
+            "ps",
+            "-a",
+            "--filter",
+            "label=org.git-gitian.pid",
+            "--format",
+            "{{.Names}} {{.Labels}}",
+        ]))
+        .map_err(GuestError::process(self.bname())) else {
             return;
         };
         for line in list.lines() {
@@ -203,8 +207,8 @@ impl Container {
                 })
                 .map(|p| p.trim_end_matches(']').to_string())
                 .unwrap_or_default();
-            if super::process::is_gone(&pid) {
-                let _ = util::run_quiet(self.cmd().args(["rm", "-f", name]));
+            if process::is_gone(&pid) {
+                let _ = process::succeeds(&self.cmd().args(["rm", "-f", name]));
             }
         }
     }
@@ -222,7 +226,8 @@ impl Container {
             }
             // Keep what the running container did: commit it into a per-build image.
             let image = format!("{}-layer:{}", st.name, st.seq);
-            util::run_ok(b, engine.cmd(&env).args(["commit", &r.name, &image]))?;
+            process::run_ok(&engine.cmd(&env).args(["commit", &r.name, &image]))
+                .map_err(GuestError::process(b))?;
             st.committed.push(image.clone());
             st.image = image;
             stop(engine, &env, st.running.take());
@@ -230,39 +235,24 @@ impl Container {
         let network = network.unwrap_or(Network::Offline);
         st.seq += 1;
         let name = format!("{}-{}", st.name, st.seq);
-        let mut cmd = engine.cmd(&env);
-        cmd.args(["run", "-i", "--rm", "--name", &name]);
-        cmd.args(["--label", &format!("org.git-gitian.pid={}", std::process::id())]);
-        cmd.args(ULIMITS);
-        match network {
-            Network::Offline => cmd.args(["--network", "none", "--hostname", "gitian"]),
-            Network::Online => cmd.args(["--network", "host"]),
-        };
-        cmd.args(["--user", "0:0", "--entrypoint", "/bin/sh", &st.image]);
-        cmd.args(["-c", "echo ready; exec cat >/dev/null"]);
+        let cmd = run_invocation(engine.cmd(&env), &name, network, &st.image);
         let log = st.dir.join(format!("{name}.stderr"));
         let errf = fs::File::create(&log)
             .map_err(|e| err(b, format!("cannot create {}: {e}", log.display())))?;
-        let mut client = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(errf))
-            .spawn()
-            .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&cmd))))?;
+        let mut client = piped::start(&cmd, Stdio::piped(), Stdio::piped(), Stdio::from(errf))
+            .map_err(GuestError::process(b))?;
         let mut line = String::new();
         let ready = client
-            .stdout
-            .take()
+            .take_stdout()
             .map(|o| BufReader::new(o).read_line(&mut line).is_ok() && line.trim() == "ready")
             .unwrap_or(false);
         if !ready {
-            let _ = client.kill();
-            let _ = client.wait();
-            let _ = util::run_quiet(engine.cmd(&env).args(["rm", "-f", &name]));
+            client.stop();
+            let _ = process::succeeds(&engine.cmd(&env).args(["rm", "-f", &name]));
             let why = fs::read_to_string(&log).unwrap_or_default();
             return Err(err(
                 b,
-                format!("container did not start: {} ({})", util::show(&cmd), why.trim()),
+                format!("container did not start: {} ({})", cmd.display(), why.trim()),
             ));
         }
         st.running = Some(Running { name: name.clone(), network, client });
@@ -270,19 +260,32 @@ impl Container {
     }
 
     /// `docker exec -i -u USER NAME argv...`
-    fn exec_cmd(&self, container: &str, user: &GuestUser, argv: &[String]) -> Command {
-        let mut c = self.cmd();
-        c.args(["exec", "-i", "-u", &user.name, container]).args(argv);
-        c
+    fn exec_cmd(&self, container: &str, user: &GuestUser, argv: &[String]) -> Invocation {
+        self.cmd().args(["exec", "-i", "-u", &user.name, container]).args(argv)
     }
+}
+
+/// `docker run -i` of the container that keeps a guest alive: its main process is `cat`,
+/// reading the client's stdin (see the module docs); it prints `ready` once it runs.
+fn run_invocation(engine: Invocation, name: &str, network: Network, image: &str) -> Invocation {
+    let cmd = engine
+        .args(["run", "-i", "--rm", "--name", name])
+        .args(["--label", &format!("org.git-gitian.pid={}", std::process::id())])
+        .args(ULIMITS);
+    let cmd = match network {
+        Network::Offline => cmd.args(["--network", "none", "--hostname", "gitian"]),
+        Network::Online => cmd.args(["--network", "host"]),
+    };
+    cmd.args(["--user", "0:0", "--entrypoint", "/bin/sh", image])
+        .args(["-c", "echo ready; exec cat >/dev/null"])
 }
 
 /// Stops a running container: closes the client's stdin (the container's `cat` ends), waits,
 /// and removes the container in case the client is gone.
 fn stop(engine: Engine, env: &[(String, String)], running: Option<Running>) {
     let Some(mut r) = running else { return };
-    drop(r.client.stdin.take());
-    let _ = util::run_quiet(engine.cmd(env).args(["rm", "-f", &r.name]));
+    drop(r.client.take_stdin());
+    let _ = process::succeeds(&engine.cmd(env).args(["rm", "-f", &r.name]));
     let _ = r.client.wait();
 }
 
@@ -295,10 +298,12 @@ impl Guest for Container {
         let b = self.bname();
         let v = match self.engine {
             Engine::Docker => {
-                util::run_ok(b, self.cmd().args(["version", "--format", "{{.Server.Version}}"]))
+                process::run_ok(&self.cmd().args(["version", "--format", "{{.Server.Version}}"]))
+                    .map_err(GuestError::process(b))
             }
             Engine::Podman => {
-                util::run_ok(b, self.cmd().args(["version", "--format", "{{.Client.Version}}"]))
+                process::run_ok(&self.cmd().args(["version", "--format", "{{.Client.Version}}"]))
+                    .map_err(GuestError::process(b))
             }
         };
         let v = v.unwrap_or_default();
@@ -339,50 +344,38 @@ impl Guest for Container {
         let b = self.bname();
         let name = self.ensure(Some(cmd.network))?;
         let st = self.state.as_ref().expect("ensured");
-        let who = util::pick(cmd.user, &st.root, &st.build);
-        let argv = util::inner_argv(who, cmd);
-        let (out, errs) = util::log_stdio(b, cmd.log)?;
-        let mut c = self.exec_cmd(&name, who, &argv);
-        let mut child = c
-            .stdin(Stdio::piped())
-            .stdout(out)
-            .stderr(errs)
-            .spawn()
-            .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&c))))?;
-        util::feed_stdin(&mut child, cmd.script.as_bytes());
-        let status = util::wait(b, &mut child, Stop::Kill)?;
-        Ok(util::exit_code(status))
+        let who = env::pick(cmd.user, &st.root, &st.build);
+        let argv = env::inner_argv(who, cmd);
+        let (out, errs) = piped::log_stdio(cmd.log).map_err(GuestError::process(b))?;
+        let c = self.exec_cmd(&name, who, &argv);
+        let mut child =
+            piped::start(&c, Stdio::piped(), out, errs).map_err(GuestError::process(b))?;
+        child.feed(cmd.script.as_bytes());
+        let status = child.wait().map_err(GuestError::process(b))?;
+        Ok(process::exit_code(status))
     }
 
     fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
         let b = self.bname();
-        util::check_guest_path(b, guest_dir)?;
+        copy::check_guest_path(b, guest_dir)?;
         let name = self.ensure(None)?;
         let st = self.state.as_ref().expect("ensured");
-        let mut consumer = self.exec_cmd(&name, &st.build, &util::untar_argv(&st.build, guest_dir));
-        util::copy_in_with(b, host, guest_dir, Stop::Kill, |input| {
-            consumer
-                .stdin(input)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&consumer))))
+        let consumer = self.exec_cmd(&name, &st.build, &copy::untar_argv(&st.build, guest_dir));
+        copy::copy_in_with(b, host, guest_dir, |input| {
+            piped::start(&consumer, input, Stdio::null(), Stdio::piped())
+                .map_err(GuestError::process(b))
         })
     }
 
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
         let b = self.bname();
-        util::check_guest_path(b, guest_path)?;
+        copy::check_guest_path(b, guest_path)?;
         let name = self.ensure(None)?;
         let st = self.state.as_ref().expect("ensured");
-        let mut producer = self.exec_cmd(&name, &st.build, &util::tar_argv(&st.build, guest_path));
-        util::copy_out_with(b, guest_path, host_dir, Stop::Kill, || {
-            producer
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&producer))))
+        let producer = self.exec_cmd(&name, &st.build, &copy::tar_argv(&st.build, guest_path));
+        copy::copy_out_with(b, guest_path, host_dir, || {
+            piped::start(&producer, Stdio::null(), Stdio::piped(), Stdio::piped())
+                .map_err(GuestError::process(b))
         })
     }
 
@@ -391,7 +384,7 @@ impl Guest for Container {
         let Some(mut st) = self.state.take() else { return Ok(()) };
         stop(engine, &self.env, st.running.take());
         for image in &st.committed {
-            let _ = util::run_quiet(engine.cmd(&self.env).args(["rmi", "-f", image]));
+            let _ = process::succeeds(&engine.cmd(&self.env).args(["rmi", "-f", image]));
         }
         util::remove_tree(engine.name(), &st.dir)
     }
