@@ -26,7 +26,7 @@ use super::env::{self, GuestUser};
 use super::util::{self, err};
 use super::{Exec, Guest, GuestError, GuestSpec, Network, copy};
 use crate::process::piped::{self, Proc, Stdio};
-use crate::process::{self, Invocation};
+use crate::process::{self, HostRunner, Invocation, Runner};
 
 /// Which container engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +92,8 @@ pub struct Container {
     engine: Engine,
     /// Extra environment for every engine command (`DOCKER_HOST`, `CONTAINERS_STORAGE_CONF`).
     env: Vec<(String, String)>,
+    /// Runs the engine's one-shot commands (a recorder in tests).
+    runner: Box<dyn Runner>,
     state: Option<State>,
 }
 
@@ -127,7 +129,26 @@ impl Container {
 
     /// A backend whose engine commands get `env` on top of ours (e.g. `DOCKER_HOST`).
     pub fn with_env(engine: Engine, env: Vec<(String, String)>) -> Self {
-        Self { engine, env, state: None }
+        Self::with_runner(engine, env, Box::new(HostRunner))
+    }
+
+    /// A backend whose one-shot engine commands go through `runner`.
+    pub fn with_runner(
+        engine: Engine,
+        env: Vec<(String, String)>,
+        runner: Box<dyn Runner>,
+    ) -> Self {
+        Self { engine, env, runner, state: None }
+    }
+
+    /// Runs a one-shot engine command; its stdout, or an error unless it exits 0.
+    fn run_ok(&self, inv: &Invocation) -> Result<String, GuestError> {
+        self.runner.output_ok(inv).map_err(GuestError::process(self.bname()))
+    }
+
+    /// Runs a one-shot engine command whose failure does not matter (removals).
+    fn run_quiet(&self, inv: &Invocation) {
+        let _ = self.runner.output(inv);
     }
 
     fn cmd(&self) -> Invocation {
@@ -136,11 +157,6 @@ impl Container {
 
     fn bname(&self) -> &'static str {
         self.engine.name()
-    }
-
-    fn state_mut(&mut self) -> Result<&mut State, GuestError> {
-        let name = self.bname();
-        self.state.as_mut().ok_or_else(|| err(name, "no guest: create was not called"))
     }
 
     /// The imported base image for `base`, importing it on first use.
@@ -154,8 +170,7 @@ impl Container {
         let inspect = |tag: &str| -> Result<(String, String), GuestError> {
             let format = "{{.Id}} {{index .Config.Labels \"org.git-gitian.rootfs\"}}";
             let out =
-                process::run_ok(&self.cmd().args(["image", "inspect", "--format", format, tag]))
-                    .map_err(GuestError::process(b))?;
+                self.run_ok(&self.cmd().args(["image", "inspect", "--format", format, tag]))?;
             let (id, digest) = out.trim().split_once(' ').unwrap_or((out.trim(), ""));
             Ok((id.to_string(), digest.to_string()))
         };
@@ -165,15 +180,14 @@ impl Container {
         {
             return Ok(id);
         }
-        process::run_ok(
+        self.run_ok(
             &self
                 .cmd()
                 .arg("import")
                 .args(["--change", &format!("LABEL org.git-gitian.rootfs={label}")])
                 .arg(&tar)
                 .arg(&tag),
-        )
-        .map_err(GuestError::process(b))?;
+        )?;
         let (id, digest) = inspect(&tag)?;
         if digest != label {
             return Err(err(
@@ -186,15 +200,14 @@ impl Container {
 
     /// Removes containers left by git-gitian processes that no longer exist.
     fn remove_stale(&self) {
-        let Ok(list) = process::run_ok(&self.cmd().args([
+        let Ok(list) = self.run_ok(&self.cmd().args([
             "ps",
             "-a",
             "--filter",
             "label=org.git-gitian.pid",
             "--format",
             "{{.Names}} {{.Labels}}",
-        ]))
-        .map_err(GuestError::process(self.bname())) else {
+        ])) else {
             return;
         };
         for line in list.lines() {
@@ -208,7 +221,7 @@ impl Container {
                 .map(|p| p.trim_end_matches(']').to_string())
                 .unwrap_or_default();
             if process::is_gone(&pid) {
-                let _ = process::succeeds(&self.cmd().args(["rm", "-f", name]));
+                self.run_quiet(&self.cmd().args(["rm", "-f", name]));
             }
         }
     }
@@ -219,18 +232,20 @@ impl Container {
         let engine = self.engine;
         let env = self.env.clone();
         let b = self.bname();
-        let st = self.state_mut()?;
+        let runner = &*self.runner;
+        let st = self.state.as_mut().ok_or_else(|| err(b, "no guest: create was not called"))?;
         if let Some(r) = &st.running {
             if network.is_none_or(|n| n == r.network) {
                 return Ok(r.name.clone());
             }
             // Keep what the running container did: commit it into a per-build image.
             let image = format!("{}-layer:{}", st.name, st.seq);
-            process::run_ok(&engine.cmd(&env).args(["commit", &r.name, &image]))
+            runner
+                .output_ok(&engine.cmd(&env).args(["commit", &r.name, &image]))
                 .map_err(GuestError::process(b))?;
             st.committed.push(image.clone());
             st.image = image;
-            stop(engine, &env, st.running.take());
+            stop(runner, engine.cmd(&env), st.running.take());
         }
         let network = network.unwrap_or(Network::Offline);
         st.seq += 1;
@@ -248,7 +263,7 @@ impl Container {
             .unwrap_or(false);
         if !ready {
             client.stop();
-            let _ = process::succeeds(&engine.cmd(&env).args(["rm", "-f", &name]));
+            let _ = runner.output(&engine.cmd(&env).args(["rm", "-f", &name]));
             let why = fs::read_to_string(&log).unwrap_or_default();
             return Err(err(
                 b,
@@ -282,10 +297,10 @@ fn run_invocation(engine: Invocation, name: &str, network: Network, image: &str)
 
 /// Stops a running container: closes the client's stdin (the container's `cat` ends), waits,
 /// and removes the container in case the client is gone.
-fn stop(engine: Engine, env: &[(String, String)], running: Option<Running>) {
+fn stop(runner: &dyn Runner, engine: Invocation, running: Option<Running>) {
     let Some(mut r) = running else { return };
     drop(r.client.take_stdin());
-    let _ = process::succeeds(&engine.cmd(env).args(["rm", "-f", &r.name]));
+    let _ = runner.output(&engine.args(["rm", "-f", &r.name]));
     let _ = r.client.wait();
 }
 
@@ -295,15 +310,12 @@ impl Guest for Container {
     }
 
     fn describe(&self) -> String {
-        let b = self.bname();
         let v = match self.engine {
             Engine::Docker => {
-                process::run_ok(&self.cmd().args(["version", "--format", "{{.Server.Version}}"]))
-                    .map_err(GuestError::process(b))
+                self.run_ok(&self.cmd().args(["version", "--format", "{{.Server.Version}}"]))
             }
             Engine::Podman => {
-                process::run_ok(&self.cmd().args(["version", "--format", "{{.Client.Version}}"]))
-                    .map_err(GuestError::process(b))
+                self.run_ok(&self.cmd().args(["version", "--format", "{{.Client.Version}}"]))
             }
         };
         let v = v.unwrap_or_default();
@@ -346,13 +358,8 @@ impl Guest for Container {
         let st = self.state.as_ref().expect("ensured");
         let who = env::pick(cmd.user, &st.root, &st.build);
         let argv = env::inner_argv(who, cmd);
-        let (out, errs) = piped::log_stdio(cmd.log).map_err(GuestError::process(b))?;
         let c = self.exec_cmd(&name, who, &argv);
-        let mut child =
-            piped::start(&c, Stdio::piped(), out, errs).map_err(GuestError::process(b))?;
-        child.feed(cmd.script.as_bytes());
-        let status = child.wait().map_err(GuestError::process(b))?;
-        Ok(process::exit_code(status))
+        self.runner.run(&c, Some(cmd.script.as_bytes()), cmd.log).map_err(GuestError::process(b))
     }
 
     fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
@@ -382,9 +389,9 @@ impl Guest for Container {
     fn destroy(&mut self) -> Result<(), GuestError> {
         let engine = self.engine;
         let Some(mut st) = self.state.take() else { return Ok(()) };
-        stop(engine, &self.env, st.running.take());
+        stop(&*self.runner, self.cmd(), st.running.take());
         for image in &st.committed {
-            let _ = process::succeeds(&engine.cmd(&self.env).args(["rmi", "-f", image]));
+            self.run_quiet(&self.cmd().args(["rmi", "-f", image]));
         }
         util::remove_tree(engine.name(), &st.dir)
     }
@@ -393,5 +400,85 @@ impl Guest for Container {
 impl Drop for Container {
     fn drop(&mut self) {
         let _ = self.destroy();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::Recorder;
+
+    const INSPECT: &str = "image inspect --format '{{.Id}} {{index .Config.Labels \"org.git-gitian.rootfs\"}}' git-gitian-base:0123456789abcdef";
+
+    fn base() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("rootfs.tar"), b"tar").unwrap();
+        let key = format!("0123456789abcdef{}", "0".repeat(48));
+        fs::write(dir.path().join("SHA256SUMS"), format!("{key}  ./rootfs.tar\n")).unwrap();
+        (dir, key)
+    }
+
+    /// The base is imported once, labelled with its digest, and reused only when the label
+    /// matches: podman's exact command lines, with its runtime and storage environment.
+    #[test]
+    fn base_image_is_imported_once_and_checked_by_label() {
+        let (dir, key) = base();
+        let rec = Recorder::new();
+        let env = vec![("CONTAINERS_STORAGE_CONF".to_string(), "/s/storage.conf".to_string())];
+        let c = Container::with_runner(Engine::Podman, env, Box::new(rec.clone()));
+        // First inspect: no such image; after the import: the labelled image.
+        rec.reply(INSPECT, Some(1), 125, "");
+        rec.reply(INSPECT, None, 0, &format!("sha256:feed sha256:{key}\n"));
+        assert_eq!(c.base_image(dir.path()).unwrap(), "sha256:feed");
+        assert_eq!(c.base_image(dir.path()).unwrap(), "sha256:feed");
+        let p = "CONTAINERS_STORAGE_CONF=/s/storage.conf podman --runtime runc";
+        let tar = dir.path().join("rootfs.tar");
+        assert_eq!(
+            rec.lines(),
+            vec![
+                format!("{p} {INSPECT}"),
+                format!(
+                    "{p} import --change 'LABEL org.git-gitian.rootfs=sha256:{key}' {} \
+                     git-gitian-base:0123456789abcdef",
+                    tar.display()
+                ),
+                format!("{p} {INSPECT}"),
+                format!("{p} {INSPECT}"),
+            ]
+        );
+    }
+
+    /// An image under the tag imported from another tarball is not used.
+    #[test]
+    fn a_differently_labelled_image_is_refused() {
+        let (dir, _) = base();
+        let rec = Recorder::new();
+        let c = Container::with_runner(Engine::Docker, Vec::new(), Box::new(rec.clone()));
+        rec.reply(INSPECT, None, 0, "sha256:other sha256:else\n");
+        let e = c.base_image(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("is labelled 'sha256:else'"), "{e}");
+        assert!(rec.lines()[1].starts_with("docker import "), "{:?}", rec.lines());
+    }
+
+    /// The container that keeps a guest alive, and a command in it.
+    #[test]
+    fn run_and_exec_command_lines() {
+        let c = Container::new(Engine::Docker);
+        let run = run_invocation(c.cmd(), "gitian-1-0-1", Network::Offline, "img:1");
+        let pid = std::process::id();
+        assert_eq!(
+            run.display(),
+            format!(
+                "docker run -i --rm --name gitian-1-0-1 --label org.git-gitian.pid={pid} \
+                 --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 --network none \
+                 --hostname gitian --user 0:0 --entrypoint /bin/sh img:1 -c \
+                 'echo ready; exec cat >/dev/null'"
+            )
+        );
+        let online = run_invocation(c.cmd(), "n", Network::Online, "i").display();
+        assert!(online.contains(" --network host --user "), "{online}");
+        let user = GuestUser::root();
+        let exec = c.exec_cmd("n", &user, &["bash".into()]);
+        assert_eq!(exec.display(), "docker exec -i -u root n bash");
     }
 }

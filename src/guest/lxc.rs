@@ -398,6 +398,68 @@ mod tests {
         assert!(!left, "the container's cgroup was left behind");
     }
 
+    /// The exact host command line of a guest command: the supervisor, lxc-execute with this
+    /// guest's private lxcpath, config and log, and the build user switched with setpriv.
+    #[test]
+    fn command_line_of_a_build_user_command() {
+        let st = State {
+            name: "gitian-7-0".into(),
+            dir: "/s/g".into(),
+            build: GuestUser {
+                name: "debian".into(),
+                uid: 1000,
+                gid: 1000,
+                home: "/home/debian".into(),
+            },
+            root: GuestUser::root(),
+        };
+        let argv = st.as_user(User::Build, vec!["bash".into(), "-x".into()]);
+        let inv = st.invocation(Network::Offline, &argv);
+        let mut want: Vec<String> =
+            ["setpriv", "--pdeathsig", "TERM", "--", "/bin/sh", "-c"].map(String::from).to_vec();
+        want.push(SUPERVISOR.into());
+        want.extend(
+            [
+                "gitian-lxc",
+                "gitian-7-0",
+                "lxc-execute",
+                "-n",
+                "gitian-7-0",
+                "-P",
+                "/s/g/path",
+                "-f",
+                "/s/g/offline.conf",
+                "-o",
+                "/s/g/lxc.log",
+                "--",
+                "setpriv",
+                "--reuid=1000",
+                "--regid=1000",
+                "--init-groups",
+                "--",
+                "bash",
+                "-x",
+            ]
+            .map(String::from),
+        );
+        let got: Vec<String> = std::iter::once(&inv.program)
+            .chain(&inv.args)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(got, want);
+        assert!(inv.env_clear);
+        assert_eq!(inv.env, vec![("PATH".into(), "/usr/sbin:/usr/bin:/sbin:/bin".into())]);
+        let root = st.invocation(Network::Online, &st.as_user(User::Root, vec!["bash".into()]));
+        let words: Vec<String> =
+            root.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert!(words.ends_with(&[
+            "lxc.log".replace("lxc", "/s/g/lxc"),
+            "--".into(),
+            "bash".into()
+        ]));
+        assert!(root.args.iter().any(|a| a == "/s/g/online.conf"));
+    }
+
     #[test]
     fn offline_config_has_no_network_device() {
         let c = config_text(Path::new("/b"), Path::new("/s/delta"), "amd64", Network::Offline);

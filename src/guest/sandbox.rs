@@ -752,6 +752,56 @@ mod tests {
         );
     }
 
+    /// The exact host command line that starts a guest command's namespaces: a network
+    /// namespace of its own unless the command is online, the setup script's arguments, then
+    /// the command.
+    #[test]
+    fn namespace_command_lines() {
+        let setup: Vec<String> =
+            ["guest", "/g/root", "/g/fstab.offline", "offline", "setpriv:1000:1000"]
+                .map(String::from)
+                .to_vec();
+        let inv = namespace_invocation(
+            true,
+            Path::new("/g/fifo"),
+            Path::new("/g/setup-error"),
+            &setup,
+            &["bash".into(), "-x".into()],
+        );
+        let got: Vec<String> = std::iter::once(&inv.program)
+            .chain(&inv.args)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let mut want: Vec<String> = [
+            "setpriv",
+            "--pdeathsig",
+            "KILL",
+            "--",
+            "unshare",
+            "--user",
+            "--mount",
+            "--pid",
+            "--uts",
+            "--ipc",
+            "--net",
+            "--fork",
+            "--kill-child",
+            "--",
+            "/bin/sh",
+            "-c",
+        ]
+        .map(String::from)
+        .to_vec();
+        want.push(SETUP.into());
+        want.extend(["gitian-sandbox", "/g/fifo", "/g/setup-error"].map(String::from));
+        want.extend(setup.iter().cloned());
+        want.extend(["--", "bash", "-x"].map(String::from));
+        assert_eq!(got, want);
+        assert!(inv.env_clear);
+        let online = namespace_invocation(false, Path::new("f"), Path::new("e"), &[], &[]);
+        assert!(!online.args.iter().any(|a| a == "--net"), "online shares the host network");
+    }
+
     #[test]
     fn subordinate_ranges() {
         let text = "alice:100000:65536\n1001:200000:65536\nbob:300000:100\n";

@@ -73,7 +73,7 @@ impl Vbox {
     }
 
     fn run(
-        &mut self,
+        &self,
         inv: &Invocation,
         stdin: Option<&[u8]>,
         log: Option<&Path>,

@@ -10,23 +10,23 @@ use super::piped::{self, Stdio};
 use super::{Captured, Invocation, ProcessError, exit_code, shell_quote};
 
 /// Runs host commands for a backend; swapped for a [`Recorder`] in tests.
-pub trait Runner: std::fmt::Debug + Send {
+pub trait Runner: std::fmt::Debug + Send + Sync {
     /// Runs `inv` with `stdin` fed (or closed) and stdout+stderr appended to `log` (or
     /// discarded); returns the exit code.
     fn run(
-        &mut self,
+        &self,
         inv: &Invocation,
         stdin: Option<&[u8]>,
         log: Option<&Path>,
     ) -> Result<i32, ProcessError>;
     /// Runs `inv` to completion, capturing its output; any exit code is returned.
-    fn output(&mut self, inv: &Invocation) -> Result<Captured, ProcessError>;
+    fn output(&self, inv: &Invocation) -> Result<Captured, ProcessError>;
     /// Runs `producer | consumer`; fails unless both exit 0.
-    fn pipe(&mut self, producer: &Invocation, consumer: &Invocation) -> Result<(), ProcessError>;
+    fn pipe(&self, producer: &Invocation, consumer: &Invocation) -> Result<(), ProcessError>;
     /// Waits before retrying (a wait loop).
-    fn sleep(&mut self, d: Duration);
+    fn sleep(&self, d: Duration);
     /// [`Self::output`] that fails unless the command exits 0; returns stdout.
-    fn output_ok(&mut self, inv: &Invocation) -> Result<String, ProcessError> {
+    fn output_ok(&self, inv: &Invocation) -> Result<String, ProcessError> {
         let out = self.output(inv)?;
         if out.code != 0 {
             return Err(super::failed(inv, out.code, &String::from_utf8_lossy(&out.stderr)));
@@ -41,7 +41,7 @@ pub struct HostRunner;
 
 impl Runner for HostRunner {
     fn run(
-        &mut self,
+        &self,
         inv: &Invocation,
         stdin: Option<&[u8]>,
         log: Option<&Path>,
@@ -55,15 +55,15 @@ impl Runner for HostRunner {
         Ok(exit_code(child.wait()?))
     }
 
-    fn output(&mut self, inv: &Invocation) -> Result<Captured, ProcessError> {
+    fn output(&self, inv: &Invocation) -> Result<Captured, ProcessError> {
         super::run(inv)
     }
 
-    fn pipe(&mut self, producer: &Invocation, consumer: &Invocation) -> Result<(), ProcessError> {
+    fn pipe(&self, producer: &Invocation, consumer: &Invocation) -> Result<(), ProcessError> {
         piped::pipe_commands(producer, consumer)
     }
 
-    fn sleep(&mut self, d: Duration) {
+    fn sleep(&self, d: Duration) {
         std::thread::sleep(d);
     }
 }
@@ -140,7 +140,7 @@ impl Recorder {
 
 impl Runner for Recorder {
     fn run(
-        &mut self,
+        &self,
         inv: &Invocation,
         stdin: Option<&[u8]>,
         _log: Option<&Path>,
@@ -152,12 +152,12 @@ impl Runner for Recorder {
         Ok(self.record(line).0)
     }
 
-    fn output(&mut self, inv: &Invocation) -> Result<Captured, ProcessError> {
+    fn output(&self, inv: &Invocation) -> Result<Captured, ProcessError> {
         let (code, stdout) = self.record(Self::line_of(inv));
         Ok(Captured { code, stdout: stdout.into_bytes(), stderr: Vec::new() })
     }
 
-    fn pipe(&mut self, producer: &Invocation, consumer: &Invocation) -> Result<(), ProcessError> {
+    fn pipe(&self, producer: &Invocation, consumer: &Invocation) -> Result<(), ProcessError> {
         let line = format!("{} | {}", Self::line_of(producer), Self::line_of(consumer));
         match self.record(line.clone()).0 {
             0 => Ok(()),
@@ -169,7 +169,7 @@ impl Runner for Recorder {
         }
     }
 
-    fn sleep(&mut self, d: Duration) {
+    fn sleep(&self, d: Duration) {
         self.record(format!("sleep {}", d.as_secs_f64()));
     }
 }
