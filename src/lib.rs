@@ -14,3 +14,4 @@ pub mod gpg;
 pub mod guest;
 pub mod openpgp;
 pub mod ops;
+pub mod process;

@@ -1,5 +1,7 @@
 //! The one integration-test binary; each area is a module.
 
+#![allow(clippy::disallowed_methods)] // tests drive the real binary and tools directly (clippy.toml)
+
 mod common;
 mod test_backends;
 mod test_build;

@@ -17,8 +17,8 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::process::{self, Child, Invocation, shell_quote};
 use super::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
+use crate::process::{self, Child, Invocation, shell_quote};
 
 /// The guest's PID 1 stub, installed into the base disk by `make-base`.
 pub const INIT_STUB: &str = include_str!("assets/gitian-init");

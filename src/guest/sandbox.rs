@@ -29,11 +29,13 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::util::{self, GuestUser, Stop, command, err};
-use super::{Exec, Guest, GuestError, GuestSpec, Network, User};
+use super::env::{self, GuestUser};
+use super::util::{self, err};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy};
+use crate::process::piped::{self, Proc, Stdio};
+use crate::process::{self, Invocation};
 
 const NAME: &str = "sandbox";
 
@@ -224,14 +226,14 @@ impl State {
         stdin: Stdio,
         stdout: Stdio,
         stderr: Stdio,
-    ) -> Result<Child, GuestError> {
+    ) -> Result<Proc, GuestError> {
         spawn_in(&self.mapping, &self.dir, self.guest_args(setup), argv, stdin, stdout, stderr)
     }
 
     fn guest_args(&self, setup: Setup) -> Vec<String> {
         match setup {
             Setup::Guest(user, net) => {
-                let who = util::pick(user, &self.root, &self.build);
+                let who = env::pick(user, &self.root, &self.build);
                 let switch = if who.uid == 0 {
                     "root".to_string()
                 } else if matches!(self.mapping, Mapping::Single { .. }) {
@@ -263,11 +265,11 @@ impl State {
     ) -> Result<i32, GuestError> {
         let mut child = self.spawn(setup, argv, stdin, stdout, stderr)?;
         if let Some(input) = input {
-            util::feed_stdin(&mut child, input);
+            child.feed(input);
         }
-        let status = util::wait(NAME, &mut child, Stop::Kill);
+        let status = child.wait();
         check_setup(&self.dir)?;
-        Ok(util::exit_code(status?))
+        Ok(process::exit_code(status.map_err(GuestError::process(NAME))?))
     }
 }
 
@@ -281,13 +283,27 @@ fn spawn_in(
     stdin: Stdio,
     stdout: Stdio,
     stderr: Stdio,
-) -> Result<Child, GuestError> {
+) -> Result<Proc, GuestError> {
     let fifo = dir.join("fifo");
     let errf = dir.join("setup-error");
     let _ = fs::remove_file(&errf);
     let offline = !setup_args.iter().any(|a| a == "online");
-    let mut cmd = command("setpriv");
-    cmd.args([
+    let inv = namespace_invocation(offline, &fifo, &errf, &setup_args, argv);
+    let mut child = piped::start(&inv, stdin, stdout, stderr).map_err(GuestError::process(NAME))?;
+    // On an error the child is dropped, which stops it.
+    release(mapping, &mut child, &fifo)?;
+    Ok(child)
+}
+
+/// The host command line that starts the namespaces and runs [`SETUP`] in them.
+fn namespace_invocation(
+    offline: bool,
+    fifo: &Path,
+    errf: &Path,
+    setup_args: &[String],
+    argv: &[String],
+) -> Invocation {
+    let mut inv = Invocation::new("setpriv").args([
         "--pdeathsig",
         "KILL",
         "--",
@@ -299,38 +315,32 @@ fn spawn_in(
         "--ipc",
     ]);
     if offline {
-        cmd.arg("--net");
+        inv = inv.arg("--net");
     }
-    cmd.args(["--fork", "--kill-child", "--", "/bin/sh", "-c", SETUP, "gitian-sandbox"]);
-    cmd.arg(&fifo).arg(&errf).args(&setup_args).arg("--").args(argv);
-    cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").current_dir("/");
-    let mut child = cmd
-        .stdin(stdin)
-        .stdout(stdout)
-        .stderr(stderr)
-        .spawn()
-        .map_err(|e| err(NAME, format!("cannot run {}: {e}", util::show(&cmd))))?;
-    if let Err(e) = release(mapping, &mut child, &fifo) {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(e);
-    }
-    Ok(child)
+    inv.args(["--fork", "--kill-child", "--", "/bin/sh", "-c", SETUP, "gitian-sandbox"])
+        .arg(fifo)
+        .arg(errf)
+        .args(setup_args)
+        .arg("--")
+        .args(argv)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .cwd("/")
 }
 
 /// Waits until the namespace's first process waits on the FIFO (so the namespaces exist),
 /// writes the id maps, and lets it go.
-fn release(mapping: &Mapping, child: &mut Child, fifo: &Path) -> Result<(), GuestError> {
+fn release(mapping: &Mapping, child: &mut Proc, fifo: &Path) -> Result<(), GuestError> {
     let start = Instant::now();
     let mut pause = Duration::from_micros(50);
     let mut f = loop {
         match fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(fifo) {
             Ok(f) => break f,
             Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-                if let Ok(Some(status)) = child.try_wait() {
+                if let Some(status) = child.try_wait() {
                     return Err(err(
                         NAME,
-                        format!("the namespace did not start ({})", util::status_text(status)),
+                        format!("the namespace did not start ({})", process::status_text(status)),
                     ));
                 }
                 if start.elapsed() > Duration::from_secs(30) {
@@ -342,7 +352,7 @@ fn release(mapping: &Mapping, child: &mut Child, fifo: &Path) -> Result<(), Gues
             Err(e) => return Err(err(NAME, format!("cannot open {}: {e}", fifo.display()))),
         }
     };
-    let pid = child.id();
+    let pid = child.pid();
     write_maps(mapping, pid)?;
     f.write_all(b"go\n").map_err(|e| err(NAME, format!("cannot release the namespace: {e}")))?;
     Ok(())
@@ -366,18 +376,16 @@ fn write_maps(mapping: &Mapping, pid: u32) -> Result<(), GuestError> {
         }
         Mapping::Range { uid, gid, subuid, subgid } => {
             for (tool, own, sub) in [("newuidmap", uid, subuid), ("newgidmap", gid, subgid)] {
-                util::run_ok(
-                    NAME,
-                    command(tool).args([
-                        pid.to_string(),
-                        "0".into(),
-                        own.to_string(),
-                        "1".into(),
-                        "1".into(),
-                        sub.to_string(),
-                        "65535".into(),
-                    ]),
-                )?;
+                process::run_ok(&Invocation::new(tool).args([
+                    pid.to_string(),
+                    "0".into(),
+                    own.to_string(),
+                    "1".into(),
+                    "1".into(),
+                    sub.to_string(),
+                    "65535".into(),
+                ]))
+                .map_err(GuestError::process(NAME))?;
             }
         }
     }
@@ -417,7 +425,9 @@ pub(crate) fn unpacked_base(mapping: &Mapping, base: &Path) -> Result<PathBuf, G
     tar_argv.extend(["--numeric-owner".into(), "--exclude=./dev/*".into(), "-xpf".into()]);
     tar_argv.push(tar.display().to_string());
     let result = match mapping {
-        Mapping::Identity => util::run_ok(NAME, command("tar").args(&tar_argv[1..])).map(|_| ()),
+        Mapping::Identity => process::run_ok(&Invocation::new("tar").args(&tar_argv[1..]))
+            .map(|_| ())
+            .map_err(GuestError::process(NAME)),
         _ => {
             if matches!(mapping, Mapping::Single { .. }) {
                 tar_argv.insert(1, "--no-same-owner".into());
@@ -528,13 +538,13 @@ fn run_plain(mapping: &Mapping, dir: &Path, argv: &[String], what: &str) -> Resu
         Stdio::null(),
         Stdio::piped(),
     )?;
-    let stderr = util::capture(child.stderr.take());
-    let status = util::wait(NAME, &mut child, Stop::Kill);
+    let stderr = child.capture_stderr();
+    let status = child.wait();
     check_setup(dir)?;
-    let status = status?;
+    let status = status.map_err(GuestError::process(NAME))?;
     if !status.success() {
         let text = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).trim().to_string();
-        return Err(err(NAME, format!("{what} failed ({}): {text}", util::status_text(status))));
+        return Err(err(NAME, format!("{what} failed ({}): {text}", process::status_text(status))));
     }
     Ok(())
 }
@@ -576,7 +586,9 @@ fn overlay_works(mapping: &Mapping) -> bool {
 fn make_fifo(dir: &Path) -> Result<(), GuestError> {
     let fifo = dir.join("fifo");
     let _ = fs::remove_file(&fifo);
-    util::run_ok(NAME, command("mkfifo").arg("-m").arg("600").arg(&fifo)).map(|_| ())
+    process::run_ok(&Invocation::new("mkfifo").arg("-m").arg("600").arg(&fifo))
+        .map(|_| ())
+        .map_err(GuestError::process(NAME))
 }
 
 /// Removes a tree that may hold files owned by guest ids: as root inside a namespace with the
@@ -658,9 +670,9 @@ impl Guest for Sandbox {
 
     fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError> {
         let st = self.state()?;
-        let who = util::pick(cmd.user, &st.root, &st.build);
-        let argv = util::inner_argv(who, cmd);
-        let (out, errs) = util::log_stdio(NAME, cmd.log)?;
+        let who = env::pick(cmd.user, &st.root, &st.build);
+        let argv = env::inner_argv(who, cmd);
+        let (out, errs) = piped::log_stdio(cmd.log).map_err(GuestError::process(NAME))?;
         st.run(
             Setup::Guest(cmd.user, cmd.network),
             &argv,
@@ -673,8 +685,8 @@ impl Guest for Sandbox {
 
     fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
         let st = self.state()?;
-        let argv = util::untar_argv(&st.build, guest_dir);
-        let r = util::copy_in_with(NAME, host, guest_dir, Stop::Kill, |input| {
+        let argv = copy::untar_argv(&st.build, guest_dir);
+        let r = copy::copy_in_with(NAME, host, guest_dir, |input| {
             let setup = Setup::Guest(User::Build, Network::Offline);
             st.spawn(setup, &argv, input, Stdio::null(), Stdio::piped())
         });
@@ -684,8 +696,8 @@ impl Guest for Sandbox {
 
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
         let st = self.state()?;
-        let argv = util::tar_argv(&st.build, guest_path);
-        let r = util::copy_out_with(NAME, guest_path, host_dir, Stop::Kill, || {
+        let argv = copy::tar_argv(&st.build, guest_path);
+        let r = copy::copy_out_with(NAME, guest_path, host_dir, || {
             let setup = Setup::Guest(User::Build, Network::Offline);
             st.spawn(setup, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())
         });
@@ -738,6 +750,56 @@ mod tests {
             t.lines().last().unwrap(),
             "sysfs /s/g/root/sys sysfs ro,nosuid,nodev,noexec 0 0"
         );
+    }
+
+    /// The exact host command line that starts a guest command's namespaces: a network
+    /// namespace of its own unless the command is online, the setup script's arguments, then
+    /// the command.
+    #[test]
+    fn namespace_command_lines() {
+        let setup: Vec<String> =
+            ["guest", "/g/root", "/g/fstab.offline", "offline", "setpriv:1000:1000"]
+                .map(String::from)
+                .to_vec();
+        let inv = namespace_invocation(
+            true,
+            Path::new("/g/fifo"),
+            Path::new("/g/setup-error"),
+            &setup,
+            &["bash".into(), "-x".into()],
+        );
+        let got: Vec<String> = std::iter::once(&inv.program)
+            .chain(&inv.args)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let mut want: Vec<String> = [
+            "setpriv",
+            "--pdeathsig",
+            "KILL",
+            "--",
+            "unshare",
+            "--user",
+            "--mount",
+            "--pid",
+            "--uts",
+            "--ipc",
+            "--net",
+            "--fork",
+            "--kill-child",
+            "--",
+            "/bin/sh",
+            "-c",
+        ]
+        .map(String::from)
+        .to_vec();
+        want.push(SETUP.into());
+        want.extend(["gitian-sandbox", "/g/fifo", "/g/setup-error"].map(String::from));
+        want.extend(setup.iter().cloned());
+        want.extend(["--", "bash", "-x"].map(String::from));
+        assert_eq!(got, want);
+        assert!(inv.env_clear);
+        let online = namespace_invocation(false, Path::new("f"), Path::new("e"), &[], &[]);
+        assert!(!online.args.iter().any(|a| a == "--net"), "online shares the host network");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::core::manifest::{hex, sha256_hex};
 use crate::guest::kvm;
-use crate::guest::process::{self, Invocation, ProcessError};
+use crate::process::{self, Invocation, ProcessError};
 
 /// Base image files, in SHA256SUMS order.
 pub const FILES: [&str; 6] =

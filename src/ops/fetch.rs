@@ -13,7 +13,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::guest::process::{self, Invocation, ProcessError};
+use crate::process::{self, Invocation, ProcessError};
 
 /// What to fetch for one remote.
 #[derive(Debug, Clone)]

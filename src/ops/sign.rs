@@ -10,9 +10,9 @@
 //!   directory is either as it was or complete (assert and its signature together). A retry
 //!   finds identical bytes, checks the signature and commits what is not yet committed.
 
+use crate::process::Invocation;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use thiserror::Error;
 
@@ -506,14 +506,11 @@ fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, SignError> {
 /// arguments rather than pasted into the shell text.
 fn run_program(program: &str, signer: &str, file: &Path) -> Result<(), SignError> {
     let script = format!("{program} -u \"$1\" \"$2\"");
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .arg("sh")
-        .arg(signer)
-        .arg(file)
-        .status()
-        .map_err(io_err(Path::new("sh")))?;
+    let inv = Invocation::new("sh").arg("-c").arg(&script).arg("sh").arg(signer).arg(file);
+    let status = crate::process::run_interactive(&inv).map_err(|e| match e {
+        crate::process::ProcessError::Spawn { source, .. } => io_err(Path::new("sh"))(source),
+        other => io_err(Path::new("sh"))(io::Error::other(other.to_string())),
+    })?;
     if status.success() {
         Ok(())
     } else {

@@ -1184,7 +1184,7 @@ mod tests {
         std::fs::write(dir.path().join("real"), b"x").unwrap();
         std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
         let fifo = dir.path().join("fifo");
-        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        crate::process::run_ok(&crate::process::Invocation::new("mkfifo").arg(&fifo)).unwrap();
         let tree = Arc::new(FsTree::new(dir.path(), "ledger".into()));
         for name in ["link", "fifo"] {
             let signed = Signed::deferred(tree.clone(), name.into(), true);
