@@ -95,6 +95,8 @@ pub struct Container {
     /// Runs the engine's one-shot commands (a recorder in tests).
     runner: Box<dyn Runner>,
     state: Option<State>,
+    /// What copy-out did not bring to the host (devices, FIFOs), for `take_warnings`.
+    notes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -138,7 +140,7 @@ impl Container {
         env: Vec<(String, String)>,
         runner: Box<dyn Runner>,
     ) -> Self {
-        Self { engine, env, runner, state: None }
+        Self { engine, env, runner, state: None, notes: Vec::new() }
     }
 
     /// Runs a one-shot engine command; its stdout, or an error unless it exits 0.
@@ -325,6 +327,10 @@ impl Guest for Container {
         }
     }
 
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
         self.destroy()?;
         let b = self.bname();
@@ -380,10 +386,12 @@ impl Guest for Container {
         let name = self.ensure(None)?;
         let st = self.state.as_ref().expect("ensured");
         let producer = self.exec_cmd(&name, &st.build, &copy::tar_argv(&st.build, guest_path));
-        copy::copy_out_with(b, guest_path, host_dir, || {
+        let notes = copy::copy_out_with(b, guest_path, host_dir, || {
             piped::start(&producer, Stdio::null(), Stdio::piped(), Stdio::piped())
                 .map_err(GuestError::process(b))
-        })
+        })?;
+        self.notes.extend(notes);
+        Ok(())
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {

@@ -27,6 +27,8 @@ const NAME: &str = "lxc";
 #[derive(Debug, Default)]
 pub struct Lxc {
     state: Option<State>,
+    /// What copy-out did not bring to the host (devices, FIFOs), for `take_warnings`.
+    notes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -251,6 +253,10 @@ impl Guest for Lxc {
         format!("lxc {}", v.trim()).trim().to_string()
     }
 
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
         self.destroy()?;
         if let Some(why) = Self::unavailable() {
@@ -311,10 +317,12 @@ impl Guest for Lxc {
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
         let st = self.state()?;
         let argv = st.as_user(User::Build, copy::tar_argv(&st.build, guest_path));
-        copy::copy_out_with(NAME, guest_path, host_dir, || {
+        let notes = copy::copy_out_with(NAME, guest_path, host_dir, || {
             st.spawn(Network::Offline, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())
         })
-        .map_err(|e| err(NAME, format!("{}; {}", e.message, st.lxc_log())))
+        .map_err(|e| err(NAME, format!("{}; {}", e.message, st.lxc_log())))?;
+        self.notes.extend(notes);
+        Ok(())
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {

@@ -127,6 +127,8 @@ pub struct Sandbox {
     state: Option<State>,
     /// Copy the base per guest even where overlayfs works (what old kernels get).
     force_copy: bool,
+    /// What copy-out did not bring to the host (devices, FIFOs), for `take_warnings`.
+    notes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -189,7 +191,7 @@ impl Sandbox {
     /// A sandbox that gives each guest a full copy of the base instead of an overlay, as it
     /// does by itself on kernels that refuse overlayfs in a user namespace (for tests).
     pub fn with_copy() -> Self {
-        Self { state: None, force_copy: true }
+        Self { state: None, force_copy: true, notes: Vec::new() }
     }
 
     /// Why the sandbox cannot run here, if it cannot.
@@ -622,6 +624,10 @@ impl Guest for Sandbox {
         format!("sandbox (user namespace, {})", mapping.text())
     }
 
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
         self.destroy()?;
         if let Some(why) = Self::unavailable() {
@@ -702,7 +708,8 @@ impl Guest for Sandbox {
             st.spawn(setup, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())
         });
         check_setup(&st.dir)?;
-        r
+        self.notes.extend(r?);
+        Ok(())
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {

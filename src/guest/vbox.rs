@@ -273,7 +273,10 @@ mod tests {
         let line = got.iter().find(|l| l.contains(" | tar")).unwrap();
         assert!(line.contains("'\\''cd && exec tar -C build -cf - out'\\'''"), "{line}");
         assert!(
-            line.ends_with(&format!("| tar -C {} --no-same-owner -xf -", host.display())),
+            line.ends_with(&format!(
+                "| tar -C {} --no-same-owner --no-same-permissions -xf -",
+                host.display()
+            )),
             "{line}"
         );
     }
