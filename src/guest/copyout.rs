@@ -290,11 +290,17 @@ fn ft_is(m: &fs::Metadata, kind: libc::mode_t) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
+    use crate::process::{Invocation, run_ok};
 
     fn sh(script: &str, dir: &Path) {
-        let ok = Command::new("sh").arg("-c").arg(script).current_dir(dir).status().unwrap();
-        assert!(ok.success(), "{script}");
+        run_ok(&Invocation::new("sh").arg("-c").arg(script).cwd(dir)).unwrap();
+    }
+
+    /// A real tar stream of `what` in `dir`, made by the host's tar.
+    fn tar_of(dir: &Path, what: &str) -> Vec<u8> {
+        crate::process::run(&Invocation::new("tar").arg("-C").arg(dir).args(["-cf", "-", what]))
+            .unwrap()
+            .stdout
     }
 
     /// What a hostile guest's `out` holds: set-uid/set-gid files and folder, a FIFO, a
@@ -326,13 +332,9 @@ mod tests {
     fn tar_stream_of_a_hostile_tree_lands_tame() {
         let t = tempfile::tempdir().unwrap();
         hostile_tree(t.path());
-        let tar = Command::new("tar")
-            .args(["-C", &t.path().display().to_string(), "-cf", "-", "out"])
-            .output()
-            .unwrap();
-        assert!(tar.status.success());
+        let tar = tar_of(t.path(), "out");
         let dest = t.path().join("host");
-        let notes = extract_tar(&tar.stdout[..], &dest, &|| false).unwrap();
+        let notes = extract_tar(&tar[..], &dest, &|| false).unwrap();
         check(&dest.join("out"));
         assert!(notes.iter().any(|n| n == "out/fifo: a FIFO, not copied"), "{notes:?}");
     }
@@ -348,12 +350,8 @@ mod tests {
         fs::create_dir_all(dest.join("out")).unwrap();
         std::os::unix::fs::symlink(&victim, dest.join("out/d")).unwrap();
         sh("mkdir -p src/out/d && echo new > src/out/d/f", t.path());
-        let tar = Command::new("tar")
-            .args(["-C", "src", "-cf", "-", "out"])
-            .current_dir(t.path())
-            .output()
-            .unwrap();
-        extract_tar(&tar.stdout[..], &dest, &|| false).unwrap();
+        let tar = tar_of(&t.path().join("src"), "out");
+        extract_tar(&tar[..], &dest, &|| false).unwrap();
         assert!(fs::read_dir(&victim).unwrap().next().is_none(), "wrote through the link");
         assert_eq!(fs::read_to_string(dest.join("out/d/f")).unwrap(), "new\n");
         // Paths out of the tree are refused.

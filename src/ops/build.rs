@@ -790,7 +790,7 @@ mod tests {
         std::os::unix::fs::symlink("/etc", d.join("etc")).unwrap();
         std::os::unix::fs::symlink("real", d.join("inner")).unwrap();
         let fifo = d.join("fifo");
-        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        crate::process::run_ok(&crate::process::Invocation::new("mkfifo").arg(&fifo)).unwrap();
         let m = manifest_of(d, "build/out").unwrap();
         assert_eq!(m, format!("{}  real\n", sha256_hex(b"real\n")));
         // A link as the folder itself is not walked either.
