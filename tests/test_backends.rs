@@ -430,7 +430,7 @@ impl Kind {
         }
     }
 
-    fn guest(self, env: Vec<(String, String)>) -> Box<dyn Guest> {
+    pub(crate) fn guest(self, env: Vec<(String, String)>) -> Box<dyn Guest> {
         match self {
             Self::Sandbox => Box::new(Sandbox::new()),
             Self::Lxc => Box::new(Lxc::new()),

@@ -333,3 +333,127 @@ fn test_hostile_bad_descriptor_leaves_no_lock() {
         assert!(left.is_empty(), "{file}: left {left:?}");
     }
 }
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+/// Attack 4: the script ends leaving processes behind (in the background, in a new session,
+/// holding the log open). The step ends with the script, on every backend: the build takes
+/// seconds, not forever, and none of them is left on the host afterwards.
+fn check_leftovers(backend: &str) {
+    let _guests = crate::test_build::guest_lock();
+    let _lxc = (backend == "lxc").then(crate::test_backends::lxc_lock);
+    let root = Scratch::new(&format!("hostile-left-{backend}"));
+    let engines = Engines::for_kind(kind_of(backend));
+    let mark = format!("gg-left-{}", nanos());
+    let script = format!(
+        "( exec -a {mark} sleep infinity ) &\n\
+         setsid bash -c 'exec -a {mark} sleep 1000' &\n\
+         ( trap '' TERM HUP INT; exec -a {mark} sleep 1000 ) >/dev/null 2>&1 </dev/null &\n\
+         echo done > \"$OUTDIR/done\"\n"
+    );
+    let work = workdir(&root.0, &script, "");
+    let limit = if backend == "kvm" { 240 } else { 90 };
+    let run = build(&work, backend, &[], &engines.env(), limit);
+    assert_eq!(run.code, Some(0), "{backend} ({:.0} s): {}", run.secs, run.stderr);
+    let left: Vec<String> =
+        leftovers(&mark, 0, &engines).into_iter().filter(|l| l.starts_with("process")).collect();
+    assert!(left.is_empty(), "{backend}: left running after the build: {left:#?}");
+}
+
+/// The same through the guest API: a build-user step that leaves a process in the background
+/// (in a new session, ignoring SIGTERM/SIGHUP), then a second step in the same guest counts
+/// the build user's processes: none, on every backend.
+fn check_step_ends(backend: &str) {
+    use git_gitian::guest::{Guest, Network, User};
+    let _guests = crate::test_build::guest_lock();
+    let _lxc = (backend == "lxc").then(crate::test_backends::lxc_lock);
+    let root = Scratch::new(&format!("hostile-step-{backend}"));
+    let engines = Engines::for_kind(kind_of(backend));
+    let mut g: Box<dyn Guest> = match backend {
+        "kvm" => {
+            Box::new(git_gitian::guest::kvm::Kvm::new(git_gitian::guest::kvm::Accel::Tcg, None))
+        }
+        b => kind_of(b).guest(engines.env()),
+    };
+    let mut spec = crate::test_backends::spec(&root.0.join("scratch"));
+    spec.network = false;
+    spec.memory_mib = 1024;
+    g.create(&spec).unwrap();
+    let log = root.0.join("log");
+    let leave = "setsid bash -c 'trap \"\" TERM HUP; exec sleep 1000' >/dev/null 2>&1 </dev/null &\n\
+                 ( trap '' TERM HUP; exec sleep 1001 ) &\necho started\n";
+    let t = Instant::now();
+    let code = g
+        .exec(&crate::test_backends::exec(User::Build, Network::Offline, leave, Some(&log)))
+        .unwrap();
+    let took = t.elapsed().as_secs_f64();
+    let count = "for d in /proc/[0-9]*; do [ \"$(stat -c %u $d 2>/dev/null)\" = 1000 ] && \
+                 tr '\\0' ' ' < $d/cmdline && echo; done; echo counted\n";
+    let code2 = g
+        .exec(&crate::test_backends::exec(User::Root, Network::Offline, count, Some(&log)))
+        .unwrap();
+    g.destroy().unwrap();
+    let text = fs::read_to_string(&log).unwrap();
+    assert_eq!((code, code2), (0, 0), "{text}");
+    assert!(took < 30.0, "{backend}: the step took {took:.0} s");
+    assert!(text.contains("counted"), "{text}");
+    assert!(!text.contains("sleep 100"), "{backend}: left running after the step:\n{text}");
+}
+
+#[test]
+fn test_hostile_step_ends_with_its_processes_lxc() {
+    if !skip_unless_root() {
+        check_step_ends("lxc");
+    }
+}
+
+#[test]
+fn test_hostile_step_ends_with_its_processes_docker() {
+    if !skip_unless_root() {
+        check_step_ends("docker");
+    }
+}
+
+#[test]
+fn test_hostile_step_ends_with_its_processes_kvm() {
+    if !skip_unless_root() {
+        check_step_ends("kvm");
+    }
+}
+
+#[test]
+fn test_hostile_step_ends_with_its_processes_sandbox() {
+    if !skip_unless_root() {
+        check_step_ends("sandbox");
+    }
+}
+
+#[test]
+fn test_hostile_leftovers_end_with_the_step_sandbox() {
+    if !skip_unless_root() {
+        check_leftovers("sandbox");
+    }
+}
+
+#[test]
+fn test_hostile_leftovers_end_with_the_step_lxc() {
+    if !skip_unless_root() {
+        check_leftovers("lxc");
+    }
+}
+
+#[test]
+fn test_hostile_leftovers_end_with_the_step_docker() {
+    if !skip_unless_root() {
+        check_leftovers("docker");
+    }
+}
+
+#[test]
+fn test_hostile_leftovers_end_with_the_step_kvm() {
+    if !skip_unless_root() {
+        check_leftovers("kvm");
+    }
+}

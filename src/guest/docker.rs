@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use super::env::{self, GuestUser};
 use super::util::{self, err};
-use super::{Exec, Guest, GuestError, GuestSpec, Network, copy};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, copy, limits};
 use crate::process::piped::{self, Proc, Stdio};
 use crate::process::{self, HostRunner, Invocation, Runner};
 
@@ -363,8 +363,20 @@ impl Guest for Container {
         let name = self.ensure(Some(cmd.network))?;
         let st = self.state.as_ref().expect("ensured");
         let who = env::pick(cmd.user, &st.root, &st.build);
-        let argv = env::inner_argv(who, cmd);
-        let c = self.exec_cmd(&name, who, &argv);
+        // As root under the reaper (everything the command leaves running ends with it), the
+        // build user through setpriv.
+        let mut argv: Vec<String> = Vec::new();
+        if who.uid != 0 {
+            argv.extend([
+                "setpriv".to_string(),
+                format!("--reuid={}", who.uid),
+                format!("--regid={}", who.gid),
+                "--init-groups".into(),
+                "--".into(),
+            ]);
+        }
+        argv.extend(env::inner_argv(who, cmd));
+        let c = self.exec_cmd(&name, &st.root, &limits::reaped(&argv));
         self.runner.run(&c, Some(cmd.script.as_bytes()), cmd.log).map_err(GuestError::process(b))
     }
 

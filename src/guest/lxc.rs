@@ -15,7 +15,7 @@
 
 use super::env::{self, GuestUser};
 use super::util::{self, err};
-use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy, sandbox};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy, limits, sandbox};
 use crate::process::piped::{self, Proc, Stdio};
 use crate::process::{self, Invocation};
 use std::fs;
@@ -199,7 +199,7 @@ impl State {
             .arg("-o")
             .arg(self.dir.join("lxc.log"))
             .arg("--")
-            .args(argv)
+            .args(limits::reaped(argv))
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .cwd("/")
@@ -440,6 +440,10 @@ mod tests {
                 "-o",
                 "/s/g/lxc.log",
                 "--",
+                "/bin/sh",
+                "-c",
+                limits::REAPER,
+                "gitian-step",
                 "setpriv",
                 "--reuid=1000",
                 "--regid=1000",
@@ -463,6 +467,10 @@ mod tests {
         assert!(words.ends_with(&[
             "lxc.log".replace("lxc", "/s/g/lxc"),
             "--".into(),
+            "/bin/sh".into(),
+            "-c".into(),
+            limits::REAPER.into(),
+            "gitian-step".into(),
             "bash".into()
         ]));
         assert!(root.args.iter().any(|a| a == "/s/g/online.conf"));

@@ -8,6 +8,7 @@
 //! also called from the guard's `Drop`, after errors, Ctrl-C and SIGTERM.
 
 pub mod kvm;
+pub(crate) mod limits;
 /// The process layer moved to [`crate::process`]; this path stays for callers of the old one.
 pub use crate::process;
 
