@@ -457,3 +457,97 @@ fn test_hostile_leftovers_end_with_the_step_kvm() {
         check_leftovers("kvm");
     }
 }
+
+/// Attack 3: the script takes what the host has. Each limit stops the build, which fails
+/// (exit 2) saying which limit, its value and how to raise it; nothing is left running.
+fn check_limit(backend: &str, script: &str, extra: &str, args: &[&str], says: &str) -> Run {
+    let _guests = crate::test_build::guest_lock();
+    let _lxc = (backend == "lxc").then(crate::test_backends::lxc_lock);
+    let root = Scratch::new(&format!("hostile-limit-{backend}"));
+    let engines = Engines::for_kind(kind_of(backend));
+    let work = workdir(&root.0, script, extra);
+    let run = build(&work, backend, args, &engines.env(), 300);
+    assert_eq!(run.code, Some(2), "{backend} ({:.0} s): {}", run.secs, run.stderr);
+    assert!(run.stderr.contains(says), "{backend}: {}", run.stderr);
+    assert!(run.stderr.contains("hint: raise it with --"), "{backend}: {}", run.stderr);
+    assert!(!work.join("result/hostile-res.yml").exists());
+    run
+}
+
+/// A fork bomb.
+const BOMB: &str = "bomb() { bomb | bomb & }\nbomb\nsleep 100\n";
+
+#[test]
+fn test_hostile_fork_bomb_hits_the_process_limit_sandbox() {
+    if !skip_unless_root() {
+        check_limit(
+            "sandbox",
+            BOMB,
+            "",
+            &["--processes", "128"],
+            "processes limit (128 processes)",
+        );
+    }
+}
+
+#[test]
+fn test_hostile_fork_bomb_hits_the_process_limit_lxc() {
+    if !skip_unless_root() {
+        // From the descriptor this time.
+        check_limit(
+            "lxc",
+            BOMB,
+            "limits:\n  processes: 128\n",
+            &[],
+            "processes limit (128 processes)",
+        );
+    }
+}
+
+#[test]
+fn test_hostile_fork_bomb_hits_the_process_limit_docker() {
+    if !skip_unless_root() {
+        check_limit("docker", BOMB, "", &["--processes", "128"], "processes limit (128 processes)");
+    }
+}
+
+/// `tail` keeps a line without newline whole: 700 MiB of memory.
+const HOG: &str = "head -c 700M /dev/zero | tail > /dev/null\n";
+
+#[test]
+fn test_hostile_memory_hog_hits_the_memory_limit_sandbox() {
+    if !skip_unless_root() {
+        check_limit("sandbox", HOG, "", &["--memory", "256M"], "memory limit (256 MiB)");
+    }
+}
+
+#[test]
+fn test_hostile_memory_hog_hits_the_memory_limit_lxc() {
+    if !skip_unless_root() {
+        check_limit("lxc", HOG, "", &["--memory", "256M"], "memory limit (256 MiB)");
+    }
+}
+
+#[test]
+fn test_hostile_memory_hog_hits_the_memory_limit_docker() {
+    if !skip_unless_root() {
+        check_limit("docker", HOG, "", &["--memory", "256M"], "memory limit (256 MiB)");
+    }
+}
+
+/// Writes without end into the home.
+const FILL: &str = "set -e\nhead -c 100G /dev/zero > big\n";
+
+#[test]
+fn test_hostile_disk_fill_hits_the_disk_limit_sandbox() {
+    if !skip_unless_root() {
+        check_limit("sandbox", FILL, "", &["--disk", "300M"], "disk limit (300 MiB)");
+    }
+}
+
+#[test]
+fn test_hostile_disk_fill_hits_the_disk_limit_lxc() {
+    if !skip_unless_root() {
+        check_limit("lxc", FILL, "", &["--disk", "300M"], "disk limit (300 MiB)");
+    }
+}

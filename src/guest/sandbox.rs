@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use super::env::{self, GuestUser};
 use super::util::{self, err};
-use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy, limits};
 use crate::process::piped::{self, Proc, Stdio};
 use crate::process::{self, Invocation};
 
@@ -139,6 +139,10 @@ struct State {
     dir: PathBuf,
     root: GuestUser,
     build: GuestUser,
+    /// The guest's own cgroup (processes, memory) when git-gitian runs as root.
+    cgroup: Option<limits::Cgroup>,
+    /// Its limits, watched (dropped before the cgroup: fields drop in order).
+    watch: limits::Watch,
 }
 
 /// What the first process in the namespace sets up before running the command. (Maintenance
@@ -229,7 +233,17 @@ impl State {
         stdout: Stdio,
         stderr: Stdio,
     ) -> Result<Proc, GuestError> {
-        spawn_in(&self.mapping, &self.dir, self.guest_args(setup), argv, stdin, stdout, stderr)
+        let child = spawn_in(
+            &self.mapping,
+            &self.dir,
+            self.guest_args(setup),
+            argv,
+            (stdin, stdout, stderr),
+            self.cgroup.as_ref(),
+        )?;
+        // Without a cgroup, a hit limit (the disk) stops the namespace by its process group.
+        self.watch.kill_on_hit(vec![child.pid()]);
+        Ok(child)
     }
 
     fn guest_args(&self, setup: Setup) -> Vec<String> {
@@ -282,9 +296,8 @@ fn spawn_in(
     dir: &Path,
     setup_args: Vec<String>,
     argv: &[String],
-    stdin: Stdio,
-    stdout: Stdio,
-    stderr: Stdio,
+    (stdin, stdout, stderr): (Stdio, Stdio, Stdio),
+    cgroup: Option<&limits::Cgroup>,
 ) -> Result<Proc, GuestError> {
     let fifo = dir.join("fifo");
     let errf = dir.join("setup-error");
@@ -293,7 +306,7 @@ fn spawn_in(
     let inv = namespace_invocation(offline, &fifo, &errf, &setup_args, argv);
     let mut child = piped::start(&inv, stdin, stdout, stderr).map_err(GuestError::process(NAME))?;
     // On an error the child is dropped, which stops it.
-    release(mapping, &mut child, &fifo)?;
+    release(mapping, &mut child, &fifo, cgroup)?;
     Ok(child)
 }
 
@@ -332,7 +345,12 @@ fn namespace_invocation(
 
 /// Waits until the namespace's first process waits on the FIFO (so the namespaces exist),
 /// writes the id maps, and lets it go.
-fn release(mapping: &Mapping, child: &mut Proc, fifo: &Path) -> Result<(), GuestError> {
+fn release(
+    mapping: &Mapping,
+    child: &mut Proc,
+    fifo: &Path,
+    cgroup: Option<&limits::Cgroup>,
+) -> Result<(), GuestError> {
     let start = Instant::now();
     let mut pause = Duration::from_micros(50);
     let mut f = loop {
@@ -355,6 +373,12 @@ fn release(mapping: &Mapping, child: &mut Proc, fifo: &Path) -> Result<(), Guest
         }
     };
     let pid = child.pid();
+    // The namespace's processes (unshare and the waiting setup shell, one process group) go
+    // into the guest's cgroup before anything runs; what they start inherits it.
+    if let Some(cg) = cgroup {
+        cg.add_group(pid)
+            .map_err(|e| err(NAME, format!("cannot put the guest in its cgroup: {e}")))?;
+    }
     write_maps(mapping, pid)?;
     f.write_all(b"go\n").map_err(|e| err(NAME, format!("cannot release the namespace: {e}")))?;
     Ok(())
@@ -498,7 +522,13 @@ fn fstab_field(p: &Path) -> String {
 ///
 /// With `copy`, the root is that private copy of the base (bound) instead of an overlay: for
 /// kernels that refuse overlayfs inside a user namespace.
-pub fn fstab_text(lower: &Path, dir: &Path, network: Network, copy: Option<&Path>) -> String {
+pub fn fstab_text(
+    lower: &Path,
+    dir: &Path,
+    network: Network,
+    copy: Option<&Path>,
+    shm_mib: u64,
+) -> String {
     let root = dir.join("root");
     let f = |p: &Path| fstab_field(p);
     let mut t = match copy {
@@ -520,7 +550,10 @@ pub fn fstab_text(lower: &Path, dir: &Path, network: Network, copy: Option<&Path
         "devpts {} devpts newinstance,ptmxmode=0666,mode=620 0 0\n",
         f(&root.join("dev/pts"))
     ));
-    t.push_str(&format!("tmpfs {} tmpfs nosuid,nodev 0 0\n", f(&root.join("dev/shm"))));
+    t.push_str(&format!(
+        "tmpfs {} tmpfs nosuid,nodev,size={shm_mib}m 0 0\n",
+        f(&root.join("dev/shm"))
+    ));
     t.push_str(&format!("proc {} proc nosuid,nodev,noexec 0 0\n", f(&root.join("proc"))));
     if network == Network::Offline {
         t.push_str(&format!("sysfs {} sysfs ro,nosuid,nodev,noexec 0 0\n", f(&root.join("sys"))));
@@ -536,9 +569,8 @@ fn run_plain(mapping: &Mapping, dir: &Path, argv: &[String], what: &str) -> Resu
         dir,
         vec!["plain".into()],
         argv,
-        Stdio::null(),
-        Stdio::null(),
-        Stdio::piped(),
+        (Stdio::null(), Stdio::null(), Stdio::piped()),
+        None,
     )?;
     let stderr = child.capture_stderr();
     let status = child.wait();
@@ -628,6 +660,10 @@ impl Guest for Sandbox {
         std::mem::take(&mut self.notes)
     }
 
+    fn limit_hit(&mut self) -> Option<crate::core::limits::LimitHit> {
+        self.state.as_ref()?.watch.hit()
+    }
+
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
         self.destroy()?;
         if let Some(why) = Self::unavailable() {
@@ -667,10 +703,21 @@ impl Guest for Sandbox {
         for net in [Network::Online, Network::Offline] {
             let file =
                 dir.join(if net == Network::Online { "fstab.online" } else { "fstab.offline" });
-            fs::write(&file, fstab_text(&lower, &dir, net, copy.as_deref()))
+            let shm = limits::shm_mib(&spec.limits);
+            fs::write(&file, fstab_text(&lower, &dir, net, copy.as_deref(), shm))
                 .map_err(|e| err(NAME, format!("cannot write {}: {e}", file.display())))?;
         }
-        self.state = Some(State { mapping, dir, root: GuestUser::root(), build });
+        // Processes and memory: the guest's own cgroup, when we may make one (root).
+        let cgroup = if util::ids().0 == 0 {
+            limits::Cgroup::create(&util::unique_name("gitian"), &spec.limits)
+        } else {
+            None
+        };
+        let watch = limits::Watch::start(spec.limits, Some(&dir));
+        for d in cgroup.iter().flat_map(|c| c.dirs()) {
+            watch.watch_cgroup(d.clone());
+        }
+        self.state = Some(State { mapping, dir, root: GuestUser::root(), build, cgroup, watch });
         Ok(())
     }
 
@@ -735,6 +782,7 @@ mod tests {
             Path::new("/s/my guest/sandbox"),
             Network::Online,
             None,
+            1024,
         );
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(
@@ -752,7 +800,7 @@ mod tests {
             &"proc /s/my\\040guest/sandbox/root/proc proc nosuid,nodev,noexec 0 0"
         );
         assert_eq!(lines.len(), 11);
-        let t = fstab_text(Path::new("/c/base"), Path::new("/s/g"), Network::Offline, None);
+        let t = fstab_text(Path::new("/c/base"), Path::new("/s/g"), Network::Offline, None, 64);
         assert_eq!(
             t.lines().last().unwrap(),
             "sysfs /s/g/root/sys sysfs ro,nosuid,nodev,noexec 0 0"

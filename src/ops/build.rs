@@ -624,6 +624,9 @@ fn build_one(
             .exec(&Exec { script: &script, log: Some(&install_log), ..root("") })
             .map_err(guest_err)?;
         if code != 0 {
+            if let Some(hit) = guest.limit_hit() {
+                return Err(BuildError::Limit(hit));
+            }
             return Err(BuildError::InstallFailed {
                 step: what.to_lowercase(),
                 code,
@@ -690,8 +693,10 @@ fn build_one(
             &outputs,
         )
         .map_err(guest_err);
-    // A limit the script ran into is the build's failure, whatever the step's status.
-    if let Some(hit) = guest.limit_hit() {
+    // A failed or stopped step that ran into a limit is that limit's failure.
+    if !matches!(status, Ok(BuildStatus::Done))
+        && let Some(hit) = guest.limit_hit()
+    {
         return Err(BuildError::Limit(hit));
     }
     let status = status?;
