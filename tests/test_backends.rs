@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use git_gitian::core::manifest::Manifest;
 use git_gitian::guest::docker::{Container, Engine};
+use git_gitian::guest::kvm::{Accel, Kvm};
 use git_gitian::guest::lxc::Lxc;
 use git_gitian::guest::sandbox::Sandbox;
 use git_gitian::guest::select::Backend;
@@ -396,6 +397,44 @@ fn test_backends_same_out_manifest_on_every_backend() {
     assert_eq!(images.trim(), "git-gitian-base");
 }
 
+/// What a build script can observe of the machine: user and groups, host name, working
+/// folder, umask, locale, network interfaces, the whole environment.
+const OBSERVE: &str = "{ id; hostname; pwd; umask; locale; \
+     tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; env | LC_ALL=C sort; } 2>&1\n";
+
+/// The script sees the same machine, byte for byte, on kvm, lxc, sandbox and docker (as the
+/// build user, offline, after the root step that had the network); each backend's bytes are
+/// shown when they differ.
+#[test]
+fn test_backends_a_script_observes_the_same_machine_everywhere() {
+    if skip_unless_root() {
+        return;
+    }
+    let _vm = crate::test_build::guest_lock();
+    let _lxc = lxc_lock();
+    let work = Scratch::new("observe");
+    let mut seen: Vec<(Kind, String)> = Vec::new();
+    for kind in [Kind::Kvm, Kind::Lxc, Kind::Sandbox, Kind::Docker] {
+        let engines = Engines::for_kind(kind);
+        let mut g = kind.guest(engines.env());
+        let mut s = spec(&work.0.join(format!("scratch-{}", kind_dir(kind))));
+        s.memory_mib = 1024;
+        g.create(&s).unwrap();
+        let (code, _) = run(g.as_mut(), User::Root, Network::Online, "true\n", &work.0);
+        assert_eq!(code, 0, "{kind:?}: the root step failed");
+        let (code, out) = run(g.as_mut(), User::Build, Network::Offline, OBSERVE, &work.0);
+        assert_eq!(code, 0, "{kind:?}: {out}");
+        g.destroy().unwrap();
+        seen.push((kind, out));
+    }
+    let shown: String = seen.iter().map(|(k, o)| format!("--- {k:?}\n{o}")).collect();
+    eprintln!("{shown}");
+    for (kind, out) in &seen[1..] {
+        assert_eq!(out, &seen[0].1, "{kind:?} differs from {:?}:\n{shown}", seen[0].0);
+    }
+    assert!(seen[0].1.contains("\nlo\nHOME=/home/debian\n"), "only lo:\n{shown}");
+}
+
 #[test]
 fn test_backends_sandbox_builds_hello() {
     if skip_unless_root() {
@@ -412,6 +451,7 @@ fn test_backends_sandbox_builds_hello() {
 /// Which backend a test drives, and the engine environment it needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
+    Kvm,
     Sandbox,
     Lxc,
     Docker,
@@ -421,6 +461,7 @@ enum Kind {
 impl Kind {
     fn parse(s: &str) -> Self {
         match s {
+            "kvm" => Self::Kvm,
             "sandbox" => Self::Sandbox,
             "lxc" => Self::Lxc,
             "docker" => Self::Docker,
@@ -431,6 +472,8 @@ impl Kind {
 
     fn guest(self, env: Vec<(String, String)>) -> Box<dyn Guest> {
         match self {
+            // TCG: the machines this runs on have no KVM that boots a stock kernel.
+            Self::Kvm => Box::new(Kvm::new(Accel::Tcg, None)),
             Self::Sandbox => Box::new(Sandbox::new()),
             Self::Lxc => Box::new(Lxc::new()),
             Self::Docker => Box::new(Container::with_env(Engine::Docker, env)),
@@ -523,6 +566,21 @@ fn leftovers(tag: &str, pid: u32, engines: &Engines) -> Vec<String> {
     found
 }
 
+/// Whether a connection arrived at `listener` (non-blocking), waiting up to 10 s for one that
+/// is on its way (QEMU's user network forwards asynchronously).
+fn accepted(listener: &TcpListener) -> bool {
+    let start = Instant::now();
+    loop {
+        if listener.accept().is_ok() {
+            return true;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Network, host paths, fresh layer, failing script and cleanup, for one backend.
 fn check_isolation(kind: Kind) {
     // Every kind: the leftover check counts LXC cgroups of this process, which a concurrently
@@ -541,22 +599,42 @@ fn check_isolation(kind: Kind) {
     let written = PathBuf::from(format!("/tmp/gg-written-{}", std::process::id()));
 
     let mut g = kind.guest(engines.env());
-    g.create(&spec(&work.0.join("scratch"))).unwrap();
-    // No network in the script phase: the host's loopback listener is unreachable and the
-    // only interface is lo.
+    let mut s = spec(&work.0.join("scratch"));
+    s.memory_mib = 1024;
+    g.create(&s).unwrap();
+    // The host listener, by IP (no name to resolve: a DNS failure alone proves nothing). A kvm
+    // guest reaches the host's loopback through QEMU's user network at 10.0.2.2.
+    let ip = if kind == Kind::Kvm { "10.0.2.2" } else { "127.0.0.1" };
     let probe = format!(
-        "if (echo x > /dev/tcp/127.0.0.1/{port}) 2>/dev/null; then echo CONNECTED; else echo UNREACHABLE; fi\n\
+        "if (echo x > /dev/tcp/{ip}/{port}) 2>/dev/null; then echo CONNECTED; else echo UNREACHABLE; fi\n\
          tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '\n"
     );
+    // The install phase has the network (proves the probe can succeed); it comes first, as
+    // in a build (kvm removes the network for good once a command runs offline).
+    let (_, out) = run(g.as_mut(), User::Root, Network::Online, &probe, &work.0);
+    assert!(out.starts_with("CONNECTED\n"), "{kind:?} online: {out}");
+    assert!(accepted(&listener), "{kind:?}: the online probe did not arrive");
+    // No network in the script phase: the listener is unreachable and the only interface is lo.
     for user in [User::Build, User::Root] {
         let (code, out) = run(g.as_mut(), user, Network::Offline, &probe, &work.0);
         assert_eq!(code, 0, "{out}");
         assert_eq!(out, "UNREACHABLE\nlo\n", "{kind:?} {user:?} offline");
     }
+    if kind == Kind::Kvm {
+        // Root in the guest takes the NIC back (rebinds its driver, re-adds the address and
+        // the route): the host side is gone, so still nothing arrives.
+        let retake = format!(
+            "for d in /sys/bus/virtio/devices/virtio*; do \
+               [ \"$(cat $d/device)\" = 0x0001 ] && echo ${{d##*/}} > /sys/bus/virtio/drivers/virtio_net/bind; \
+             done 2>/dev/null\n\
+             ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2 && echo READDED\n{probe}"
+        );
+        let (_, out) = run(g.as_mut(), User::Root, Network::Offline, &retake, &work.0);
+        assert!(out.starts_with("READDED\nUNREACHABLE\n"), "{kind:?} after root re-added: {out}");
+    }
+    // A connection that got through would be queued already: the probes connect synchronously
+    // (QEMU's user network completes a guest's connect only once the host side is connected).
     assert!(listener.accept().is_err(), "{kind:?}: something connected while offline");
-    // The install phase has the network (proves the probe can succeed).
-    let (_, out) = run(g.as_mut(), User::Root, Network::Online, &probe, &work.0);
-    assert!(out.starts_with("CONNECTED\n"), "{kind:?} online: {out}");
 
     // Host paths: nothing of the host but what was copied in.
     let look = format!(
@@ -581,7 +659,9 @@ fn check_isolation(kind: Kind) {
     g.destroy().unwrap();
 
     // A new guest starts from the pristine base.
-    g.create(&spec(&work.0.join("scratch2"))).unwrap();
+    let mut s = spec(&work.0.join("scratch2"));
+    s.memory_mib = 1024;
+    g.create(&s).unwrap();
     let (code, out) = run(
         g.as_mut(),
         User::Root,
@@ -602,10 +682,19 @@ fn check_isolation(kind: Kind) {
 
 fn kind_dir(kind: Kind) -> &'static str {
     match kind {
+        Kind::Kvm => "kvm",
         Kind::Sandbox => "sandbox",
         Kind::Lxc => "lxc",
         Kind::Docker => "docker",
         Kind::Podman => "podman",
+    }
+}
+
+#[test]
+fn test_backends_kvm_isolation() {
+    if !skip_unless_root() {
+        let _vm = crate::test_build::guest_lock();
+        check_isolation(Kind::Kvm);
     }
 }
 
@@ -1162,7 +1251,7 @@ make CC=gcc
 ./hello > $OUTDIR/hello.txt
 mkdir -p dist && cp hello dist/
 tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -cf - dist | gzip -n > $OUTDIR/hello.tar.gz
-{ id -un; id -u; hostname; pwd; umask; echo "HOME=$HOME USER=$USER PATH=$PATH LANG=$LANG"; } > $OUTDIR/environment.txt
+{ id; hostname; pwd; umask; locale; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; env | LC_ALL=C sort; } > $OUTDIR/environment.txt
 "#;
 
 /// A build folder with `desc.yml` (script `script`) and the git remote it builds.
@@ -1226,7 +1315,14 @@ fn test_backends_cli_matrix_agrees_on_every_backend() {
     .unwrap();
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{report}\n{err}");
+    let environments: Vec<String> = ["kvm", "lxc", "sandbox", "docker", "podman"]
+        .iter()
+        .map(|b| {
+            let p = work.join(format!("var/matrix/{b}/out/environment.txt"));
+            format!("--- {b}\n{}", fs::read_to_string(&p).unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(out.status.code(), Some(0), "{report}\n{err}\n{}", environments.join(""));
     let squeezed: String =
         report.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
     for file in ["hello.tar.gz", "hello.txt", "environment.txt"] {

@@ -288,7 +288,7 @@ fn run_invocation(engine: Invocation, name: &str, network: Network, image: &str)
         .args(["--label", &format!("org.git-gitian.pid={}", std::process::id())])
         .args(ULIMITS);
     let cmd = match network {
-        Network::Offline => cmd.args(["--network", "none", "--hostname", "gitian"]),
+        Network::Offline => cmd.args(["--network", "none", "--hostname", env::HOSTNAME]),
         Network::Online => cmd.args(["--network", "host"]),
     };
     cmd.args(["--user", "0:0", "--entrypoint", "/bin/sh", image])

@@ -17,6 +17,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::env::{self, GuestUser};
 use super::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
 use crate::process::{self, Child, Invocation, shell_quote};
 
@@ -661,9 +662,9 @@ impl Vm {
     }
 
     fn network_off(&mut self) -> Result<(), GuestError> {
-        if self.net == Net::On {
-            self.agent_net("off")?;
-        }
+        // Also when the network was never used: the agent takes the NIC away from the guest,
+        // so a script sees only lo, as on every other backend.
+        self.agent_net("off")?;
         // The guest side alone could be undone by root in the guest; deleting the NIC's
         // backend leaves nothing on the host to send packets to.
         let qmp = self.qmp.as_mut().ok_or_else(|| err("no QMP connection"))?;
@@ -866,27 +867,12 @@ fn login(
     setarch: Option<&str>,
     env: &[(String, String)],
 ) -> (String, String, String) {
-    let (home, name, path) = match user {
-        User::Root => (
-            "/root".to_string(),
-            "root",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        ),
-        User::Build => {
-            (format!("/home/{build_user}"), build_user, "/usr/local/bin:/usr/bin:/bin:/usr/games")
-        }
+    let who = match user {
+        User::Root => GuestUser::root(),
+        User::Build => GuestUser::unprivileged(build_user),
     };
-    let mut vars = vec![
-        format!("HOME={home}"),
-        format!("USER={name}"),
-        format!("LOGNAME={name}"),
-        "SHELL=/bin/bash".to_string(),
-        format!("PATH={path}"),
-    ];
-    if user == User::Root {
-        vars.push("DEBIAN_FRONTEND=noninteractive".into());
-    }
-    vars.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    let home = who.home.clone();
+    let vars = env::login_vars(&who, env);
     let vars: Vec<String> = vars.iter().map(|v| shell_quote(v)).collect();
     let runas = match user {
         User::Root => String::new(),
@@ -906,7 +892,11 @@ fn login(
     // The agent's environment holds PATH only (the initramfs starts it so), so exporting the
     // login variables gives what `env -i` would, without starting `env` (a program costs
     // under TCG).
-    (shell_quote(&home), format!("export {}", vars.join(" ")), format!("{runas}{arch}"))
+    (
+        shell_quote(&home),
+        format!("umask {}\nexport {}", env::UMASK, vars.join(" ")),
+        format!("{runas}{arch}"),
+    )
 }
 
 /// The shell wrapper the agent runs for one command: user, environment, personality, log.
@@ -1111,7 +1101,7 @@ mod tests {
         assert_eq!(
             w,
             "cd /home/debian || exit 1\nunset OLDPWD\nexec >>/run/gitian/cmd/3/log 2>&1\n\
-             export HOME=/home/debian USER=debian LOGNAME=debian \
+             umask 022\nexport HOME=/home/debian USER=debian LOGNAME=debian \
              SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n\
              exec setpriv --reuid=debian --regid=debian --init-groups -- setarch i386 \
              bash -x </run/gitian/cmd/3/script\n"
@@ -1163,7 +1153,7 @@ mod tests {
         let w = build_wrapper("amd64", "debian", &cmd, true, &["out", "cache/a b"], "/g", "/x");
         assert_eq!(
             w,
-            "cd /home/debian || exit 1\nunset OLDPWD\n\
+            "cd /home/debian || exit 1\nunset OLDPWD\numask 022\n\
              export HOME=/home/debian USER=debian LOGNAME=debian \
              SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n\
              setpriv --reuid=debian --regid=debian --init-groups -- bash -x </g/script \

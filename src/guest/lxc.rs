@@ -119,7 +119,7 @@ pub fn lxc_arch(arch: &str) -> &str {
 /// The container configuration (LXC 3+ keys) for one command.
 pub fn config_text(lower: &Path, upper: &Path, arch: &str, network: Network) -> String {
     let mut c = String::new();
-    c.push_str("lxc.uts.name = gitian\n");
+    c.push_str(&format!("lxc.uts.name = {}\n", env::HOSTNAME));
     c.push_str(&format!("lxc.rootfs.path = overlay:{}:{}\n", lower.display(), upper.display()));
     c.push_str(&format!("lxc.arch = {}\n", lxc_arch(arch)));
     match network {

@@ -803,6 +803,11 @@ mod tests {
     }
 
     #[test]
+    fn the_setup_names_the_host_as_every_backend_does() {
+        assert!(SETUP.contains(&format!("\nhostname {} ", env::HOSTNAME)));
+    }
+
+    #[test]
     fn subordinate_ranges() {
         let text = "alice:100000:65536\n1001:200000:65536\nbob:300000:100\n";
         assert_eq!(subordinate_start(text, 1000, Some("alice")), Some(100000));
