@@ -16,6 +16,7 @@
 use super::env::{self, GuestUser};
 use super::util::{self, err};
 use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy, sandbox};
+use crate::core::arch::Arch;
 use crate::process::piped::{self, Proc, Stdio};
 use crate::process::{self, Invocation};
 use std::fs;
@@ -107,12 +108,9 @@ impl Lxc {
 
 /// `lxc.arch` for a descriptor architecture.
 pub fn lxc_arch(arch: &str) -> &str {
-    match arch {
-        "amd64" | "linux64" | "x86_64" => "x86_64",
-        "i386" | "linux32" | "i686" => "i686",
-        "arm64" | "aarch64" => "aarch64",
-        "armhf" => "armv7l",
-        other => other,
+    match Arch::from_descriptor(arch, std::env::consts::ARCH) {
+        Some(a) => a.kernel(),
+        None => arch,
     }
 }
 

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::core::arch::Arch;
 use crate::core::manifest::{hex, sha256_hex};
 use crate::guest::kvm;
 use crate::process::{self, Invocation, ProcessError};
@@ -140,12 +141,9 @@ pub fn default_kvm_probe() -> PathBuf {
 /// The base image architecture for a descriptor architecture: `linux64` means the host's
 /// 64-bit architecture (amd64 on x86_64).
 pub fn base_arch(arch: &str) -> &str {
-    match arch {
-        "linux64" => match std::env::consts::ARCH {
-            "aarch64" => "arm64",
-            _ => "amd64",
-        },
-        other => other,
+    match Arch::from_descriptor(arch, std::env::consts::ARCH) {
+        Some(a) => a.debian(),
+        None => arch,
     }
 }
 
@@ -175,10 +173,10 @@ pub fn is_complete(dir: &Path) -> bool {
 
 /// Kernel package for a distribution and architecture.
 fn kernel_package(distro: &str, arch: &str) -> &'static str {
-    match (distro, arch) {
+    match (distro, Arch::parse(arch)) {
         ("ubuntu", _) => "linux-image-virtual",
-        (_, "i386") => "linux-image-686-pae",
-        (_, "arm64") => "linux-image-cloud-arm64",
+        (_, Some(Arch::I386)) => "linux-image-686-pae",
+        (_, Some(Arch::Arm64)) => "linux-image-cloud-arm64",
         _ => "linux-image-cloud-amd64",
     }
 }

@@ -11,6 +11,7 @@ use super::agent::LineError;
 use super::qmp::Qmp;
 use super::vm::{Net, Vm};
 use super::{AGENT, DISK, INIT_PATH, INITRD, KERNEL, PORT_NAME, err, io_err};
+use crate::core::arch::Arch;
 use crate::guest::{GuestError, GuestSpec};
 use crate::process::{self, Child, Invocation};
 
@@ -37,7 +38,11 @@ pub fn qemu_invocation(
     sockets: &Path,
     console: &Path,
 ) -> Invocation {
-    let binary = if spec.arch == "i386" { "qemu-system-i386" } else { "qemu-system-x86_64" };
+    // QEMU boots x86 guests (the kernel and initramfs of an x86 base image).
+    let binary = match Arch::parse(&spec.arch) {
+        Some(Arch::I386) => Arch::I386.qemu_system(),
+        _ => Arch::Amd64.qemu_system(),
+    };
     let mem = spec.memory_mib;
     let mut inv = Invocation::new(binary)
         .args(["-name", &format!("gitian-{}-{}", spec.suite, spec.arch)])

@@ -2,6 +2,7 @@
 //! (home, umask, variables), the user switch and the personality, the log, and for a build the
 //! preparation on the script's first line and the copy of the outputs.
 
+use crate::core::arch::Arch;
 use crate::guest::env::{self, GuestUser};
 use crate::guest::{Exec, User};
 use crate::process::shell_quote;
@@ -32,10 +33,10 @@ pub(super) fn login(
     };
     // On a 64-bit guest `setarch x86_64` and `setarch linux64` set the personality every
     // process already has; skipping them saves a program start (a tenth of a second on TCG).
+    let native = |p: &str| Arch::parse(guest_arch).is_some_and(|a| a.is_native_personality(p));
     let arch = match setarch {
-        None | Some("x86_64" | "linux64") if guest_arch != "i386" => String::new(),
-        Some(p) => format!("setarch {} ", shell_quote(p)),
-        None => String::new(),
+        Some(p) if !native(p) => format!("setarch {} ", shell_quote(p)),
+        _ => String::new(),
     };
     // The agent's environment holds PATH only (the initramfs starts it so), so exporting the
     // login variables gives what `env -i` would, without starting `env` (a program costs
