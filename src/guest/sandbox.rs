@@ -529,6 +529,17 @@ pub fn fstab_text(lower: &Path, dir: &Path, network: Network, copy: Option<&Path
 /// Runs a maintenance command as root inside a namespace with `mapping` (no new root), with
 /// the FIFO in `dir`; fails unless it exits 0.
 fn run_plain(mapping: &Mapping, dir: &Path, argv: &[String], what: &str) -> Result<(), GuestError> {
+    run_plain_as(mapping, dir, argv, what, false)
+}
+
+/// [`run_plain`]; a `cleanup` runs to its end even after an interruption.
+fn run_plain_as(
+    mapping: &Mapping,
+    dir: &Path,
+    argv: &[String],
+    what: &str,
+    cleanup: bool,
+) -> Result<(), GuestError> {
     let mut child = spawn_in(
         mapping,
         dir,
@@ -539,7 +550,7 @@ fn run_plain(mapping: &Mapping, dir: &Path, argv: &[String], what: &str) -> Resu
         Stdio::piped(),
     )?;
     let stderr = child.capture_stderr();
-    let status = child.wait();
+    let status = if cleanup { child.wait_to_end() } else { child.wait() };
     check_setup(dir)?;
     let status = status.map_err(GuestError::process(NAME))?;
     if !status.success() {
@@ -605,7 +616,7 @@ fn remove_as_root(mapping: &Mapping, dir: &Path) -> Result<(), GuestError> {
             .map_err(|e| err(NAME, format!("cannot create {}: {e}", helper.display())))?;
         make_fifo(&helper)?;
         let argv = vec!["rm".into(), "-rf".into(), dir.display().to_string()];
-        let r = run_plain(mapping, &helper, &argv, "removing the guest's layer");
+        let r = run_plain_as(mapping, &helper, &argv, "removing the guest's layer", true);
         let _ = fs::remove_dir_all(&helper);
         r?;
     }
