@@ -325,6 +325,11 @@ fn skip_unless_root() -> bool {
     if !root && std::env::var_os("CI").is_some() {
         panic!("these tests need root in CI");
     }
+    if !root {
+        // Visible in the test's output (`--nocapture`, or on failure of a neighbour): never a
+        // silent pass.
+        eprintln!("skipped: needs root (LXC, identity-mapped namespaces, engines)");
+    }
     !root
 }
 
