@@ -11,4 +11,5 @@ mod test_layering;
 mod test_lint;
 mod test_openpgp;
 mod test_sign;
+mod test_suite;
 mod test_verify;

@@ -23,6 +23,8 @@ use git_gitian::guest::select::Backend;
 use git_gitian::guest::{Exec, Guest, GuestSpec, Network, User};
 use git_gitian::ops::matrix;
 
+use crate::common::guests::lxc_lock;
+
 const SUITE_DIR: &str = "debian-bookworm-amd64";
 
 /// The folder of base images: `GITIAN_TEST_BASE_DIR` as given (the ordinary-user helper gets
@@ -32,7 +34,7 @@ pub fn base_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("GITIAN_TEST_BASE_DIR") {
         return PathBuf::from(dir);
     }
-    crate::test_build::base().parent().unwrap().to_path_buf()
+    crate::common::guests::base().parent().unwrap().to_path_buf()
 }
 
 /// A copy of the base image (hard links where possible) in `dir`, readable by any user: the
@@ -313,21 +315,13 @@ impl Drop for PodmanStorage {
     }
 }
 
-/// Held by tests that run LXC guests in this process: the leftover check looks for LXC cgroups
-/// by process id, which another test's live container would also match.
-static LXC_LOCK: Mutex<()> = Mutex::new(());
-
-pub(crate) fn lxc_lock() -> std::sync::MutexGuard<'static, ()> {
-    LXC_LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn skip_unless_root() -> bool {
     let root = fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    if !root && std::env::var_os("CI").is_some() {
-        panic!("these tests need root in CI");
+    if !root {
+        crate::common::skip("needs root (guests, namespaces, LXC)");
     }
     !root
 }
@@ -638,7 +632,7 @@ fn test_backends_podman_isolation() {
 /// Not a test by itself: the process that `kill_leaves_nothing` starts and kills. It creates a
 /// guest of `GG_KILL_KIND` and runs a long sleep marked `GG_KILL_MARK`.
 #[test]
-#[ignore]
+#[ignore = "a helper process that other tests start and kill (GG_KILL_KIND), not a test"]
 fn test_backends_kill_helper() {
     let Ok(kind) = std::env::var("GG_KILL_KIND") else { return };
     let mark = std::env::var("GG_KILL_MARK").unwrap();
@@ -983,7 +977,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// end to end (create, prepare, copy in, script, copy out, destroy) and a real compile in the
 /// guest against the same compile on the host.
 #[test]
-#[ignore]
+#[ignore = "a benchmark (bench/build-backends runs it)"]
 fn test_backends_bench() {
     let runs: usize = std::env::var("GG_BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
     let work = Scratch::new("bench");
@@ -1199,7 +1193,7 @@ fn test_backends_cli_matrix_agrees_on_every_backend() {
     if skip_unless_root() {
         return;
     }
-    let _vm = crate::test_build::guest_lock();
+    let _vm = crate::common::guests::guest_lock();
     let _lxc = lxc_lock();
     let root = Scratch::new("cli-matrix");
     let work = cli_workdir(&root.0, CLI_SCRIPT);

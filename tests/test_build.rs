@@ -8,46 +8,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::common::guests::{base, base_dir, guest_lock, make_base};
 use crate::common::{git, stderr, stdout};
-
-static GUESTS: Mutex<()> = Mutex::new(());
-static BASE: OnceLock<PathBuf> = OnceLock::new();
-
-pub(crate) fn guest_lock() -> MutexGuard<'static, ()> {
-    GUESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// `GITIAN_TEST_BASE_DIR`, else where `git gitian make-base` puts base images by default.
-fn base_dir() -> PathBuf {
-    std::env::var_os("GITIAN_TEST_BASE_DIR")
-        .map_or_else(git_gitian::ops::base::default_base_dir, PathBuf::from)
-}
 
 fn gitian(dir: &Path, args: &[&str]) -> Command {
     crate::common::gitian_build_cmd(dir, args, &base_dir())
-}
-
-/// `git gitian make-base ARGS` in the shared base folder: reused when up to date, made again
-/// when another version of git-gitian made it (a test machine's cache outlives versions).
-fn make_base(args: &[&str]) {
-    let dir = base_dir();
-    fs::create_dir_all(&dir).unwrap();
-    let t = Instant::now();
-    let out = gitian(&dir, &[&["make-base"], args].concat()).output().unwrap();
-    assert!(out.status.success(), "make-base {args:?} failed:\n{}", stderr(&out));
-    eprintln!("make-base: {:.0} s: {}", t.elapsed().as_secs_f64(), stderr(&out).trim());
-}
-
-/// The shared Debian bookworm amd64 base image (made once, reused when up to date; also used by
-/// `test_backends`).
-pub(crate) fn base() -> &'static Path {
-    BASE.get_or_init(|| {
-        make_base(&["--distro", "debian", "--suite", "bookworm", "--arch", "amd64"]);
-        base_dir().join("debian-bookworm-amd64")
-    })
 }
 
 /// A repository with a small C program that links zlib; returns (path, commit).
@@ -282,7 +249,7 @@ fn test_build_i386_guest_gives_32_bit_binaries_on_kvm_and_lxc() {
     .replace("architectures:\n- \"amd64\"\n", "architectures:\n- \"i386\"\n");
     let mut manifests = Vec::new();
     for backend in ["kvm", "lxc"] {
-        let _lxc = (backend == "lxc").then(crate::test_backends::lxc_lock);
+        let _lxc = (backend == "lxc").then(crate::common::guests::lxc_lock);
         let work = t.path().join(backend);
         fs::create_dir_all(&work).unwrap();
         fs::write(work.join("desc.yml"), &desc).unwrap();
@@ -478,7 +445,7 @@ fn test_build_without_base_image_names_the_make_base_command() {
 
 /// Slow (two full bootstraps, about 3 minutes each on CI): run with `--ignored`.
 #[test]
-#[ignore]
+#[ignore = "slow: two full bootstraps from the Debian mirror; .ci/run runs it by name"]
 fn test_make_base_twice_gives_the_same_image_hash() {
     let t = tempfile::tempdir().unwrap();
     let mut hashes = Vec::new();
