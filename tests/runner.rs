@@ -6,6 +6,7 @@ mod test_build;
 mod test_cli;
 mod test_formats;
 mod test_hooks;
+mod test_hooks_install;
 mod test_init;
 mod test_layering;
 mod test_lint;

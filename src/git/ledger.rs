@@ -27,7 +27,7 @@ pub fn revisions(
     all_branches: bool,
 ) -> Result<Vec<(String, String)>, SourceError> {
     let what = path.display().to_string();
-    let repo = Repository::open(path).map_err(|e| SourceError::new(&what, e))?;
+    let repo = Repository::open(path).map_err(|e| SourceError::new(&what, e.message()))?;
     let mut out: Vec<(String, String)> = Vec::new();
     for rev in revs {
         let obj = repo.revparse_single(rev).map_err(|e| {
@@ -39,10 +39,10 @@ pub fn revisions(
         out.push((rev.clone(), commit.id().to_string()));
     }
     if all_branches {
-        let branches = repo.branches(None).map_err(|e| SourceError::new(&what, e))?;
+        let branches = repo.branches(None).map_err(|e| SourceError::new(&what, e.message()))?;
         let mut found = Vec::new();
         for b in branches {
-            let (branch, _) = b.map_err(|e| SourceError::new(&what, e))?;
+            let (branch, _) = b.map_err(|e| SourceError::new(&what, e.message()))?;
             let name = branch.get().shorthand().unwrap_or("?").to_string();
             if name.ends_with("/HEAD") {
                 continue;

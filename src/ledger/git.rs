@@ -25,18 +25,21 @@ impl GitTree {
     /// The tree of commit `commit` in the repository at `path`.
     pub fn open(path: &Path, rev_label: &str, commit: &str) -> Result<Self, SourceError> {
         let what = path.display().to_string();
-        let repo = Repository::open(path).map_err(|e| SourceError::new(&what, e))?;
-        let oid = Oid::from_str(commit).map_err(|e| SourceError::new(&what, e))?;
+        let repo = Repository::open(path).map_err(|e| SourceError::new(&what, e.message()))?;
+        let oid = Oid::from_str(commit).map_err(|e| SourceError::new(&what, e.message()))?;
         let tree = repo
             .find_commit(oid)
             .and_then(|c| c.tree())
-            .map_err(|e| SourceError::new(&what, e))?
+            .map_err(|e| SourceError::new(&what, e.message()))?
             .id();
         Ok(Self { repo, tree, label: format!("{}@{rev_label}", what), rev: rev_label.to_string() })
     }
 
     fn entry_oid(&self, path: &str) -> Result<(Oid, i32), SourceError> {
-        let tree = self.repo.find_tree(self.tree).map_err(|e| SourceError::new(&self.label, e))?;
+        let tree = self
+            .repo
+            .find_tree(self.tree)
+            .map_err(|e| SourceError::new(&self.label, e.message()))?;
         if path.is_empty() {
             return Ok((self.tree, 0o040000));
         }
@@ -61,7 +64,8 @@ impl LedgerTree for GitTree {
         if mode != 0o040000 {
             return Err(SourceError::new(&format!("{}:{path}", self.rev), "not a directory"));
         }
-        let tree = self.repo.find_tree(oid).map_err(|e| SourceError::new(&self.label, e))?;
+        let tree =
+            self.repo.find_tree(oid).map_err(|e| SourceError::new(&self.label, e.message()))?;
         Ok(tree
             .iter()
             .map(|e| {
@@ -85,15 +89,17 @@ impl LedgerTree for GitTree {
             return Err(SourceError::new(&format!("{}:{path}", self.rev), "not a regular file"));
         }
         // The header gives the size without inflating the object.
-        let odb = self.repo.odb().map_err(|e| SourceError::new(&self.label, e))?;
-        let (size, kind) = odb.read_header(oid).map_err(|e| SourceError::new(&self.label, e))?;
+        let odb = self.repo.odb().map_err(|e| SourceError::new(&self.label, e.message()))?;
+        let (size, kind) =
+            odb.read_header(oid).map_err(|e| SourceError::new(&self.label, e.message()))?;
         if kind != ObjectType::Blob {
             return Err(SourceError::new(&format!("{}:{path}", self.rev), "not a blob"));
         }
         if size as u64 > limit {
             return Ok(Content::TooLarge(size as u64));
         }
-        let blob = self.repo.find_blob(oid).map_err(|e| SourceError::new(&self.label, e))?;
+        let blob =
+            self.repo.find_blob(oid).map_err(|e| SourceError::new(&self.label, e.message()))?;
         Ok(Content::Bytes(blob.content().to_vec()))
     }
 }

@@ -97,21 +97,35 @@ fn read_hook(path: &Path) -> Result<Option<String>, HooksError> {
     }
 }
 
-/// Writes a hook through a temp file, keeping the old mode; a hook that is executable by
-/// nobody (git skips it) becomes executable where it is readable.
-fn write_hook(path: &Path, text: &str) -> Result<(), HooksError> {
+/// The mode a hook gets: its old one (0755 for a new file), made executable where it is
+/// readable when nobody could execute it (git skips such a hook).
+fn hook_mode(path: &Path) -> u32 {
     let mut mode =
         std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o755);
     if mode & 0o111 == 0 {
         mode |= 0o100 | ((mode & 0o044) >> 2);
     }
-    publish::write_file(path, text.as_bytes()).map_err(io_err(path))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io_err(path))
+    mode
+}
+
+/// Writes a hook through a temp file that has its final mode before the rename, so a kill at
+/// any instant leaves the old hook or the new, executable one.
+fn write_hook(path: &Path, text: &str) -> Result<(), HooksError> {
+    publish::write_file_mode(path, text.as_bytes(), hook_mode(path)).map_err(io_err(path))
+}
+
+/// Whether a hook file exists but nobody may execute it (a kill of an older version between
+/// its rename and its chmod left it so); `install` repairs it.
+fn not_executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 == 0)
 }
 
 /// Puts our block into the `pre-commit` and `pre-push` hooks of `repo`.
 pub fn install(repo: &Repo, home: Option<&Path>) -> Result<Vec<HookChange>, HooksError> {
     let dir = repo.hooks_dir(home);
+    // What killed runs left: our temporary hook files, libgit2's temporary files.
+    publish::clean_stale_tmp(&dir);
+    publish::clean_git2_leftovers(repo.common_dir(), publish::GIT2_LEFTOVER_AGE);
     let mut out = Vec::new();
     // Check every file first, so a refusal leaves all of them untouched.
     let mut edits = Vec::new();
@@ -125,6 +139,11 @@ pub fn install(repo: &Repo, home: Option<&Path>) -> Result<Vec<HookChange>, Hook
     }
     for (path, existed, edit) in edits {
         let action = match edit {
+            Edit::Unchanged if not_executable(&path) => {
+                let mode = std::fs::Permissions::from_mode(hook_mode(&path));
+                std::fs::set_permissions(&path, mode).map_err(io_err(&path))?;
+                HookAction::Updated
+            }
             Edit::Unchanged => HookAction::Unchanged,
             Edit::Write(text) => {
                 std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;

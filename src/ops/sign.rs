@@ -9,6 +9,10 @@
 //! - Files appear through [`publish::Staged`]: after a kill at any instant the signer
 //!   directory is either as it was or complete (assert and its signature together). A retry
 //!   finds identical bytes, checks the signature and commits what is not yet committed.
+//! - Signers of one ledger take turns ([`LedgerLock`]): two `sign` runs at once both commit,
+//!   neither loses the other's attestation, and the index stays HEAD plus what is staged
+//!   by the user. A commit that another writer (a plain `git commit`) beat to the branch is
+//!   made again on the new HEAD.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -26,6 +30,40 @@ use crate::ops::publish::{self, Staged};
 
 /// Scratch area for signer directories being assembled, inside the git directory.
 const SCRATCH: &str = "gitian-sign";
+
+/// The lock file signers of one ledger take turns on, in the common git directory.
+const LOCK: &str = "gitian-sign.lock";
+
+/// How many times a commit is made again when another writer moved the branch meanwhile.
+const COMMIT_ATTEMPTS: usize = 5;
+
+/// Held from reading the signer directory to moving the branch: one `sign` at a time per
+/// ledger. An flock: the kernel releases it when the process ends, however it ends, so a
+/// kill never leaves the ledger locked (the empty file stays, as git's own `config` does).
+#[derive(Debug)]
+pub struct LedgerLock {
+    _file: std::fs::File,
+}
+
+impl LedgerLock {
+    /// Waits for the ledger of `repo` to be free and takes it.
+    pub fn take(repo: &Repo) -> Result<Self, SignError> {
+        let path = repo.common_dir().join(LOCK);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        loop {
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(io_err(&path)(e.into())),
+            }
+        }
+    }
+}
 
 /// The git config key naming the default sigs repository.
 pub const CONFIG_SIGS: &str = "gitian.sigs";
@@ -334,6 +372,7 @@ pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
     };
 
     let (dest, repo) = destination(req)?;
+    let _turn = repo.as_ref().map(LedgerLock::take).transpose()?;
     let dir = dest.join(&req.release).join(&req.signer);
     let rel = |name: &str| -> Result<Option<String>, SignError> {
         match &repo {
@@ -343,6 +382,7 @@ pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
     };
     if let Some(r) = &repo {
         publish::clean_stale(&r.git_dir().join(SCRATCH));
+        publish::clean_git2_leftovers(r.common_dir(), publish::GIT2_LEFTOVER_AGE);
     }
     let armor = req.format == Format::Guix;
     let identity = req.key.clone().unwrap_or_else(|| req.signer.clone());
@@ -585,14 +625,28 @@ fn commit(
             let sig = signer.sign_detached(text.as_bytes(), true)?;
             Ok(String::from_utf8(sig)?)
         };
-        repo.commit_paths(&paths, &subject, Some(&mut sign))?
+        commit_again_if_moved(|| repo.commit_paths(&paths, &subject, Some(&mut sign)))?
     } else {
-        repo.commit_paths(&paths, &subject, None)?
+        commit_again_if_moved(|| repo.commit_paths(&paths, &subject, None))?
     };
     Ok(match id {
         Some(id) => CommitOutcome::Committed { id: id.to_string(), subject, signed: sign_commit },
         None => CommitOutcome::AlreadyCommitted,
     })
+}
+
+/// Runs `commit` again (it rebuilds on the new HEAD) while another writer moved the branch
+/// between its read and its update, a few times at most.
+fn commit_again_if_moved<T>(
+    mut commit: impl FnMut() -> Result<T, RepoError>,
+) -> Result<T, RepoError> {
+    let mut attempt = 1;
+    loop {
+        match commit() {
+            Err(e) if e.is_moved() && attempt < COMMIT_ATTEMPTS => attempt += 1,
+            other => return other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -636,5 +690,35 @@ mod tests {
         std::fs::write(&p, "suites: [x]\n").unwrap();
         let e = read_descriptor(&p).unwrap_err().to_string();
         assert!(e.starts_with(&format!("{}:1: ", p.display())), "{e}");
+    }
+
+    fn git_error(code: git2::ErrorCode) -> RepoError {
+        RepoError::Git { context: "cannot move refs/heads/main".into(), code, source: None }
+    }
+
+    /// A branch another writer moved is committed to again, a few times at most; any other
+    /// error is not retried.
+    #[test]
+    fn a_moved_branch_is_committed_to_again() {
+        let mut calls = 0;
+        let r = commit_again_if_moved(|| {
+            calls += 1;
+            if calls < 3 { Err(git_error(git2::ErrorCode::Modified)) } else { Ok(calls) }
+        });
+        assert_eq!(r.unwrap(), 3);
+        let mut calls = 0;
+        let r: Result<(), _> = commit_again_if_moved(|| {
+            calls += 1;
+            Err(git_error(git2::ErrorCode::Modified))
+        });
+        assert!(r.unwrap_err().is_moved());
+        assert_eq!(calls, COMMIT_ATTEMPTS);
+        let mut calls = 0;
+        let r: Result<(), _> = commit_again_if_moved(|| {
+            calls += 1;
+            Err(git_error(git2::ErrorCode::Locked))
+        });
+        assert!(r.unwrap_err().is_locked());
+        assert_eq!(calls, 1);
     }
 }
