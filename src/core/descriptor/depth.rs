@@ -84,7 +84,12 @@ impl Scan {
                     return false;
                 }
                 ' ' | '\t' => {}
-                '-' | '?' | ':' if self.depth == 0 && chars.peek().is_none_or(|n| *n == ' ') => {
+                // `- ` and `? ` open a node only where one can start; `: ` after any key.
+                '-' | '?' | ':'
+                    if self.depth == 0
+                        && (c == ':' || value_start)
+                        && chars.peek().is_none_or(|n| *n == ' ') =>
+                {
                     value_start = true;
                     prev = c;
                     continue;
@@ -120,6 +125,7 @@ mod tests {
             format!("script: |\n  echo {many}\n  [[ -e x ]]\nname: x\n"),
             format!("script: >-\n  {many}\n"),
             format!("name: a{many}\n"),
+            format!("name: a - {many}\n"),
             format!("# {many}\nname: x\n"),
             format!("name: \"{many}\"\n"),
             format!("name: '{many}'\n"),
