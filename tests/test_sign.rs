@@ -422,6 +422,9 @@ fn stale_locks(sigs: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// SIGKILL swept over a run's duration: whatever instant it lands at, the ledger holds nothing
+/// or a complete attestation, and the retry finishes. Where the kills land is up to timing;
+/// test_sign_kill_9_while_the_signature_is_made kills mid-write for certain.
 #[test]
 fn test_sign_kill_9_leaves_nothing_or_a_complete_attestation() {
     let (w, sigs, b) = setup(&["alice"]);
