@@ -18,6 +18,8 @@ pub(super) struct Checker<'t> {
     pub(super) warnings: Vec<DescriptorWarning>,
     /// Every node's position, read at the first problem (one parse for all of them).
     positions: OnceCell<Positions>,
+    /// Lookups answered by a partial index so far (see [`Self::with_positions`]).
+    partial_lookups: std::cell::Cell<usize>,
     /// [`document_line`], once.
     doc_line: OnceCell<usize>,
 }
@@ -54,13 +56,18 @@ pub(super) enum At {
     Value,
 }
 
+/// Questions about positions answered by a partial index before the whole one is built.
+const PARTIAL_LOOKUPS: usize = 8;
+
 /// Stop collecting after this many errors.
 pub(super) const MAX_ERRORS: usize = 50;
 
 impl<'t> Checker<'t> {
     pub(super) fn new(file: &'t str, text: &'t str) -> Self {
         let (positions, doc_line) = (OnceCell::new(), OnceCell::new());
-        Self { file, text, errors: Vec::new(), warnings: Vec::new(), positions, doc_line }
+        let partial_lookups = std::cell::Cell::new(0);
+        let (errors, warnings) = (Vec::new(), Vec::new());
+        Self { file, text, errors, warnings, positions, partial_lookups, doc_line }
     }
 
     /// Where the document starts (for problems without a node of their own).
@@ -68,14 +75,24 @@ impl<'t> Checker<'t> {
         *self.doc_line.get_or_init(|| document_line(self.text))
     }
 
-    fn positions(&self) -> &Positions {
-        self.positions.get_or_init(|| Positions::index(self.text))
+    /// Answers `f` about the node at `path`. The first few questions are answered by indexing
+    /// only up to the path's top-level key (a few problems cost what they cost before: a
+    /// partial parse each); after [`PARTIAL_LOOKUPS`] of them the whole document is indexed
+    /// once, so many problems cost one parse in all, not one each.
+    fn with_positions<R>(&self, path: &[Seg], f: impl FnOnce(&Positions) -> R) -> R {
+        if self.positions.get().is_none()
+            && self.partial_lookups.get() < PARTIAL_LOOKUPS
+            && let [Seg::Key(key, 0), ..] = path
+        {
+            self.partial_lookups.set(self.partial_lookups.get() + 1);
+            return f(&Positions::index_to(self.text, key));
+        }
+        f(self.positions.get_or_init(|| Positions::index(self.text)))
     }
 
     pub(super) fn line_of(&self, path: &Path, at: At) -> usize {
         let at_key = matches!(at, At::Key) && matches!(path.segs.last(), Some(Seg::Key(..)));
-        self.positions()
-            .locate(&path.segs, at_key)
+        self.with_positions(&path.segs, |p| p.locate(&path.segs, at_key))
             .map(|(line, _)| line)
             .unwrap_or_else(|| self.doc_line())
     }
@@ -123,7 +140,7 @@ impl<'t> Checker<'t> {
 
     /// Whether the scalar at `path` is written plain (not quoted, not a block scalar).
     pub(super) fn is_plain(&self, path: &Path) -> bool {
-        let Some((line, column)) = self.positions().scalar(&path.segs) else {
+        let Some((line, column)) = self.with_positions(&path.segs, |p| p.scalar(&path.segs)) else {
             return false;
         };
         let first = self.text.lines().nth(line - 1).and_then(|l| l.chars().nth(column - 1));

@@ -44,19 +44,38 @@ struct Entry {
 pub(super) struct Positions {
     entries: Vec<Entry>,
     children: HashMap<(usize, Seg), usize>,
+    /// Stop indexing once this top-level key is indexed (see [`Positions::index_to`]).
+    stop: Option<Seg>,
 }
 
 /// Marker message of the deliberate error the indexing visitor raises on each scalar.
 const FOUND: &str = "\u{1}located\u{1}";
 
+/// Marker message of the error that ends a partial index.
+const STOP: &str = "\u{1}enough\u{1}";
+
 impl Positions {
     /// Indexes `text` (which [`super::tree::read_tree`] has read without error). A document
     /// the reader cannot walk gives an empty index: every lookup then falls back.
     pub(super) fn index(text: &str) -> Self {
-        let index = RefCell::new(Positions::default());
+        Self::index_with(text, None)
+    }
+
+    /// The positions up to the first top-level `key` and its value, and no further: what a
+    /// question about one top-level value needs (is it quoted?) on a descriptor with no
+    /// problem, without indexing what follows it.
+    pub(super) fn index_to(text: &str, key: &str) -> Self {
+        Self::index_with(text, Some(Seg::Key(key.to_owned(), 0)))
+    }
+
+    fn index_with(text: &str, stop: Option<Seg>) -> Self {
+        let index = RefCell::new(Positions { stop, ..Positions::default() });
         index.borrow_mut().entries.push(Entry::default());
         let root = Indexer { index: &index, node: 0 };
-        let ok = root.deserialize(serde_yaml_ng::Deserializer::from_str(text)).is_ok();
+        let ok = match root.deserialize(serde_yaml_ng::Deserializer::from_str(text)) {
+            Ok(()) => true,
+            Err(e) => e.to_string().contains(STOP),
+        };
         let mut index = index.into_inner();
         if !ok {
             index = Positions::default();
@@ -237,11 +256,15 @@ impl<'de> Visitor<'de> for Indexer<'_> {
             let n = seen.entry(name.clone()).or_insert(0);
             let seg = Seg::Key(name, *n);
             *n += 1;
+            let last = self.node == 0 && self.index.borrow().stop.as_ref() == Some(&seg);
             let node = self.index.borrow_mut().child(self.node, seg, at);
             let value = Indexer { index: self.index, node };
             let step = map.next_value_seed(value);
             self.step(node, step)?;
             value.close(node);
+            if last {
+                return Err(de::Error::custom(STOP));
+            }
         }
         Ok(())
     }
