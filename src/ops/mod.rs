@@ -9,5 +9,4 @@ pub mod matrix;
 pub mod memo;
 pub mod publish;
 pub mod sign;
-pub mod source;
 pub mod verify;

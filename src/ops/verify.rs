@@ -16,10 +16,10 @@ use crate::core::layout::check_component;
 use crate::core::manifest::Manifest;
 use crate::core::policy::{self, Policy};
 use crate::core::sums;
-use crate::git::ledger::{self as gitledger, GitTree};
+use crate::git::ledger as gitledger;
+use crate::ledger::{Content, Entry, FsTree, GitTree, Kind, LedgerTree, SourceError};
 use crate::openpgp::{self, Keyring, SigStatus};
 use crate::ops::memo::{self, Attestation, Memory};
-use crate::ops::source::{Content, Entry, FsTree, Kind, LedgerTree, SourceError};
 
 /// Largest attestation read (a real assert averages 67 kB; the largest seen is under 1 MB).
 pub const MAX_ATTESTATION: u64 = 32 << 20;
