@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::manifest::Manifest;
+use super::status::RowStatus;
 
 /// The attestation layout a row comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,8 +47,9 @@ pub struct Row {
     pub signer: String,
     /// Path of the signature inside the ledger, when there is one.
     pub sig_path: Option<String>,
-    /// Signature status in the corpus vocabulary (`good`, `expired_key`, `no_signature`, ...).
-    pub status: String,
+    /// Signature status (written in the corpus vocabulary: `good`, `expired_key`,
+    /// `no_signature`, ...).
+    pub status: RowStatus,
     /// Whether the signature counts toward consensus (good, or expired when policy allows).
     pub counts: bool,
     /// Primary key fingerprint (or issuer id for no_pubkey).
@@ -306,7 +308,7 @@ fn compute_group(
         .map(|(row, text)| {
             if row.conflict.is_some() {
                 Verdict::Conflict
-            } else if row.status == "no_signature" || row.status == "no_data" {
+            } else if row.status.is_missing() {
                 Verdict::Missing
             } else if row.file_error.is_some() || row.field_error.is_some() {
                 Verdict::Invalid
@@ -422,6 +424,7 @@ fn artifact_grid(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::status::SigStatus;
 
     fn row(signer: &str, key: &str, status: &str, manifest: &str) -> Row {
         Row {
@@ -432,7 +435,11 @@ mod tests {
             file: "x-build.assert".into(),
             signer: signer.into(),
             sig_path: Some(format!("1.0/{signer}/x-build.assert.sig")),
-            status: status.into(),
+            status: RowStatus::Signature(if status == "good" {
+                SigStatus::Good
+            } else {
+                SigStatus::Bad
+            }),
             counts: status == "good",
             key_fingerprint: Some(key.into()),
             signing_key_fingerprint: Some(key.into()),

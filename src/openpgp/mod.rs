@@ -13,7 +13,6 @@ mod keyring;
 mod message;
 pub mod policy;
 
-use std::fmt;
 use std::time::SystemTime;
 
 use sequoia_openpgp as openpgp;
@@ -27,58 +26,7 @@ pub use keyring::{FileIndex, KeyError, Keyring};
 use message::SigFile;
 use policy::GpgPolicy;
 
-/// The status of one signature file, in the vocabulary of `../shared/corpus/README.md`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SigStatus {
-    /// The maths hold and the key is valid, unexpired and unrevoked at the verdict time.
-    Good,
-    /// Good maths, but the signing key or subkey (or its primary) had expired.
-    ExpiredKey,
-    /// Good maths, but the signing key or subkey (or its primary) is revoked.
-    RevokedKey,
-    /// Good maths, but the signature itself had expired.
-    ExpiredSig,
-    /// The signature does not match the data.
-    Bad,
-    /// The issuer is not among the keys.
-    NoPubkey,
-    /// Could not check; the reason.
-    Error(String),
-    /// No OpenPGP signature in the file.
-    NoSig,
-    /// The file is a complete signed message, not a detached signature; the message's own status.
-    Inline(Box<SigStatus>),
-}
-
-impl SigStatus {
-    /// The corpus vocabulary: good, expired_key, revoked_key, expired_sig, bad, no_pubkey,
-    /// error_rc2 (Error), error_nosig (NoSig), inline:<inner> (Inline).
-    pub fn as_str(&self) -> String {
-        match self {
-            Self::Good => "good".into(),
-            Self::ExpiredKey => "expired_key".into(),
-            Self::RevokedKey => "revoked_key".into(),
-            Self::ExpiredSig => "expired_sig".into(),
-            Self::Bad => "bad".into(),
-            Self::NoPubkey => "no_pubkey".into(),
-            Self::Error(_) => "error_rc2".into(),
-            Self::NoSig => "error_nosig".into(),
-            Self::Inline(inner) => format!("inline:{}", inner.as_str()),
-        }
-    }
-
-    /// Only a good detached signature is good: an inline message's data is not the file next to
-    /// it, whatever its own status.
-    pub fn is_good(&self) -> bool {
-        *self == Self::Good
-    }
-}
-
-impl fmt::Display for SigStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.as_str())
-    }
-}
+pub use crate::core::status::SigStatus;
 
 /// The verdict on one signature file.
 #[derive(Debug, Clone)]

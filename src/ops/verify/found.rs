@@ -11,6 +11,7 @@ use crate::core::assertion::Document;
 use crate::core::consensus::{self, Layout, Row};
 use crate::core::manifest::Manifest;
 use crate::core::policy::Policy;
+use crate::core::status::RowStatus;
 use crate::core::sums;
 use crate::git::ledger as gitledger;
 use crate::openpgp::{self, Keyring, SigStatus};
@@ -185,13 +186,13 @@ impl Found {
     ) -> Row {
         let Parsed { manifest, manifest_id, file_error, field_error } = parsed;
         let (status, counts, key, signing, origin) = match (&verdict, &self.data) {
-            (None, _) => ("no_signature".to_string(), false, None, None, None),
-            (Some(_), None) => ("no_data".to_string(), false, None, None, None),
+            (None, _) => (RowStatus::NoSignature, false, None, None, None),
+            (Some(_), None) => (RowStatus::NoData, false, None, None, None),
             (Some(v), Some(_)) => {
                 let counts = v.status == SigStatus::Good
                     || (v.status == SigStatus::ExpiredKey && policy.expired_keys_count);
                 (
-                    v.status.as_str(),
+                    RowStatus::Signature(v.status.clone()),
                     counts,
                     v.key_fingerprint.clone(),
                     v.signing_key_fingerprint.clone(),
