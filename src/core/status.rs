@@ -26,11 +26,14 @@ pub enum SigStatus {
     NoSig,
     /// The file is a complete signed message, not a detached signature; the message's own status.
     Inline(Box<SigStatus>),
+    /// The file holds several signatures; each one's status, in file order. gpg fails such a
+    /// file when any of them fails.
+    Multi(Vec<SigStatus>),
 }
 
 impl SigStatus {
     /// The corpus vocabulary: good, expired_key, revoked_key, expired_sig, bad, no_pubkey,
-    /// error_rc2 (Error), error_nosig (NoSig), inline:<inner> (Inline).
+    /// error_rc2 (Error), error_nosig (NoSig), inline:<inner> (Inline), multi:<a>+<b>... (Multi).
     pub fn as_str(&self) -> String {
         match self {
             Self::Good => "good".into(),
@@ -42,13 +45,33 @@ impl SigStatus {
             Self::Error(_) => "error_rc2".into(),
             Self::NoSig => "error_nosig".into(),
             Self::Inline(inner) => format!("inline:{}", inner.as_str()),
+            Self::Multi(all) => {
+                let all: Vec<String> = all.iter().map(Self::as_str).collect();
+                format!("multi:{}", all.join("+"))
+            }
         }
     }
 
     /// Only a good detached signature is good: an inline message's data is not the file next to
-    /// it, whatever its own status.
+    /// it, whatever its own status. A file of several signatures is good when every one is.
     pub fn is_good(&self) -> bool {
-        *self == Self::Good
+        match self {
+            Self::Multi(all) => all.iter().all(Self::is_good),
+            s => *s == Self::Good,
+        }
+    }
+
+    /// Good, or good but for the key's expiry: a file of several signatures where each is one
+    /// or the other and at least one is expired counts as expired.
+    pub fn is_good_but_expired_key(&self) -> bool {
+        match self {
+            Self::ExpiredKey => true,
+            Self::Multi(all) => {
+                all.iter().all(|s| s.is_good() || *s == Self::ExpiredKey)
+                    && all.iter().any(|s| *s == Self::ExpiredKey)
+            }
+            _ => false,
+        }
     }
 }
 

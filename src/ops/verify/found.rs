@@ -189,8 +189,8 @@ impl Found {
             (None, _) => (RowStatus::NoSignature, false, None, None, None),
             (Some(_), None) => (RowStatus::NoData, false, None, None, None),
             (Some(v), Some(_)) => {
-                let counts = v.status == SigStatus::Good
-                    || (v.status == SigStatus::ExpiredKey && policy.expired_keys_count);
+                let counts = v.status.is_good()
+                    || (v.status.is_good_but_expired_key() && policy.expired_keys_count);
                 (
                     RowStatus::Signature(v.status.clone()),
                     counts,
