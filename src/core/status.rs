@@ -68,7 +68,7 @@ impl SigStatus {
             Self::ExpiredKey => true,
             Self::Multi(all) => {
                 all.iter().all(|s| s.is_good() || *s == Self::ExpiredKey)
-                    && all.iter().any(|s| *s == Self::ExpiredKey)
+                    && all.contains(&Self::ExpiredKey)
             }
             _ => false,
         }
