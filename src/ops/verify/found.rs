@@ -43,8 +43,16 @@ pub(super) struct Found {
 }
 
 impl Found {
+    /// What makes two versions of a found file the same: where it is (a field that contradicts
+    /// the folder depends on it, and two signers' identical files are two rows) and its bytes.
     pub(super) fn fingerprint(&self) -> [u8; 32] {
         let mut h = Sha256::new();
+        let place = [&self.release, &self.signer, &self.file, &self.data_path];
+        for part in place.into_iter().chain(self.sig_path.as_ref()) {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.update([self.sig_path.is_some() as u8]);
         // Absent (N), unreadable (E), over the limit (L) or these bytes (B).
         let data = self.data.as_deref().map(|signed| signed.content().ok());
         for part in [data, self.sig.as_ref().map(Some)] {

@@ -77,9 +77,11 @@ pub(super) fn build_keyring(
                         keyring.add_known_file(&origin, bytes, index);
                         Ok(())
                     }
-                    None => keyring
-                        .add_file_indexed(&origin, &bytes)
-                        .map(|index| memory.record_key_file(digest, index)),
+                    None => keyring.add_file_indexed(&origin, &bytes).map(|index| {
+                        if let Some(index) = index {
+                            memory.record_key_file(digest, index);
+                        }
+                    }),
                 }
             }
         };

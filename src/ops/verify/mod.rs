@@ -11,6 +11,8 @@ mod found;
 mod keys;
 mod pipeline;
 mod signed;
+mod trees;
+mod versions;
 mod walk;
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,14 +21,14 @@ use std::time::SystemTime;
 
 use crate::core::consensus::{self, GroupReport, Row};
 use crate::core::policy::{self, Policy};
-use crate::git::ledger::{self as gitledger, GitTree};
 use crate::ops::memo::{self, Memory};
-use crate::ops::source::{Content, FsTree, LedgerTree, SourceError};
+use crate::ops::source::{Content, SourceError};
 
 use found::Found;
 use keys::{read_path_keys, read_tree_keys};
 use pipeline::{Work, pipeline};
 use signed::Signed;
+use versions::Version;
 use walk::collect_tree;
 
 /// Largest attestation read (a real assert averages 67 kB; the largest seen is under 1 MB).
@@ -139,39 +141,15 @@ pub enum VerifyError {
     },
 }
 
-/// One version of a row with the digest of its bytes (data and signature).
-type Version = (Row, [u8; 32]);
-
 /// Runs the verification.
 pub fn verify(q: &Query) -> Result<Report, VerifyError> {
-    let mut trees: Vec<(usize, Box<dyn LedgerTree>)> = Vec::new();
-    for (i, spec) in q.ledgers.iter().enumerate() {
-        match spec {
-            LedgerSpec::Dir(path) => {
-                if !path.is_dir() {
-                    return Err(SourceError {
-                        what: path.display().to_string(),
-                        message: "not a directory".into(),
-                    }
-                    .into());
-                }
-                trees.push((i, Box::new(FsTree::new(path, path.display().to_string()))));
-            }
-            LedgerSpec::Git { path, revs, all_branches } => {
-                for (label, commit) in gitledger::revisions(path, revs, *all_branches)? {
-                    trees.push((i, Box::new(GitTree::open(path, &label, &commit)?)));
-                }
-            }
-        }
-    }
-
-    let mut problems = Vec::new();
+    let trees::Trees { all: trees, mains, several, mut problems } = trees::open(&q.ledgers)?;
     let mut warnings = Vec::new();
 
-    // Key files: every ledger's key folders at every revision, then --keys, then in memory.
-    // Read here; parsed on another thread while the ledger is collected.
+    // Key files: every ledger's key folders at its main revision, then --keys, then in
+    // memory. Read here; parsed on another thread while the ledger is collected.
     let mut key_files: Vec<(String, Vec<u8>)> = Vec::new();
-    for (_, tree) in &trees {
+    for tree in &mains {
         read_tree_keys(tree.as_ref(), "", &mut key_files, &mut warnings, 0)?;
     }
     let extra_keys = || -> Result<_, VerifyError> {
@@ -187,9 +165,9 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         Ok((files, warnings))
     };
 
-    // Policy: from the first ledger that has one.
+    // Policy: from the main revision of the first ledger that has one.
     let mut policy = Policy::default();
-    for (_, tree) in &trees {
+    for tree in &mains {
         if let Ok(Content::Bytes(b)) = tree.read(policy::FILE, 1 << 20) {
             let text = String::from_utf8(b).map_err(|_| VerifyError::Policy("not UTF-8".into()))?;
             policy = Policy::parse(&text).map_err(VerifyError::Policy)?;
@@ -200,7 +178,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         policy.threshold = t;
     }
 
-    let several_revisions = trees.len() > q.ledgers.len();
+    let several_revisions = several.iter().any(|&s| s);
     let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
     let cache = q.cache.as_deref().map(memo::load_signatures);
     let memory = q.cache.as_deref().map(Memory::load);
@@ -213,8 +191,15 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
             // Everything found, in every tree.
             let mut items: Vec<(usize, Option<String>, Found)> = Vec::new();
             for (ledger_idx, tree) in &trees {
-                for found in collect_tree(tree.as_ref(), q, &mut problems)? {
-                    items.push((*ledger_idx, tree.rev(), found));
+                match collect_tree(tree.as_ref(), q, &mut problems) {
+                    Ok(found) => {
+                        items.extend(found.into_iter().map(|f| (*ledger_idx, tree.rev(), f)))
+                    }
+                    // One unreadable revision among several: the others are still judged.
+                    Err(e) if several[*ledger_idx] => {
+                        problems.push(format!("{}: not read: {e}", tree.label()));
+                    }
+                    Err(e) => return Err(e),
                 }
             }
             // With several revisions the same bytes recur: verify and parse each distinct
@@ -286,28 +271,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         );
         versions.entry(key).or_default().push((row, fp));
     }
-    let mut rows = Vec::new();
-    for (_, mut vs) in versions {
-        let distinct: std::collections::BTreeSet<[u8; 32]> = vs.iter().map(|(_, f)| *f).collect();
-        if distinct.len() == 1 {
-            let mut row = vs.remove(0).0;
-            for (other, _) in vs {
-                row.revs.extend(other.revs);
-            }
-            rows.push(row);
-        } else {
-            // The same file differs between revisions: report every version, count none.
-            let mut by_fp: BTreeMap<[u8; 32], Row> = BTreeMap::new();
-            for (row, fp) in vs {
-                by_fp.entry(fp).and_modify(|r| r.revs.extend(row.revs.clone())).or_insert(row);
-            }
-            let all: Vec<String> = by_fp.values().map(|r| r.revs.join(",")).collect();
-            for (_, mut row) in by_fp {
-                row.conflict = Some(format!("differs between revisions ({})", all.join(" / ")));
-                rows.push(row);
-            }
-        }
-    }
+    let rows = versions::rows(versions.into_values());
     if rows.is_empty() && problems.is_empty() {
         let names: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
         return Err(VerifyError::Empty(names.join(", ")));
