@@ -153,6 +153,28 @@ impl Gpg {
         std::fs::write(to, out.stdout).unwrap();
     }
 
+    /// A key made at `when` (gpg's `--faked-system-time`), expiring after `expire` (`1y`).
+    fn key_at(&self, name: &str, when: &str, expire: &str) {
+        let uid = format!("{name} <{name}@example.invalid>");
+        self.gpg(&[
+            "--faked-system-time",
+            when,
+            "--quick-gen-key",
+            &uid,
+            "ed25519",
+            "sign",
+            expire,
+        ]);
+    }
+
+    /// A detached signature made at `when`.
+    fn sign_at(&self, name: &str, file: &Path, when: &str) {
+        let sig = format!("{}.sig", file.display());
+        let user = format!("{name}@example.invalid");
+        let file = file.display().to_string();
+        self.gpg(&["--faked-system-time", when, "-u", &user, "--detach-sign", "-o", &sig, &file]);
+    }
+
     /// The primary fingerprint of `name`'s key.
     fn fingerprint(&self, name: &str) -> String {
         let out = self.gpg(&["--with-colons", "--list-keys", &format!("{name}@example.invalid")]);
@@ -970,4 +992,79 @@ fn test_verify_a_copy_of_a_signers_files_on_a_branch_is_its_own_row() {
     assert_eq!(zed["revisions"], serde_json::json!(["copy"]), "{zed}");
     assert_eq!(zed["verdict"], "SHARED KEY", "{zed}");
     assert_eq!(Ledger::row(&json, "alice")["revisions"], serde_json::json!(["copy", "main"]));
+}
+
+#[test]
+fn test_verify_policy_threshold_required_signers_and_expired_keys() {
+    let l = Ledger::new();
+    let policy = |text: &str| std::fs::write(l.path().join("policy.yml"), text).unwrap();
+    let release = |json: &serde_json::Value| json["releases"][0].clone();
+    policy("threshold: 4\n");
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!((code, release(&json)["threshold"].clone()), (1, 4.into()));
+    assert_eq!(release(&json)["threshold_met"], false);
+    policy("threshold: 3\n");
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    // --threshold overrides the file.
+    let (code, _, _) = l.verify(&["--threshold", "4"]);
+    assert_eq!(code, 1);
+
+    policy("required_signers: [alice, dave]\n");
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(release(&json)["missing_required_signers"], serde_json::json!(["dave"]));
+    policy("required_signers: [alice]\n");
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "{err}{json:#}");
+
+    // dave's key expired (made in 2020 for a year); he signed while it was valid.
+    l.gpg.key_at("dave", "20200101T000000", "1y");
+    l.gpg.export("dave", &l.path().join("builder-keys/dave.asc"));
+    let f = l.path().join("1.0/dave/hello-build.assert");
+    std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+    std::fs::write(&f, assert_text("1.0", "hello", GOOD)).unwrap();
+    l.gpg.sign_at("dave", &f, "20200601T000000");
+    policy("");
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "expired keys count by default: {err}{json:#}");
+    assert_eq!(Ledger::row(&json, "dave")["signature_status"], "expired_key");
+    assert_eq!(Ledger::row(&json, "dave")["counts"], true);
+    assert_eq!(release(&json)["consensus_votes"], 4);
+    policy("expired_keys_count: false\n");
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(Ledger::row(&json, "dave")["counts"], false);
+    assert_ne!(Ledger::row(&json, "dave")["verdict"], "OK");
+    assert_eq!(release(&json)["consensus_votes"], 3);
+}
+
+#[test]
+fn test_verify_a_required_signer_must_be_signed_by_the_key_kept_under_that_name() {
+    // Attack 4 of issue 11: `required_signers: [alice]` was met by a folder named alice signed
+    // by another key of the ledger.
+    let l = Ledger::new();
+    std::fs::write(l.path().join("policy.yml"), "required_signers: [alice]\n").unwrap();
+    l.gpg.export("mallory", &l.path().join("builder-keys/zed.asc"));
+    l.attest("1.0", "alice", "mallory", GOOD);
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 1, "{err}{json:#}");
+    let rel = &json["releases"][0];
+    assert_eq!(rel["missing_required_signers"], serde_json::json!(["alice"]), "{rel:#}");
+    let alice = Ledger::row(&json, "alice");
+    assert_eq!(alice["key_file"], "builder-keys/zed.asc");
+    // Signed by her own key again: met. Her key in a folder named after her is hers too.
+    l.attest("1.0", "alice", "alice", GOOD);
+    std::fs::create_dir_all(l.path().join("builder-keys/alice")).unwrap();
+    std::fs::rename(
+        l.path().join("builder-keys/alice.asc"),
+        l.path().join("builder-keys/alice/2026.asc"),
+    )
+    .unwrap();
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    // The same key kept under another name as well is still hers.
+    l.gpg.export("alice", &l.path().join("builder-keys/a-copy.asc"));
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "{err}{json:#}");
 }

@@ -195,6 +195,10 @@ pub struct Options {
     pub compare_to: Option<String>,
     /// Signers that must be in the agreeing group.
     pub required_signers: Vec<String>,
+    /// Primary fingerprints of the keys kept under each required signer's name (in the key
+    /// folder, e.g. `builder-keys/alice.asc`): a required signer is met only by its folder's
+    /// attestation signed by one of these, never by a folder of that name signed by another key.
+    pub required_keys: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// The normalised manifest text: the `hash  name` lines in written order.
@@ -326,14 +330,17 @@ fn compute_group(
         })
         .collect();
 
-    let agreeing: BTreeSet<&str> = rows
+    let agreeing: BTreeSet<(&str, &str)> = rows
         .iter()
         .zip(&norm)
         .filter(|(r, t)| voter(r) && consensus_text.is_some() && **t == consensus_text)
-        .map(|(r, _)| r.signer.as_str())
+        .filter_map(|(r, _)| Some((r.signer.as_str(), r.key_fingerprint.as_deref()?)))
         .collect();
-    let missing_required =
-        opts.required_signers.iter().filter(|s| !agreeing.contains(s.as_str())).cloned().collect();
+    let met = |name: &str| {
+        let keys = opts.required_keys.get(name);
+        agreeing.iter().any(|(s, k)| *s == name && keys.is_some_and(|ks| ks.contains(*k)))
+    };
+    let missing_required = opts.required_signers.iter().filter(|s| !met(s)).cloned().collect();
 
     let artifacts = artifact_grid(&rows, &voter, opts.compare_to.as_deref());
     GroupReport {
@@ -521,5 +528,29 @@ mod tests {
         let opts = Options { compare_to: Some("c".into()), ..Default::default() };
         let r = &compute(rows, &opts)[0];
         assert_eq!(r.verdicts, vec![Verdict::Mismatch, Verdict::Mismatch, Verdict::Ok]);
+    }
+
+    #[test]
+    fn a_required_signer_is_met_only_by_the_key_kept_under_that_name() {
+        let rows = || {
+            vec![
+                row("alice", "K9", "good", "h1  f\n"),
+                row("b", "K2", "good", "h1  f\n"),
+                row("c", "K3", "good", "h1  f\n"),
+            ]
+        };
+        let keys = |k: &str| BTreeMap::from([("alice".to_string(), BTreeSet::from([k.into()]))]);
+        let mut opts = Options { required_signers: vec!["alice".into()], ..Default::default() };
+        // A folder named alice, signed by K9, while alice's key is K1.
+        opts.required_keys = keys("K1");
+        let r = &compute(rows(), &opts)[0];
+        assert_eq!(r.missing_required, ["alice"]);
+        assert!(!r.passed());
+        // No key kept under the name at all: never met.
+        opts.required_keys.clear();
+        assert_eq!(compute(rows(), &opts)[0].missing_required, ["alice"]);
+        opts.required_keys = keys("K9");
+        let r = &compute(rows(), &opts)[0];
+        assert!(r.missing_required.is_empty() && r.passed());
     }
 }

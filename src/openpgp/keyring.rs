@@ -258,6 +258,18 @@ impl Keyring {
         }
     }
 
+    /// Records that the key file `origin` holds the same bytes as the key file `same_as`,
+    /// added before: its certificates are held by both.
+    pub fn add_copy(&mut self, origin: &str, same_as: &str) {
+        for entry in &mut self.entries {
+            if entry.origins.iter().any(|o| o == same_as)
+                && !entry.origins.iter().any(|o| o == origin)
+            {
+                entry.origins.push(origin.to_string());
+            }
+        }
+    }
+
     /// Every key file that holds the certificate whose primary fingerprint is `fingerprint`
     /// (hex), in the order they were added.
     pub fn origins_of(&self, fingerprint: &str) -> &[String] {

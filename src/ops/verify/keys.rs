@@ -55,17 +55,21 @@ pub(super) fn build_keyring(
     let mut keyring = Keyring::new();
     let mut warnings = Vec::new();
     // Keyed by length and the last bytes (an armor checksum, or key material), compared whole.
-    let mut first = vec![true; files.len()];
+    // For each file, the earlier file with the same bytes, if any.
+    let mut copy_of: Vec<Option<usize>> = vec![None; files.len()];
     let mut seen: HashMap<(usize, &[u8]), Vec<usize>> = HashMap::new();
     for (i, (_, bytes)) in files.iter().enumerate() {
         let same = seen.entry((bytes.len(), &bytes[bytes.len().saturating_sub(48)..])).or_default();
-        first[i] = !same.iter().any(|&j| files[j].1 == *bytes);
-        if first[i] {
+        copy_of[i] = same.iter().copied().find(|&j| files[j].1 == *bytes);
+        if copy_of[i].is_none() {
             same.push(i);
         }
     }
-    for ((origin, bytes), first) in files.into_iter().zip(first) {
-        if !first {
+    let origins: Vec<String> = files.iter().map(|(o, _)| o.clone()).collect();
+    for (i, (origin, bytes)) in files.into_iter().enumerate() {
+        if let Some(j) = copy_of[i] {
+            // Not read again, but the certificates are kept under this name too.
+            keyring.add_copy(&origin, &origins[j]);
             continue;
         }
         let added = match memory {

@@ -10,6 +10,7 @@
 mod found;
 mod keys;
 mod pipeline;
+mod policy;
 mod signed;
 mod trees;
 mod versions;
@@ -20,9 +21,9 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::core::consensus::{self, GroupReport, Row};
-use crate::core::policy::{self, Policy};
+use crate::core::policy::Policy;
 use crate::ops::memo::{self, Memory};
-use crate::ops::source::{Content, SourceError};
+use crate::ops::source::SourceError;
 
 use found::Found;
 use keys::{read_path_keys, read_tree_keys};
@@ -165,18 +166,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         Ok((files, warnings))
     };
 
-    // Policy: from the main revision of the first ledger that has one.
-    let mut policy = Policy::default();
-    for tree in &mains {
-        if let Ok(Content::Bytes(b)) = tree.read(policy::FILE, 1 << 20) {
-            let text = String::from_utf8(b).map_err(|_| VerifyError::Policy("not UTF-8".into()))?;
-            policy = Policy::parse(&text).map_err(VerifyError::Policy)?;
-            break;
-        }
-    }
-    if let Some(t) = q.threshold {
-        policy.threshold = t;
-    }
+    let policy = policy::load(&mains, q.threshold)?;
 
     let several_revisions = several.iter().any(|&s| s);
     let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
@@ -280,6 +270,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         threshold: policy.threshold,
         compare_to: q.compare_to.clone(),
         required_signers: policy.required_signers.clone(),
+        required_keys: policy::required_keys(&keyring, &policy.required_signers),
     };
     let groups = consensus::compute(rows, &opts);
     if let (Some(dir), Some(memory)) = (&q.cache, memory) {
