@@ -263,10 +263,22 @@ impl Ledger {
 
     /// Writes `<release>/<signer>/hello-build.assert` and signs it with `key`.
     fn attest(&self, release: &str, signer: &str, key: &str, manifest: &str) -> PathBuf {
+        self.attest_named(release, signer, key, "hello", manifest)
+    }
+
+    /// Writes `<release>/<signer>/<name>-build.assert` and signs it with `key`.
+    fn attest_named(
+        &self,
+        release: &str,
+        signer: &str,
+        key: &str,
+        name: &str,
+        manifest: &str,
+    ) -> PathBuf {
         let d = self.path().join(release).join(signer);
         std::fs::create_dir_all(&d).unwrap();
-        let f = d.join("hello-build.assert");
-        std::fs::write(&f, assert_text(release, "hello", manifest)).unwrap();
+        let f = d.join(format!("{name}-build.assert"));
+        std::fs::write(&f, assert_text(release, name, manifest)).unwrap();
         self.gpg.sign(key, &f);
         f
     }
@@ -1067,4 +1079,35 @@ fn test_verify_a_required_signer_must_be_signed_by_the_key_kept_under_that_name(
     l.gpg.export("alice", &l.path().join("builder-keys/a-copy.asc"));
     let (code, json, err) = l.verify(&[]);
     assert_eq!(code, 0, "{err}{json:#}");
+}
+
+#[test]
+fn test_verify_two_descriptors_in_one_release_are_two_consensus_groups() {
+    // Attack 10 of issue 11: the asserts of two descriptors in one release folder competed for
+    // one consensus, so the larger one's outputs made the other's signers MISMATCH.
+    let l = Ledger::new();
+    let other =
+        "3333333333333333333333333333333333333333333333333333333333333333  world-1.0.tar.gz\n";
+    for who in ["alice", "bob"] {
+        l.attest_named("1.0", who, who, "world", other);
+    }
+    let (code, json, err) = l.verify(&["--threshold", "2"]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    let groups: Vec<(String, u64)> = json["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["group"].as_str().unwrap().to_string(), r["consensus_votes"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(groups, [("hello".to_string(), 3), ("world".to_string(), 2)]);
+    for r in json["releases"].as_array().unwrap() {
+        for s in r["signers"].as_array().unwrap() {
+            assert_eq!(s["verdict"], "OK", "{s}");
+        }
+    }
+    // --name picks one descriptor.
+    let (code, json, _) = l.verify(&["--name", "world"]);
+    assert_eq!(code, 0);
+    assert_eq!(json["releases"].as_array().unwrap().len(), 1);
+    assert_eq!(json["releases"][0]["signers"].as_array().unwrap().len(), 2);
 }

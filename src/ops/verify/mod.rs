@@ -261,7 +261,8 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         );
         versions.entry(key).or_default().push((row, fp));
     }
-    let rows = versions::rows(versions.into_values());
+    let mut rows = versions::rows(versions.into_values());
+    versions::group_descriptors(&mut rows);
     if rows.is_empty() && problems.is_empty() {
         let names: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
         return Err(VerifyError::Empty(names.join(", ")));

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::core::consensus::Row;
+use crate::core::consensus::{Layout, Row};
 
 /// One version of a row with the digest of its bytes (data and signature).
 pub(super) type Version = (Row, [u8; 32]);
@@ -34,4 +34,24 @@ pub(super) fn rows(versions: impl IntoIterator<Item = Vec<Version>>) -> Vec<Row>
         }
     }
     rows
+}
+
+/// Gitian asserts of several descriptors in one release folder (e.g. `bitcoin-build.assert`
+/// and `boost-build.assert`) are separate consensus groups, one per descriptor name, as
+/// gverify compared one descriptor's asserts; a folder of one descriptor keeps the one group.
+pub(super) fn group_descriptors(rows: &mut [Row]) {
+    let mut names: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.layout == Layout::Gitian) {
+        names.entry((&r.ledger, &r.release)).or_default().insert(&r.file);
+    }
+    let several: BTreeSet<(String, String)> = names
+        .into_iter()
+        .filter(|(_, files)| files.len() > 1)
+        .map(|((l, r), _)| (l.to_string(), r.to_string()))
+        .collect();
+    for r in rows.iter_mut().filter(|r| r.layout == Layout::Gitian) {
+        if several.contains(&(r.ledger.clone(), r.release.clone())) {
+            r.group = r.file.strip_suffix("-build.assert").unwrap_or(&r.file).to_string();
+        }
+    }
 }
