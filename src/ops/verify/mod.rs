@@ -39,7 +39,7 @@ pub const MAX_SIGNATURE: u64 = 1 << 20;
 /// Largest key file read.
 pub const MAX_KEY_FILE: u64 = 8 << 20;
 /// Folders of a ledger that hold public keys rather than releases.
-pub const KEY_DIRS: [&str; 3] = ["builder-keys", "keys", "gitian-keys"];
+pub use crate::core::layout::KEY_DIRS;
 /// Signature file extensions, in the order they are looked for.
 pub const SIG_EXTS: [&str; 4] = ["sig", "asc", "gpg", "pgp"];
 
