@@ -1111,3 +1111,89 @@ fn test_verify_two_descriptors_in_one_release_are_two_consensus_groups() {
     assert_eq!(json["releases"].as_array().unwrap().len(), 1);
     assert_eq!(json["releases"][0]["signers"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn test_verify_memory_others_can_write_is_not_used_and_no_cache_ignores_a_poisoned_one() {
+    // Attack 8 of issue 11: the verify memory was trusted whatever its owner and permissions,
+    // so another local user could make a forged attestation pass.
+    use std::os::unix::fs::PermissionsExt;
+    let l = Ledger::new();
+    let (code, _, err) = l.verify(&[]);
+    assert_eq!(code, 0, "{err}");
+    let dir = l.cache.path().join("git-gitian/verify");
+    let memo = dir.join("memo.json");
+    // What the memory says each attestation holds: hello-1.0.zip is 6666... instead of 2222...
+    let text = std::fs::read_to_string(&memo).unwrap();
+    assert!(text.contains(&"2".repeat(64)), "{text}");
+    std::fs::write(&memo, text.replace(&"2".repeat(64), &"6".repeat(64))).unwrap();
+    std::fs::set_permissions(&memo, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let zip = |json: &serde_json::Value| {
+        json["releases"][0]["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "hello-1.0.zip")
+            .map(|a| a["consensus_sha256"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    // The user's own memory is the user's own state (as ~/.gnupg): it is believed...
+    let (_, json, _) = l.verify(&[]);
+    assert_eq!(zip(&json), "6".repeat(64), "the poisoned memory was not read: {json:#}");
+    // ...except with --no-cache.
+    let (code, json, _) = l.verify(&["--no-cache"]);
+    assert_eq!(code, 0);
+    assert_eq!(zip(&json), "2".repeat(64));
+    // Memory that others can write, or that someone else owns, is not used, and verify says why.
+    let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    let parent = l.cache.path().join("git-gitian");
+    let mut cases: Vec<(&str, Box<dyn Fn(bool)>)> = vec![
+        (
+            "folder writable by others",
+            Box::new(|on| mode(&dir, if on { 0o777 } else { 0o700 }).unwrap()),
+        ),
+        (
+            "file writable by others",
+            Box::new(|on| mode(&memo, if on { 0o666 } else { 0o600 }).unwrap()),
+        ),
+        (
+            "parent writable by others",
+            Box::new(|on| mode(&parent, if on { 0o777 } else { 0o700 }).unwrap()),
+        ),
+    ];
+    // Only root can give a folder away.
+    if my_uid() == 0 {
+        cases.push((
+            "folder owned by another user",
+            Box::new(|on| {
+                let uid = if on { 65534 } else { 0 };
+                let st = Command::new("chown").arg(uid.to_string()).arg(&dir).status().unwrap();
+                assert!(st.success());
+            }),
+        ));
+    } else {
+        eprintln!("skipped: the case of a memory owned by another user needs root");
+    }
+    for (what, set) in &cases {
+        set(true);
+        let (code, json, err) = l.verify(&[]);
+        set(false);
+        assert_eq!(code, 0, "{what}: {err}{json:#}");
+        assert_eq!(zip(&json), "2".repeat(64), "{what}: the memory was used");
+        let warnings = json["warnings"].to_string();
+        assert!(warnings.contains("verify memory is not used"), "{what}: {warnings}");
+        assert!(
+            warnings.contains("writable by others") || warnings.contains("not by you"),
+            "{what}: {warnings}"
+        );
+    }
+    // Back to the user's own: believed again (the checks above changed nothing in it).
+    let (_, json, _) = l.verify(&[]);
+    assert_eq!(zip(&json), "6".repeat(64));
+}
+
+/// This process's user id (the owner of what it creates).
+fn my_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    let probe = tempfile::tempfile().unwrap();
+    probe.metadata().unwrap().uid()
+}
