@@ -1146,7 +1146,8 @@ fn test_verify_memory_others_can_write_is_not_used_and_no_cache_ignores_a_poison
     // Memory that others can write, or that someone else owns, is not used, and verify says why.
     let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
     let parent = l.cache.path().join("git-gitian");
-    let mut cases: Vec<(&str, Box<dyn Fn(bool)>)> = vec![
+    type Toggle<'a> = Box<dyn Fn(bool) + 'a>;
+    let mut cases: Vec<(&str, Toggle)> = vec![
         (
             "folder writable by others",
             Box::new(|on| mode(&dir, if on { 0o777 } else { 0o700 }).unwrap()),
