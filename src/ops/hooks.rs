@@ -16,8 +16,8 @@ use crate::core::policy::Policy;
 use crate::core::status::{RowStatus, SigStatus};
 use crate::core::{manifest::Manifest, sums};
 use crate::git::repo::{Repo, RepoError};
-use crate::ops::publish;
 use crate::ops::verify::{self, LedgerSpec, Query, SIG_EXTS, VerifyError};
+use crate::ops::{publish, push_guard};
 
 /// The hook templates shipped in `hooks/`.
 pub const HOOKS: [(&str, &str); 2] = [
@@ -337,10 +337,39 @@ pub fn pre_push(
         keys_loaded: 0,
         policy: Policy::default(),
     };
-    for r in refs.iter().filter(|r| !is_zero(&r.local_sha)) {
+    let refuse = |(path, why): push_guard::Refusal| Judged {
+        path,
+        refused: Some(why),
+        differing: Vec::new(),
+        allowed_disagreement: false,
+    };
+    for r in refs {
+        if is_zero(&r.local_sha) {
+            report.judged.push(refuse(push_guard::branch_deletion(&r.remote_ref)));
+            continue;
+        }
         let local = repo.resolve(&r.local_sha)?;
-        let remote_old =
-            if is_zero(&r.remote_sha) { None } else { repo.resolve(&r.remote_sha).ok() };
+        let remote_old = match is_zero(&r.remote_sha) {
+            true => None,
+            false => match repo.resolve(&r.remote_sha) {
+                Ok(old) => Some(old),
+                Err(_) => {
+                    let unknown = push_guard::unknown_remote_commit(&r.remote_ref, &r.remote_sha);
+                    report.judged.push(refuse(unknown));
+                    continue;
+                }
+            },
+        };
+        if let Some(old) = remote_old {
+            let is_attestation = |p: &str| attestation_of(p).is_some();
+            let taken = push_guard::removals_and_keys(
+                repo.workdir(),
+                &old.to_string(),
+                &local.to_string(),
+                is_attestation,
+            )?;
+            report.judged.extend(taken.into_iter().map(refuse));
+        }
         let touched: BTreeSet<(String, String, String)> = repo
             .pushed_paths(local, remote_old, remote)?
             .iter()
@@ -350,13 +379,13 @@ pub fn pre_push(
             continue;
         }
         let releases: BTreeSet<String> = touched.iter().map(|t| t.0.clone()).collect();
-        let q = Query {
+        let query = |rev: String, releases: Vec<String>| Query {
             ledgers: vec![LedgerSpec::Git {
                 path: repo.workdir().to_path_buf(),
-                revs: vec![local.to_string()],
+                revs: vec![rev],
                 all_branches: false,
             }],
-            releases: releases.into_iter().collect(),
+            releases,
             name: None,
             keys: Vec::new(),
             extra_keys: Vec::new(),
@@ -365,9 +394,30 @@ pub fn pre_push(
             compare_to: None,
             cache: Some(super::verify::default_cache()),
         };
-        let v = verify::verify(&q)?;
+        let v = verify::verify(&query(local.to_string(), releases.iter().cloned().collect()))?;
+        // The remote's versions of the touched releases, to know who signed them (none when
+        // the remote has none of them yet).
+        let before = match remote_old {
+            Some(old) => {
+                let on_remote: Vec<String> = releases
+                    .into_iter()
+                    .filter(|r| push_guard::has_dir(repo.workdir(), old, r))
+                    .collect();
+                match on_remote.is_empty() {
+                    true => Vec::new(),
+                    false => verify::verify(&query(old.to_string(), on_remote))?.groups,
+                }
+            }
+            None => Vec::new(),
+        };
         for t in &touched {
-            report.judged.push(judge(&v.groups, t, v.policy.allow_disagreement));
+            let mut j = judge(&v.groups, t, v.policy.allow_disagreement);
+            // Another key over a builder's attestation says more than what it attests.
+            if let Some(why) = push_guard::resigned_by_another_key(&before, &v.groups, t) {
+                j.refused = Some(why);
+                j.allowed_disagreement = false;
+            }
+            report.judged.push(j);
         }
         report.groups.extend(v.groups);
         report.problems.extend(v.problems);
@@ -386,43 +436,29 @@ fn judge(
 ) -> Judged {
     let path = format!("{release}/{signer}/{file}");
     let mut j = Judged { path, refused: None, differing: Vec::new(), allowed_disagreement: false };
+    // Every row of it: one per signature file (a good .asc does not excuse a bad .sig).
     let found = groups.iter().find_map(|g| {
-        let i = g
-            .rows
-            .iter()
-            .position(|r| r.release == *release && r.signer == *signer && r.file == *file)?;
-        Some((g, i))
+        let at: Vec<usize> = (0..g.rows.len())
+            .filter(|&i| {
+                let r = &g.rows[i];
+                r.release == *release && r.signer == *signer && r.file == *file
+            })
+            .collect();
+        (!at.is_empty()).then_some((g, at))
     });
-    let Some((g, i)) = found else {
+    let Some((g, at)) = found else {
         // The signed file was deleted and only its signature remains, or the other way round.
         j.refused = Some("not found at the pushed commit (a signature without its file?)".into());
         return j;
     };
+    for &i in &at {
+        if let Some(why) = signature_refusal(g, i) {
+            j.refused = Some(why);
+            return j;
+        }
+    }
+    let i = at[0];
     let row = &g.rows[i];
-    let verdict = &g.verdicts[i];
-    if let Some(e) = row.file_error.as_ref().or(row.field_error.as_ref()).or(row.conflict.as_ref())
-    {
-        j.refused = Some(format!("{}: {e}", verdict.as_str()));
-        return j;
-    }
-    if matches!(
-        verdict,
-        Verdict::BadSignature | Verdict::Missing | Verdict::SharedKey | Verdict::Invalid
-    ) || !row.counts
-    {
-        let why = match &row.status {
-            RowStatus::Signature(SigStatus::Bad) => {
-                "the signature does not match the file's bytes (edited after signing?)".to_string()
-            }
-            RowStatus::Signature(SigStatus::NoPubkey) => {
-                "signed by a key that is not in builder-keys/ (no_pubkey)".to_string()
-            }
-            RowStatus::NoSignature => "it has no signature next to it (no_signature)".to_string(),
-            other => format!("signature status {other}"),
-        };
-        j.refused = Some(format!("{}: {why}", verdict.as_str()));
-        return j;
-    }
     let Some(mine) = &row.manifest else {
         j.refused = Some("no manifest".into());
         return j;
@@ -457,6 +493,41 @@ fn judge(
             Some(format!("outputs differ from the other signers': {}", j.differing.join(", ")));
     }
     j
+}
+
+/// Why the signature of row `i` of `g` keeps its file from being pushed, if it does.
+fn signature_refusal(g: &GroupReport, i: usize) -> Option<String> {
+    let row = &g.rows[i];
+    let verdict = &g.verdicts[i];
+    if let Some(e) = row.file_error.as_ref().or(row.field_error.as_ref()).or(row.conflict.as_ref())
+    {
+        return Some(format!("{}: {e}", verdict.as_str()));
+    }
+    if !matches!(
+        verdict,
+        Verdict::BadSignature | Verdict::Missing | Verdict::SharedKey | Verdict::Invalid
+    ) && row.counts
+    {
+        return None;
+    }
+    let why = match &row.status {
+        RowStatus::Signature(SigStatus::Bad) => {
+            "the signature does not match the file's bytes (edited after signing?)".to_string()
+        }
+        RowStatus::Signature(SigStatus::NoPubkey) => {
+            "signed by a key that is not in builder-keys/ (no_pubkey)".to_string()
+        }
+        RowStatus::NoSignature => "it has no signature next to it (no_signature)".to_string(),
+        RowStatus::Signature(s) if *verdict == Verdict::SharedKey && s.is_good() => format!(
+            "its key {} also signs another signer's folder of this release",
+            row.key_fingerprint.as_deref().unwrap_or("-")
+        ),
+        other => match &row.sig_path {
+            Some(sig) => format!("signature status {other} ({sig})"),
+            None => format!("signature status {other}"),
+        },
+    };
+    Some(format!("{}: {why}", verdict.as_str()))
 }
 
 /// Artifact names whose hash differs between two manifests, or that only one lists.
