@@ -671,23 +671,35 @@ fn test_verify_errors_exit_2_with_hint() {
 #[test]
 fn test_verify_uses_your_keyring_only_when_asked() {
     let l = Ledger::new();
-    // dave's key is in nobody's ledger, only in the GnuPG home the keys were made in.
+    // dave's key is in nobody's ledger, only in the GnuPG home the keys were made in, which is
+    // GNUPGHOME for this run (and HOME's ~/.gnupg is that home too): it must not be read.
     l.attest("1.0", "dave", "mallory", GOOD);
-    let (code, json, _) = l.verify(&[]);
-    assert_eq!(code, 1);
+    let home = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(l.gpg.home.path(), home.path().join(".gnupg")).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["verify", "-d", l.path().to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = Command::new(bin())
+            .args(&args)
+            .env("GNUPGHOME", l.gpg.home.path())
+            .env("HOME", home.path())
+            .env("XDG_CACHE_HOME", l.cache.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), json)
+    };
+    let (code, json) = run(&[]);
+    assert_eq!(code, Some(1), "{json:#}");
+    let dave = Ledger::row(&json, "dave");
+    assert_eq!(dave["signature_status"], "no_pubkey", "{dave}");
+    assert_eq!(dave["key_file"], serde_json::Value::Null, "{dave}");
+    // The same run again (warm memory): still not.
+    let (_, json) = run(&[]);
     assert_eq!(Ledger::row(&json, "dave")["signature_status"], "no_pubkey");
-    let mut args =
-        vec!["verify", "-d", l.path().to_str().unwrap(), "--format", "json", "--gpg-keyring"];
-    args.push("--threshold");
-    args.push("4");
-    let out = Command::new(bin())
-        .args(&args)
-        .env("GNUPGHOME", l.gpg.home.path())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{json:#}");
+    let (code, json) = run(&["--gpg-keyring", "--threshold", "4"]);
+    assert_eq!(code, Some(0), "{json:#}");
     assert_eq!(Ledger::row(&json, "dave")["key_file"], "gpg-keyring");
 }
 
