@@ -1210,3 +1210,27 @@ fn my_uid() -> u32 {
     let probe = tempfile::tempfile().unwrap();
     probe.metadata().unwrap().uid()
 }
+
+#[test]
+fn test_verify_a_version_signed_by_another_ledger_key_is_no_conflict() {
+    // Attack 3, with a key of the ledger: mallory (a builder of this ledger) re-signs her edit
+    // of carol's assert on a branch. Only versions by one key conflict; hers is her own row.
+    let l = Ledger::new();
+    l.gpg.export("mallory", &l.path().join("builder-keys/mallory.asc"));
+    l.commit("three builders, and mallory's key");
+    git(l.path(), &["checkout", "-q", "-b", "edit"]);
+    l.attest("1.0", "carol", "mallory", EVIL);
+    l.commit("carol's assert, by mallory");
+    git(l.path(), &["checkout", "-q", "main"]);
+    let (code, json, err) = l.verify(&["--all-branches"]);
+    assert_eq!(code, 1, "{err}{json:#}");
+    let rel = &json["releases"][0];
+    assert_eq!(rel["consensus_votes"], 3, "{rel:#}");
+    let carol = Ledger::rows(&json, "carol");
+    assert_eq!(carol.len(), 2, "{carol:#?}");
+    for r in &carol {
+        assert_ne!(r["verdict"], "CONFLICT", "{r}");
+        let by_carol = r["key_file"] == "builder-keys/carol.asc";
+        assert_eq!(r["verdict"], if by_carol { "OK" } else { "MISMATCH" }, "{r}");
+    }
+}
