@@ -11,3 +11,4 @@ mod test_lint;
 mod test_openpgp;
 mod test_sign;
 mod test_verify;
+mod test_verify_attacks;

@@ -84,3 +84,4 @@ pub fn stderr(o: &Output) -> String {
 }
 
 pub mod ledger;
+pub mod sigs;
