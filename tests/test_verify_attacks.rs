@@ -427,3 +427,37 @@ fn test_verify_a_version_signed_by_another_ledger_key_is_no_conflict() {
         assert_eq!(r["verdict"], if by_carol { "OK" } else { "MISMATCH" }, "{r}");
     }
 }
+
+#[test]
+fn test_verify_a_signature_file_with_a_bad_signature_after_a_good_one_fails() {
+    // Attack 7 of issue 11: a .sig holding several signatures was judged by the first only;
+    // gpg fails the file when any of them fails.
+    let l = Ledger::new();
+    let f = l.path().join("1.0/bob/hello-build.assert");
+    let sig = l.path().join("1.0/bob/hello-build.assert.sig");
+    let good = std::fs::read(&sig).unwrap();
+    // bob's signature over other bytes, appended.
+    let other = l.path().join("other");
+    std::fs::write(&other, "other bytes\n").unwrap();
+    l.gpg.sign("bob", &other);
+    let bad = std::fs::read(l.path().join("other.sig")).unwrap();
+    std::fs::remove_file(&other).unwrap();
+    std::fs::remove_file(l.path().join("other.sig")).unwrap();
+    std::fs::write(&sig, [good.clone(), bad].concat()).unwrap();
+    let keys = l.path().join("builder-keys/bob.asc");
+    let status = gpg_status(&[&keys], &f, &sig);
+    assert!(status.contains("[GNUPG:] GOODSIG") && status.contains("[GNUPG:] BADSIG"), "{status}");
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 1, "{err}{json:#}");
+    let bob = Ledger::row(&json, "bob");
+    assert_eq!(bob["signature_status"], "multi:good+bad", "{bob}");
+    assert_eq!(bob["counts"], false);
+    assert_eq!(json["releases"][0]["consensus_votes"], 2);
+    // Two good signatures (bob's, and alice's over bob's file): the file is good.
+    l.gpg.sign("alice", &f);
+    let alice_sig = std::fs::read(&sig).unwrap();
+    std::fs::write(&sig, [good, alice_sig].concat()).unwrap();
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    assert_eq!(Ledger::row(&json, "bob")["signature_status"], "multi:good+good");
+}
