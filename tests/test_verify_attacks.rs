@@ -461,3 +461,21 @@ fn test_verify_a_signature_file_with_a_bad_signature_after_a_good_one_fails() {
     assert_eq!(code, 0, "{err}{json:#}");
     assert_eq!(Ledger::row(&json, "bob")["signature_status"], "multi:good+good");
 }
+
+#[test]
+fn test_verify_all_branches_without_head_asks_for_the_main_revision() {
+    // Keys and policy come from HEAD: a bare repository whose HEAD names no branch must say
+    // which revision is the main one.
+    let l = Ledger::new();
+    l.commit("three builders");
+    let bare = l.cache.path().join("bare.git");
+    git(l.path(), &["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    git(&bare, &["symbolic-ref", "HEAD", "refs/heads/nothing"]);
+    let dir = bare.to_str().unwrap();
+    let out = l.run(&["verify", "-d", dir, "--all-branches", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("name the main revision") && err.contains("--rev"), "{err}");
+    let out = l.run(&["verify", "-d", dir, "--all-branches", "--rev", "main"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
