@@ -8,6 +8,10 @@ use git2::{Delta, Oid, Repository};
 
 use super::repo::RepoError;
 
+/// A commit's id, as `Repo::resolve` gives it (so that callers outside `git` need not name
+/// git2).
+pub type CommitId = Oid;
+
 /// How a path differs between the remote's commit and the pushed one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
