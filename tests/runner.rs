@@ -16,3 +16,4 @@ mod test_openpgp;
 mod test_sign;
 mod test_suite;
 mod test_verify;
+mod test_verify_attacks;

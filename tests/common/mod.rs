@@ -96,3 +96,4 @@ pub fn stderr(o: &Output) -> String {
 pub mod gnupg;
 pub mod guests;
 pub mod ledger;
+pub mod sigs;
