@@ -442,10 +442,10 @@ mod tests {
             file: "x-build.assert".into(),
             signer: signer.into(),
             sig_path: Some(format!("1.0/{signer}/x-build.assert.sig")),
-            status: RowStatus::Signature(if status == "good" {
-                SigStatus::Good
-            } else {
-                SigStatus::Bad
+            status: RowStatus::Signature(match status {
+                "good" => SigStatus::Good,
+                "no_pubkey" => SigStatus::NoPubkey,
+                _ => SigStatus::Bad,
             }),
             counts: status == "good",
             key_fingerprint: Some(key.into()),
