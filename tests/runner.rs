@@ -9,5 +9,6 @@ mod test_hooks;
 mod test_init;
 mod test_lint;
 mod test_openpgp;
+mod test_report;
 mod test_sign;
 mod test_verify;
