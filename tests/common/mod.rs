@@ -84,3 +84,5 @@ pub fn stderr(o: &Output) -> String {
 }
 
 pub mod ledger;
+pub mod png;
+pub mod schema;

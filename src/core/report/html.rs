@@ -52,19 +52,22 @@ fn verdict_class(v: &Verdict) -> &'static str {
 }
 
 fn signer_table(g: &GroupReport) -> String {
-    let mut out = String::from(
-        "<table class=\"signers\"><thead><tr><th>#</th><th>signer</th><th>file</th><th>key</th>\
+    // The file is in the title when every row has the same one.
+    let one_file = g.rows.iter().all(|r| r.file == g.rows[0].file);
+    let file_head = if one_file { "" } else { "<th>file</th>" };
+    let mut out = format!(
+        "<table class=\"signers\"><thead><tr><th>#</th><th>signer</th>{file_head}<th>key</th>\
          <th>key file</th><th>signature</th><th>manifest</th><th>verdict</th><th>reason</th>\
          </tr></thead><tbody>\n",
     );
     for (i, r) in g.rows.iter().enumerate() {
         let v = &g.verdicts[i];
+        let file = if one_file { String::new() } else { format!("<td>{}</td>", escape(&r.file)) };
         out.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"hash\" title=\"{}\">{}</td><td>{}</td>\
+            "<tr><td>{}</td><td>{}</td>{file}<td class=\"hash\" title=\"{}\">{}</td><td>{}</td>\
              <td>{}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"reason\">{}</td></tr>\n",
             i + 1,
             escape(&r.signer),
-            escape(&r.file),
             escape(r.key_fingerprint.as_deref().unwrap_or("")),
             escape(&short_key(r.key_fingerprint.as_deref())),
             escape(r.key_origin.as_deref().unwrap_or("-")),
@@ -156,7 +159,7 @@ pub fn render(groups: &[GroupReport], meta: &Meta) -> String {
     }
     out.push_str(&format!("<li>{} keys loaded</li>\n</ul>\n", meta.keys_loaded));
     out.push_str(&format!(
-        "<p class=\"result {class}\">overall: {word} ({})</p>\n",
+        "<p class=\"result {class}\">overall: {word}. {}</p>\n",
         escape(&summary.text())
     ));
     for p in &meta.problems {

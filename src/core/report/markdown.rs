@@ -101,6 +101,6 @@ pub fn render(groups: &[GroupReport], meta: &Meta, opts: &Options) -> String {
         out.push('\n');
     }
     let word = if meta.passed { "OK" } else { "FAILED" };
-    out.push_str(&format!("**Overall:** {word} ({})\n", Summary::of(groups).text()));
+    out.push_str(&format!("**Overall:** {word}. {}\n", Summary::of(groups).text()));
     out
 }

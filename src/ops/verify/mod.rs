@@ -276,7 +276,8 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
             // A signed file that could not be read (read by the workers) marks its signer
             // INVALID; the rest of the ledger is still judged.
             if let Some(e) = found.data.as_deref().and_then(Signed::error) {
-                row.file_error = Some(format!("{}: cannot be read: {}", e.what, e.message));
+                row.file_error =
+                    Some(format!("{}: cannot be read: {}", found.data_path, e.message));
                 row.counts = false;
             }
             row
