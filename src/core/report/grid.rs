@@ -130,14 +130,13 @@ pub fn render(g: &GroupReport, opts: &Options) -> String {
     let head = if opts.all {
         format!("artifacts: all {} (columns: the signers numbered above)", g.artifacts.len())
     } else {
-        let others: Vec<String> = (0..g.rows.len())
+        let others = (0..g.rows.len())
             .filter(|i| !signers.contains(i) && g.rows[*i].manifest.is_some())
-            .map(|i| (i + 1).to_string())
-            .collect();
-        let agree = match others.len() {
+            .count();
+        let agree = match others {
             0 => String::new(),
-            1 => format!("; signer {} agrees on them", others[0]),
-            _ => format!("; signers {} agree on them", super::text::list(&others, 6)),
+            1 => "; the other signer agrees on them".to_string(),
+            n => format!("; the {n} other signers agree on them"),
         };
         format!(
             "artifacts: {} of {} disagree (columns: the signers numbered above{agree}; --all \
