@@ -141,11 +141,21 @@ pub fn draw(
     opts: &Options,
     paint: &dyn Fn(usize, usize) -> Paint,
 ) -> Vec<String> {
+    // A path column that must be shortened shows every path the same way, `…/name`.
+    let short_paths: Vec<bool> = (0..cols.len())
+        .map(|c| cols[c].cut == Cut::Path && rows.iter().any(|r| width(&r[c]) > widths[c]))
+        .collect();
     let line = |cells: &[String], row: Option<usize>| {
         let shown: Vec<usize> = (0..cols.len()).filter(|&c| widths[c] > 0).collect();
         let mut s = String::new();
         for (k, &c) in shown.iter().enumerate() {
-            let cell = fit(&cells[c], widths[c], cols[c].cut, opts.charset);
+            let text = match cells[c].rsplit_once('/') {
+                Some((_, name)) if short_paths[c] && row.is_some() => {
+                    format!("{}/{name}", opts.charset.ellipsis())
+                }
+                _ => cells[c].clone(),
+            };
+            let cell = fit(&text, widths[c], cols[c].cut, opts.charset);
             let last = k + 1 == shown.len();
             let padded = if last { cell.clone() } else { pad(&cell, widths[c]) };
             let p = row.map_or(Paint::Plain, |r| paint(r, c));
