@@ -228,20 +228,7 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         .hint("name a signer directory of the release, as listed by `git gitian verify`"));
     }
     let keys = reason::key_warnings(&rep.groups, rep.keys_loaded);
-    let mut warnings = rep.warnings.clone();
-    warnings.extend(keys.iter().map(|(w, _)| w.clone()));
-    let now = chrono::Utc::now();
-    let meta = report::Meta {
-        at: chrono::DateTime::<chrono::Utc>::from(at)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        checked: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        sources,
-        passed: rep.passed(),
-        problems: rep.problems.clone(),
-        warnings,
-        keys_loaded: rep.keys_loaded,
-        absent: rep.absent.clone(),
-    };
+    let meta = meta(&rep, at, sources, &keys);
     let opts = report::Options {
         width: terminal_width(std::env::var("COLUMNS").ok().as_deref(), ui),
         color: use_color(args.color, std::env::var_os("NO_COLOR").as_deref(), ui.stdout_tty),
@@ -257,27 +244,59 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         ui.warn(w);
         ui.info(&format!("hint: {hint}"));
     }
-    let groups = &rep.groups;
-    let text = match args.format {
-        OutputFormat::Table => report::table::render(groups, &meta, &opts),
-        OutputFormat::Json => report::json::render(groups, &meta),
-        OutputFormat::Tsv => report::tsv::render(groups),
-        OutputFormat::Gverify => {
-            report::gverify::render(groups, &meta, args.markup || !args.no_markup, args.verbose)
-        }
-        OutputFormat::Markdown => report::markdown::render(groups, &meta, &opts),
-        OutputFormat::Html => report::html::render(groups, &meta),
-    };
-    ui.out(&text);
+    ui.out(&render(&args, &rep, &meta, &opts));
     if matches!(args.format, OutputFormat::Tsv | OutputFormat::Gverify) {
         for p in &rep.problems {
             ui.warn(p);
         }
-        if groups.len() > 1 {
-            ui.info(&reason::Summary::of(groups).text());
+        if rep.groups.len() > 1 {
+            ui.info(&reason::Summary::of(&rep.groups).text());
         }
     }
     Ok(if rep.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// What every renderer is told about the run.
+fn meta(
+    rep: &verify::Report,
+    at: std::time::SystemTime,
+    sources: Vec<String>,
+    keys: &[(String, String)],
+) -> report::Meta {
+    let mut warnings = rep.warnings.clone();
+    warnings.extend(keys.iter().map(|(w, _)| w.clone()));
+    let rfc3339 =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    report::Meta {
+        at: rfc3339(at.into()),
+        checked: rfc3339(chrono::Utc::now()),
+        sources,
+        passed: rep.passed(),
+        problems: rep.problems.clone(),
+        warnings,
+        keys_loaded: rep.keys_loaded,
+        absent: rep.absent.clone(),
+    }
+}
+
+/// The report in the format asked for.
+fn render(
+    args: &VerifyArgs,
+    rep: &verify::Report,
+    meta: &report::Meta,
+    opts: &report::Options,
+) -> String {
+    let groups = &rep.groups;
+    match args.format {
+        OutputFormat::Table => report::table::render(groups, meta, opts),
+        OutputFormat::Json => report::json::render(groups, meta),
+        OutputFormat::Tsv => report::tsv::render(groups),
+        OutputFormat::Gverify => {
+            report::gverify::render(groups, meta, args.markup || !args.no_markup, args.verbose)
+        }
+        OutputFormat::Markdown => report::markdown::render(groups, meta, opts),
+        OutputFormat::Html => report::html::render(groups, meta),
+    }
 }
 
 /// The ledgers to read, from -d (or the repository around the current directory), --rev and
