@@ -653,3 +653,50 @@ fn test_report_html_renders_in_chromium_with_the_disagreeing_cell_highlighted() 
     std::fs::write(&agreeing, l.verify(&["-r", "2.0", "--format", "html"], &[]).stdout).unwrap();
     assert_eq!(highlighted_pixels(&agreeing, &out_dir.join("verify-2.0.png")), 0);
 }
+
+#[test]
+fn test_report_a_tie_names_the_manifests_and_a_shared_key_the_directories() {
+    let good = RowStatus::Signature(SigStatus::Good);
+    let rows = vec![
+        row("1.0", "alice", good.clone(), 'A', Some(manifest('2', false))),
+        row("1.0", "bob", good.clone(), 'B', Some(manifest('6', false))),
+        row("1.0", "carol", good.clone(), 'C', Some(manifest('2', false))),
+        row("1.0", "dave", good.clone(), 'D', Some(manifest('6', false))),
+        row("1.0", "eve", good.clone(), 'D', Some(manifest('6', false))),
+    ];
+    let groups = consensus::compute(rows, &consensus::Options::default());
+    let g = &groups[0];
+    let tie =
+        "no consensus: manifests #1 (alice, carol) and #2 (bob, dave, eve) tie with 2 keys each";
+    assert_eq!(report::reason::row_reason(g, 0).unwrap(), tie);
+    let shared = report::reason::row_reason(g, 3).unwrap();
+    assert!(
+        shared.starts_with(&format!("key {} also signed eve in this release", fpr('D'))),
+        "{shared}"
+    );
+    assert_eq!(report::reason::sharing(g, 4), ["dave"]);
+    assert_eq!(report::reason::result_line(g), format!("FAILED: 2 share a key (dave, eve); {tie}"));
+}
+
+#[test]
+fn test_report_few_or_no_keys_are_warned_about() {
+    let (groups, _) = fixture();
+    let warn = |keys| report::reason::key_warnings(&groups, keys);
+    assert_eq!(warn(0)[0].0, "no public key was loaded: none of the 5 signatures can be verified");
+    assert!(warn(0)[0].1.starts_with("pass --keys PATH"));
+    // One of five signatures by an unknown key: not few enough to warn about.
+    assert!(warn(3).is_empty());
+    let mut unknown = groups.clone();
+    for g in &mut unknown {
+        for r in &mut g.rows {
+            if r.status.signature().is_some() {
+                r.status = RowStatus::Signature(SigStatus::NoPubkey);
+            }
+        }
+    }
+    let w = report::reason::key_warnings(&unknown, 1);
+    assert_eq!(
+        w[0].0,
+        "only 1 public key was loaded: 5 of 5 signatures are by keys in no key file"
+    );
+}
