@@ -700,3 +700,42 @@ fn test_report_few_or_no_keys_are_warned_about() {
         "only 1 public key was loaded: 5 of 5 signatures are by keys in no key file"
     );
 }
+
+#[test]
+fn test_report_cli_gverify_words_for_what_gverify_saw() {
+    let l = Signed::new();
+    // Release 3.0: alice and dave tie (one key each), and carol signed inline into a .gpg
+    // (a whole signed message), which gverify never reads.
+    l.attest("3.0", "alice", "alice", GOOD);
+    l.attest("3.0", "dave", "mallory", EVIL);
+    let d = l.dir().join("3.0/carol");
+    std::fs::create_dir_all(&d).unwrap();
+    let f = d.join("hello-build.assert");
+    std::fs::write(&f, assert_text("3.0", "hello", GOOD)).unwrap();
+    let out =
+        l.w.cmd("gpg")
+            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(["-u", "carol@example.invalid", "--sign", "-o"])
+            .arg(d.join("hello-build.assert.gpg"))
+            .arg(&f)
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = l.verify(&["-r", "3.0", "--format", "gverify", "--no-markup"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let sigs = l.dir().display().to_string();
+    let tie = "note: no consensus: manifests #1 (alice) and #2 (dave) tie with 1 key each";
+    // Without a consensus, gverify's rule: the first directory's manifest is the reference.
+    let want = format!(
+        "alice: OK\n{tie}\n\n\
+         missing signature at {sigs}/3.0/carol/hello-build.assert.sig\n\
+         note: carol: 3.0/carol/hello-build.assert.gpg is a whole signed message, not a detached signature of hello-build.assert (inline:good); gverify reads only hello-build.assert.sig\n\
+         dave: MISMATCH\n{tie}\n\n"
+    );
+    assert_eq!(stdout(&out), want);
+    // Markup: every status bold, OK too, as gverify did.
+    let out = stdout(&l.verify(&["-r", "1.0", "--format", "gverify"], &[]));
+    assert!(out.contains("\x1b[1malice: OK\x1b[0m\n\n"), "{out}");
+    assert!(out.contains("\x1b[1mdave: MISMATCH\x1b[0m\nnote: "), "{out}");
+    assert!(out.contains("\x1b[1mfrank: BAD SIGNATURE\x1b[0m\nnote: signed by key "), "{out}");
+}

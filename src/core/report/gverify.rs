@@ -81,12 +81,17 @@ fn one_row(out: &mut String, g: &GroupReport, i: usize, markup: bool, verbose: b
                 && r.sig_path.is_some()
                 && gverify_reads(g, r)
         });
-        let why = reason::row_reason(g, i).unwrap_or_else(|| format!("status {}", row.status));
-        let sig = clean(dash(row.sig_path.as_deref()));
+        let why = reason::row_reason(g, i).unwrap_or_else(|| {
+            format!("{} is signed ({})", dash(row.sig_path.as_deref()), row.status)
+        });
         if !has_sig {
             out.push_str(&format!("missing signature at {path}.sig\n"));
         }
-        out.push_str(&format!("note: {signer}: {sig} is not read by gverify: {}\n", clean(&why)));
+        out.push_str(&format!(
+            "note: {signer}: {}; gverify reads only {}.sig\n",
+            clean(&why),
+            clean(&row.file)
+        ));
         return;
     }
     if verbose {
