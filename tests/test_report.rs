@@ -513,6 +513,14 @@ fn test_report_cli_width_colour_and_ascii() {
         let out = stdout(&l.verify(args, &[("NO_COLOR", "1"), ("COLUMNS", "80")]));
         assert!(!out.contains('\x1b'), "{out}");
     }
+    // The git config gitian.color stands in for --color, which overrides it.
+    let config = l.w.home().join(".gitconfig");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[gitian]\n\tcolor = always\n");
+    std::fs::write(&config, text).unwrap();
+    assert!(stdout(&l.verify(&["-r", "1.0"], &UTF8_80)).contains("\x1b[32mOK\x1b[0m"));
+    let never = stdout(&l.verify(&["-r", "1.0", "--color", "never"], &UTF8_80));
+    assert!(!never.contains('\x1b'), "{never}");
 }
 
 #[test]

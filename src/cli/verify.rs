@@ -96,9 +96,9 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub all: bool,
     /// Colour the table: auto (on a terminal, unless NO_COLOR is set or TERM=dumb), always,
-    /// never
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    /// never [default: the git config gitian.color, else auto]
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
     /// Use bold markup in gverify output (default)
     #[arg(short = 'm', long, overrides_with = "no_markup")]
     pub markup: bool,
@@ -231,7 +231,11 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     let meta = meta(&rep, at, sources, &keys);
     let opts = report::Options {
         width: terminal_width(std::env::var("COLUMNS").ok().as_deref(), ui),
-        color: use_color(args.color, std::env::var_os("NO_COLOR").as_deref(), ui.stdout_tty),
+        color: use_color(
+            color_choice(args.color),
+            std::env::var_os("NO_COLOR").as_deref(),
+            ui.stdout_tty,
+        ),
         charset: charset(),
         all: args.all,
         verbose: args.verbose,
@@ -376,6 +380,23 @@ fn terminal_width(columns: Option<&str>, ui: &Ui) -> Option<usize> {
         .ok()
         .map(|w| usize::from(w.ws_col))
         .filter(|w| *w > 0)
+}
+
+/// The git config key that sets `--color` when it is not given.
+const CONFIG_COLOR: &str = "gitian.color";
+
+/// `--color`, else `gitian.color` from git config (`auto`, `always`, `never`; as with git's
+/// `color.ui`, true means auto and false never), else auto.
+fn color_choice(flag: Option<ColorChoice>) -> ColorChoice {
+    if let Some(c) = flag {
+        return c;
+    }
+    let configured = crate::git::repo::default_config_string(CONFIG_COLOR).unwrap_or_default();
+    match configured.to_ascii_lowercase().as_str() {
+        "always" => ColorChoice::Always,
+        "never" | "false" | "no" | "off" | "0" => ColorChoice::Never,
+        _ => ColorChoice::Auto,
+    }
 }
 
 /// Colour: `always`, `never`, or on a terminal unless NO_COLOR is set (to anything but the
