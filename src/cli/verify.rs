@@ -228,7 +228,7 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         .hint("name a signer directory of the release, as listed by `git gitian verify`"));
     }
     let keys = reason::key_warnings(&rep.groups, rep.keys_loaded);
-    let meta = meta(&rep, at, sources, &keys);
+    let meta = meta(&rep, at, args.at.is_some(), sources, &keys);
     let opts = report::Options {
         width: terminal_width(std::env::var("COLUMNS").ok().as_deref(), ui),
         color: use_color(
@@ -264,6 +264,7 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
 fn meta(
     rep: &verify::Report,
     at: std::time::SystemTime,
+    at_given: bool,
     sources: Vec<String>,
     keys: &[(String, String)],
 ) -> report::Meta {
@@ -273,7 +274,8 @@ fn meta(
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     report::Meta {
         at: rfc3339(at.into()),
-        checked: rfc3339(chrono::Utc::now()),
+        // Without --at, expiry is judged at the time of the check: one time, said once.
+        checked: rfc3339(if at_given { chrono::Utc::now() } else { at.into() }),
         sources,
         passed: rep.passed(),
         problems: rep.problems.clone(),
