@@ -3,8 +3,8 @@
 use std::sync::{Arc, OnceLock};
 
 use super::MAX_ATTESTATION;
-use crate::ops::memo;
 use crate::ledger::{Content, FsTree, LedgerTree, SourceError};
+use crate::ops::memo;
 
 /// A signed file's content, and its digest once someone needed it. A file of a ledger on disk
 /// is read by whichever thread first needs it, so the worker threads read in parallel; when
@@ -20,7 +20,12 @@ pub(super) struct Signed {
 
 impl Signed {
     pub(super) fn new(content: Content) -> Self {
-        Self { content: OnceLock::from(Ok(content)), deferred: None, digest: OnceLock::new() }
+        Self::read(Ok(content))
+    }
+
+    /// A file read already, or that could not be read (its signer is then INVALID).
+    pub(super) fn read(content: Result<Content, SourceError>) -> Self {
+        Self { content: OnceLock::from(content), deferred: None, digest: OnceLock::new() }
     }
 
     pub(super) fn deferred(tree: Arc<FsTree>, path: String, digest_first: bool) -> Self {
