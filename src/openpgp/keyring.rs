@@ -57,7 +57,9 @@ impl Entry {
                         Version::Raw(raw) => Some(&**raw),
                         Version::InFile(file, nth) => file
                             .certs
-                            .get_or_init(|| parse_file(&file.bytes).0)
+                            .get_or_init(|| {
+                                parse_file(&file.bytes).map(|p| p.0).unwrap_or_default()
+                            })
                             .get(*nth)
                             .filter(|raw| raw.fingerprint() == self.fingerprint),
                     })
@@ -121,7 +123,8 @@ impl Keyring {
     /// [`Keyring::add_file`], returning what the file holds (for [`Keyring::add_known_file`]
     /// on a later run).
     pub fn add_file_indexed(&mut self, origin: &str, bytes: &[u8]) -> Result<FileIndex, KeyError> {
-        let (certs, first_error) = parse_file(bytes);
+        let (certs, first_error) =
+            parse_file(bytes).map_err(|reason| KeyError { origin: origin.to_string(), reason })?;
         if certs.is_empty() {
             let reason = match first_error {
                 Some(e) => format!("no readable OpenPGP certificate: {}", lowercase_first(&e)),
@@ -410,7 +413,13 @@ fn is_third_party_certification(sig: &openpgp::packet::Signature, own: &[KeyID])
 
 /// Every certificate of a key file, in file order, and the first problem met (unreadable
 /// blocks or certificates among readable ones are skipped, as gpg's import skips them).
-fn parse_file(bytes: &[u8]) -> (Vec<RawCert<'static>>, Option<String>) {
+///
+/// Refused whole (`Err`) when the library's certificate splitter indexed a packet that is not
+/// in the certificate it returns: a packet that has no place in a certificate (an empty
+/// one-pass, compressed, literal or session-key packet, bad input item 13) right after one. Its
+/// packet list then points past the certificate's bytes, and reading the packets panics inside
+/// the library; one contributed key file must not stop every verify of the ledger.
+fn parse_file(bytes: &[u8]) -> Result<(Vec<RawCert<'static>>, Option<String>), String> {
     let mut certs = Vec::new();
     let mut first_error = None;
     for block in key_blocks(bytes) {
@@ -428,16 +437,37 @@ fn parse_file(bytes: &[u8]) -> (Vec<RawCert<'static>>, Option<String>) {
                 continue;
             }
         };
+        let mut last_ok = false;
         for raw in parser {
             match raw {
-                Ok(raw) => certs.push(raw.into_owned()),
+                Ok(raw) => {
+                    certs.push(raw.into_owned());
+                    last_ok = true;
+                }
                 Err(e) => {
+                    // The splitter stops a certificate at a foreign packet with an error.
+                    if last_ok && certs.last().is_some_and(|raw| !packets_in_bounds(raw)) {
+                        return Err(format!(
+                            "a packet that has no place in a certificate follows one: {}",
+                            lowercase_first(&e.to_string())
+                        ));
+                    }
+                    last_ok = false;
                     first_error.get_or_insert_with(|| e.to_string());
                 }
             }
         }
     }
-    (certs, first_error)
+    Ok((certs, first_error))
+}
+
+/// Whether every packet `raw` lists lies inside its bytes: its bytes split again hold as many.
+fn packets_in_bounds(raw: &RawCert<'_>) -> bool {
+    RawCertParser::from_bytes(raw.as_bytes())
+        .ok()
+        .and_then(|mut parser| parser.next())
+        .and_then(Result::ok)
+        .is_some_and(|again| again.count() == raw.count())
 }
 
 /// The binary OpenPGP of one key block: armor decoded (fast path, else sequoia's tolerant
