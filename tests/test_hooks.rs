@@ -258,3 +258,22 @@ fn test_hooks_pre_commit_needs_parsable_signed_attestations() {
     );
     assert!(err.contains("2.0/alice/x-build.assert: line "), "{err}");
 }
+
+#[test]
+fn test_sign_refuses_a_release_named_after_the_key_folder_or_the_policy() {
+    // Attack 11 of issue 11: `sign -r builder-keys` wrote an attestation into the key folder.
+    let (w, sigs) = ledger(&["alice"]);
+    let b = w.build_dir("build-alice", NAME, &hash('a'));
+    let keys_before = w.git_ok(&sigs, &["ls-files", "-s", "builder-keys"]);
+    for release in ["builder-keys", "keys", "gitian-keys", "policy.yml", "Builder-Keys"] {
+        let out = w.gitian(
+            &b,
+            &["sign", "-s", "alice", "-r", release, "-d", "../sigs", "demo-linux-1.0.yml"],
+        );
+        assert_eq!(out.status.code(), Some(2), "{release}: {}", stderr(&out));
+        assert!(stderr(&out).contains("reserved"), "{release}: {}", stderr(&out));
+        assert!(!sigs.join(release).join("alice").exists(), "{release}: written");
+    }
+    assert_eq!(w.git_ok(&sigs, &["status", "--porcelain"]), "");
+    assert_eq!(w.git_ok(&sigs, &["ls-files", "-s", "builder-keys"]), keys_before);
+}

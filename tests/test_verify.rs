@@ -13,6 +13,22 @@ fn comparable(tsv: &str) -> Vec<String> {
     tsv.lines().map(|l| l.split('\t').take(8).collect::<Vec<_>>().join("\t")).collect()
 }
 
+/// `run_in` with a cache folder of its own, removed afterwards: no test reads another's memory.
+fn run_fresh(dir: &Path, args: &[&str]) -> std::process::Output {
+    let cache = tempfile::tempdir().unwrap();
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("XDG_CACHE_HOME", cache.path())
+        .env_remove("GNUPGHOME")
+        .output()
+        .unwrap()
+}
+
 fn corpus_args(a: &Path, b: &Path) -> Vec<String> {
     let c = corpus();
     vec![
@@ -54,7 +70,7 @@ fn test_verify_corpus_tsv_matches_expected() {
     let c = corpus();
     let args = corpus_args(&c.join("gitian.sigs"), &c.join("guix.sigs"));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_in(&c, &args);
+    let out = run_fresh(&c, &args);
     assert_eq!(out.status.code(), Some(1), "the corpus has no_pubkey rows: {}", stderr(&out));
     assert_rows_equal(&stdout(&out));
 }
@@ -91,7 +107,7 @@ fn test_verify_corpus_from_git_objects_gives_the_same_rows() {
     let mut args = corpus_args(&a, &b);
     args.extend(["--rev".into(), "main".into()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_in(tmp.path(), &args);
+    let out = run_fresh(tmp.path(), &args);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_rows_equal(&stdout(&out));
 }
@@ -137,6 +153,46 @@ impl Gpg {
         std::fs::write(to, out.stdout).unwrap();
     }
 
+    /// A key made at `when` (gpg's `--faked-system-time`), expiring after `expire` (`1y`).
+    fn key_at(&self, name: &str, when: &str, expire: &str) {
+        let uid = format!("{name} <{name}@example.invalid>");
+        self.gpg(&[
+            "--faked-system-time",
+            when,
+            "--quick-gen-key",
+            &uid,
+            "ed25519",
+            "sign",
+            expire,
+        ]);
+    }
+
+    /// A detached signature made at `when`.
+    fn sign_at(&self, name: &str, file: &Path, when: &str) {
+        let sig = format!("{}.sig", file.display());
+        let user = format!("{name}@example.invalid");
+        let file = file.display().to_string();
+        self.gpg(&["--faked-system-time", when, "-u", &user, "--detach-sign", "-o", &sig, &file]);
+    }
+
+    /// The primary fingerprint of `name`'s key.
+    fn fingerprint(&self, name: &str) -> String {
+        let out = self.gpg(&["--with-colons", "--list-keys", &format!("{name}@example.invalid")]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let line = text.lines().find(|l| l.starts_with("fpr:")).unwrap();
+        line.split(':').nth(9).unwrap().to_string()
+    }
+
+    /// The revocation certificate gpg wrote when it made `name`'s key, made usable (gpg puts a
+    /// colon before its armor header against accidental use).
+    fn revocation(&self, name: &str) -> Vec<u8> {
+        let path =
+            self.home.path().join(format!("openpgp-revocs.d/{}.rev", self.fingerprint(name)));
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text.find(":-----BEGIN").unwrap();
+        text.as_bytes()[start + 1..].to_vec()
+    }
+
     fn sign(&self, name: &str, file: &Path) {
         let sig = format!("{}.sig", file.display());
         self.gpg(&[
@@ -174,10 +230,13 @@ fn assert_text(release: &str, name: &str, manifest: &str) -> String {
 const GOOD: &str = "1111111111111111111111111111111111111111111111111111111111111111  hello-1.0.tar.gz\n2222222222222222222222222222222222222222222222222222222222222222  hello-1.0.zip\n";
 const EVIL: &str = "1111111111111111111111111111111111111111111111111111111111111111  hello-1.0.tar.gz\n6666666666666666666666666666666666666666666666666666666666666666  hello-1.0.zip\n";
 
-/// A ledger with release 1.0 signed by alice, bob and carol, all agreeing.
+/// A ledger with release 1.0 signed by alice, bob and carol, all agreeing. Its verify runs have
+/// their own cache folder, and GNUPGHOME set to the home holding every key (mallory's too):
+/// nothing may come from there.
 struct Ledger {
     gpg: Gpg,
     dir: tempfile::TempDir,
+    cache: tempfile::TempDir,
 }
 
 impl Ledger {
@@ -191,7 +250,7 @@ impl Ledger {
                 gpg.export(who, &dir.path().join("builder-keys").join(format!("{who}.asc")));
             }
         }
-        let l = Self { gpg, dir };
+        let l = Self { gpg, dir, cache: tempfile::tempdir().unwrap() };
         for who in ["alice", "bob", "carol"] {
             l.attest("1.0", who, who, GOOD);
         }
@@ -204,10 +263,22 @@ impl Ledger {
 
     /// Writes `<release>/<signer>/hello-build.assert` and signs it with `key`.
     fn attest(&self, release: &str, signer: &str, key: &str, manifest: &str) -> PathBuf {
+        self.attest_named(release, signer, key, "hello", manifest)
+    }
+
+    /// Writes `<release>/<signer>/<name>-build.assert` and signs it with `key`.
+    fn attest_named(
+        &self,
+        release: &str,
+        signer: &str,
+        key: &str,
+        name: &str,
+        manifest: &str,
+    ) -> PathBuf {
         let d = self.path().join(release).join(signer);
         std::fs::create_dir_all(&d).unwrap();
-        let f = d.join("hello-build.assert");
-        std::fs::write(&f, assert_text(release, "hello", manifest)).unwrap();
+        let f = d.join(format!("{name}-build.assert"));
+        std::fs::write(&f, assert_text(release, name, manifest)).unwrap();
         self.gpg.sign(key, &f);
         f
     }
@@ -215,10 +286,44 @@ impl Ledger {
     fn verify(&self, extra: &[&str]) -> (i32, serde_json::Value, String) {
         let mut args = vec!["verify", "-d", self.path().to_str().unwrap(), "--format", "json"];
         args.extend_from_slice(extra);
-        let out = run_in(self.path(), &args);
+        let out = self.run(&args);
         let code = out.status.code().unwrap_or(-1);
         let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
         (code, json, stderr(&out))
+    }
+
+    /// The binary in the ledger's folder, with the key-holding GNUPGHOME and its own cache.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin())
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_SYSTEM", "/dev/null")
+            .env("TZ", "UTC")
+            .env("LC_ALL", "C")
+            .env("GNUPGHOME", self.gpg.home.path())
+            .env("XDG_CACHE_HOME", self.cache.path())
+            .output()
+            .unwrap()
+    }
+
+    /// Commits everything on the current branch (a git repository is made on first use).
+    fn commit(&self, message: &str) {
+        if !self.path().join(".git").exists() {
+            git(self.path(), &["init", "-q", "-b", "main"]);
+        }
+        git(self.path(), &["add", "-A"]);
+        git(self.path(), &["commit", "-q", "-m", message]);
+    }
+
+    fn rows(json: &serde_json::Value, signer: &str) -> Vec<serde_json::Value> {
+        json["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["signers"].as_array().unwrap().clone())
+            .filter(|s| s["signer"] == signer)
+            .collect()
     }
 
     fn row(json: &serde_json::Value, signer: &str) -> serde_json::Value {
@@ -267,13 +372,11 @@ fn test_verify_one_differing_artifact_is_named_in_table_and_grid() {
         .clone();
     assert_eq!(zip["signers"]["dave"], "differs");
     assert_eq!(zip["signers"]["alice"], "agrees");
-    let out = run_in(l.path(), &["verify", "-d", l.path().to_str().unwrap()]);
+    let out = l.run(&["verify", "-d", l.path().to_str().unwrap()]);
     let table = stdout(&out);
     assert!(table.contains("MISMATCH") && table.contains("hello-1.0.zip"), "{table}");
-    let out = run_in(
-        l.path(),
-        &["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"],
-    );
+    let out =
+        l.run(&["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"]);
     assert!(stdout(&out).contains("dave: MISMATCH\n\n"), "{}", stdout(&out));
     assert!(stdout(&out).contains("alice: OK\n\n"));
 }
@@ -354,7 +457,7 @@ fn test_verify_one_key_signing_several_signers_is_one_vote() {
         assert_eq!(r["key_file"], "builder-keys/m1.asc");
     }
     assert_eq!(Ledger::row(&json, "alice")["verdict"], "OK");
-    let out = run_in(l.path(), &["verify", "-d", l.path().to_str().unwrap()]);
+    let out = l.run(&["verify", "-d", l.path().to_str().unwrap()]);
     assert!(stdout(&out).contains("builder-keys/m1.asc"), "{}", stdout(&out));
 }
 
@@ -489,10 +592,8 @@ fn test_verify_missing_signature_and_missing_data() {
     assert_eq!(code, 1);
     assert_eq!(Ledger::row(&json, "bob")["signature_status"], "no_signature");
     assert_eq!(Ledger::row(&json, "carol")["signature_status"], "no_data");
-    let out = run_in(
-        l.path(),
-        &["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"],
-    );
+    let out =
+        l.run(&["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"]);
     let text = stdout(&out);
     assert!(text.contains("missing signature at") && text.contains("missing result at"), "{text}");
 }
@@ -518,37 +619,52 @@ fn test_verify_reads_unmerged_branches_and_reports_conflicts() {
     git(p, &["commit", "-q", "-m", "carol again"]);
     git(p, &["checkout", "-q", "main"]);
 
-    let (code, json, err) = l.verify(&["--rev", "main", "--rev", "dave"]);
+    // dave's key is not at the main revision: given with --keys, his branch's attestation
+    // counts.
+    let key = p.join("dave-key.asc");
+    l.gpg.export("mallory", &key);
+    let (code, json, err) =
+        l.verify(&["--rev", "main", "--rev", "dave", "--keys", key.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}{json:#}");
     assert_eq!(Ledger::row(&json, "dave")["verdict"], "OK");
+    assert_eq!(Ledger::row(&json, "dave")["revisions"], serde_json::json!(["dave"]));
+    assert_eq!(Ledger::row(&json, "alice")["revisions"], serde_json::json!(["main", "dave"]));
     assert_eq!(json["releases"][0]["consensus_votes"], 4);
 
+    // carol signed two different versions with her own key: a conflict, both reported, neither
+    // counted (the votes are alice's and bob's), each naming the revisions of both.
     let (code, json, _) = l.verify(&["--all-branches"]);
     assert_eq!(code, 1);
-    let carol: Vec<_> = json["releases"][0]["signers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["signer"] == "carol")
-        .cloned()
-        .collect();
+    let rel = &json["releases"][0];
+    assert_eq!(rel["consensus_votes"], 2, "{rel:#}");
+    let carol = Ledger::rows(&json, "carol");
     assert_eq!(carol.len(), 2, "both versions reported");
-    for c in carol {
+    let mut revisions = Vec::new();
+    for c in &carol {
         assert_eq!(c["verdict"], "CONFLICT");
+        assert_eq!(c["signature_status"], "good");
+        revisions.push(c["revisions"].clone());
+        let problem = c["problem"].as_str().unwrap();
+        assert!(problem.contains("differs between revisions"), "{problem}");
+        assert!(problem.contains("carol2") && problem.contains("main"), "{problem}");
     }
+    revisions.sort_by_key(|r| r.to_string());
+    assert_eq!(revisions, [serde_json::json!(["carol2"]), serde_json::json!(["dave", "main"])]);
+    let table = stdout(&l.run(&["verify", "-d", p.to_str().unwrap(), "--all-branches"]));
+    assert!(table.contains("CONFLICT") && table.contains("carol2"), "{table}");
 }
 
 #[test]
 fn test_verify_errors_exit_2_with_hint() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = run_in(tmp.path(), &["verify"]);
+    let out = run_fresh(tmp.path(), &["verify"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
     assert!(stderr(&out).contains("hint: "));
-    let out = run_in(tmp.path(), &["verify", "-d", tmp.path().to_str().unwrap()]);
+    let out = run_fresh(tmp.path(), &["verify", "-d", tmp.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no attestations"), "{}", stderr(&out));
-    let out = run_in(tmp.path(), &["verify", "-d", "/nonexistent/x"]);
+    let out = run_fresh(tmp.path(), &["verify", "-d", "/nonexistent/x"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -667,4 +783,331 @@ fn test_verify_cache_of_checks_changes_no_verdict() {
 
 fn r_path(release: &str, signer: &str, file: &str) -> PathBuf {
     Path::new(release).join(signer).join(file)
+}
+
+/// gpg's verdict on `sig` over `data` with only the key files given imported into a fresh home:
+/// its `[GNUPG:]` status lines.
+fn gpg_status(key_files: &[&Path], data: &Path, sig: &Path) -> String {
+    let g = Gpg::new();
+    for f in key_files {
+        g.gpg(&["--import", &f.display().to_string()]);
+    }
+    let out = Command::new("gpg")
+        .arg("--homedir")
+        .arg(g.home.path())
+        .args(["--batch", "--status-fd", "1", "--verify"])
+        .arg(sig)
+        .arg(data)
+        .output()
+        .unwrap();
+    stdout(&out)
+}
+
+#[test]
+fn test_verify_a_revocation_certificate_in_the_key_folder_revokes_the_key() {
+    // Attack 1 of issue 11: a revocation certificate appended to a key file, or in its own file
+    // in the key folder, was ignored; gpg reports the key revoked.
+    let l = Ledger::new();
+    let keys = l.path().join("builder-keys");
+    let bob_key = std::fs::read(keys.join("bob.asc")).unwrap();
+    let rev = l.gpg.revocation("bob");
+    let data = l.path().join("1.0/bob/hello-build.assert");
+    let sig = l.path().join("1.0/bob/hello-build.assert.sig");
+    // Appended to bob's key file, alone in a file of its own (sorted before bob's), and in
+    // one binary stream right after the certificate's packets.
+    let appended = [bob_key.clone(), rev.clone()].concat();
+    let dearmor = |armored: &[u8]| {
+        let p = l.path().join("x.asc");
+        std::fs::write(&p, armored).unwrap();
+        let out = l.gpg.gpg(&["--dearmor", "-o", "-", &p.display().to_string()]);
+        std::fs::remove_file(p).unwrap();
+        out.stdout
+    };
+    let binary = [dearmor(&bob_key), dearmor(&rev)].concat();
+    for (name, bytes) in [("bob.asc", appended), ("bob-revoked.asc", rev), ("bob.gpg", binary)] {
+        std::fs::write(keys.join("bob.asc"), &bob_key).unwrap();
+        std::fs::write(keys.join(name), bytes).unwrap();
+        let files = [keys.join("bob.asc"), keys.join(name)];
+        let status = gpg_status(&[&files[0], &files[1]], &data, &sig);
+        assert!(status.contains("[GNUPG:] REVKEYSIG"), "gpg: {status}");
+        // Cold, then warm (the memory must not forget the revocation).
+        for run in ["cold", "warm"] {
+            let (code, json, err) = l.verify(&[]);
+            assert_eq!(code, 1, "{run} {name}: {err}{json:#}");
+            let bob = Ledger::row(&json, "bob");
+            assert_eq!(bob["signature_status"], "revoked_key", "{run} {name}: {bob}");
+            assert_ne!(bob["verdict"], "OK");
+            assert_eq!(Ledger::row(&json, "alice")["verdict"], "OK");
+        }
+        std::fs::remove_file(keys.join(name)).unwrap();
+        if name == "bob.gpg" {
+            std::fs::write(keys.join("bob.asc"), &bob_key).unwrap();
+        }
+    }
+}
+
+#[test]
+fn test_verify_all_branches_take_policy_and_keys_from_the_main_revision_only() {
+    // Attack 2 of issue 11: with --all-branches, policy.yml came from the first branch by name
+    // (so a branch could lower the threshold), and keys only on an unmerged branch counted.
+    let l = Ledger::new();
+    std::fs::write(l.path().join("policy.yml"), "threshold: 4\n").unwrap();
+    l.commit("three builders, four needed");
+    // Branch "aaa" (sorted first) lowers the threshold; branch "dave" adds a key and a signer.
+    git(l.path(), &["checkout", "-q", "-b", "aaa"]);
+    std::fs::write(l.path().join("policy.yml"), "threshold: 1\n").unwrap();
+    l.commit("lower the threshold");
+    git(l.path(), &["checkout", "-q", "main"]);
+    git(l.path(), &["checkout", "-q", "-b", "dave"]);
+    l.attest("1.0", "dave", "mallory", GOOD);
+    l.gpg.export("mallory", &l.path().join("builder-keys/dave.asc"));
+    l.commit("dave");
+    git(l.path(), &["checkout", "-q", "main"]);
+
+    let (code, json, err) = l.verify(&["--all-branches"]);
+    assert_eq!(code, 1, "{err}{json:#}");
+    let rel = &json["releases"][0];
+    assert_eq!(rel["threshold"], 4, "{rel:#}");
+    assert_eq!(rel["threshold_met"], false);
+    let dave = Ledger::row(&json, "dave");
+    assert_eq!(dave["signature_status"], "no_pubkey", "{dave}");
+    assert_eq!(rel["consensus_votes"], 3);
+    // The same with the revisions named: the first is the main one.
+    let (code, json, _) = l.verify(&["--rev", "main", "--rev", "dave", "--rev", "aaa"]);
+    assert_eq!(code, 1);
+    assert_eq!(json["releases"][0]["threshold"], 4);
+    assert_eq!(Ledger::row(&json, "dave")["signature_status"], "no_pubkey");
+    // Given with --keys, dave's key counts, and so does his signature.
+    let key = l.path().join("dave.asc");
+    l.gpg.export("mallory", &key);
+    let (code, json, err) = l.verify(&["--all-branches", "--keys", key.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    assert_eq!(Ledger::row(&json, "dave")["verdict"], "OK");
+    assert_eq!(json["releases"][0]["consensus_votes"], 4);
+}
+
+#[test]
+fn test_verify_an_unsigned_edit_on_a_branch_does_not_unseat_the_signed_version() {
+    // Attack 3 of issue 11: an unsigned (or badly signed) edit of honest signers' asserts on
+    // another branch turned their rows into conflicts, and so flipped the consensus.
+    let l = Ledger::new();
+    l.commit("three builders");
+    git(l.path(), &["checkout", "-q", "-b", "edit"]);
+    for who in ["bob", "carol"] {
+        let f = l.path().join(format!("1.0/{who}/hello-build.assert"));
+        std::fs::write(&f, assert_text("1.0", "hello", EVIL)).unwrap();
+    }
+    // mallory signs the one she edited as carol: still not carol's key.
+    l.gpg.sign("mallory", &l.path().join("1.0/carol/hello-build.assert"));
+    l.commit("edit bob's and carol's asserts");
+    git(l.path(), &["checkout", "-q", "main"]);
+    let (code, json, err) = l.verify(&["--all-branches"]);
+    assert_eq!(code, 1, "the forged versions are still reported: {err}{json:#}");
+    let rel = &json["releases"][0];
+    assert_eq!(rel["consensus_votes"], 3, "{rel:#}");
+    for who in ["alice", "bob", "carol"] {
+        let rows = Ledger::rows(&json, who);
+        let signed: Vec<_> = rows.iter().filter(|r| r["signature_status"] == "good").collect();
+        assert_eq!(signed.len(), 1, "{who}: {rows:#?}");
+        assert_eq!(signed[0]["verdict"], "OK", "{who}: {rows:#?}");
+        for r in rows.iter().filter(|r| r["signature_status"] != "good") {
+            assert_eq!(r["revisions"], serde_json::json!(["edit"]), "{r}");
+            assert_ne!(r["verdict"], "CONFLICT", "{r}");
+            assert_ne!(r["verdict"], "OK", "{r}");
+        }
+    }
+    assert_eq!(Ledger::rows(&json, "bob").len(), 2);
+}
+
+#[test]
+fn test_verify_a_malformed_tree_on_one_branch_is_a_problem_not_the_end() {
+    // Attack 12 of issue 11: one malformed tree (duplicate or unsorted entries) on one branch
+    // stopped the whole --all-branches run.
+    let l = Ledger::new();
+    l.commit("three builders");
+    let p = l.path();
+    let hex = git(p, &["rev-parse", "main:1.0/alice/hello-build.assert"]);
+    let id: Vec<u8> =
+        (0..20).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+    // A signer folder whose entries are in reverse order (git looks names up by bisection),
+    // one of them twice.
+    let mut bad = Vec::new();
+    for name in [
+        "z-build.assert",
+        "hello-build.assert.sig",
+        "hello-build.assert",
+        "c-build.assert",
+        "b-build.assert",
+        "a-build.assert",
+        "a-build.assert",
+    ] {
+        bad.extend_from_slice(format!("100644 {name}\0").as_bytes());
+        bad.extend_from_slice(&id);
+    }
+    let bad_file = p.join("bad-tree");
+    std::fs::write(&bad_file, &bad).unwrap();
+    let bad_tree = git(p, &["hash-object", "-t", "tree", "--literally", "-w", "bad-tree"]);
+    std::fs::remove_file(&bad_file).unwrap();
+    let signer_dir = format!("040000 tree {bad_tree}\tzed\n");
+    let release = git(p, &["rev-parse", "main:1.0"]);
+    let listing = git(p, &["ls-tree", &release]);
+    let mktree = |input: String| {
+        let mut child = Command::new("git")
+            .args(["mktree", "--missing"])
+            .current_dir(p)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().trim().to_string()
+    };
+    let new_release = mktree(format!("{listing}\n{signer_dir}"));
+    let root = git(p, &["ls-tree", "main"])
+        .lines()
+        .map(|l| {
+            if l.ends_with("\t1.0") { format!("040000 tree {new_release}\t1.0") } else { l.into() }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let new_root = mktree(root + "\n");
+    let commit = git(p, &["commit-tree", &new_root, "-p", "main", "-m", "malformed"]);
+    git(p, &["branch", "broken", &commit]);
+
+    let (code, json, err) = l.verify(&["--all-branches"]);
+    assert_eq!(code, 1, "{err}{json:#}");
+    let problems = json["problems"].to_string();
+    assert!(problems.contains("broken"), "the branch is named: {problems}");
+    for who in ["alice", "bob", "carol"] {
+        assert_eq!(Ledger::row(&json, who)["verdict"], "OK", "{json:#}");
+    }
+}
+
+#[test]
+fn test_verify_a_copy_of_a_signers_files_on_a_branch_is_its_own_row() {
+    // With several revisions, versions were told apart by their bytes only: a copy of alice's
+    // signed files into another signer folder on a branch became alice's row (and vanished).
+    let l = Ledger::new();
+    l.commit("three builders");
+    git(l.path(), &["checkout", "-q", "-b", "copy"]);
+    std::fs::create_dir_all(l.path().join("1.0/zed")).unwrap();
+    for f in ["hello-build.assert", "hello-build.assert.sig"] {
+        std::fs::copy(l.path().join("1.0/alice").join(f), l.path().join("1.0/zed").join(f))
+            .unwrap();
+    }
+    l.commit("copy alice's attestation");
+    git(l.path(), &["checkout", "-q", "main"]);
+    let (code, json, err) = l.verify(&["--all-branches"]);
+    assert_eq!(code, 1, "{err}{json:#}");
+    let zed = Ledger::row(&json, "zed");
+    assert_eq!(zed["revisions"], serde_json::json!(["copy"]), "{zed}");
+    assert_eq!(zed["verdict"], "SHARED KEY", "{zed}");
+    assert_eq!(Ledger::row(&json, "alice")["revisions"], serde_json::json!(["copy", "main"]));
+}
+
+#[test]
+fn test_verify_policy_threshold_required_signers_and_expired_keys() {
+    let l = Ledger::new();
+    let policy = |text: &str| std::fs::write(l.path().join("policy.yml"), text).unwrap();
+    let release = |json: &serde_json::Value| json["releases"][0].clone();
+    policy("threshold: 4\n");
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!((code, release(&json)["threshold"].clone()), (1, 4.into()));
+    assert_eq!(release(&json)["threshold_met"], false);
+    policy("threshold: 3\n");
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    // --threshold overrides the file.
+    let (code, _, _) = l.verify(&["--threshold", "4"]);
+    assert_eq!(code, 1);
+
+    policy("required_signers: [alice, dave]\n");
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(release(&json)["missing_required_signers"], serde_json::json!(["dave"]));
+    policy("required_signers: [alice]\n");
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "{err}{json:#}");
+
+    // dave's key expired (made in 2020 for a year); he signed while it was valid.
+    l.gpg.key_at("dave", "20200101T000000", "1y");
+    l.gpg.export("dave", &l.path().join("builder-keys/dave.asc"));
+    let f = l.path().join("1.0/dave/hello-build.assert");
+    std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+    std::fs::write(&f, assert_text("1.0", "hello", GOOD)).unwrap();
+    l.gpg.sign_at("dave", &f, "20200601T000000");
+    policy("");
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "expired keys count by default: {err}{json:#}");
+    assert_eq!(Ledger::row(&json, "dave")["signature_status"], "expired_key");
+    assert_eq!(Ledger::row(&json, "dave")["counts"], true);
+    assert_eq!(release(&json)["consensus_votes"], 4);
+    policy("expired_keys_count: false\n");
+    let (code, json, _) = l.verify(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(Ledger::row(&json, "dave")["counts"], false);
+    assert_ne!(Ledger::row(&json, "dave")["verdict"], "OK");
+    assert_eq!(release(&json)["consensus_votes"], 3);
+}
+
+#[test]
+fn test_verify_a_required_signer_must_be_signed_by_the_key_kept_under_that_name() {
+    // Attack 4 of issue 11: `required_signers: [alice]` was met by a folder named alice signed
+    // by another key of the ledger.
+    let l = Ledger::new();
+    std::fs::write(l.path().join("policy.yml"), "required_signers: [alice]\n").unwrap();
+    l.gpg.export("mallory", &l.path().join("builder-keys/zed.asc"));
+    l.attest("1.0", "alice", "mallory", GOOD);
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 1, "{err}{json:#}");
+    let rel = &json["releases"][0];
+    assert_eq!(rel["missing_required_signers"], serde_json::json!(["alice"]), "{rel:#}");
+    let alice = Ledger::row(&json, "alice");
+    assert_eq!(alice["key_file"], "builder-keys/zed.asc");
+    // Signed by her own key again: met. Her key in a folder named after her is hers too.
+    l.attest("1.0", "alice", "alice", GOOD);
+    std::fs::create_dir_all(l.path().join("builder-keys/alice")).unwrap();
+    std::fs::rename(
+        l.path().join("builder-keys/alice.asc"),
+        l.path().join("builder-keys/alice/2026.asc"),
+    )
+    .unwrap();
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    // The same key kept under another name as well is still hers.
+    l.gpg.export("alice", &l.path().join("builder-keys/a-copy.asc"));
+    let (code, json, err) = l.verify(&[]);
+    assert_eq!(code, 0, "{err}{json:#}");
+}
+
+#[test]
+fn test_verify_two_descriptors_in_one_release_are_two_consensus_groups() {
+    // Attack 10 of issue 11: the asserts of two descriptors in one release folder competed for
+    // one consensus, so the larger one's outputs made the other's signers MISMATCH.
+    let l = Ledger::new();
+    let other =
+        "3333333333333333333333333333333333333333333333333333333333333333  world-1.0.tar.gz\n";
+    for who in ["alice", "bob"] {
+        l.attest_named("1.0", who, who, "world", other);
+    }
+    let (code, json, err) = l.verify(&["--threshold", "2"]);
+    assert_eq!(code, 0, "{err}{json:#}");
+    let groups: Vec<(String, u64)> = json["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["group"].as_str().unwrap().to_string(), r["consensus_votes"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(groups, [("hello".to_string(), 3), ("world".to_string(), 2)]);
+    for r in json["releases"].as_array().unwrap() {
+        for s in r["signers"].as_array().unwrap() {
+            assert_eq!(s["verdict"], "OK", "{s}");
+        }
+    }
+    // --name picks one descriptor.
+    let (code, json, _) = l.verify(&["--name", "world"]);
+    assert_eq!(code, 0);
+    assert_eq!(json["releases"].as_array().unwrap().len(), 1);
+    assert_eq!(json["releases"][0]["signers"].as_array().unwrap().len(), 2);
 }

@@ -5,6 +5,7 @@ use comfy_table::{Cell as TCell, ContentArrangement, Table, presets};
 use serde_json::{Value, json};
 
 use super::consensus::{Cell, GroupReport, Row, Verdict};
+use super::status::RowStatus;
 
 /// The JSON schema identifier; bumped on any incompatible change.
 pub const JSON_SCHEMA: &str = "git-gitian/verify/v1";
@@ -42,7 +43,7 @@ pub fn tsv(groups: &[GroupReport]) -> String {
                 row.release.clone(),
                 row.file.clone(),
                 row.signer.clone(),
-                row.status.clone(),
+                row.status.to_string(),
                 dash(row.key_fingerprint.as_deref()).to_string(),
                 if g.majority[i] { "yes" } else { "no" }.to_string(),
                 dash(row.signing_key_fingerprint.as_deref()).to_string(),
@@ -96,7 +97,7 @@ pub fn json(groups: &[GroupReport], meta: &Meta) -> String {
                         "signer": r.signer,
                         "file": r.file,
                         "sig_path": r.sig_path,
-                        "signature_status": r.status,
+                        "signature_status": r.status.to_string(),
                         "counts": r.counts,
                         "key_fingerprint": r.key_fingerprint,
                         "signing_key_fingerprint": r.signing_key_fingerprint,
@@ -166,11 +167,11 @@ pub fn gverify(groups: &[GroupReport], markup: bool, verbose: bool) -> String {
         for (row, verdict) in g.rows.iter().zip(&g.verdicts) {
             let signer = clean(&row.signer);
             let dir = format!("{}/{}/{}/{}", g.ledger, g.release, signer, row.file);
-            if row.status == "no_signature" {
+            if row.status == RowStatus::NoSignature {
                 out.push_str(&format!("missing signature at {dir}.sig\n"));
                 continue;
             }
-            if row.status == "no_data" {
+            if row.status == RowStatus::NoData {
                 out.push_str(&format!("missing result at {dir}\n"));
                 continue;
             }

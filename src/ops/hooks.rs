@@ -13,6 +13,7 @@ use crate::core::assertion::Document;
 use crate::core::consensus::{GroupReport, Verdict, normalised};
 use crate::core::hook_script::{self, Edit, HookScriptError};
 use crate::core::policy::Policy;
+use crate::core::status::{RowStatus, SigStatus};
 use crate::core::{manifest::Manifest, sums};
 use crate::git::repo::{Repo, RepoError};
 use crate::ops::publish;
@@ -409,12 +410,14 @@ fn judge(
         Verdict::BadSignature | Verdict::Missing | Verdict::SharedKey | Verdict::Invalid
     ) || !row.counts
     {
-        let why = match row.status.as_str() {
-            "bad" => {
+        let why = match &row.status {
+            RowStatus::Signature(SigStatus::Bad) => {
                 "the signature does not match the file's bytes (edited after signing?)".to_string()
             }
-            "no_pubkey" => "signed by a key that is not in builder-keys/ (no_pubkey)".to_string(),
-            "no_signature" => "it has no signature next to it (no_signature)".to_string(),
+            RowStatus::Signature(SigStatus::NoPubkey) => {
+                "signed by a key that is not in builder-keys/ (no_pubkey)".to_string()
+            }
+            RowStatus::NoSignature => "it has no signature next to it (no_signature)".to_string(),
             other => format!("signature status {other}"),
         };
         j.refused = Some(format!("{}: {why}", verdict.as_str()));
