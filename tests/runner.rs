@@ -7,6 +7,7 @@ mod test_cli;
 mod test_formats;
 mod test_hooks;
 mod test_init;
+mod test_ledgers;
 mod test_lint;
 mod test_openpgp;
 mod test_sign;

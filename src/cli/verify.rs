@@ -199,6 +199,11 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         }
     };
     ui.out(&text);
+    if args.verbose {
+        for note in &rep.notes {
+            ui.info(note);
+        }
+    }
     if !matches!(args.format, OutputFormat::Table | OutputFormat::Json) {
         for p in &rep.problems {
             ui.warn(p);

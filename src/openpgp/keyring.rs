@@ -9,10 +9,11 @@
 //! certifications of user IDs.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sequoia_openpgp as openpgp;
 
@@ -34,6 +35,10 @@ pub struct Keyring {
     /// Key revocations found outside any certificate (a revocation certificate in its own
     /// block or file), applied to the certificate they name, whenever it comes.
     revocations: Vec<Signature>,
+    /// The verifier of what this library cannot check, if any.
+    fallback: Option<Arc<dyn super::Fallback>>,
+    /// Certificates the fallback checked a signature for: primary fingerprint -> why.
+    fallback_used: Mutex<BTreeMap<String, String>>,
 }
 
 /// One certificate, all its versions.
@@ -82,6 +87,23 @@ impl Entry {
                 Some(cert.clone().insert_packets(packets).map_or(cert, |(c, _)| c))
             })
             .as_ref()
+    }
+}
+
+impl Entry {
+    /// Every version of the certificate read, as binary OpenPGP (for another verifier).
+    pub(super) fn version_bytes(&self) -> Vec<Vec<u8>> {
+        self.versions
+            .iter()
+            .filter_map(|v| match v {
+                Version::Raw(raw) => Some(raw.as_bytes().to_vec()),
+                Version::InFile(file, nth) => file
+                    .certs
+                    .get_or_init(|| parse_file(&file.bytes).map(|p| p.0).unwrap_or_default())
+                    .get(*nth)
+                    .map(|raw| raw.as_bytes().to_vec()),
+            })
+            .collect()
     }
 }
 
@@ -196,6 +218,27 @@ impl Keyring {
             let version = Version::InFile(file.clone(), nth);
             self.insert(origin, fingerprint.clone(), keys.clone(), version);
         }
+    }
+
+    /// Hands signatures by keys this library cannot use (see [`super::Fallback`]) to `fallback`.
+    pub fn set_fallback(&mut self, fallback: Arc<dyn super::Fallback>) {
+        self.fallback = Some(fallback);
+    }
+
+    pub(super) fn fallback(&self) -> Option<&dyn super::Fallback> {
+        self.fallback.as_deref()
+    }
+
+    pub(super) fn note_fallback(&self, fingerprint: &str, why: &str) {
+        if let Ok(mut used) = self.fallback_used.lock() {
+            used.entry(fingerprint.to_string()).or_insert_with(|| why.to_string());
+        }
+    }
+
+    /// The certificates whose signatures the fallback checked (primary fingerprint, and the
+    /// algorithm this library lacks), in fingerprint order.
+    pub fn fallback_used(&self) -> Vec<(String, String)> {
+        self.fallback_used.lock().map(|u| u.clone().into_iter().collect()).unwrap_or_default()
     }
 
     /// Number of distinct certificates (by primary fingerprint).

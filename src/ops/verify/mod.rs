@@ -101,6 +101,9 @@ pub struct Report {
     pub keys_loaded: usize,
     /// The policy applied.
     pub policy: Policy,
+    /// How some checks were made (shown with `-v`): the certificates whose signatures GnuPG
+    /// checked because the in-process library lacks their algorithm.
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -279,7 +282,17 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         let _ = memo::save_signatures(dir);
         let _ = memory.save(dir);
     }
-    Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy })
+    let notes = keyring
+        .fallback_used()
+        .into_iter()
+        .map(|(fpr, why)| {
+            format!(
+                "signatures by key {fpr} ({why}, which the in-process OpenPGP library lacks) \
+                 were checked by GnuPG, in a throwaway home holding only that key"
+            )
+        })
+        .collect();
+    Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy, notes })
 }
 
 fn ledger_label(spec: &LedgerSpec) -> String {
