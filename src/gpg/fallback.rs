@@ -12,10 +12,13 @@ use std::time::SystemTime;
 use super::verify::{GpgmeVerifier, verify_detached_gpgme};
 use crate::openpgp::{Fallback, SigStatus, Verdict};
 
+/// A home made for one (certificate digest, verdict time); `None` when it could not be made.
+type Homes = HashMap<(Vec<u8>, u64), Option<Arc<tempfile::TempDir>>>;
+
 /// One throwaway home per (certificate, verdict time), made on first use.
 #[derive(Default)]
 pub struct GpgFallback {
-    homes: Mutex<HashMap<(Vec<u8>, u64), Option<Arc<tempfile::TempDir>>>>,
+    homes: Mutex<Homes>,
 }
 
 impl GpgFallback {
