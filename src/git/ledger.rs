@@ -1,7 +1,10 @@
 //! Reading a ledger straight from git objects at one or more revisions, without a checkout, so
 //! that signers' unmerged branches count too.
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository};
 
@@ -10,9 +13,62 @@ use crate::ops::source::{Content, Entry, Kind, LedgerTree, SourceError};
 /// A ledger as the tree of one commit.
 pub struct GitTree {
     repo: Repository,
+    /// The git directory, for [`Blob`]s read on other threads.
+    git_dir: Arc<PathBuf>,
     tree: Oid,
     label: String,
     rev: String,
+}
+
+/// A regular file of a [`GitTree`], read when (and each time) it is needed, on any thread: a
+/// ledger is streamed, never held whole. Its id names its bytes, so what was learnt about a
+/// blob is remembered by [`Blob::key`] without reading it.
+#[derive(Clone)]
+pub struct Blob {
+    git_dir: Arc<PathBuf>,
+    oid: Oid,
+    /// `rev:path`, for messages.
+    what: String,
+}
+
+thread_local! {
+    /// Each thread's handle on each repository it read blobs from (a handle is not shared
+    /// between threads).
+    static REPOSITORIES: RefCell<HashMap<PathBuf, Repository>> = RefCell::new(HashMap::new());
+}
+
+impl Blob {
+    /// The bytes, or the size when over `limit`.
+    pub fn read(&self, limit: u64) -> Result<Content, SourceError> {
+        REPOSITORIES.with(|repos| {
+            let mut repos = repos.borrow_mut();
+            let repo = match repos.entry(self.git_dir.as_ref().clone()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(Repository::open(&*self.git_dir).map_err(|e| gerr(&self.what, e))?)
+                }
+            };
+            let odb = repo.odb().map_err(|e| gerr(&self.what, e))?;
+            let (size, kind) = odb.read_header(self.oid).map_err(|e| gerr(&self.what, e))?;
+            if kind != ObjectType::Blob {
+                return Err(gerr(&self.what, "not a blob"));
+            }
+            if size as u64 > limit {
+                return Ok(Content::TooLarge(size as u64));
+            }
+            let blob = repo.find_blob(self.oid).map_err(|e| gerr(&self.what, e))?;
+            Ok(Content::Bytes(blob.content().to_vec()))
+        })
+    }
+
+    /// A name of the bytes derived from the blob id alone (a key derivation apart from the
+    /// digests of bytes, so it never equals one).
+    pub fn key(&self) -> [u8; 32] {
+        blake3::derive_key(
+            "git-gitian verify 2026: the git blob id of a signed file",
+            self.oid.as_bytes(),
+        )
+    }
 }
 
 impl std::fmt::Debug for GitTree {
@@ -90,7 +146,9 @@ impl GitTree {
         let repo = Repository::open(path).map_err(|e| gerr(&what, e))?;
         let oid = Oid::from_str(commit).map_err(|e| gerr(&what, e))?;
         let tree = repo.find_commit(oid).and_then(|c| c.tree()).map_err(|e| gerr(&what, e))?.id();
-        Ok(Self { repo, tree, label: format!("{}@{rev_label}", what), rev: rev_label.to_string() })
+        let git_dir = Arc::new(repo.path().to_path_buf());
+        let label = format!("{}@{rev_label}", what);
+        Ok(Self { repo, git_dir, tree, label, rev: rev_label.to_string() })
     }
 
     fn entry_oid(&self, path: &str) -> Result<(Oid, i32), SourceError> {
@@ -135,6 +193,14 @@ impl LedgerTree for GitTree {
                 Entry { name, kind }
             })
             .collect())
+    }
+
+    fn blob(&self, path: &str) -> Option<Result<Blob, SourceError>> {
+        let what = format!("{}:{path}", self.rev);
+        Some(self.entry_oid(path).and_then(|(oid, mode)| match mode {
+            0o100644 | 0o100755 | 0o100664 => Ok(Blob { git_dir: self.git_dir.clone(), oid, what }),
+            _ => Err(gerr(&what, "not a regular file")),
+        }))
     }
 
     fn read(&self, path: &str, limit: u64) -> Result<Content, SourceError> {

@@ -228,7 +228,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     // A signed file that could not be read (read by the workers): the ledger is unreadable.
     for (_, _, found) in &items {
         if let Some(e) = found.data.as_deref().and_then(Signed::error) {
-            return Err(e.clone().into());
+            return Err(e.into());
         }
     }
 

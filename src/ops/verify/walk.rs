@@ -127,9 +127,10 @@ fn collect_signer(
         let data_path = format!("{dir}/{name}");
         let mut file_error = None;
         let data = match kind {
-            Kind::File => Some(Arc::new(match on_disk {
-                Some(fs) => Signed::deferred(fs.clone(), data_path.clone(), q.cache.is_some()),
-                None => Signed::new(tree.read(&data_path, MAX_ATTESTATION)?),
+            Kind::File => Some(Arc::new(match (on_disk, tree.blob(&data_path)) {
+                (Some(fs), _) => Signed::deferred(fs.clone(), data_path.clone(), q.cache.is_some()),
+                (None, Some(blob)) => Signed::git(blob?),
+                (None, None) => Signed::new(tree.read(&data_path, MAX_ATTESTATION)?),
             })),
             Kind::Symlink => {
                 file_error = Some(format!("{data_path} is a symlink: not followed"));
