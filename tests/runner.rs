@@ -5,6 +5,7 @@ mod test_backends;
 mod test_build;
 mod test_cli;
 mod test_formats;
+mod test_fuzz;
 mod test_hooks;
 mod test_init;
 mod test_ledgers;
