@@ -57,20 +57,67 @@ fn test_formats_every_corpus_assert_parses_and_modern_ones_round_trip() {
     assert!(round_tripped > 0);
 }
 
+/// The style of an assert's `out_manifest`: a literal block, a single-quoted scalar (blank
+/// lines for line breaks), or the same with the non-specific tag `! `.
+fn style_of(text: &str) -> &'static str {
+    let line = text.lines().find(|l| l.starts_with("- out_manifest:")).unwrap_or("");
+    match line.trim_start_matches("- out_manifest:").trim_start() {
+        v if v.starts_with('|') => "block",
+        v if v.starts_with("! '") => "tagged",
+        v if v.starts_with('\'') => "single",
+        v => panic!("unknown out_manifest style: {v:.20}"),
+    }
+}
+
+/// The `hash  name` lines of the raw text of `out_manifest`, found without YAML: each line of
+/// the value with its indentation, `! `, quotes and blank lines taken away.
+fn manifest_lines_by_hand(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("- ") {
+            if inside {
+                break;
+            }
+            inside = line.starts_with("- out_manifest:");
+        }
+        if !inside {
+            continue;
+        }
+        let l = line.trim_start_matches("- out_manifest:").trim_start();
+        let l = l.trim_start_matches(['|', '!']).trim().trim_matches('\'');
+        let is_hash = l.len() > 66 && l[..64].bytes().all(|b| b.is_ascii_hexdigit());
+        if is_hash && &l[64..66] == "  " {
+            lines.push(l.to_string());
+        }
+    }
+    lines
+}
+
 #[test]
 fn test_formats_three_styles_give_equal_manifests() {
-    // In 0.13.0-linux, `|` and `! '...'` styles coexist for the same build.
-    let mut manifests = std::collections::BTreeMap::new();
-    for path in asserts().into_iter().filter(|p| p.to_string_lossy().contains("0.13.0-linux")) {
+    // Each style is told apart by its first bytes, found in the corpus, and read to exactly
+    // the lines its raw text holds.
+    let mut seen = std::collections::BTreeMap::new();
+    let mut by_group: std::collections::BTreeMap<_, Vec<(&str, Manifest)>> = Default::default();
+    for path in asserts() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let style = if text.contains("out_manifest: !") { "quoted" } else { "block" };
+        let style = style_of(&text);
         let doc = Document::parse(&text).unwrap();
-        manifests
-            .entry(style)
-            .or_insert_with(Vec::new)
-            .push(Manifest::parse(doc.str("out_manifest").unwrap()));
+        let out = doc.str("out_manifest").unwrap();
+        let read: Vec<String> = out.lines().map(str::to_string).collect();
+        assert_eq!(read, manifest_lines_by_hand(&text), "{} ({style})", path.display());
+        *seen.entry(style).or_insert(0) += 1;
+        let group = path.parent().unwrap().parent().unwrap().to_path_buf();
+        by_group.entry(group).or_default().push((style, Manifest::parse(out)));
     }
-    let quoted = &manifests["quoted"];
-    let block = &manifests["block"];
-    assert!(quoted.iter().any(|q| block.contains(q)), "no quoted manifest equals a block one");
+    for style in ["block", "single", "tagged"] {
+        assert!(seen.get(style).is_some_and(|&n| n > 0), "no {style} assert in {seen:?}");
+    }
+    // In 0.13.0-linux the block and tagged styles coexist for the same build: equal manifests.
+    let linux = by_group.iter().find(|(g, _)| g.ends_with("0.13.0-linux")).unwrap().1;
+    let of = |s: &str| linux.iter().filter(|(st, _)| *st == s).map(|(_, m)| m).collect::<Vec<_>>();
+    let (block, tagged) = (of("block"), of("tagged"));
+    assert!(!block.is_empty() && !tagged.is_empty());
+    assert!(tagged.iter().any(|t| block.contains(t)), "no tagged manifest equals a block one");
 }

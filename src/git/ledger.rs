@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use git2::{ObjectType, Oid, Repository};
 
@@ -18,7 +18,13 @@ pub struct GitTree {
     tree: Oid,
     label: String,
     rev: String,
+    /// Every tree read, by path: each tree object of the ledger is read (inflated and its id
+    /// checked) once, however many files are looked up in it.
+    dirs: Mutex<HashMap<String, Listing>>,
 }
+
+/// One tree's entries: (name, id, mode).
+type Listing = Arc<Vec<(Vec<u8>, Oid, i32)>>;
 
 /// A regular file of a [`GitTree`], read when (and each time) it is needed, on any thread: a
 /// ledger is streamed, never held whole. Its id names its bytes, so what was learnt about a
@@ -148,18 +154,39 @@ impl GitTree {
         let tree = repo.find_commit(oid).and_then(|c| c.tree()).map_err(|e| gerr(&what, e))?.id();
         let git_dir = Arc::new(repo.path().to_path_buf());
         let label = format!("{}@{rev_label}", what);
-        Ok(Self { repo, git_dir, tree, label, rev: rev_label.to_string() })
+        let dirs = Mutex::new(HashMap::new());
+        Ok(Self { repo, git_dir, tree, label, rev: rev_label.to_string(), dirs })
+    }
+
+    /// The entries of the tree at `path` (read once, then remembered).
+    fn listing(&self, path: &str) -> Result<Listing, SourceError> {
+        if let Some(listing) = self.dirs.lock().ok().and_then(|d| d.get(path).cloned()) {
+            return Ok(listing);
+        }
+        let (oid, mode) = self.entry_oid(path)?;
+        if mode != 0o040000 {
+            return Err(gerr(&format!("{}:{path}", self.rev), "not a directory"));
+        }
+        let tree = self.repo.find_tree(oid).map_err(|e| gerr(&self.label, e))?;
+        let listing: Listing = Arc::new(
+            tree.iter().map(|e| (e.name_bytes().to_vec(), e.id(), e.filemode())).collect(),
+        );
+        if let Ok(mut dirs) = self.dirs.lock() {
+            dirs.insert(path.to_string(), listing.clone());
+        }
+        Ok(listing)
     }
 
     fn entry_oid(&self, path: &str) -> Result<(Oid, i32), SourceError> {
-        let tree = self.repo.find_tree(self.tree).map_err(|e| gerr(&self.label, e))?;
         if path.is_empty() {
             return Ok((self.tree, 0o040000));
         }
-        let entry = tree
-            .get_path(Path::new(path))
-            .map_err(|e| gerr(&format!("{}:{path}", self.rev), e.message()))?;
-        Ok((entry.id(), entry.filemode()))
+        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let listing = self.listing(parent)?;
+        let found = listing.iter().find(|(n, _, _)| n.as_slice() == name.as_bytes());
+        found.map(|(_, id, mode)| (*id, *mode)).ok_or_else(|| {
+            gerr(&format!("{}:{path}", self.rev), "the path does not exist in the tree")
+        })
     }
 }
 
@@ -173,23 +200,17 @@ impl LedgerTree for GitTree {
     }
 
     fn list(&self, path: &str) -> Result<Vec<Entry>, SourceError> {
-        let (oid, mode) = self.entry_oid(path)?;
-        if mode != 0o040000 {
-            return Err(gerr(&format!("{}:{path}", self.rev), "not a directory"));
-        }
-        let tree = self.repo.find_tree(oid).map_err(|e| gerr(&self.label, e))?;
-        Ok(tree
+        Ok(self
+            .listing(path)?
             .iter()
-            .map(|e| {
-                let kind = match e.filemode() {
+            .map(|(name, _, mode)| {
+                let kind = match mode {
                     0o040000 => Kind::Dir,
                     0o100644 | 0o100755 | 0o100664 => Kind::File,
                     0o120000 => Kind::Symlink,
                     _ => Kind::Other,
                 };
-                let name = std::str::from_utf8(e.name_bytes())
-                    .map(str::to_string)
-                    .map_err(|_| e.name_bytes().to_vec());
+                let name = std::str::from_utf8(name).map(str::to_string).map_err(|_| name.clone());
                 Entry { name, kind }
             })
             .collect())
