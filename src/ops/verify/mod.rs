@@ -245,18 +245,30 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
             }
         }
     }
-    let computed: Vec<Row> = unique
+    let mut computed: Vec<Option<Row>> = unique
         .iter()
         .zip(parsed.into_iter().zip(verdicts))
         .map(|(&i, (parsed, verdict))| {
             let (ledger_idx, _, found) = &items[i];
-            found.to_row(&labels[*ledger_idx], parsed, verdict, &policy)
+            Some(found.to_row(&labels[*ledger_idx], parsed, verdict, &policy))
         })
         .collect();
+    // Each computed row is moved to its last user and cloned only for the others (a version
+    // seen at several revisions): a whole ledger's rows are not held twice.
+    let mut uses = vec![0usize; computed.len()];
+    for fp in &fingerprints {
+        uses[first_of[fp]] += 1;
+    }
     let mut versions: BTreeMap<(usize, String), Vec<Version>> = BTreeMap::new();
     for (i, (ledger_idx, rev, _)) in items.iter().enumerate() {
         let fp = fingerprints[i];
-        let mut row = computed[first_of[&fp]].clone();
+        let at = first_of[&fp];
+        uses[at] -= 1;
+        let mut row = match uses[at] {
+            0 => computed[at].take(),
+            _ => computed[at].clone(),
+        }
+        .expect("a computed row is taken by its last user only");
         row.revs = rev.iter().cloned().collect();
         let key = (
             *ledger_idx,
