@@ -114,6 +114,20 @@ impl GitTree {
         let listing: Listing = Arc::new(
             tree.iter().map(|e| (e.name_bytes().to_vec(), e.id(), e.filemode())).collect(),
         );
+        // git writes a tree's entries sorted (a tree's name compared as if it ended in `/`) and
+        // each name once; a tree that is not is malformed (git fsck: treeNotSorted,
+        // duplicateEntries), and its entries could be read differently by other tools.
+        let sort_key = |(name, _, mode): &(Vec<u8>, Oid, i32)| {
+            let mut k = name.clone();
+            if *mode == 0o040000 {
+                k.push(b'/');
+            }
+            k
+        };
+        if listing.windows(2).any(|w| w[0].0 == w[1].0 || sort_key(&w[0]) >= sort_key(&w[1])) {
+            let what = format!("{}:{path}", self.rev);
+            return Err(gerr(&what, "malformed tree (entries unsorted or duplicated)"));
+        }
         if let Ok(mut dirs) = self.dirs.lock() {
             dirs.insert(path.to_string(), listing.clone());
         }
