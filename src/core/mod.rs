@@ -11,3 +11,4 @@ pub mod manifest;
 pub mod policy;
 pub mod report;
 pub mod sums;
+pub mod yaml_quote;
