@@ -8,6 +8,7 @@
 //! - `ops` composes them into workflows and returns values; only `cli` prints.
 
 pub mod cli;
+pub mod config;
 pub mod core;
 pub mod git;
 pub mod gpg;

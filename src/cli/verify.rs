@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
+use crate::config::GitConfig;
 use crate::core::report;
 use crate::git::ledger as gitledger;
 use crate::ops::verify::{self, LedgerSpec, Query};
@@ -44,8 +45,9 @@ pub struct VerifyArgs {
     /// Release directory to verify; every release when omitted
     #[arg(short, long)]
     pub release: Vec<String>,
-    /// The sigs ledger: a directory, a work tree or a bare repository (default: the repository
-    /// around the current directory); repeat to verify several ledgers in one run
+    /// The sigs ledger: a directory, a work tree or a bare repository [default: git config
+    /// gitian.sigs, else the repository around the current directory]; repeat to verify several
+    /// ledgers in one run
     #[arg(short, long, value_name = "PATH")]
     pub destination: Vec<PathBuf>,
     /// Read the ledger from git at this revision (repeatable)
@@ -58,6 +60,7 @@ pub struct VerifyArgs {
     #[arg(short, long, value_name = "SIGNER")]
     pub compare_to: Option<String>,
     /// Additional public keys: an armored or binary key file, or a folder of them (repeatable)
+    /// [default: git config gitian.keys]
     #[arg(long = "keys", value_name = "PATH")]
     pub keys: Vec<PathBuf>,
     /// Also use the public keys of your own GnuPG keyring (never read otherwise; trust
@@ -125,10 +128,16 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         (None, Some(d)) => Some(descriptor_name(d)?),
         (None, None) => None,
     };
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
+    let config = GitConfig::load(&cwd);
     let mut destinations = args.destination.clone();
+    if destinations.is_empty()
+        && let Some(configured) = config.path(crate::config::SIGS, &cwd)
+    {
+        destinations.push(configured);
+    }
     if destinations.is_empty() {
-        let cwd = std::env::current_dir()
-            .map_err(|e| CliError::new(format!("no current directory: {e}")))?;
         match gitledger::discover(&cwd) {
             Some(repo) => destinations.push(repo),
             None => {
@@ -163,7 +172,15 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         ledgers,
         releases: args.release.clone(),
         name,
-        keys: args.keys.clone(),
+        keys: if args.keys.is_empty() {
+            config
+                .all(crate::config::KEYS)
+                .iter()
+                .map(|k| crate::config::expand_path(k, &cwd))
+                .collect()
+        } else {
+            args.keys.clone()
+        },
         extra_keys: if args.gpg_keyring {
             vec![("gpg-keyring".to_string(), crate::gpg::export_public_keys()?)]
         } else {
@@ -195,7 +212,8 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         OutputFormat::Json => report::json(&rep.groups, &meta),
         OutputFormat::Tsv => report::tsv(&rep.groups),
         OutputFormat::Gverify => {
-            report::gverify(&rep.groups, args.markup || !args.no_markup, args.verbose)
+            let markup = markup(&args, config.get(crate::config::COLOR), ui.stdout_tty)?;
+            report::gverify(&rep.groups, markup, args.verbose)
         }
     };
     ui.out(&text);
@@ -205,6 +223,28 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         }
     }
     Ok(if rep.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Bold gverify lines: `-m` / `--no-markup` first, then git config `gitian.color`, else on
+/// (gverify's default).
+fn markup(args: &VerifyArgs, color: Option<&str>, tty: bool) -> Result<bool, CliError> {
+    if args.markup || args.no_markup {
+        return Ok(args.markup);
+    }
+    match color.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(true),
+        Some("auto") => Ok(tty),
+        Some(v) => crate::config::parse_bool(v)
+            .or(match v {
+                "always" => Some(true),
+                "never" => Some(false),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                CliError::new(format!("git config gitian.color is '{v}'"))
+                    .hint("set it to always, never, auto, true or false")
+            }),
+    }
 }
 
 /// `--at`: RFC 3339, `YYYY-MM-DD`, or now.

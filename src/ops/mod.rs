@@ -7,6 +7,7 @@ pub mod hooks;
 pub mod init;
 pub mod matrix;
 pub mod memo;
+pub mod plan;
 pub mod publish;
 pub mod sign;
 pub mod source;
