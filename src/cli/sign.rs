@@ -204,10 +204,8 @@ fn explain(err: SignError, req: &SignRequest) -> CliError {
             .hint("pass --key <fingerprint> when the signer name is not in your key's user id"),
         e @ SignError::Repo(RepoError::NoIdentity { .. }) => CliError::from(e)
             .hint("set it with `git config user.name 'Your Name'` and `git config user.email you@example.org`"),
-        SignError::Repo(e) if e.is_locked() => {
-            CliError::from(e)
-                .hint("another git process seems to be running in the sigs repository; if none is, remove the .lock file it names and run the same command again")
-        }
+        // RepoError's own conversion adds the hint for a held lock.
+        SignError::Repo(e) if e.is_locked() => CliError::from(e),
         e => CliError::from(e),
     }
 }

@@ -191,14 +191,7 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         compare_to: args.compare_to.clone(),
         cache: (!args.no_cache).then(verify::default_cache),
     };
-    let rep = verify::verify(&query).map_err(|e| {
-        let err = CliError::from(e);
-        if err.message.starts_with("no attestations") {
-            err.hint("a ledger holds <release>/<signer>/<name>-build.assert(.sig) or <version>/<signer>/*.SHA256SUMS(.asc)")
-        } else {
-            err
-        }
-    })?;
+    let rep = verify::verify(&query)?;
     let meta = report::Meta {
         at: chrono::DateTime::<chrono::Utc>::from(at)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
