@@ -39,29 +39,80 @@ pub fn run(args: GenerateArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         GenerateWhat::Completions { shell } => {
-            let mut cmd = super::command();
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "git-gitian", &mut buf);
-            if shell == Shell::Bash {
-                // `git gitian <TAB>` goes through git's completion, which calls _git_gitian.
-                buf.extend_from_slice(GIT_BASH_SHIM.as_bytes());
-            }
-            ui.out(&String::from_utf8_lossy(&buf));
+            ui.out(&completion_script(shell));
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
+/// The completion script for `shell`, for both `git-gitian ...` and `git gitian ...`.
+pub fn completion_script(shell: Shell) -> String {
+    // Every function and case label is named from "git-gitian" (the clap command's bin name
+    // "git gitian" has a space, which the generators turn into names that do not match).
+    let mut cmd = with_bin_names(super::command().name("git-gitian"), "git-gitian");
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "git-gitian", &mut buf);
+    let mut text = String::from_utf8_lossy(&buf).into_owned();
+    match shell {
+        Shell::Bash => {
+            text = bash_handler_labels(&text);
+            text.push_str(GIT_BASH_SHIM);
+        }
+        Shell::Zsh => text.push_str(GIT_ZSH_NOTE),
+        _ => {}
+    }
+    text
+}
+
+/// `cmd` and its subcommands named `bin`, `bin sub`, `bin sub subsub`.
+fn with_bin_names(cmd: clap::Command, bin: &str) -> clap::Command {
+    cmd.bin_name(bin).mut_subcommands(|sc| {
+        let name = format!("{bin} {}", sc.get_name());
+        with_bin_names(sc, &name)
+    })
+}
+
+/// clap_complete's bash script names the root's handler `git__gitian` (`-` escaped as `__`)
+/// but the subcommands' handlers `git__subcmd__gitian__subcmd__build` (`-` escaped as the
+/// subcommand separator), while it dispatches to `git__gitian__subcmd__build`: the handler
+/// labels are spelled as the dispatcher spells them.
+fn bash_handler_labels(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        match line.strip_prefix("        git__subcmd__gitian__subcmd__") {
+            Some(rest) if line.ends_with(")\n") => {
+                out.push_str("        git__gitian__subcmd__");
+                out.push_str(rest);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// git's bash completion loads `completions/git-gitian` and calls `_git_gitian` for
+/// `git gitian <TAB>`, with its own `words`/`cword`: the line is re-presented as
+/// `git-gitian ...` (after any `git -C dir` options) to the generated function. git completes
+/// with `-o nospace`, so the words get their trailing space here.
 const GIT_BASH_SHIM: &str = r#"
-# git's own completion calls _git_<subcommand> for `git gitian <TAB>`.
 _git_gitian() {
-    local cur="${COMP_WORDS[COMP_CWORD]}"
-    local words=("git-gitian" "${COMP_WORDS[@]:2}")
-    COMP_WORDS=("${words[@]}")
-    COMP_CWORD=$((COMP_CWORD - 1))
-    _git-gitian "git-gitian" "$cur" "${COMP_WORDS[COMP_CWORD-1]}"
+    local i=1
+    while [[ $i -lt $COMP_CWORD && "${COMP_WORDS[i]}" != gitian ]]; do
+        i=$((i + 1))
+    done
+    local COMP_WORDS=("git-gitian" "${COMP_WORDS[@]:i+1}")
+    local COMP_CWORD=$((COMP_CWORD - i))
+    _git__gitian git-gitian "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    local k
+    for k in "${!COMPREPLY[@]}"; do
+        [[ "${COMPREPLY[k]}" == */ ]] || COMPREPLY[k]="${COMPREPLY[k]} "
+    done
 }
 "#;
+
+/// zsh's `_git` calls `_git-<command>` for a command it does not know, so `_git-gitian` serves
+/// `git gitian <TAB>` as it is.
+const GIT_ZSH_NOTE: &str = "\n# zsh's _git calls _git-gitian for `git gitian <TAB>`.\n";
 
 /// Writes the man page of the tool and of every visible subcommand into `dir`.
 pub fn write_man_pages(dir: &Path) -> Result<(), CliError> {

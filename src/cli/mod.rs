@@ -52,6 +52,17 @@ pub enum Command {
     Init(init::InitArgs),
     /// Install, remove or run the sigs repository's git hooks
     Hooks(hooks::HooksArgs),
+    /// Print the shell completion script for bash, zsh or fish
+    ///
+    /// The script completes both `git gitian ...` and `git-gitian ...`: subcommands, options
+    /// and their values. scripts/install installs it; to load it by hand:
+    /// `source <(git gitian completions bash)` in ~/.bashrc, or
+    /// `git gitian completions zsh > ~/.zfunc/_git-gitian` with ~/.zfunc in $fpath.
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Generate man pages or shell completions
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
@@ -72,6 +83,10 @@ pub fn run(cli: Cli, ui: &mut Ui) -> Result<ExitCode, CliError> {
         Command::Lint(args) => lint::run(args, ui),
         Command::Init(args) => init::run(args, ui),
         Command::Hooks(args) => hooks::run(args, ui),
+        Command::Completions { shell } => {
+            ui.out(&generate::completion_script(shell));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Generate(args) => generate::run(args, ui),
     }
 }
