@@ -259,3 +259,277 @@ fn test_sign_quotes_every_name_as_psych_does() {
         differ.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Configuration, Gitian habits, errors, status, build's plan.
+
+use crate::common::ledger::{World, hash};
+
+/// A world with alice's key, a sigs repository made by init, and a work dir `b` with a result.
+fn signing_world() -> (World, std::path::PathBuf, std::path::PathBuf) {
+    let w = World::new(&["alice"]);
+    w.gitian_ok(w.root.path(), &["init", "sigs"]);
+    let b = w.build_dir("b", "demo", &hash('a'));
+    let sigs = w.path("sigs");
+    (w, sigs, b)
+}
+
+#[test]
+fn test_cli_config_from_git_dash_c_and_git_config_env_and_includes() {
+    let (w, sigs, b) = signing_world();
+    // `git -c gitian.sigs=... -c gitian.signer=... gitian sign`: git passes them in
+    // GIT_CONFIG_PARAMETERS to git-gitian, found on PATH.
+    let out = w
+        .cmd("git")
+        .args(["-c", &format!("gitian.sigs={}", sigs.display()), "-c", "gitian.signer=alice"])
+        .args(["gitian", "sign", "-r", "1.0", "demo.yml"])
+        .current_dir(&b)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(sigs.join("1.0/alice/demo-build.assert.sig").exists());
+    // The first commit says sign commits, until gitian.commit is set.
+    let body = w.git_ok(&sigs, &["log", "-1", "--format=%b"]);
+    assert!(body.contains("gitian.commit false"), "{body}");
+
+    // GIT_CONFIG_COUNT/KEY/VALUE, and gitian.commit=false (gsign's way: nothing committed).
+    let head = w.git_ok(&sigs, &["rev-parse", "HEAD"]);
+    let out = w
+        .cmd(crate::common::bin())
+        .args(["sign", "-r", "2.0", "demo.yml"])
+        .env("GIT_CONFIG_COUNT", "3")
+        .env("GIT_CONFIG_KEY_0", "gitian.sigs")
+        .env("GIT_CONFIG_VALUE_0", &sigs)
+        .env("GIT_CONFIG_KEY_1", "gitian.signer")
+        .env("GIT_CONFIG_VALUE_1", "alice")
+        .env("GIT_CONFIG_KEY_2", "gitian.commit")
+        .env("GIT_CONFIG_VALUE_2", "false")
+        .current_dir(&b)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(sigs.join("2.0/alice/demo-build.assert.sig").exists());
+    assert_eq!(w.git_ok(&sigs, &["rev-parse", "HEAD"]), head, "gitian.commit=false committed");
+
+    // An included file (include.path in the global config), read by verify for -d.
+    let inc = w.path("inc.gitconfig");
+    std::fs::write(&inc, format!("[gitian]\n\tsigs = {}\n", sigs.display())).unwrap();
+    let global = w.home().join(".gitconfig");
+    let mut text = std::fs::read_to_string(&global).unwrap();
+    text.push_str(&format!("[include]\n\tpath = {}\n", inc.display()));
+    std::fs::write(&global, text).unwrap();
+    let out = w.gitian(w.root.path(), &["verify", "-r", "1.0", "--format", "tsv"]);
+    assert!(
+        stdout(&out).contains("1.0\tdemo-build.assert\talice"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+#[test]
+fn test_cli_gitian_flags_work_or_name_their_replacement() {
+    let (w, sigs, b) = signing_world();
+    // gsign's spelling of the signing program, and `true` to sign later.
+    let out = w.gitian(
+        &b,
+        &[
+            "sign",
+            "-s",
+            "alice",
+            "-r",
+            "1.0",
+            "-d",
+            "../sigs",
+            "--signing_program",
+            "true",
+            "demo.yml",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(sigs.join("1.0/alice/demo-build.assert").exists());
+    for (args, want) in [
+        (vec!["make-base", "--lxc"], "git gitian build --backend lxc"),
+        (vec!["make-base", "--docker"], "--backend docker"),
+        (vec!["make-base", "--vbox"], "--backend vbox"),
+        (vec!["make-base", "--docker-image-digest", "x"], "no docker image to pin"),
+        (vec!["verify", "-p", "gpg"], "--gpg-keyring"),
+        (vec!["verify", "--verify-program", "gpg"], "--gpg-keyring"),
+        (vec!["build", "--lxc", "x.yml"], "USE_LXC=1"),
+        (vec!["gbuild", "x.yml"], "git gitian build"),
+        (vec!["gsign"], "git gitian sign"),
+        (vec!["gverify"], "git gitian verify"),
+        (vec!["make-base-vm"], "git gitian make-base"),
+    ] {
+        let out = w.gitian(&b, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.lines().any(|l| l.starts_with("hint: ") && l.contains(want)),
+            "{args:?}: {err}"
+        );
+    }
+    // make-base-vm's and gverify's own flags parse (checked with --help-free dry parsing).
+    let out = w.gitian(
+        &b,
+        &[
+            "make-base",
+            "-s",
+            "bookworm",
+            "-a",
+            "amd64",
+            "-d",
+            "debian",
+            "--disksize",
+            "1",
+            "--base-dir",
+            "/nonexistent/x/y",
+            "--bogus",
+        ],
+    );
+    assert!(stderr(&out).contains("'--bogus'"), "{}", stderr(&out));
+    // gsign's release rule: what gsign refused is refused, with the reason.
+    for (rel, why) in
+        [("bad rel", "gsign refuses"), ("1.0;rm", "gsign refuses"), (".", "names a folder")]
+    {
+        let out = w.gitian(&b, &["sign", "-s", "alice", "-r", rel, "-d", "../sigs", "demo.yml"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains(why), "{rel}: {}", stderr(&out));
+    }
+    // gverify accepts a descriptor that holds only `name:`.
+    std::fs::write(b.join("only-name.yml"), "---\nname: demo\n").unwrap();
+    let out =
+        w.gitian(&b, &["verify", "-d", "../sigs", "-r", "1.0", "only-name.yml", "--format", "tsv"]);
+    assert!(stdout(&out).contains("demo-build.assert"), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn test_cli_errors_say_each_thing_once_without_libgit2_internals() {
+    let w = World::new(&[]);
+    let s = w.path("s");
+    std::fs::create_dir(&s).unwrap();
+    w.git_ok(&s, &["init", "-q"]);
+    let broken = w.path("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join(".git"), "gitdir: /nonexistent/x\n").unwrap();
+    for args in [vec!["verify", "-d", "s", "--rev", "nosuch"], vec!["init", "broken"]] {
+        let out = w.gitian(w.root.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(!err.contains("class=") && !err.contains("code="), "{args:?}: {err}");
+        let lines: Vec<&str> = err.lines().collect();
+        for pair in lines.windows(2) {
+            let above = pair[0].trim_start_matches("error: ").trim_start_matches("caused by: ");
+            let below = pair[1].trim_start_matches("caused by: ");
+            assert!(
+                !(pair[1].starts_with("caused by: ") && above.contains(below)),
+                "{args:?}: {err}"
+            );
+        }
+        assert!(!err.contains("no error"), "{err}");
+    }
+}
+
+#[test]
+fn test_cli_status_shows_what_is_not_signed_the_key_and_the_hooks() {
+    let (w, sigs, b) = signing_world();
+    let empty_base = w.path("base");
+    std::fs::create_dir(&empty_base).unwrap();
+    let status = |w: &World| {
+        let out = w
+            .cmd(crate::common::bin())
+            .args(["status", "-s", "alice", "-d", "../sigs"])
+            .env("GITIAN_BASE_DIR", &empty_base)
+            .current_dir(&b)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let text = status(&w);
+    assert!(text.contains("none (make one with `git gitian make-base`)"), "{text}");
+    assert!(text.contains("backend auto: "), "{text}");
+    assert!(text.contains("built and not signed: demo-res.yml"), "{text}");
+    assert!(text.contains("not in the ledger's key folders"), "{text}");
+    assert!(text.contains("hooks: pre-commit installed, pre-push installed"), "{text}");
+    // bob's release, then alice signs hers and publishes her key.
+    std::fs::create_dir_all(sigs.join("0.9/bob")).unwrap();
+    std::fs::write(sigs.join("0.9/bob/demo-build.assert"), "x").unwrap();
+    w.gitian_ok(&b, &["sign", "-s", "alice", "-r", "1.0", "-d", "../sigs", "demo.yml"]);
+    std::fs::write(sigs.join("builder-keys/alice.asc"), w.public_key("alice")).unwrap();
+    let text = status(&w);
+    assert!(text.contains("built and not signed: nothing"), "{text}");
+    assert!(text.contains("releases you have not signed (1): 0.9"), "{text}");
+    assert!(text.contains("in the ledger as builder-keys/alice.asc"), "{text}");
+    assert!(text.contains("(2 releases)"), "{text}");
+    // A hook that lost its executable bit is not installed (git ignores it).
+    use std::os::unix::fs::PermissionsExt;
+    let hook = sigs.join(".git/hooks/pre-push");
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = status(&w);
+    assert!(text.contains("pre-push not installed"), "{text}");
+}
+
+#[test]
+fn test_build_checks_its_plan_before_choosing_a_backend_and_dry_run_prints_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    git(&src, &["init", "-q", "-b", "main"]);
+    std::fs::write(src.join("f"), "x").unwrap();
+    git(&src, &["add", "f"]);
+    git(&src, &["commit", "-qm", "one"]);
+    git(&src, &["tag", "v1"]);
+    let desc = tmp.path().join("d.yml");
+    std::fs::write(
+        &desc,
+        format!(
+            "---\nname: planned\nsuites: [bookworm]\narchitectures: [amd64]\npackages: []\nremotes:\n- url: {}\n  dir: hello\nfiles: []\nscript: |\n  echo built\n",
+            src.display()
+        ),
+    )
+    .unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let base = tmp.path().join("no-base-here");
+    // A backend that cannot exist would be refused when chosen: the plan's errors come first.
+    for (args, want) in [
+        (vec!["-c", "hullo=v1"], "no remote with dir 'hullo' (its remotes: hello)"),
+        (vec!["-c", "hello=v2"], "'v2' is neither a branch, a tag nor a full commit id"),
+        (vec!["-c", "hello=v1", "-u", "other=/x"], "no remote with dir 'other'"),
+        (vec![], "remote 'hello' has no commit"),
+    ] {
+        let mut all = vec!["build", "--backend", "vbox"];
+        all.extend(args.iter().copied());
+        all.push(desc.to_str().unwrap());
+        let out = gitian_build_cmd(&work, &all, &base).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(want), "{args:?}: {}", stderr(&out));
+        assert!(!work.join("var").exists(), "{args:?}: the build lock was taken");
+    }
+    let out = gitian_build_cmd(
+        &work,
+        &["build", "--backend", "sandbox", "--dry-run", "-c", "hello=v1", desc.to_str().unwrap()],
+        &base,
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = stdout(&out);
+    let tag = git(&src, &["rev-parse", "v1"]);
+    for want in [
+        "descriptor: planned".to_string(),
+        "backend: sandbox (asked: sandbox)".to_string(),
+        // No `distro:` in the descriptor: Gitian's default, ubuntu.
+        format!("base image: bookworm amd64 {}", base.join("ubuntu-bookworm-amd64").display()),
+        "missing: git gitian make-base".to_string(),
+        format!("remote: hello {} at v1: refs/tags/v1 -> {tag}", src.display()),
+        "  echo built".to_string(),
+    ] {
+        assert!(plan.contains(&want), "{want:?} not in:\n{plan}");
+    }
+    assert!(
+        !work.join("var").exists() && !work.join("inputs").exists(),
+        "--dry-run touched the work dir"
+    );
+}

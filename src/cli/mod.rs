@@ -3,11 +3,13 @@
 pub mod build;
 pub mod error;
 pub mod generate;
+pub mod gitian_compat;
 pub mod hooks;
 pub mod init;
 pub mod lint;
 pub mod make_base;
 pub mod sign;
+pub mod status;
 pub mod ui;
 pub mod verify;
 
@@ -48,6 +50,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Check Gitian descriptors without building
     Lint(lint::LintArgs),
+    /// Show base images, the backend auto picks, what is not signed yet, your key, the hooks
+    Status(status::StatusArgs),
     /// Create a sigs repository from the template, with hooks installed
     Init(init::InitArgs),
     /// Install, remove or run the sigs repository's git hooks
@@ -81,6 +85,7 @@ pub fn run(cli: Cli, ui: &mut Ui) -> Result<ExitCode, CliError> {
         Command::Sign(args) => sign::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
         Command::Lint(args) => lint::run(args, ui),
+        Command::Status(args) => status::run(args, ui),
         Command::Init(args) => init::run(args, ui),
         Command::Hooks(args) => hooks::run(args, ui),
         Command::Completions { shell } => {
@@ -99,6 +104,9 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
+            if let Some(hint) = gitian_hint(&e) {
+                eprintln!("hint: {hint}");
+            }
             return ExitCode::from(code);
         }
     };
@@ -110,6 +118,19 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// For an argument or subcommand clap refused that is Gitian's: what to use instead.
+fn gitian_hint(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let key = match e.kind() {
+        ErrorKind::UnknownArgument => ContextKind::InvalidArg,
+        ErrorKind::InvalidSubcommand => ContextKind::InvalidSubcommand,
+        _ => return None,
+    };
+    let Some(ContextValue::String(arg)) = e.get(key) else { return None };
+    let args: Vec<String> = std::env::args().collect();
+    gitian_compat::hint(gitian_compat::subcommand_of(&args), arg)
 }
 
 /// sequoia reports expected conditions (a packet that is not what was tried) through anyhow,

@@ -18,7 +18,7 @@ pub enum OutputFormat {
     Table,
     /// The stable JSON schema documented in the man page
     Json,
-    /// One row per signature, the columns of the corpus's expected.tsv
+    /// One row per signature, tab-separated (columns below)
     Tsv,
     /// The original gverify's `<signer>: OK|MISMATCH|BAD SIGNATURE` lines
     Gverify,
@@ -255,16 +255,28 @@ fn parse_time(at: Option<&str>) -> Result<std::time::SystemTime, CliError> {
         .hint("use RFC 3339 (2026-11-28T00:00:00Z) or YYYY-MM-DD"))
 }
 
-/// The `name` of a descriptor, as gverify reads it.
+/// The `name` of a descriptor, as gverify reads it: only `name` matters (a descriptor holding
+/// nothing else is fine), and it must be a Gitian word (`[A-Za-z0-9_.-]`).
 fn descriptor_name(path: &std::path::Path) -> Result<String, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::new(format!("cannot read descriptor {}: {e}", path.display())))?;
     let shown = path.display().to_string();
-    crate::core::descriptor::Descriptor::parse_bytes(&shown, &bytes).map(|d| d.name).map_err(|e| {
-        let err = CliError::new(format!("descriptor {e}"));
-        match &e.hint {
-            Some(h) => err.hint(h.clone()),
-            None => err,
+    let full = crate::core::descriptor::Descriptor::parse_bytes(&shown, &bytes);
+    let err = match full {
+        Ok(d) => return Ok(d.name),
+        Err(e) => e,
+    };
+    let name = serde_yaml_ng::from_slice::<serde_yaml_ng::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_string));
+    match name {
+        Some(n) if !n.is_empty() && crate::core::layout::is_gitian_word(&n) => Ok(n),
+        _ => {
+            let e = CliError::new(format!("descriptor {err}"));
+            Err(match &err.hint {
+                Some(h) => e.hint(h.clone()),
+                None => e,
+            })
         }
-    })
+    }
 }

@@ -11,4 +11,5 @@ pub mod plan;
 pub mod publish;
 pub mod sign;
 pub mod source;
+pub mod status;
 pub mod verify;
