@@ -533,3 +533,175 @@ fn test_build_checks_its_plan_before_choosing_a_backend_and_dry_run_prints_it() 
         "--dry-run touched the work dir"
     );
 }
+
+#[test]
+fn test_build_ci_streams_the_build_log() {
+    let base = std::env::var_os("GITIAN_TEST_BASE_DIR")
+        .map_or_else(git_gitian::config::default_base_dir, std::path::PathBuf::from);
+    let tmp = tempfile::tempdir().unwrap();
+    let made = gitian_build_cmd(
+        tmp.path(),
+        &["make-base", "--suite", "bookworm", "--arch", "amd64"],
+        &base,
+    )
+    .output()
+    .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    std::fs::write(
+        tmp.path().join("d.yml"),
+        "---\nname: streamed\ndistro: debian\nsuites: [bookworm]\narchitectures: [amd64]\npackages: []\nreference_datetime: \"2021-01-01 00:00:00\"\nremotes: []\nfiles: []\nscript: |\n  echo streamed-line-$((6 * 7))\n  sleep 1\n  echo second-line-$((6 * 8))\n",
+    )
+    .unwrap();
+    let run = |ci: bool| {
+        let mut cmd =
+            gitian_build_cmd(tmp.path(), &["build", "--backend", "sandbox", "d.yml"], &base);
+        if ci {
+            cmd.env("CI", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let quiet = run(false);
+    assert!(!quiet.contains("streamed-line-42"), "{quiet}");
+    let streamed = run(true);
+    assert!(
+        streamed.contains("streamed-line-42") && streamed.contains("second-line-48"),
+        "{streamed}"
+    );
+    // Streamed while the build ran: before the lines the build prints after the script.
+    let at = streamed.find("second-line-48").unwrap();
+    assert!(streamed[at..].contains("Done."), "{streamed}");
+}
+
+/// A man page as `man` shows it (plain ASCII, wide lines).
+fn man_text(page: &std::path::Path) -> String {
+    let out = std::process::Command::new("man")
+        .arg("-l")
+        .arg(page)
+        .env("LC_ALL", "C")
+        .env("MANWIDTH", "250")
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "man -l {}: {}", page.display(), stderr(&out));
+    stdout(&out)
+}
+
+fn have_man() -> bool {
+    let ok = std::process::Command::new("man").arg("--version").output().is_ok();
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "man is missing in CI");
+        eprintln!("skipped: man is not installed");
+    }
+    ok
+}
+
+#[test]
+fn test_cli_man_pages_have_every_section_and_name_only_pages_that_exist() {
+    if !have_man() {
+        return;
+    }
+    let dir = root().join("man");
+    let mut pages: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    pages.sort();
+    let reference = regex_lite_refs;
+    for page in pages.iter().filter(|p| !p.ends_with("gitian.1")) {
+        let text = man_text(page);
+        for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "EXAMPLES", "EXIT STATUS", "SEE ALSO"] {
+            assert!(
+                text.lines().any(|l| l == section),
+                "{}: no {section}:\n{text}",
+                page.display()
+            );
+        }
+        // DESCRIPTION says more than NAME does.
+        let desc: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "DESCRIPTION")
+            .skip(1)
+            .take_while(|l| l.is_empty() || l.starts_with(' '))
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert!(desc.len() >= 2, "{}: DESCRIPTION is one line: {desc:?}", page.display());
+        for bad in ["corpus", "where git-gitian is developed", "expected.tsv"] {
+            assert!(!text.contains(bad), "{}: says {bad:?}", page.display());
+        }
+        for (name, section) in reference(&text) {
+            // The page's own header and footer spell it in capitals.
+            let name = if name.starts_with("GIT-GITIAN") { name.to_lowercase() } else { name };
+            if name.starts_with("git-gitian") || name == "gitian" {
+                assert!(
+                    dir.join(format!("{name}.{section}")).exists(),
+                    "{}: {name}({section}) does not exist",
+                    page.display()
+                );
+            } else {
+                let found = std::process::Command::new("man")
+                    .args(["-w", &section, &name])
+                    .output()
+                    .unwrap();
+                assert!(
+                    found.status.success(),
+                    "{}: {name}({section}) is not installed",
+                    page.display()
+                );
+            }
+        }
+    }
+    let top = man_text(&dir.join("git-gitian.1"));
+    for section in ["ENVIRONMENT", "FILES", "CONFIGURATION", "COMING FROM GITIAN"] {
+        assert!(top.lines().any(|l| l == section), "git-gitian(1) has no {section}");
+    }
+    for key in git_gitian::config::ALL {
+        assert!(top.contains(key.name), "git-gitian(1) does not document {}", key.name);
+    }
+    // Every command of the README is an example of git-gitian(1).
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let examples: String = top
+        .lines()
+        .skip_while(|l| *l != "EXAMPLES")
+        .take_while(|l| *l != "EXIT STATUS")
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut in_block = false;
+    let mut recipes = 0;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = line == "```sh";
+            continue;
+        }
+        if in_block {
+            let cmd = line.split("  #").next().unwrap().trim();
+            if !cmd.is_empty() {
+                recipes += 1;
+                assert!(
+                    examples.contains(cmd),
+                    "README's `{cmd}` is not in git-gitian(1) EXAMPLES"
+                );
+            }
+        }
+    }
+    assert!(recipes >= 10, "only {recipes} README recipes found");
+}
+
+/// Every `name(N)` in a text.
+fn regex_lite_refs(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    for (i, _) in text.match_indices('(') {
+        let Some(&d) = b.get(i + 1) else { continue };
+        if !d.is_ascii_digit() || b.get(i + 2) != Some(&b')') {
+            continue;
+        }
+        let start = text[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+            .map_or(0, |p| p + 1);
+        let name = &text[start..i];
+        if !name.is_empty() && name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push((name.to_string(), (d as char).to_string()));
+        }
+    }
+    out
+}

@@ -114,7 +114,7 @@ _git_gitian() {
 /// `git gitian <TAB>` as it is.
 const GIT_ZSH_NOTE: &str = "\n# zsh's _git calls _git-gitian for `git gitian <TAB>`.\n";
 
-/// Writes the man page of the tool and of every visible subcommand into `dir`.
+/// Writes the man page of the tool and of every visible subcommand (and theirs) into `dir`.
 pub fn write_man_pages(dir: &Path) -> Result<(), CliError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", dir.display())))?;
@@ -125,24 +125,70 @@ pub fn write_man_pages(dir: &Path) -> Result<(), CliError> {
     let alias = dir.join("gitian.1");
     std::fs::write(&alias, ".so man1/git-gitian.1\n")
         .map_err(|e| CliError::new(format!("cannot write {}: {e}", alias.display())))?;
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let name = format!("git-gitian-{}", sub.get_name());
-        let sub = sub.clone().name(name.clone()).bin_name(format!("git gitian {}", sub.get_name()));
-        let sub = sub.display_name(name.clone());
+    write_subcommand_pages(&cmd, "git-gitian", "git gitian", dir)
+}
+
+/// The page of each visible subcommand of `cmd` (named `page-sub`), recursively.
+fn write_subcommand_pages(
+    cmd: &clap::Command,
+    page: &str,
+    bin: &str,
+    dir: &Path,
+) -> Result<(), CliError> {
+    for sub in pages_below(cmd) {
+        let name = format!("{page}-{}", sub.get_name());
+        let sub_bin = format!("{bin} {}", sub.get_name());
+        let sub =
+            sub.clone().name(name.clone()).bin_name(sub_bin.clone()).display_name(name.clone());
         render_page(&sub, &name, dir)?;
+        write_subcommand_pages(&sub, &name, &sub_bin, dir)?;
     }
     Ok(())
 }
 
+/// The subcommands that get a page: visible ones, not clap's `help`.
+fn pages_below(cmd: &clap::Command) -> impl Iterator<Item = &clap::Command> {
+    cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help")
+}
+
 fn render_page(cmd: &clap::Command, name: &str, dir: &Path) -> Result<(), CliError> {
-    let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd.clone())
+    let man = clap_mangen::Man::new(cmd.clone())
         .title(name.to_uppercase())
         .section("1")
         .source(format!("git-gitian {}", env!("CARGO_PKG_VERSION")))
-        .manual("Git Manual")
-        .render(&mut buf)
-        .map_err(|e| CliError::new(format!("cannot render man page {name}: {e}")))?;
+        .manual("Git Manual");
+    let fail = |e: std::io::Error| CliError::new(format!("cannot render man page {name}: {e}"));
+    let mut buf = Vec::new();
+    man.render_title(&mut buf).map_err(fail)?;
+    man.render_name_section(&mut buf).map_err(fail)?;
+    man.render_synopsis_section(&mut buf).map_err(fail)?;
+    man.render_description_section(&mut buf).map_err(fail)?;
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        man.render_options_section(&mut buf).map_err(fail)?;
+    }
+    let subs: Vec<&clap::Command> = pages_below(cmd).collect();
+    if !subs.is_empty() {
+        let mut r = clap_mangen::roff::Roff::new();
+        r.control("SH", ["COMMANDS"]);
+        for sub in subs {
+            r.control("TP", []);
+            r.text([
+                clap_mangen::roff::bold(format!("{name}-{}", sub.get_name())),
+                clap_mangen::roff::roman("(1)"),
+            ]);
+            r.text([clap_mangen::roff::roman(
+                sub.get_about().map(|a| a.to_string()).unwrap_or_default(),
+            )]);
+        }
+        buf.extend_from_slice(r.to_roff().as_bytes());
+    }
+    if cmd.get_after_long_help().is_some() {
+        let mut extra = Vec::new();
+        man.render_extra_section(&mut extra).map_err(fail)?;
+        let extra = String::from_utf8_lossy(&extra).replacen(".SH EXTRA", ".SH OUTPUT", 1);
+        buf.extend_from_slice(extra.as_bytes());
+    }
+    buf.extend_from_slice(super::man_extra::render(name).as_bytes());
     let path = dir.join(format!("{name}.1"));
     std::fs::write(&path, buf)
         .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))

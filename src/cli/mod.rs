@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod init;
 pub mod lint;
 pub mod make_base;
+pub mod man_extra;
 pub mod sign;
 pub mod status;
 pub mod ui;
@@ -40,21 +41,15 @@ pub struct Cli {
 /// The subcommands of git-gitian.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build a Gitian descriptor in a fresh guest and write result/<name>-res.yml
+    // The subcommands' help comes from their argument structs' doc comments (a comment here
+    // would replace their long description).
     Build(build::BuildArgs),
-    /// Create a base image (root file system and kernel) for the guests
     MakeBase(make_base::MakeBaseArgs),
-    /// Sign a build result into the sigs repository
     Sign(sign::SignArgs),
-    /// Verify signatures and consensus of the attestations in a sigs repository
     Verify(verify::VerifyArgs),
-    /// Check Gitian descriptors without building
     Lint(lint::LintArgs),
-    /// Show base images, the backend auto picks, what is not signed yet, your key, the hooks
     Status(status::StatusArgs),
-    /// Create a sigs repository from the template, with hooks installed
     Init(init::InitArgs),
-    /// Install, remove or run the sigs repository's git hooks
     Hooks(hooks::HooksArgs),
     /// Print the shell completion script for bash, zsh or fish
     ///
