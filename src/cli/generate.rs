@@ -151,6 +151,51 @@ fn pages_below(cmd: &clap::Command) -> impl Iterator<Item = &clap::Command> {
     cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help")
 }
 
+/// SYNOPSIS with the value each option takes (`[-s|--signer <SIGNER>]`), which clap_mangen's
+/// own leaves out.
+fn synopsis(cmd: &clap::Command) -> String {
+    use clap_mangen::roff::{Roff, bold, italic, roman};
+    let mut line = vec![bold(cmd.get_bin_name().unwrap_or(cmd.get_name()).to_string())];
+    for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        let takes_value = arg.get_action().takes_values();
+        let values: Vec<String> = arg
+            .get_value_names()
+            .map(|v| v.iter().map(|n| n.to_string()).collect())
+            .unwrap_or_else(|| vec![arg.get_id().as_str().to_uppercase()]);
+        let repeat = matches!(arg.get_action(), clap::ArgAction::Append)
+            || arg.get_num_args().is_some_and(|n| n.max_values() > 1);
+        let dots = if repeat { "..." } else { "" };
+        let (open, close) = if arg.is_required_set() { ("", "") } else { ("[", "]") };
+        line.push(roman(format!(" {open}")));
+        if arg.is_positional() {
+            line.push(italic(format!("<{}>", values.join(" "))));
+            line.push(roman(format!("{dots}{close}")));
+            continue;
+        }
+        let mut names = Vec::new();
+        if let Some(s) = arg.get_short() {
+            names.push(format!("-{s}"));
+        }
+        if let Some(l) = arg.get_long() {
+            names.push(format!("--{l}"));
+        }
+        line.push(bold(names.join("|")));
+        if takes_value {
+            line.push(roman(" "));
+            line.push(italic(format!("<{}>", values.join(" "))));
+        }
+        line.push(roman(format!("{close}{dots}")));
+    }
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        line.push(roman(" "));
+        line.push(italic("<COMMAND>"));
+    }
+    let mut r = Roff::new();
+    r.control("SH", ["SYNOPSIS"]);
+    r.text(line);
+    r.to_roff()
+}
+
 fn render_page(cmd: &clap::Command, name: &str, dir: &Path) -> Result<(), CliError> {
     let man = clap_mangen::Man::new(cmd.clone())
         .title(name.to_uppercase())
@@ -161,7 +206,7 @@ fn render_page(cmd: &clap::Command, name: &str, dir: &Path) -> Result<(), CliErr
     let mut buf = Vec::new();
     man.render_title(&mut buf).map_err(fail)?;
     man.render_name_section(&mut buf).map_err(fail)?;
-    man.render_synopsis_section(&mut buf).map_err(fail)?;
+    buf.extend_from_slice(synopsis(cmd).as_bytes());
     man.render_description_section(&mut buf).map_err(fail)?;
     if cmd.get_arguments().any(|a| !a.is_hide_set()) {
         man.render_options_section(&mut buf).map_err(fail)?;
