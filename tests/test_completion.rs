@@ -121,6 +121,25 @@ fn home_with(shell: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, bin_dir)
 }
 
+/// A small ledger (a git work tree) in `home/ledger`: two releases, two signers.
+fn ledger(home: &Path) -> PathBuf {
+    let dir = home.join("ledger");
+    for (rel, signer) in [("0.21.0-linux", "alice"), ("0.21.0-win", "bob")] {
+        let d = dir.join(rel).join(signer);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("x-build.assert"), "x").unwrap();
+    }
+    crate::common::git(&dir, &["init", "-q"]);
+    dir
+}
+
+/// `cd` into `dir` in the pane.
+fn cd(pane: &Pane, dir: &Path) {
+    pane.keys(&["-l", &format!("cd {} && clear", dir.display())]);
+    pane.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(300));
+}
+
 fn env_line(home: &Path, bin_dir: &Path) -> String {
     format!(
         "env -i HOME={h} PATH={b}:/usr/bin:/bin TERM=xterm GIT_CONFIG_NOSYSTEM=1 LC_ALL=C.UTF-8",
@@ -155,6 +174,11 @@ fn test_completion_in_bash_for_git_gitian_and_git_dash_gitian() {
     pane.complete("git-gitian ver", false, "gg$ git-gitian verify ");
     pane.complete("git-gitian build --backend ", true, "sandbox");
     pane.complete("git-gitian verify --format g", false, "--format gverify");
+    // Release and signer names come from the ledger around the current directory.
+    cd(&pane, &ledger(&home));
+    pane.complete("git gitian verify -r 0.21.0-l", false, "-r 0.21.0-linux ");
+    pane.complete("git gitian sign -r 0.21.0-", true, "0.21.0-win");
+    pane.complete("git-gitian verify --compare-to b", false, "--compare-to bob ");
 }
 
 #[test]
@@ -177,4 +201,7 @@ fn test_completion_in_zsh_for_git_gitian_and_git_dash_gitian() {
     pane.complete("git gitian build --backend sa", false, "--backend sandbox ");
     pane.complete("git-gitian ver", false, "gg$ git-gitian verify ");
     pane.complete("git-gitian build --backend ", true, "podman");
+    cd(&pane, &ledger(&home));
+    pane.complete("git gitian verify -r 0.21.0-l", false, "-r 0.21.0-linux ");
+    pane.complete("git-gitian sign -s a", false, "-s alice ");
 }

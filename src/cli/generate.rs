@@ -61,7 +61,77 @@ pub fn completion_script(shell: Shell) -> String {
         Shell::Zsh => text.push_str(GIT_ZSH_NOTE),
         _ => {}
     }
-    text
+    ledger_aware(shell, &text)
+}
+
+/// Release (or signer) names of the sigs repository completion would use: git config
+/// gitian.sigs, else the repository around the current directory; nothing when there is none.
+pub fn ledger_names(what: &str) -> String {
+    let Ok(cwd) = std::env::current_dir() else { return String::new() };
+    let sigs = crate::config::GitConfig::load(&cwd)
+        .path(crate::config::SIGS, &cwd)
+        .or_else(|| crate::git::repo::Repo::discover(&cwd).map(|r| r.workdir().to_path_buf()));
+    let Some(sigs) = sigs else { return String::new() };
+    let releases = crate::ops::status::ledger_releases(&sigs);
+    let mut names: Vec<String> = if what == "signers" {
+        releases.into_iter().flat_map(|(_, s)| s).collect()
+    } else {
+        releases.into_iter().map(|(r, _)| r).collect()
+    };
+    names.sort();
+    names.dedup();
+    names.into_iter().map(|n| n + "\n").collect()
+}
+
+/// Completion of `-r` and `-s`/`-c` values: the ledger's names, from the hidden `__names`
+/// command, instead of file names.
+fn ledger_aware(shell: Shell, text: &str) -> String {
+    const RELEASES: &str = "$(git-gitian __names releases 2>/dev/null)";
+    const SIGNERS: &str = "$(git-gitian __names signers 2>/dev/null)";
+    if shell == Shell::Zsh {
+        return text
+            .replace(":RELEASE:_default", &format!(":RELEASE:{{compadd -- {RELEASES}}}"))
+            .replace(":SIGNER:_default", &format!(":SIGNER:{{compadd -- {SIGNERS}}}"));
+    }
+    if shell != Shell::Bash {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut handler = "";
+    let mut names: Option<&str> = None;
+    for line in text.split_inclusive('\n') {
+        if let Some(h) = line.strip_prefix("        git__gitian__subcmd__") {
+            handler = h.trim_end().trim_end_matches(')');
+        }
+        let opt = line.trim();
+        if line.starts_with("                -") && opt.ends_with(')') {
+            let releases = matches!(opt, "--release)" | "-r)");
+            let signers = matches!((handler, opt), ("sign" | "status", "--signer)" | "-s)"))
+                || matches!((handler, opt), ("verify", "--compare-to)" | "-c)"));
+            names = match (matches!(handler, "sign" | "verify" | "status"), releases, signers) {
+                (true, true, _) => Some(RELEASES),
+                (true, _, true) => Some(SIGNERS),
+                _ => None,
+            };
+        }
+        // Hidden commands are not offered.
+        if opt.starts_with("opts=\"") {
+            let words: Vec<&str> =
+                line.split(' ').filter(|w| !matches!(*w, "generate" | "__names")).collect();
+            out.push_str(&words.join(" "));
+            continue;
+        }
+        match names {
+            Some(words) if line.trim() == r#"COMPREPLY=($(compgen -f "${cur}"))"# => {
+                out.push_str(&format!(
+                    "                    COMPREPLY=($(compgen -W \"{words}\" -- \"${{cur}}\"))\n"
+                ));
+                names = None;
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// `cmd` and its subcommands named `bin`, `bin sub`, `bin sub subsub`.

@@ -65,6 +65,13 @@ pub enum Command {
     /// Generate man pages or shell completions
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
+    /// The release or signer names of the sigs repository, one a line (for shell completion)
+    #[command(hide = true, name = "__names")]
+    Names {
+        /// releases or signers
+        #[arg(value_parser = ["releases", "signers"])]
+        what: String,
+    },
 }
 
 /// The clap command, for man pages and completions.
@@ -88,6 +95,10 @@ pub fn run(cli: Cli, ui: &mut Ui) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Generate(args) => generate::run(args, ui),
+        Command::Names { what } => {
+            ui.out(&generate::ledger_names(&what));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

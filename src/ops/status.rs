@@ -127,8 +127,9 @@ fn base_images(dir: &Path) -> Vec<BaseImage> {
     out.into_iter().map(|(_, b)| b).collect()
 }
 
-/// Release folders of a ledger work tree and the signer folders in each, sorted.
-fn ledger_releases(sigs: &Path) -> Vec<(String, Vec<String>)> {
+/// Release folders of a ledger work tree and the signer folders in each, sorted (also what
+/// shell completion offers for `-r` and `-s`).
+pub fn ledger_releases(sigs: &Path) -> Vec<(String, Vec<String>)> {
     let Ok(entries) = std::fs::read_dir(sigs) else { return Vec::new() };
     let mut out = Vec::new();
     for e in entries.flatten() {
