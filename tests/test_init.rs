@@ -214,3 +214,37 @@ fn test_init_killed_at_any_point_is_finished_by_the_next_run() {
     assert!(landed_mid_init > 0, "no kill landed while init was running");
     eprintln!("{landed_mid_init} of 60 kills landed mid-init");
 }
+
+#[test]
+fn test_init_on_a_read_only_file_system_names_the_path_and_what_to_do() {
+    // A real read-only mount (tmpfs, ro): needs root to mount.
+    if is_root() {
+        let w = World::new(&[]);
+        let ro = w.path("ro");
+        std::fs::create_dir(&ro).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs"])
+            .arg(&ro)
+            .status()
+            .unwrap();
+        assert!(mounted.success());
+        let out = w.gitian(w.root.path(), &["init", "ro/sigs"]);
+        let _ = std::process::Command::new("umount").arg(&ro).status();
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(&format!("error: cannot write {}", ro.join("sigs").display())),
+            "{err}"
+        );
+        assert!(err.contains("hint: that file system is mounted read-only"), "{err}");
+    } else {
+        eprintln!("skipped: mounting a read-only tmpfs needs root");
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}

@@ -51,8 +51,12 @@ impl CliError {
     pub fn chain(err: &(dyn Error + 'static)) -> Self {
         let mut out = Self::new(plain_text(err).unwrap_or_else(|| err.to_string()));
         let mut above = out.message.clone();
+        out.hints.extend(io_hint(err));
         let mut source = err.source();
         while let Some(s) = source {
+            if out.hints.is_empty() {
+                out.hints.extend(io_hint(s));
+            }
             if let Some(text) = plain_text(s).map(|t| t.trim().to_string())
                 && !text.is_empty()
                 && !above.contains(&text)
@@ -64,6 +68,22 @@ impl CliError {
         }
         out
     }
+}
+
+/// What to do about an I/O error of a known kind (the message above names the path).
+fn io_hint(err: &(dyn Error + 'static)) -> Option<String> {
+    use std::io::ErrorKind as K;
+    let hint = match err.downcast_ref::<std::io::Error>()?.kind() {
+        K::PermissionDenied => "check who may write there: `ls -ld` on the path and its folder",
+        K::StorageFull | K::QuotaExceeded => {
+            "free some space on that file system and run the same command again"
+        }
+        K::ReadOnlyFilesystem => {
+            "that file system is mounted read-only: use a folder on a writable one"
+        }
+        _ => return None,
+    };
+    Some(hint.to_string())
 }
 
 /// libgit2's message without its class and code; `None` when libgit2 had nothing to say

@@ -196,7 +196,18 @@ const README_EXAMPLES: [Example; 10] = [
 ];
 
 fn extra(page: &str) -> Extra {
-    let env = |sets: &[&[Item]]| sets.iter().flat_map(|s| s.iter().copied()).collect::<Vec<_>>();
+    match page {
+        "git-gitian" | "git-gitian-build" | "git-gitian-make-base" => extra_build(page),
+        "git-gitian-sign" | "git-gitian-verify" | "git-gitian-status" => extra_ledger(page),
+        _ => extra_other(page),
+    }
+}
+
+fn env(sets: &[&[Item]]) -> Vec<Item> {
+    sets.iter().flat_map(|s| s.iter().copied()).collect()
+}
+
+fn extra_build(page: &str) -> Extra {
     match page {
         "git-gitian" => Extra {
             examples: &README_EXAMPLES,
@@ -260,6 +271,12 @@ fn extra(page: &str) -> Extra {
             files: FILES_CACHE[..1].to_vec(),
             see_also: &["git-gitian-build", "mmdebstrap", "git-gitian"],
         },
+        _ => Extra::default(),
+    }
+}
+
+fn extra_ledger(page: &str) -> Extra {
+    match page {
         "git-gitian-sign" => Extra {
             examples: &[
                 (
@@ -307,6 +324,12 @@ fn extra(page: &str) -> Extra {
             ]),
             see_also: &["git-gitian-build", "git-gitian-sign", "git-gitian-hooks", "git-gitian"],
         },
+        _ => Extra::default(),
+    }
+}
+
+fn extra_other(page: &str) -> Extra {
+    match page {
         "git-gitian-init" => Extra {
             examples: &[
                 ("git gitian init sigs", "A new sigs repository in sigs/."),
