@@ -288,9 +288,12 @@ fn test_cli_config_from_git_dash_c_and_git_config_env_and_includes() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(sigs.join("1.0/alice/demo-build.assert.sig").exists());
-    // The first commit says sign commits, until gitian.commit is set.
+    // The signer's first commit says sign commits (until gitian.commit is set); later ones not.
     let body = w.git_ok(&sigs, &["log", "-1", "--format=%b"]);
     assert!(body.contains("gitian.commit false"), "{body}");
+    let again = w.gitian(&b, &["sign", "-s", "alice", "-r", "1.1", "-d", "../sigs", "demo.yml"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(w.git_ok(&sigs, &["log", "-1", "--format=%b"]).trim(), "", "a second note");
 
     // GIT_CONFIG_COUNT/KEY/VALUE, and gitian.commit=false (gsign's way: nothing committed).
     let head = w.git_ok(&sigs, &["rev-parse", "HEAD"]);

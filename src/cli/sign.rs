@@ -110,12 +110,23 @@ pub fn run(args: SignArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     })?;
     let no_commit =
         if args.no_commit || args.commit { args.no_commit } else { commit_config == Some(false) };
-    let commit_note = commit_config.is_none().then(|| {
+    let destination = args.destination.or_else(|| config.path(config::SIGS, &cwd));
+    // The signer's first attestation in this ledger says, in its commit message, that sign
+    // commits (gsign did not), until the user chose with gitian.commit.
+    let ledger = destination
+        .as_ref()
+        .map(|d| cwd.join(d))
+        .or_else(|| crate::git::repo::Repo::discover(&cwd).map(|r| r.workdir().to_path_buf()));
+    let signed_before = ledger.is_some_and(|l| {
+        crate::ops::status::ledger_releases(&l)
+            .iter()
+            .any(|(rel, signers)| *rel != args.release && signers.contains(&signer))
+    });
+    let commit_note = (commit_config.is_none() && !signed_before).then(|| {
         "Committed by `git gitian sign`, which commits what it signs (gsign did not). \
          `git config gitian.commit false` or --no-commit leaves committing to you."
             .to_string()
     });
-    let destination = args.destination.or_else(|| config.path(config::SIGS, &cwd));
     let req = SignRequest {
         descriptors: args.descriptor,
         codesigned: args.codesigned,
