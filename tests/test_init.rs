@@ -182,7 +182,7 @@ fn test_init_killed_at_any_point_is_finished_by_the_next_run() {
     // `init` must finish the job: the same four committed files, the hooks, no leftovers.
     let w = World::new(&[]);
     let mut landed_mid_init = 0;
-    for step in 0..60u64 {
+    for step in 0..40u64 {
         let dir = w.path(&format!("s{step}"));
         let mut child = w
             .cmd(crate::common::bin())
@@ -191,7 +191,7 @@ fn test_init_killed_at_any_point_is_finished_by_the_next_run() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_micros(step * 500));
+        std::thread::sleep(std::time::Duration::from_micros(step * 750));
         let _ = child.kill();
         let status = child.wait().unwrap();
         let committed = dir.join(".git").exists()
@@ -212,7 +212,7 @@ fn test_init_killed_at_any_point_is_finished_by_the_next_run() {
     }
     // The kills must really have landed inside init, not only before or after it.
     assert!(landed_mid_init > 0, "no kill landed while init was running");
-    eprintln!("{landed_mid_init} of 60 kills landed mid-init");
+    eprintln!("{landed_mid_init} of 40 kills landed mid-init");
 }
 
 #[test]
