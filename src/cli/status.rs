@@ -8,7 +8,6 @@ use clap::Args;
 
 use super::{CliError, Ui};
 use crate::config::{self, GitConfig};
-use crate::git::repo::Repo;
 use crate::ops::status::{self, KeyState, StatusInput};
 
 /// Show what a builder wants to know at a glance
@@ -18,13 +17,14 @@ use crate::ops::status::{self, KeyState, StatusInput};
 /// releases of the ledger you have not signed, whether your key is usable (in your GnuPG,
 /// not expired) and in the ledger's key folders, and whether the hooks are installed.
 ///
-/// The sigs repository is -d, else git config gitian.sigs, else the repository around the
-/// current directory; the signer is -s, else git config gitian.signer. Nothing is changed
+/// The sigs repository is -d, else the repository around the current directory when it holds
+/// attestations, else git config gitian.sigs, else that repository; the signer is -s, else git
+/// config gitian.signer. Nothing is changed
 /// and nothing is fetched; exit status 0.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The sigs repository [default: git config gitian.sigs, else the repository around the
-    /// current directory]
+    /// The sigs repository [default: the ledger around the current directory, else git config
+    /// gitian.sigs]
     #[arg(short, long, value_name = "DEST")]
     pub destination: Option<PathBuf>,
     /// Your signer name [default: git config gitian.signer]
@@ -41,11 +41,7 @@ pub fn run(args: StatusArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
     let config = GitConfig::load(&cwd);
-    let sigs = args
-        .destination
-        .map(|d| cwd.join(d))
-        .or_else(|| config.path(config::SIGS, &cwd))
-        .or_else(|| Repo::discover(&cwd).map(|r| r.workdir().to_path_buf()));
+    let sigs = args.destination.map(|d| cwd.join(d)).or_else(|| default_ledger(&cwd, &config));
     let input = StatusInput {
         workdir: cwd.clone(),
         sigs: sigs.clone(),
@@ -59,6 +55,16 @@ pub fn run(args: StatusArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     let st = status::status(&input);
     ui.out(&render(&input, &st));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The ledger to read when -d is not given: the repository around `cwd` when it holds
+/// attestations (you are in a ledger), else git config gitian.sigs, else that repository.
+pub(crate) fn default_ledger(cwd: &std::path::Path, config: &GitConfig) -> Option<PathBuf> {
+    let around = crate::git::ledger::discover(cwd);
+    match around {
+        Some(r) if !status::ledger_releases(&r).is_empty() => Some(r),
+        around => config.path(config::SIGS, cwd).or(around),
+    }
 }
 
 fn age(d: Option<std::time::Duration>) -> String {

@@ -45,8 +45,8 @@ pub struct VerifyArgs {
     /// Release directory to verify; every release when omitted
     #[arg(short, long)]
     pub release: Vec<String>,
-    /// The sigs ledger: a directory, a work tree or a bare repository [default: git config
-    /// gitian.sigs, else the repository around the current directory]; repeat to verify several
+    /// The sigs ledger: a directory, a work tree or a bare repository [default: the ledger
+    /// around the current directory, else git config gitian.sigs]; repeat to verify several
     /// ledgers in one run
     #[arg(short, long, value_name = "PATH")]
     pub destination: Vec<PathBuf>,
@@ -132,17 +132,13 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
     let config = GitConfig::load(&cwd);
     let mut destinations = args.destination.clone();
-    if destinations.is_empty()
-        && let Some(configured) = config.path(crate::config::SIGS, &cwd)
-    {
-        destinations.push(configured);
-    }
     if destinations.is_empty() {
-        match gitledger::discover(&cwd) {
-            Some(repo) => destinations.push(repo),
+        match super::status::default_ledger(&cwd, &config) {
+            Some(ledger) => destinations.push(ledger),
             None => {
                 return Err(CliError::new("not in a git repository, and no ledger given")
-                    .hint("pass the sigs ledger with -d PATH (a directory or a git repository)"));
+                    .hint("pass the sigs ledger with -d PATH (a directory or a git repository)")
+                    .hint("or set it once: `git config --global gitian.sigs PATH`"));
             }
         }
     }
