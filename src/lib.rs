@@ -10,6 +10,7 @@
 //! - `ops` composes them into workflows and returns values; only `cli` prints.
 
 pub mod cli;
+pub mod config;
 pub mod core;
 pub mod git;
 pub mod gpg;

@@ -6,6 +6,7 @@ mod common;
 mod test_backends;
 mod test_build;
 mod test_cli;
+mod test_completion;
 mod test_formats;
 mod test_fuzz;
 mod test_hooks;

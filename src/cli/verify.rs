@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
+use crate::config::GitConfig;
 use crate::core::report::{self, reason};
 use crate::git::ledger as gitledger;
 use crate::ops::verify::{self, LedgerSpec, Query};
@@ -17,7 +18,7 @@ pub enum OutputFormat {
     Table,
     /// The stable JSON schema documented in the man page
     Json,
-    /// One row per signature, the columns of the corpus's expected.tsv
+    /// One row per signature, tab-separated (columns below)
     Tsv,
     /// The original gverify's `<signer>: OK|MISMATCH|BAD SIGNATURE` lines
     Gverify,
@@ -59,8 +60,9 @@ pub struct VerifyArgs {
     /// Release directory to verify; every release when omitted
     #[arg(short, long)]
     pub release: Vec<String>,
-    /// The sigs ledger: a directory, a work tree or a bare repository (default: the repository
-    /// around the current directory); repeat to verify several ledgers in one run
+    /// The sigs ledger: a directory, a work tree or a bare repository [default: the ledger
+    /// around the current directory, else git config gitian.sigs]; repeat to verify several
+    /// ledgers in one run
     #[arg(short, long, value_name = "PATH")]
     pub destination: Vec<PathBuf>,
     /// Read the ledger from git at this revision (repeatable); the first is the main revision,
@@ -75,6 +77,7 @@ pub struct VerifyArgs {
     #[arg(short, long, value_name = "SIGNER")]
     pub compare_to: Option<String>,
     /// Additional public keys: an armored or binary key file, or a folder of them (repeatable)
+    /// [default: git config gitian.keys]
     #[arg(long = "keys", value_name = "PATH")]
     pub keys: Vec<PathBuf>,
     /// Also use the public keys of your own GnuPG keyring (never read otherwise; trust
@@ -197,13 +200,24 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         (None, Some(d)) => Some(descriptor_name(d)?),
         (None, None) => None,
     };
-    let ledgers = ledgers(&args)?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
+    let config = GitConfig::load(&cwd);
+    let ledgers = ledgers(&args, &cwd, &config)?;
     let sources = ledgers.iter().map(describe).collect();
     let query = Query {
         ledgers,
         releases: args.release.clone(),
         name,
-        keys: args.keys.clone(),
+        keys: if args.keys.is_empty() {
+            config
+                .all(crate::config::KEYS)
+                .iter()
+                .map(|k| crate::config::expand_path(k, &cwd))
+                .collect()
+        } else {
+            args.keys.clone()
+        },
         extra_keys: if args.gpg_keyring {
             vec![("gpg-keyring".to_string(), crate::gpg::export_public_keys()?)]
         } else {
@@ -235,7 +249,7 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     let opts = report::Options {
         width: terminal_width(std::env::var("COLUMNS").ok().as_deref(), ui),
         color: use_color(
-            color_choice(args.color),
+            color_choice(args.color, config.get(crate::config::COLOR)),
             std::env::var_os("NO_COLOR").as_deref(),
             ui.stdout_tty,
         ),
@@ -251,7 +265,8 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         ui.warn(w);
         ui.info(&format!("hint: {hint}"));
     }
-    ui.out(&render(&args, &rep, &meta, &opts));
+    let markup = markup(&args, config.get(crate::config::COLOR), ui.stdout_tty)?;
+    ui.out(&render(&args, &rep, &meta, &opts, markup));
     if args.verbose {
         for note in &rep.notes {
             ui.info(note);
@@ -299,15 +314,14 @@ fn render(
     rep: &verify::Report,
     meta: &report::Meta,
     opts: &report::Options,
+    markup: bool,
 ) -> String {
     let groups = &rep.groups;
     match args.format {
         OutputFormat::Table => report::table::render(groups, meta, opts),
         OutputFormat::Json => report::json::render(groups, meta),
         OutputFormat::Tsv => report::tsv::render(groups),
-        OutputFormat::Gverify => {
-            report::gverify::render(groups, meta, args.markup || !args.no_markup, args.verbose)
-        }
+        OutputFormat::Gverify => report::gverify::render(groups, meta, markup, args.verbose),
         OutputFormat::Markdown => report::markdown::render(groups, meta, opts),
         OutputFormat::Html => report::html::render(groups, meta),
     }
@@ -315,16 +329,19 @@ fn render(
 
 /// The ledgers to read, from -d (or the repository around the current directory), --rev and
 /// --all-branches.
-fn ledgers(args: &VerifyArgs) -> Result<Vec<LedgerSpec>, CliError> {
+fn ledgers(
+    args: &VerifyArgs,
+    cwd: &std::path::Path,
+    config: &GitConfig,
+) -> Result<Vec<LedgerSpec>, CliError> {
     let mut destinations = args.destination.clone();
     if destinations.is_empty() {
-        let cwd = std::env::current_dir()
-            .map_err(|e| CliError::new(format!("no current directory: {e}")))?;
-        match gitledger::discover(&cwd) {
-            Some(repo) => destinations.push(repo),
+        match super::status::default_ledger(cwd, config) {
+            Some(ledger) => destinations.push(ledger),
             None => {
                 return Err(CliError::new("not in a git repository, and no ledger given")
-                    .hint("pass the sigs ledger with -d PATH (a directory or a git repository)"));
+                    .hint("pass the sigs ledger with -d PATH (a directory or a git repository)")
+                    .hint("or set it once: `git config --global gitian.sigs PATH`"));
             }
         }
     }
@@ -392,17 +409,13 @@ fn terminal_width(columns: Option<&str>, ui: &Ui) -> Option<usize> {
         .filter(|w| *w > 0)
 }
 
-/// The git config key that sets `--color` when it is not given.
-const CONFIG_COLOR: &str = "gitian.color";
-
 /// `--color`, else `gitian.color` from git config (`auto`, `always`, `never`; as with git's
 /// `color.ui`, true means auto and false never), else auto.
-fn color_choice(flag: Option<ColorChoice>) -> ColorChoice {
+fn color_choice(flag: Option<ColorChoice>, configured: Option<&str>) -> ColorChoice {
     if let Some(c) = flag {
         return c;
     }
-    let configured = crate::git::repo::default_config_string(CONFIG_COLOR).unwrap_or_default();
-    match configured.to_ascii_lowercase().as_str() {
+    match configured.unwrap_or_default().to_ascii_lowercase().as_str() {
         "always" => ColorChoice::Always,
         "never" | "false" | "no" | "off" | "0" => ColorChoice::Never,
         _ => ColorChoice::Auto,
@@ -434,6 +447,28 @@ fn charset() -> report::Charset {
     if utf8 && !dumb { report::Charset::Unicode } else { report::Charset::Ascii }
 }
 
+/// Bold gverify lines: `-m` / `--no-markup` first, then git config `gitian.color`, else on
+/// (gverify's default).
+fn markup(args: &VerifyArgs, color: Option<&str>, tty: bool) -> Result<bool, CliError> {
+    if args.markup || args.no_markup {
+        return Ok(args.markup);
+    }
+    match color.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(true),
+        Some("auto") => Ok(tty),
+        Some(v) => crate::config::parse_bool(v)
+            .or(match v {
+                "always" => Some(true),
+                "never" => Some(false),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                CliError::new(format!("git config gitian.color is '{v}'"))
+                    .hint("set it to always, never, auto, true or false")
+            }),
+    }
+}
+
 /// `--at`: RFC 3339, `YYYY-MM-DD`, or now.
 fn parse_time(at: Option<&str>) -> Result<std::time::SystemTime, CliError> {
     let Some(at) = at else { return Ok(std::time::SystemTime::now()) };
@@ -449,7 +484,8 @@ fn parse_time(at: Option<&str>) -> Result<std::time::SystemTime, CliError> {
         .hint("use RFC 3339 (2026-11-28T00:00:00Z) or YYYY-MM-DD"))
 }
 
-/// The `name` of a descriptor, as gverify reads it.
+/// The `name` of a descriptor, as gverify reads it: only `name` matters (a descriptor holding
+/// nothing else is fine), and it must be a Gitian word (`[A-Za-z0-9_.-]`).
 fn descriptor_name(path: &std::path::Path) -> Result<String, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::new(format!("cannot read descriptor {}: {e}", path.display())))?;

@@ -16,6 +16,8 @@ mod reader;
 
 pub use reader::excerpt;
 
+use super::yaml_quote;
+
 /// A value in a result file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
@@ -192,17 +194,11 @@ fn push_indent(out: &mut String, n: usize) {
 
 /// A string value after `key: `, ending with a newline. `indent` is the block content indent.
 fn render_str_value(out: &mut String, s: &str, indent: usize) {
-    let multi_line = s.trim_end_matches('\n').contains('\n') || s.ends_with("\n\n");
-    if multi_line && block_allowed(s) {
-        // Psych asks for a literal block whenever a newline is followed by more text.
-        let body = s.strip_suffix('\n');
-        let (header, body) = match body {
-            Some(b) if b.ends_with('\n') => ("|+", b),
-            Some(b) => ("|", b),
-            None => ("|-", s),
-        };
-        out.push_str(header);
+    if yaml_quote::style(s) == yaml_quote::Style::Literal {
+        out.push_str(&yaml_quote::literal_header(s));
         out.push('\n');
+        // The final break belongs to the chomping; every other line is written indented.
+        let body = s.strip_suffix('\n').unwrap_or(s);
         for line in body.split('\n') {
             if !line.is_empty() {
                 push_indent(out, indent);
@@ -216,117 +212,17 @@ fn render_str_value(out: &mut String, s: &str, indent: usize) {
     out.push('\n');
 }
 
-/// libyaml refuses a block scalar for text with trailing spaces on a line or leading space.
-fn block_allowed(s: &str) -> bool {
-    !s.starts_with(' ')
-        && !s.contains(" \n")
-        && !s.ends_with(' ')
-        && s.chars().all(|c| c == '\n' || !c.is_control() || c == '\t')
-}
-
-/// Renders a scalar in flow context: plain, single- or double-quoted as Psych would pick.
+/// Renders a scalar in flow context: plain, single- or double-quoted as Psych would pick
+/// (`core::yaml_quote` holds the rule).
 fn scalar_inline(s: &str, indent: usize) -> String {
-    match flow_style(s) {
-        Style::Plain => s.to_string(),
-        Style::Single => single_quoted(s, indent),
-        Style::Double => double_quoted(s),
+    match yaml_quote::style(s) {
+        yaml_quote::Style::Plain => s.to_string(),
+        yaml_quote::Style::Single if yaml_quote::needs_str_tag(s) => {
+            format!("!!str {}", single_quoted(s, indent))
+        }
+        yaml_quote::Style::Single => single_quoted(s, indent),
+        yaml_quote::Style::Double | yaml_quote::Style::Literal => yaml_quote::double_quoted(s),
     }
-}
-
-enum Style {
-    Plain,
-    Single,
-    Double,
-}
-
-fn flow_style(s: &str) -> Style {
-    if s.chars().any(|c| c.is_control() && c != '\n') {
-        return Style::Double;
-    }
-    if matches!(s, "y" | "Y" | "n" | "N") {
-        return Style::Double;
-    }
-    let first = s.chars().next();
-    if let Some(c) = first
-        && !(c.is_alphanumeric() || c == '_')
-        && !s.contains('"')
-        && !s.contains('\n')
-    {
-        // Psych: /^[^[:word:]][^"]*$/ -> double quoted.
-        return Style::Double;
-    }
-    if s.is_empty() || s == "<<" || resolves_to_non_string(s) {
-        return Style::Single;
-    }
-    // What libyaml's analyser forbids in a plain scalar.
-    let forbidden = s.contains('\n')
-        || s.contains(": ")
-        || s.ends_with(':')
-        || s.contains(" #")
-        || s.ends_with(' ')
-        || s.starts_with(' ')
-        || s.contains('\t');
-    if forbidden { Style::Single } else { Style::Plain }
-}
-
-/// Whether Psych's scalar scanner would read `s` back as something other than a string.
-fn resolves_to_non_string(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase();
-    if matches!(
-        lower.as_str(),
-        "~" | "null" | "true" | "false" | "yes" | "no" | "on" | "off" | ".inf" | "-.inf" | ".nan"
-    ) {
-        return true;
-    }
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if body.is_empty() {
-        return false;
-    }
-    let digits_ok = |t: &str, extra: &[char]| {
-        !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || extra.contains(&c))
-    };
-    // Integers (decimal with _ or , separators, octal, hex, binary), sexagesimal.
-    if digits_ok(body, &['_', ',']) && body.starts_with(|c: char| c.is_ascii_digit()) {
-        return true;
-    }
-    if let Some(h) = body.strip_prefix("0x")
-        && !h.is_empty()
-        && h.chars().all(|c| c.is_ascii_hexdigit() || c == '_' || c == ',')
-    {
-        return true;
-    }
-    if let Some(b) = body.strip_prefix("0b")
-        && digits_ok(b, &['_', ','])
-        && b.chars().all(|c| matches!(c, '0' | '1' | '_' | ','))
-    {
-        return true;
-    }
-    if body.contains(':')
-        && body.split(':').all(|p| digits_ok(p, &['_']))
-        && body.starts_with(|c: char| c.is_ascii_digit())
-    {
-        return true;
-    }
-    // Floats: [digits].[digits][e[+-]digits]
-    let (mantissa, exp) = match body.find(['e', 'E']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    if let Some((int, frac)) = mantissa.split_once('.')
-        && (int.is_empty() || digits_ok(int, &['_', ',']))
-        && (frac.is_empty() || digits_ok(frac, &['_']))
-        && !(int.is_empty() && frac.is_empty())
-        && exp.is_none_or(|e| digits_ok(e.strip_prefix(['+', '-']).unwrap_or(e), &[]))
-    {
-        return true;
-    }
-    // Dates and times (YYYY-MM-DD...).
-    let b = s.as_bytes();
-    b.len() >= 8
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && s[5..].split(['-', ' ', 'T', 't', ':', '.']).next().is_some_and(|m| digits_ok(m, &[]))
-        && s[5..].chars().all(|c| c.is_ascii_digit() || "-: Tt.+Z".contains(c))
 }
 
 /// libyaml's single-quoted writer: `'` doubled, each `\n` written as an empty line, long lines
@@ -369,24 +265,6 @@ fn single_quoted(s: &str, indent: usize) -> String {
         i += 1;
     }
     out.push('\'');
-    out
-}
-
-fn double_quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 

@@ -29,7 +29,10 @@ pub fn check_component(kind: &'static str, name: &str) -> Result<(), BadName> {
     if name.is_empty() {
         return bad("is empty");
     }
-    if name == "." || name == ".." || name.contains("..") {
+    if name == "." || name == ".." {
+        return bad("names a folder (the current or the parent one), not an entry of the ledger");
+    }
+    if name.contains("..") {
         return bad("contains '..'");
     }
     if name.contains('/') || name.contains('\\') {
@@ -56,11 +59,20 @@ pub const KEY_DIRS: [&str; 3] = ["builder-keys", "keys", "gitian-keys"];
 /// Names at a ledger's root that are not releases: the key folders and the policy file.
 pub const RESERVED_RELEASES: [&str; 4] = ["builder-keys", "keys", "gitian-keys", "policy.yml"];
 
-/// Checks a release name: a path component ([`check_component`]) that is none of the ledger's
-/// own folders and files ([`RESERVED_RELEASES`], in any case: a case-insensitive file system
-/// would write into them), so that an attestation never lands among the keys or the policy.
+/// Checks a release name as gsign takes it: a ledger path component ([`check_component`]) made
+/// only of `[A-Za-z0-9_.-]` (gsign refuses anything else with "unsanitary string"), and none of
+/// the ledger's own folders and files ([`RESERVED_RELEASES`], in any case: a case-insensitive
+/// file system would write into them), so that an attestation never lands among the keys or
+/// the policy.
 pub fn check_release(name: &str) -> Result<(), BadName> {
     check_component("release", name)?;
+    if !is_gitian_word(name) {
+        return Err(BadName {
+            kind: "release",
+            shown: name.escape_default().to_string(),
+            reason: "has a character gsign refuses in a release name (only letters, digits, '_', '.' and '-')",
+        });
+    }
     if RESERVED_RELEASES.iter().any(|r| r.eq_ignore_ascii_case(name)) {
         return Err(BadName {
             kind: "release",
@@ -92,6 +104,18 @@ mod tests {
         }
         for good in ["laanwj", "0.20.1-linux", "E50FE137", "luke-jr", "some one@x"] {
             assert!(check_component("signer", good).is_ok(), "{good:?} rejected");
+        }
+        let dot = check_component("release", ".").unwrap_err().to_string();
+        assert!(!dot.contains("'..'") && dot.contains("folder"), "{dot}");
+    }
+
+    #[test]
+    fn releases_follow_gsigns_rule() {
+        for bad in ["bad rel", "1.0;rm", "v1/x", "é", "a+b", "."] {
+            assert!(check_release(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["0.21.0-linux", "test", "v1_rc.2", "Y"] {
+            assert!(check_release(good).is_ok(), "{good:?} rejected");
         }
     }
 

@@ -13,3 +13,4 @@ pub mod policy;
 pub mod report;
 pub mod status;
 pub mod sums;
+pub mod yaml_quote;

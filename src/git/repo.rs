@@ -461,11 +461,6 @@ pub fn is_bare_repository(dir: &Path) -> bool {
         .is_ok_and(|r| r.is_bare())
 }
 
-/// A string from the user's git config (global and system), outside any repository.
-pub fn default_config_string(key: &str) -> Option<String> {
-    git2::Config::open_default().ok()?.get_string(key).ok()
-}
-
 /// A unified diff of two texts, as `git diff` would print it, for error messages.
 pub fn unified_diff(old: &[u8], new: &[u8], path: &str) -> String {
     let mut opts = git2::DiffOptions::new();

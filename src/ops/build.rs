@@ -345,7 +345,7 @@ pub fn build(
         progress.info(&format!("Preparing remote {} at {commit}", r.dir));
         let got = fetch::prepare(
             &inputs,
-            &base::cache_root().join("remotes"),
+            &crate::config::remotes_dir(),
             &RemoteSpec { dir: r.dir.clone(), url, commit },
             opts.fetch,
         )

@@ -65,8 +65,8 @@ impl LedgerLock {
     }
 }
 
-/// The git config key naming the default sigs repository.
-pub const CONFIG_SIGS: &str = "gitian.sigs";
+/// The git config key naming the default sigs repository (`crate::config::SIGS`).
+pub const CONFIG_SIGS: &str = crate::config::SIGS.name;
 
 /// Attestation layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +90,8 @@ pub struct SignRequest {
     pub key: Option<String>,
     /// Release directory name.
     pub release: String,
-    /// Destination; `None` for the default (git config `gitian.sigs`, else the repository
-    /// around `cwd`).
+    /// Destination; `None` for the repository around `cwd` (the CLI resolves git config
+    /// `gitian.sigs` into this field, through git's own config resolution).
     pub destination: Option<PathBuf>,
     /// gsign's `--signing-program`: `<prog> -u <signer> <file>` instead of signing in process.
     pub signing_program: Option<String>,
@@ -103,6 +103,9 @@ pub struct SignRequest {
     pub sign_commit: bool,
     /// Do not commit.
     pub no_commit: bool,
+    /// A paragraph for the commit message body (the CLI says there that sign commits, until the
+    /// user chose with `gitian.commit`).
+    pub commit_note: Option<String>,
     /// Where `result/` is.
     pub cwd: PathBuf,
     /// `$HOME`, to expand `~/` in git config paths.
@@ -310,26 +313,12 @@ pub fn sums_bytes(results: &[Document]) -> Vec<u8> {
 
 /// Where attestations go, and the repository they are committed in (if any).
 fn destination(req: &SignRequest) -> Result<(PathBuf, Option<Repo>), SignError> {
-    let expand = |p: &str| -> PathBuf {
-        match (p.strip_prefix("~/"), &req.home) {
-            (Some(rest), Some(home)) => home.join(rest),
-            _ => PathBuf::from(p),
-        }
-    };
-    let around = Repo::discover(&req.cwd);
     let dest = match &req.destination {
         Some(d) => req.cwd.join(d),
-        None => {
-            let configured = match &around {
-                Some(r) => r.config_string(CONFIG_SIGS),
-                None => repo::default_config_string(CONFIG_SIGS),
-            };
-            match (configured, &around) {
-                (Some(p), _) => req.cwd.join(expand(&p)),
-                (None, Some(r)) => r.workdir().to_path_buf(),
-                (None, None) => return Err(SignError::NoDestination),
-            }
-        }
+        None => match Repo::discover(&req.cwd) {
+            Some(r) => r.workdir().to_path_buf(),
+            None => return Err(SignError::NoDestination),
+        },
     };
     if repo::is_bare_repository(&dest) {
         return Err(SignError::Usage(format!(
@@ -639,6 +628,10 @@ fn commit(
         req.signer,
         req.release
     );
+    let message = match &req.commit_note {
+        Some(note) => format!("{subject}\n\n{note}\n"),
+        None => subject.clone(),
+    };
     let sign_commit = req.sign_commit || repo.config_bool("commit.gpgSign").unwrap_or(false);
     let id = if sign_commit {
         let commit_key =
@@ -651,9 +644,9 @@ fn commit(
             let sig = signer.sign_detached(text.as_bytes(), true)?;
             Ok(String::from_utf8(sig)?)
         };
-        commit_again_if_moved(|| repo.commit_paths(&paths, &subject, Some(&mut sign)))?
+        commit_again_if_moved(|| repo.commit_paths(&paths, &message, Some(&mut sign)))?
     } else {
-        commit_again_if_moved(|| repo.commit_paths(&paths, &subject, None))?
+        commit_again_if_moved(|| repo.commit_paths(&paths, &message, None))?
     };
     Ok(match id {
         Some(id) => CommitOutcome::Committed { id: id.to_string(), subject, signed: sign_commit },

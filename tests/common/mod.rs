@@ -69,6 +69,8 @@ pub fn gitian_build_cmd(dir: &Path, args: &[&str], base_dir: &Path) -> Command {
         .env_remove("USE_LXC")
         .env_remove("USE_DOCKER")
         .env_remove("USE_VBOX")
+        // CI=1 streams the build log to stderr (gbuild's behaviour); tests read stderr.
+        .env_remove("CI")
         .stdin(std::process::Stdio::null());
     cmd
 }

@@ -121,24 +121,8 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BaseErr
     move |source| BaseError::Io { what, path, source }
 }
 
-/// `$XDG_CACHE_HOME/git-gitian`, else `~/.cache/git-gitian`.
-pub fn cache_root() -> PathBuf {
-    let xdg = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
-    let cache = xdg.unwrap_or_else(|| {
-        std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from).join(".cache")
-    });
-    cache.join("git-gitian")
-}
-
-/// The default folder of base images.
-pub fn default_base_dir() -> PathBuf {
-    cache_root().join("base")
-}
-
-/// The kvm backend's file of remembered boot-probe answers.
-pub fn default_kvm_probe() -> PathBuf {
-    cache_root().join("kvm-probe")
-}
+// The default paths live in `crate::config`; re-exported for the callers that name them here.
+pub use crate::config::{cache_root, default_base_dir, default_kvm_probe};
 
 /// The base image architecture for a descriptor architecture: `linux64` means the host's
 /// 64-bit architecture (amd64 on x86_64).

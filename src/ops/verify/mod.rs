@@ -86,7 +86,7 @@ pub struct Query {
 
 /// Where `verify` remembers what earlier runs learnt.
 pub fn default_cache() -> PathBuf {
-    crate::ops::base::cache_root().join("verify")
+    crate::config::verify_cache_dir()
 }
 
 /// The whole outcome.
