@@ -158,7 +158,7 @@ struct Extra {
 }
 
 /// Every README recipe, in README order.
-const README_EXAMPLES: [Example; 10] = [
+const README_EXAMPLES: [Example; 12] = [
     (
         "bash scripts/demo",
         "In a clone of git-gitian, as root: install the packages, build the tool, make a base image, build the bundled example, sign it as two throwaway builders and verify (as another user: sudo bash scripts/demo).",
@@ -176,6 +176,14 @@ const README_EXAMPLES: [Example; 10] = [
     (
         "git gitian verify --all-branches --threshold 3 --format json",
         "Every branch, at least 3 agreeing keys, as JSON.",
+    ),
+    (
+        "git gitian verify -r 25.0 --format markdown",
+        "A compact table to paste into a pull-request comment.",
+    ),
+    (
+        "git gitian verify -r 25.0 --format html > 25.0.html",
+        "One self-contained page to share: signers, the artifact grid, reasons, the revision read and the time of the check.",
     ),
     (
         "git gitian verify -d ../gitian.sigs -r 0.20.1-linux --keys ../keys --format gverify",

@@ -177,7 +177,7 @@ is the JSON Schema). Keys come in this order:
       manifest_group    1 = the consensus manifest, 2.. the other manifests by votes; null
                         without a manifest
       matches_majority  the manifest most signer directories published, whatever their
-                        signatures (the corpus's column)
+                        signatures (the tsv format's majority column)
       verdict, problem  the verdict and its reason (null only when OK)
       shares_key_with   the other signer directories signed by the same key
       revisions         the revisions this version of the file was read at
