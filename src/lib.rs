@@ -7,6 +7,7 @@
 //! - `guest`, `git`, `openpgp`, `gpg` are the effects, each behind a small interface.
 //! - `ops` composes them into workflows and returns values; only `cli` prints.
 
+pub mod archive;
 pub mod cli;
 pub mod core;
 pub mod git;

@@ -1,6 +1,7 @@
 //! Command line: argv -> workflow -> output. The only layer that knows clap or prints.
 
 pub mod build;
+pub mod diff;
 pub mod error;
 pub mod generate;
 pub mod hooks;
@@ -48,6 +49,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Check Gitian descriptors without building
     Lint(lint::LintArgs),
+    /// Show what differs between two builds, down inside their archives
+    Diff(diff::DiffArgs),
     /// Create a sigs repository from the template, with hooks installed
     Init(init::InitArgs),
     /// Install, remove or run the sigs repository's git hooks
@@ -70,6 +73,7 @@ pub fn run(cli: Cli, ui: &mut Ui) -> Result<ExitCode, CliError> {
         Command::Sign(args) => sign::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
         Command::Lint(args) => lint::run(args, ui),
+        Command::Diff(args) => diff::run(args, ui),
         Command::Init(args) => init::run(args, ui),
         Command::Hooks(args) => hooks::run(args, ui),
         Command::Generate(args) => generate::run(args, ui),

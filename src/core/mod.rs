@@ -6,6 +6,7 @@ pub mod assertion;
 pub mod buildscript;
 pub mod consensus;
 pub mod descriptor;
+pub mod diff;
 pub mod hook_script;
 pub mod layout;
 pub mod manifest;
