@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod init;
 pub mod lint;
 pub mod make_base;
+pub mod normalize;
 pub mod sign;
 pub mod ui;
 pub mod verify;
@@ -51,6 +52,8 @@ pub enum Command {
     Lint(lint::LintArgs),
     /// Show what differs between two builds, down inside their archives
     Diff(diff::DiffArgs),
+    /// Remove archive metadata that should not differ between builds
+    Normalize(normalize::NormalizeArgs),
     /// Create a sigs repository from the template, with hooks installed
     Init(init::InitArgs),
     /// Install, remove or run the sigs repository's git hooks
@@ -74,6 +77,7 @@ pub fn run(cli: Cli, ui: &mut Ui) -> Result<ExitCode, CliError> {
         Command::Verify(args) => verify::run(args, ui),
         Command::Lint(args) => lint::run(args, ui),
         Command::Diff(args) => diff::run(args, ui),
+        Command::Normalize(args) => normalize::run(args, ui),
         Command::Init(args) => init::run(args, ui),
         Command::Hooks(args) => hooks::run(args, ui),
         Command::Generate(args) => generate::run(args, ui),

@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod init;
 pub mod matrix;
 pub mod memo;
+pub mod normalize;
 pub mod publish;
 pub mod sign;
 pub mod source;

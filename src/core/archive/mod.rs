@@ -146,6 +146,24 @@ pub fn format_time(t: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// Reads a time for the normaliser: Unix seconds (as `SOURCE_DATE_EPOCH` has it), or UTC
+/// `YYYY-MM-DD HH:MM:SS` (a descriptor's `reference_datetime`), also with `T` and `Z`.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<i64>() {
+        return Some(n);
+    }
+    let s = s.strip_suffix('Z').unwrap_or(s);
+    let (date, time) = s.split_once([' ', 'T'])?;
+    let d: Vec<u32> = date.split('-').map(str::parse).collect::<Result<_, _>>().ok()?;
+    let t: Vec<u32> = time.split(':').map(str::parse).collect::<Result<_, _>>().ok()?;
+    let ([y, mo, day], [h, mi, sec]) = (d.as_slice(), t.as_slice()) else { return None };
+    if !(1..=12).contains(mo) || !(1..=31).contains(day) || *h > 23 || *mi > 59 || *sec > 60 {
+        return None;
+    }
+    Some(days_from_civil(i64::from(*y), *mo, *day) * 86_400 + i64::from(h * 3600 + mi * 60 + sec))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +184,15 @@ mod tests {
         assert_eq!(detect("h\u{e9}llo\n".as_bytes()), Kind::Text);
         assert_eq!(detect(&"\u{e9}".as_bytes()[..1]), Kind::Text);
         assert_eq!(detect(b"a\0b"), Kind::Binary);
+    }
+
+    #[test]
+    fn times_for_the_normaliser() {
+        assert_eq!(parse_time("1700000000"), Some(1_700_000_000));
+        assert_eq!(parse_time("2023-11-14 22:13:20"), Some(1_700_000_000));
+        assert_eq!(parse_time("2023-11-14T22:13:20Z"), Some(1_700_000_000));
+        assert_eq!(parse_time("2023-13-14 22:13:20"), None);
+        assert_eq!(parse_time("yesterday"), None);
     }
 
     #[test]

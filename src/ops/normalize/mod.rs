@@ -1,0 +1,296 @@
+//! `git gitian normalize`: archive metadata that should not differ between builds removed in
+//! place. tar (mtimes capped, sorted, owners zeroed, PAX times), gzip (no name, mtime capped,
+//! fixed OS byte), zip/jar (sorted, timestamps capped, Unix extra fields dropped, modes
+//! 644/755; signed jars left alone), ar (mtime, uid, gid, mode). A `.tar.gz` is recompressed
+//! with one fixed setting; everything else keeps its bytes apart from the fields changed.
+//!
+//! Atomicity: the normal form is written to a temporary file beside the original, given the
+//! original's permissions and modification time, and renamed over it only when it differs;
+//! an error leaves the original untouched.
+
+pub mod tar;
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::archive::{self, Stream};
+use crate::core::archive::{Clamp, Kind, ar, detect, gzip, zip};
+
+/// The formats a normaliser handles (and a descriptor's `normalize:` key names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    /// tar (and the tar inside a .tar.gz).
+    Tar,
+    /// gzip.
+    Gzip,
+    /// zip, jar.
+    Zip,
+    /// ar, .deb, static libraries.
+    Ar,
+}
+
+impl Format {
+    /// All of them.
+    pub const ALL: [Format; 4] = [Format::Tar, Format::Gzip, Format::Zip, Format::Ar];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Tar => "tar",
+            Format::Gzip => "gzip",
+            Format::Zip => "zip",
+            Format::Ar => "ar",
+        }
+    }
+
+    /// The format named `s`.
+    pub fn parse(s: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == s)
+    }
+}
+
+/// How to normalise.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The time to cap (or set) timestamps to.
+    pub clamp: Clamp,
+    /// Only report what would change.
+    pub check: bool,
+    /// The deflate level a recompressed `.tar.gz` gets.
+    pub gzip_level: u32,
+    /// The formats to touch.
+    pub formats: Vec<Format>,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The file.
+    pub path: PathBuf,
+    /// What it is (`tar.gz`, `zip`, ...), or None when no normaliser handles it.
+    pub format: Option<String>,
+    /// What was (or, with `check`, would be) changed; empty when it already was normal.
+    pub changes: Vec<String>,
+    /// Why it was left alone (a signed jar), if it was.
+    pub skipped: Option<String>,
+}
+
+/// Could not normalise.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct NormalizeError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    pub source: io::Error,
+}
+
+fn open(path: &Path) -> io::Result<Stream> {
+    Ok(Box::new(io::BufReader::with_capacity(1 << 18, std::fs::File::open(path)?)))
+}
+
+/// Normalises one file in place (or, with `check`, only says what would change).
+pub fn normalize_file(path: &Path, opts: &Options) -> Result<Outcome, NormalizeError> {
+    let err = |source| NormalizeError { path: path.into(), source };
+    let mut outcome =
+        Outcome { path: path.into(), format: None, changes: Vec::new(), skipped: None };
+    let (head, _) = archive::peek(open(path).map_err(err)?, 64 * 1024).map_err(err)?;
+    let kind = detect(&head[..head.len().min(archive::HEAD)]);
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".normalize-").tempfile_in(dir).map_err(err)?;
+    let mut changes = Vec::new();
+    let format = {
+        let mut out = io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let f = write_normal(path, &head, kind, opts, &mut out, &mut outcome.skipped, &mut changes)
+            .map_err(err)?;
+        out.flush().map_err(err)?;
+        f
+    };
+    outcome.format = format;
+    if outcome.format.is_none()
+        || outcome.skipped.is_some()
+        || same_bytes(path, tmp.path()).map_err(err)?
+    {
+        return Ok(outcome);
+    }
+    outcome.changes = if changes.is_empty() { vec!["layout".into()] } else { changes };
+    if !opts.check {
+        replace(path, tmp).map_err(err)?;
+    }
+    Ok(outcome)
+}
+
+fn write_normal(
+    path: &Path,
+    head: &[u8],
+    kind: Kind,
+    opts: &Options,
+    out: &mut dyn Write,
+    skipped: &mut Option<String>,
+    changes: &mut Vec<String>,
+) -> io::Result<Option<String>> {
+    let allowed = |f| opts.formats.contains(&f);
+    match kind {
+        Kind::Gzip if allowed(Format::Gzip) || allowed(Format::Tar) => {
+            gzip_file(path, head, opts, out, changes)
+        }
+        Kind::Tar if allowed(Format::Tar) => {
+            changes.extend(
+                tar::normalize(&mut open(path)?, out, opts.clamp)?.into_iter().map(String::from),
+            );
+            Ok(Some("tar".to_string()))
+        }
+        Kind::Zip if allowed(Format::Zip) => zip_file(path, opts, out, skipped, changes),
+        Kind::Ar if allowed(Format::Ar) => {
+            ar_file(&mut open(path)?, out, opts.clamp, changes).map(|()| Some("ar".to_string()))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn same_bytes(a: &Path, b: &Path) -> io::Result<bool> {
+    if std::fs::metadata(a)?.len() != std::fs::metadata(b)?.len() {
+        return Ok(false);
+    }
+    Ok(archive::hash_stream(open(a)?)?.0 == archive::hash_stream(open(b)?)?.0)
+}
+
+fn replace(path: &Path, tmp: tempfile::NamedTempFile) -> io::Result<()> {
+    let meta = std::fs::metadata(path)?;
+    tmp.as_file().set_permissions(meta.permissions())?;
+    tmp.as_file().set_times(std::fs::FileTimes::new().set_modified(meta.modified()?))?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// gzip: a tar inside is normalised and recompressed; anything else keeps its deflate stream
+/// and gets a normal header.
+fn gzip_file(
+    path: &Path,
+    head: &[u8],
+    opts: &Options,
+    out: &mut dyn Write,
+    changes: &mut Vec<String>,
+) -> io::Result<Option<String>> {
+    let h =
+        gzip::parse(head).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+    let opened = archive::open(open(path)?, 1)?;
+    if opened.kind == Kind::Tar && opts.formats.contains(&Format::Tar) {
+        // One fixed setting for every recompressed tarball: no name, no time, OS 3, the level.
+        let header = gzip::fresh(0, opts.gzip_level);
+        let mut gz = GzipWriter::new(out, &header, opts.gzip_level)?;
+        let ch = tar::normalize(&mut { opened.stream }, &mut gz, opts.clamp)?;
+        gz.finish()?;
+        changes.extend(ch.into_iter().map(String::from));
+        changes.push(format!("recompressed (deflate level {})", opts.gzip_level));
+        return Ok(Some("tar.gz".into()));
+    }
+    if !opts.formats.contains(&Format::Gzip) {
+        return Ok(None);
+    }
+    let header = gzip::normalized(&h, opts.clamp);
+    changes.extend(
+        gzip::differences(&h, &gzip::parse(&header).unwrap_or_default())
+            .into_iter()
+            .map(|d| format!("gzip {}", d.0)),
+    );
+    out.write_all(&header)?;
+    let mut rest = open(path)?;
+    io::copy(&mut (&mut rest).take(h.len as u64), &mut io::sink())?;
+    io::copy(&mut rest, out)?;
+    Ok(Some("gzip".into()))
+}
+
+/// A gzip member written with a given header: raw deflate, then CRC-32 and size.
+pub struct GzipWriter<'a> {
+    enc: flate2::write::DeflateEncoder<&'a mut dyn Write>,
+    crc: flate2::Crc,
+}
+
+impl<'a> GzipWriter<'a> {
+    /// Writes `header` and starts the deflate stream at `level`.
+    pub fn new(out: &'a mut dyn Write, header: &[u8], level: u32) -> io::Result<Self> {
+        out.write_all(header)?;
+        Ok(Self {
+            enc: flate2::write::DeflateEncoder::new(out, flate2::Compression::new(level)),
+            crc: flate2::Crc::new(),
+        })
+    }
+
+    /// Ends the stream and writes the trailer.
+    pub fn finish(self) -> io::Result<()> {
+        let out = self.enc.finish()?;
+        out.write_all(&self.crc.sum().to_le_bytes())?;
+        out.write_all(&self.crc.amount().to_le_bytes())?;
+        Ok(())
+    }
+}
+
+impl Write for GzipWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.enc.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.enc.flush()
+    }
+}
+
+fn zip_file(
+    path: &Path,
+    opts: &Options,
+    out: &mut dyn Write,
+    skipped: &mut Option<String>,
+    changes: &mut Vec<String>,
+) -> io::Result<Option<String>> {
+    let bytes = std::fs::read(path)?;
+    let bad = |e: zip::ZipError| io::Error::new(io::ErrorKind::InvalidData, e.to_string());
+    let parsed = zip::parse(&bytes).map_err(bad)?;
+    if zip::is_signed_jar(&parsed) {
+        *skipped =
+            Some("a signed jar (META-INF/*.SF): normalising would break its signature".into());
+        return Ok(Some("jar".into()));
+    }
+    let mut what = Vec::new();
+    let normal = zip::normalize(&bytes, &parsed, opts.clamp, &mut what).map_err(bad)?;
+    changes.extend(what.into_iter().map(String::from));
+    out.write_all(normal.as_deref().unwrap_or(&bytes))?;
+    Ok(Some("zip".into()))
+}
+
+fn ar_file(
+    r: &mut dyn Read,
+    out: &mut dyn Write,
+    clamp: Clamp,
+    changes: &mut Vec<String>,
+) -> io::Result<()> {
+    let mut magic = [0u8; 8];
+    r.read_exact(&mut magic)?;
+    out.write_all(&magic)?;
+    let mut h = [0u8; ar::HEADER];
+    loop {
+        match r.read(&mut h[..1])? {
+            0 => return Ok(()),
+            _ => r.read_exact(&mut h[1..])?,
+        }
+        let size = ar::parse(&h)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad ar member header"))?
+            .size;
+        for c in ar::normalize_header(&mut h, clamp) {
+            if !changes.iter().any(|x| x == c) {
+                changes.push(c.into());
+            }
+        }
+        out.write_all(&h)?;
+        let padded = size.next_multiple_of(2);
+        if io::copy(&mut r.take(padded), out)? < size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "ar archive ends inside a member",
+            ));
+        }
+    }
+}

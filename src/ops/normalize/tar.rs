@@ -1,0 +1,170 @@
+//! Rewriting a tar stream in normal form: headers normalised in place (core::archive::tar),
+//! entries sorted by path, PAX time records made deterministic, GNU tar's end padding. Member
+//! data is copied, never re-encoded; it waits in an anonymous spool file (not extracted: the
+//! file is unnamed and gone when closed) because sorting needs it in another order.
+
+use std::collections::BTreeSet;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use crate::core::archive::Clamp;
+use crate::core::archive::tar::{self, BLOCK, RECORD};
+
+struct Entry {
+    /// Extension headers (PAX `x`, GNU `L`/`K`) with their data, then the main header.
+    headers: Vec<u8>,
+    /// Where its data is in the spool, and its length in whole blocks.
+    data: (u64, u64),
+    key: (Vec<u8>, u8, Vec<u8>),
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg)
+}
+
+fn read_block(r: &mut dyn Read, block: &mut [u8; BLOCK]) -> io::Result<bool> {
+    let mut got = 0;
+    while got < BLOCK {
+        match r.read(&mut block[got..])? {
+            0 if got == 0 => return Ok(false),
+            0 => return Err(invalid("tar archive ends inside a header block".into())),
+            n => got += n,
+        }
+    }
+    Ok(true)
+}
+
+fn read_data(r: &mut dyn Read, size: u64) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; (tar::data_blocks(size) * BLOCK as u64) as usize];
+    r.read_exact(&mut buf)?;
+    buf.truncate(size as usize);
+    Ok(buf)
+}
+
+fn padded(mut data: Vec<u8>) -> Vec<u8> {
+    data.resize(data.len().next_multiple_of(BLOCK), 0);
+    data
+}
+
+/// What a rewrite changed.
+pub type Changes = BTreeSet<&'static str>;
+
+/// Reads the tar stream `r` and writes its normal form to `w`; returns what was changed.
+pub fn normalize(r: &mut dyn Read, w: &mut dyn Write, clamp: Clamp) -> io::Result<Changes> {
+    let mut spool = tempfile::tempfile()?;
+    let mut spool_w = io::BufWriter::with_capacity(1 << 20, &mut spool);
+    let mut changes = Changes::new();
+    let mut globals = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut pending = Vec::new();
+    let (mut path, mut link, mut size_override) = (None, None, None);
+    let mut offset = 0u64;
+    let mut block = [0u8; BLOCK];
+    let mut index = 0u64;
+    while read_block(r, &mut block)? {
+        index += 1;
+        if tar::is_zero(&block) {
+            break;
+        }
+        if !tar::is_header(&block) {
+            return Err(invalid(format!("tar header block {index} has a bad checksum")));
+        }
+        let flag = tar::typeflag(&block);
+        let size = tar::size(&block)
+            .ok_or_else(|| invalid(format!("tar header block {index}: bad size field")))?;
+        match flag {
+            b'x' | b'g' => {
+                let data = read_data(r, size)?;
+                let records = tar::pax_records(&data)
+                    .ok_or_else(|| invalid(format!("tar block {index}: malformed PAX records")))?;
+                let (p, l, s) = tar::pax_overrides(&records);
+                let new = tar::normalize_pax(&records, clamp);
+                if new.is_some() {
+                    changes.insert("pax records");
+                }
+                let records = new.unwrap_or(records);
+                if flag == b'x' {
+                    (path, link, size_override) = (p.or(path), l.or(link), s.or(size_override));
+                }
+                if records.is_empty() {
+                    continue;
+                }
+                let body = tar::render_pax(&records);
+                tar::set_size(&mut block, body.len() as u64);
+                changes.extend(tar::normalize_header(&mut block, clamp));
+                let target = if flag == b'g' { &mut globals } else { &mut pending };
+                target.extend_from_slice(&block);
+                target.extend_from_slice(&padded(body));
+            }
+            b'L' | b'K' => {
+                let data = read_data(r, size)?;
+                let name: Vec<u8> = data.iter().copied().take_while(|&b| b != 0).collect();
+                if flag == b'L' {
+                    path = Some(name)
+                } else {
+                    link = Some(name)
+                }
+                changes.extend(tar::normalize_header(&mut block, clamp));
+                pending.extend_from_slice(&block);
+                pending.extend_from_slice(&padded(data));
+            }
+            b'S' if block[482] != 0 => {
+                return Err(invalid(format!(
+                    "tar block {index}: extended GNU sparse members are not supported"
+                )));
+            }
+            _ => {
+                let size = size_override.take().unwrap_or(size);
+                let key = tar::sort_key(
+                    &path.take().unwrap_or_else(|| tar::path(&block)),
+                    flag,
+                    &link.take().unwrap_or_else(|| tar::link(&block)),
+                );
+                changes.extend(tar::normalize_header(&mut block, clamp));
+                pending.extend_from_slice(&block);
+                let blocks = tar::data_blocks(size);
+                let n = io::copy(&mut r.take(blocks * BLOCK as u64), &mut spool_w)?;
+                if n != blocks * BLOCK as u64 {
+                    return Err(invalid(format!(
+                        "tar archive ends inside the data of '{}'",
+                        String::from_utf8_lossy(&key.0)
+                    )));
+                }
+                entries.push(Entry {
+                    headers: std::mem::take(&mut pending),
+                    data: (offset, blocks),
+                    key,
+                });
+                offset += n;
+            }
+        }
+    }
+    io::copy(r, &mut io::sink())?;
+    drop(spool_w);
+    write_sorted(&mut spool, w, globals, entries, &mut changes)?;
+    Ok(changes)
+}
+
+fn write_sorted(
+    spool: &mut std::fs::File,
+    w: &mut dyn Write,
+    globals: Vec<u8>,
+    entries: Vec<Entry>,
+    changes: &mut Changes,
+) -> io::Result<()> {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|&a, &b| entries[a].key.cmp(&entries[b].key));
+    if order.iter().enumerate().any(|(i, &j)| i != j) {
+        changes.insert("member order");
+    }
+    w.write_all(&globals)?;
+    let mut written = globals.len() as u64;
+    for e in order.into_iter().map(|i| &entries[i]) {
+        w.write_all(&e.headers)?;
+        spool.seek(SeekFrom::Start(e.data.0))?;
+        let n = io::copy(&mut (&mut *spool).take(e.data.1 * BLOCK as u64), w)?;
+        written += e.headers.len() as u64 + n;
+    }
+    let end = (written + 2 * BLOCK as u64).next_multiple_of(RECORD as u64);
+    io::copy(&mut io::repeat(0).take(end - written), w)?;
+    Ok(())
+}
