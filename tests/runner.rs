@@ -4,6 +4,7 @@ mod common;
 mod test_backends;
 mod test_build;
 mod test_cli;
+mod test_diff;
 mod test_formats;
 mod test_hooks;
 mod test_init;

@@ -74,6 +74,13 @@ fn tar_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
         }
     }
     let h = entry.header();
+    let format = if h.as_gnu().is_some() {
+        "gnu"
+    } else if h.as_ustar().is_some() {
+        "ustar"
+    } else {
+        "v7"
+    };
     Ok(Meta {
         path: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
         kind: tar_kind(h.entry_type()),
@@ -83,7 +90,7 @@ fn tar_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
         owner: Some(name(h.username_bytes(), h.uid().unwrap_or(0))),
         group: Some(name(h.groupname_bytes(), h.gid().unwrap_or(0))),
         link: entry.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned()),
-        extra: Vec::new(),
+        extra: vec![("tar format", format.to_string())],
     })
 }
 

@@ -88,18 +88,21 @@ fn put(field: &mut [u8], value: &str) {
 }
 
 /// Normalises a member header in place: mtime capped, uid and gid 0, mode 644 (755 when the
-/// owner may execute). The symbol and long-name tables are left alone. Returns what changed.
+/// owner may execute). The symbol table keeps its mode; the long-name table (whose fields are
+/// blank) is left alone. Returns what changed.
 pub fn normalize_header(h: &mut [u8], clamp: Clamp) -> Vec<&'static str> {
     let Some(parsed) = parse(h) else { return Vec::new() };
-    if is_table(&parsed.name) {
+    if parsed.name == b"//" {
         return Vec::new();
     }
     let before = h[..HEADER].to_vec();
     put(&mut h[MTIME], &clamp.apply(parsed.mtime).max(0).to_string());
     put(&mut h[UID], "0");
     put(&mut h[GID], "0");
-    let mode = if parsed.mode & 0o100 != 0 { 0o100_755 } else { 0o100_644 };
-    put(&mut h[MODE], &format!("{mode:o}"));
+    if !is_table(&parsed.name) {
+        let mode = if parsed.mode & 0o100 != 0 { 0o100_755 } else { 0o100_644 };
+        put(&mut h[MODE], &format!("{mode:o}"));
+    }
     [("mtime", MTIME), ("uid", UID), ("gid", GID), ("mode", MODE)]
         .into_iter()
         .filter(|(_, r)| before[r.clone()] != h[r.clone()])

@@ -339,6 +339,7 @@ pub fn normalize(
     out.extend_from_slice(&cd_offset.to_le_bytes());
     out.extend_from_slice(&(a.comment.len() as u16).to_le_bytes());
     out.extend_from_slice(&a.comment);
+    what.sort_unstable();
     what.dedup();
     Ok((out != b).then_some(out))
 }
