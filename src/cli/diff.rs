@@ -19,6 +19,31 @@ pub enum DiffFormat {
     Json,
 }
 
+/// Shown after the options in `--help` and the man page: a diff of two builds.
+const EXAMPLE: &str = "\
+Example: two builds of one package, made two seconds apart, after `git gitian normalize`
+removed their archive metadata (member mtimes); the program embeds its build time:
+
+  $ git gitian diff a/build/out b/build/out
+  ┌────────────────┬────────────────┬────────────────┬───────────────┐
+  │ entry          ┆ what differs   ┆ A              ┆ B             │
+  ╞════════════════╪════════════════╪════════════════╪═══════════════╡
+  │ hello-1.0.tar. ┆ content        ┆ 2346 bytes     ┆ 2344 bytes    │
+  │ gz             ┆                ┆ blake3         ┆ blake3        │
+  │                ┆                ┆ 3795224a0359   ┆ 850f46e7f1c5  │
+  │ hello-1.0.tar. ┆ content        ┆ 15960 bytes    ┆ 15960 bytes   │
+  │ gz!/hello-1.0/ ┆                ┆ blake3         ┆ blake3        │
+  │ bin/hello      ┆                ┆ 921e800081fb   ┆ 93280d53b6c8  │
+  │                ┆ section .note. ┆ 36 bytes       ┆ 36 bytes      │
+  │                ┆ gnu.build-id   ┆                ┆ first differs │
+  │                ┆                ┆                ┆ at +0x10      │
+  │                ┆ section        ┆ 19 bytes       ┆ 19 bytes      │
+  │                ┆ .rodata        ┆                ┆ first differs │
+  │                ┆                ┆                ┆ at +0x11      │
+  └────────────────┴────────────────┴────────────────┴───────────────┘
+  differ: 2 entries differ (6 compared)
+";
+
 /// Show what differs between two builds, down inside their archives
 ///
 /// A and B are two files, two directories (e.g. two build/out) or two result files
@@ -30,11 +55,10 @@ pub enum DiffFormat {
 /// only, or presence on one side; for ELF files the sections that differ, for text a unified
 /// diff.
 ///
-/// Example: git gitian diff builder-a/build/out builder-b/build/out
-///
 /// Exit status: 0 when A and B are the same, 1 when they differ, 2 when they could not be
 /// compared.
 #[derive(Debug, Args)]
+#[command(after_long_help = EXAMPLE)]
 pub struct DiffArgs {
     /// First build: a file, a directory or a result file
     pub a: PathBuf,

@@ -15,7 +15,7 @@ fn clean(s: &str) -> String {
 }
 
 fn content(c: &Content) -> String {
-    format!("{} bytes, blake3 {}", c.size, &c.blake3[..c.blake3.len().min(16)])
+    format!("{} bytes\nblake3 {}", c.size, &c.blake3[..c.blake3.len().min(12)])
 }
 
 fn size(s: Option<u64>) -> String {
@@ -73,7 +73,7 @@ fn rows(change: &Change) -> Vec<[String; 3]> {
             .map(|s| {
                 let at = s
                     .first_difference
-                    .map_or(String::new(), |o| format!(", first difference at +{o:#x}"));
+                    .map_or(String::new(), |o| format!("\nfirst differs at +{o:#x}"));
                 [
                     format!("section {}", clean(&s.name)),
                     size(s.size_a),
@@ -245,7 +245,7 @@ mod tests {
         let t = table(&sample(), Some(120));
         assert!(t.contains("out.tar.gz!/lib/libx.so"), "{t}");
         assert!(t.contains("section .text"), "{t}");
-        assert!(t.contains("first difference at +0x10"), "{t}");
+        assert!(t.contains("first differs at +0x10"), "{t}");
         assert!(t.contains("gzip header: mtime"), "{t}");
         assert!(t.ends_with("differ: 2 entries differ (3 compared)\n"), "{t}");
     }
