@@ -410,3 +410,31 @@ fn test_normalize_zip_ar_and_gzip_round_trips() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no time to cap timestamps at"), "{}", stderr(&out));
 }
+
+#[test]
+fn test_diff_xz_bzip2_zstd_layers_and_a_compressed_text() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    tree(d);
+    sh(
+        d,
+        &format!(
+            "{TAR} -cf a.tar src && printf 'one\\nTWO\\nthree\\n' > src/a.txt && touch -d 2020-01-01 src/a.txt && {TAR} -cf b.tar src \
+             && for s in a b; do xz -k -c $s.tar > $s.tar.xz; bzip2 -k -c $s.tar > $s.tar.bz2; zstd -q -c $s.tar > $s.tar.zst; done \
+             && printf 'x\\ny\\n' | xz -c > a.txt.xz && printf 'x\\nz\\n' | xz -c > b.txt.xz"
+        ),
+    );
+    for ext in ["xz", "bz2", "zst"] {
+        let (code, v) = diff_json(d, &format!("a.tar.{ext}"), &format!("b.tar.{ext}"), &[]);
+        assert_eq!(code, 1);
+        let found = nodes(&v);
+        assert_eq!(found[0].1["format"], format!("tar.{ext}"), "{v:#}");
+        assert_eq!(found.len(), 2, "{v:#}");
+        assert_eq!(found[1].0, format!("a.tar.{ext}!/src/a.txt"));
+        assert_eq!(what(&found[1].1), ["content", "text"], "{v:#}");
+    }
+    let (_, v) = diff_json(d, "a.txt.xz", "b.txt.xz", &[]);
+    let found = nodes(&v);
+    assert_eq!(found[1].0, "a.txt.xz!/a.txt", "{v:#}");
+    assert!(found[1].1["changes"][1]["unified"].as_str().unwrap().contains("-y\n+z\n"), "{v:#}");
+}
