@@ -180,10 +180,15 @@ pub fn table(report: &Report, width: Option<u16>) -> String {
 
 /// One line: same, or how many entries differ.
 pub fn summary(report: &Report) -> String {
+    let entries = |n: u64| if n == 1 { "1 entry".to_string() } else { format!("{n} entries") };
     if report.same() {
-        format!("same: {} entries compared\n", report.compared)
+        format!("same: {} compared\n", entries(report.compared))
     } else {
-        format!("differ: {} entries differ ({} compared)\n", report.count(), report.compared)
+        format!(
+            "differ: {} differ ({} compared)\n",
+            entries(report.count() as u64),
+            report.compared
+        )
     }
 }
 
