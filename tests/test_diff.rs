@@ -438,3 +438,38 @@ fn test_diff_xz_bzip2_zstd_layers_and_a_compressed_text() {
     assert_eq!(found[1].0, "a.txt.xz!/a.txt", "{v:#}");
     assert!(found[1].1["changes"][1]["unified"].as_str().unwrap().contains("-y\n+z\n"), "{v:#}");
 }
+
+#[test]
+fn test_normalize_interrupted_or_killed_leaves_the_file_and_no_leftovers() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    sh(
+        d,
+        "mkdir big && head -c 30000000 /dev/urandom > big/r && tar -cf - big | gzip -1 > big.tar.gz && cp big.tar.gz orig.tar.gz \
+         && touch .normalize-999999999-stale",
+    );
+    let mut child = std::process::Command::new(bin())
+        .args(["normalize", "--time", "1", "big.tar.gz"])
+        .current_dir(d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    sh(d, "cmp big.tar.gz orig.tar.gz");
+    // the stale file of a killed run (its pid is gone) was swept; ours was removed
+    let left: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".normalize"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -97,7 +97,9 @@ pub fn normalize_file(path: &Path, opts: &Options) -> Result<Outcome, NormalizeE
     let (head, _) = archive::peek(open(path).map_err(err)?, 64 * 1024).map_err(err)?;
     let kind = detect(&head[..head.len().min(archive::HEAD)]);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".normalize-").tempfile_in(dir).map_err(err)?;
+    sweep(dir);
+    let prefix = format!("{TMP_PREFIX}{}-", std::process::id());
+    let mut tmp = tempfile::Builder::new().prefix(&prefix).tempfile_in(dir).map_err(err)?;
     let mut changes = Vec::new();
     let format = {
         let mut out = io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
@@ -114,10 +116,32 @@ pub fn normalize_file(path: &Path, opts: &Options) -> Result<Outcome, NormalizeE
         return Ok(outcome);
     }
     outcome.changes = if changes.is_empty() { vec!["layout".into()] } else { changes };
+    if crate::guest::process::interrupted() {
+        return Err(err(io::Error::new(
+            io::ErrorKind::Interrupted,
+            "interrupted before it was replaced",
+        )));
+    }
     if !opts.check {
         replace(path, tmp).map_err(err)?;
     }
     Ok(outcome)
+}
+
+/// Temporary files are named `.normalize-<pid>-...` beside the file they will replace.
+const TMP_PREFIX: &str = ".normalize-";
+
+/// Removes what a killed run left in `dir`: temporary files of processes that are gone.
+/// (Ctrl-C and SIGTERM stop a run between reads, and its temporary file is removed.)
+fn sweep(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name.strip_prefix(TMP_PREFIX).and_then(|r| r.split('-').next());
+        if pid.is_some_and(crate::guest::process::is_gone) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 fn write_normal(

@@ -62,6 +62,9 @@ pub fn normalize(r: &mut dyn Read, w: &mut dyn Write, clamp: Clamp) -> io::Resul
     let mut index = 0u64;
     while read_block(r, &mut block)? {
         index += 1;
+        if crate::guest::process::interrupted() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
         if tar::is_zero(&block) {
             break;
         }
@@ -159,6 +162,9 @@ fn write_sorted(
     w.write_all(&globals)?;
     let mut written = globals.len() as u64;
     for e in order.into_iter().map(|i| &entries[i]) {
+        if crate::guest::process::interrupted() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
         w.write_all(&e.headers)?;
         spool.seek(SeekFrom::Start(e.data.0))?;
         let n = io::copy(&mut (&mut *spool).take(e.data.1 * BLOCK as u64), w)?;
