@@ -448,7 +448,7 @@ fn test_normalize_interrupted_or_killed_leaves_the_file_and_no_leftovers() {
         "mkdir big && head -c 30000000 /dev/urandom > big/r && tar -cf - big | gzip -1 > big.tar.gz && cp big.tar.gz orig.tar.gz \
          && touch .normalize-999999999-stale",
     );
-    let mut child = std::process::Command::new(bin())
+    let child = std::process::Command::new(bin())
         .args(["normalize", "--time", "1", "big.tar.gz"])
         .current_dir(d)
         .stdout(std::process::Stdio::null())
