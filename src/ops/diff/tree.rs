@@ -349,8 +349,8 @@ fn compare_containers(
     if ka != kb {
         return;
     }
-    let mut children: Vec<((u8, usize), Node)> = Vec::new();
-    let mut budget = ctx.opts.pending_budget as i64;
+    let mut pairing =
+        Pairing { children: Vec::new(), budget: ctx.opts.pending_budget as i64, depth };
     while !(a.done && b.done) {
         for side in [0, 1] {
             let (me, other) = if side == 0 { (&mut a, &mut b) } else { (&mut b, &mut a) };
@@ -358,36 +358,7 @@ fn compare_containers(
                 continue;
             }
             match me.rx.recv() {
-                Ok(Event::Member(meta, d)) => {
-                    let n = me.seen.entry(meta.path.clone()).or_default();
-                    *n += 1;
-                    let key = (meta.path.clone(), *n);
-                    me.order.push(meta.path.clone());
-                    let idx = me.order.len() - 1;
-                    if let Some((oidx, ometa, od)) = other.pending.remove(&key) {
-                        budget += od.content.as_ref().map_or(0, |c| c.len() as i64);
-                        let (x, y) = if side == 0 {
-                            ((idx, meta, d), (oidx, ometa, od))
-                        } else {
-                            ((oidx, ometa, od), (idx, meta, d))
-                        };
-                        let (srcs, occ) = ((&a_src(side, me, other)), key.1);
-                        if let Some(child) =
-                            compare_pair(ctx, node, srcs, occ, x.1, x.2, y.1, y.2, depth)
-                        {
-                            children.push(((0, x.0), child));
-                        }
-                    } else {
-                        let mut d = d;
-                        let size = d.content.as_ref().map_or(0, |c| c.len() as i64);
-                        if budget < size {
-                            d.content = None;
-                        } else {
-                            budget -= size;
-                        }
-                        me.pending.insert(key, (idx, meta, d));
-                    }
-                }
+                Ok(Event::Member(meta, d)) => pairing.member(ctx, node, side, (me, other), meta, d),
                 Ok(Event::End(h)) => (me.end, me.done) = (h, true),
                 Ok(Event::Failed(e)) => {
                     let who = if side == 0 { "A" } else { "B" };
@@ -399,7 +370,56 @@ fn compare_containers(
             }
         }
     }
-    finish(ctx, node, (&mut a, &mut b), (&la, &lb), children);
+    finish(ctx, node, (&mut a, &mut b), (&la, &lb), pairing.children);
+}
+
+/// Members waiting for their pair, and the differing pairs found so far.
+struct Pairing {
+    children: Vec<((u8, usize), Node)>,
+    /// Bytes of member content that may still wait in memory for a pair.
+    budget: i64,
+    depth: usize,
+}
+
+impl Pairing {
+    /// One member from `side` (0: A): compared with its pair when the other side has sent it,
+    /// else kept waiting (without its bytes once the budget is spent).
+    fn member(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: &Node,
+        side: usize,
+        (me, other): (&mut Side, &mut Side),
+        meta: Box<Meta>,
+        d: Digest,
+    ) {
+        let n = me.seen.entry(meta.path.clone()).or_default();
+        *n += 1;
+        let key = (meta.path.clone(), *n);
+        me.order.push(meta.path.clone());
+        let idx = me.order.len() - 1;
+        let Some((oidx, ometa, od)) = other.pending.remove(&key) else {
+            let mut d = d;
+            let size = d.content.as_ref().map_or(0, |c| c.len() as i64);
+            if self.budget < size {
+                d.content = None;
+            } else {
+                self.budget -= size;
+            }
+            me.pending.insert(key, (idx, meta, d));
+            return;
+        };
+        self.budget += od.content.as_ref().map_or(0, |c| c.len() as i64);
+        let (x, y) = if side == 0 {
+            ((idx, meta, d), (oidx, ometa, od))
+        } else {
+            ((oidx, ometa, od), (idx, meta, d))
+        };
+        let srcs = a_src(side, me, other);
+        if let Some(child) = compare_pair(ctx, node, &srcs, key.1, x.1, x.2, y.1, y.2, self.depth) {
+            self.children.push(((0, x.0), child));
+        }
+    }
 }
 
 fn a_src(side: usize, me: &Side, other: &Side) -> (Arc<Source>, Arc<Source>) {

@@ -48,20 +48,74 @@ fn padded(mut data: Vec<u8>) -> Vec<u8> {
 /// What a rewrite changed.
 pub type Changes = BTreeSet<&'static str>;
 
+/// Extension headers (PAX, GNU long names) read so far for the next entry, and the global
+/// PAX headers.
+#[derive(Default)]
+struct Extensions {
+    globals: Vec<u8>,
+    pending: Vec<u8>,
+    path: Option<Vec<u8>>,
+    link: Option<Vec<u8>>,
+    size: Option<u64>,
+}
+
+impl Extensions {
+    /// Reads and normalises one PAX (`x`, `g`) or GNU long-name (`L`, `K`) header and its data.
+    fn read(
+        &mut self,
+        r: &mut dyn Read,
+        mut block: [u8; BLOCK],
+        size: u64,
+        at: u64,
+        clamp: Clamp,
+        changes: &mut Changes,
+    ) -> io::Result<()> {
+        let flag = tar::typeflag(&block);
+        let data = read_data(r, size)?;
+        if matches!(flag, b'L' | b'K') {
+            let name: Vec<u8> = data.iter().copied().take_while(|&b| b != 0).collect();
+            *(if flag == b'L' { &mut self.path } else { &mut self.link }) = Some(name);
+            changes.extend(tar::normalize_header(&mut block, clamp));
+            self.pending.extend_from_slice(&block);
+            self.pending.extend_from_slice(&padded(data));
+            return Ok(());
+        }
+        let records = tar::pax_records(&data)
+            .ok_or_else(|| invalid(format!("tar block {at}: malformed PAX records")))?;
+        let (p, l, s) = tar::pax_overrides(&records);
+        let new = tar::normalize_pax(&records, clamp);
+        if new.is_some() {
+            changes.insert("pax records");
+        }
+        let records = new.unwrap_or(records);
+        if flag == b'x' {
+            (self.path, self.link, self.size) =
+                (p.or(self.path.take()), l.or(self.link.take()), s.or(self.size));
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        let body = tar::render_pax(&records);
+        tar::set_size(&mut block, body.len() as u64);
+        changes.extend(tar::normalize_header(&mut block, clamp));
+        let target = if flag == b'g' { &mut self.globals } else { &mut self.pending };
+        target.extend_from_slice(&block);
+        target.extend_from_slice(&padded(body));
+        Ok(())
+    }
+}
+
 /// Reads the tar stream `r` and writes its normal form to `w`; returns what was changed.
 pub fn normalize(r: &mut dyn Read, w: &mut dyn Write, clamp: Clamp) -> io::Result<Changes> {
     let mut spool = tempfile::tempfile()?;
     let mut spool_w = io::BufWriter::with_capacity(1 << 20, &mut spool);
     let mut changes = Changes::new();
-    let mut globals = Vec::new();
+    let mut ext = Extensions::default();
     let mut entries: Vec<Entry> = Vec::new();
-    let mut pending = Vec::new();
-    let (mut path, mut link, mut size_override) = (None, None, None);
-    let mut offset = 0u64;
+    let (mut offset, mut at) = (0u64, 0u64);
     let mut block = [0u8; BLOCK];
-    let mut index = 0u64;
     while read_block(r, &mut block)? {
-        index += 1;
+        at += 1;
         if crate::guest::process::interrupted() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
@@ -69,71 +123,38 @@ pub fn normalize(r: &mut dyn Read, w: &mut dyn Write, clamp: Clamp) -> io::Resul
             break;
         }
         if !tar::is_header(&block) {
-            return Err(invalid(format!("tar header block {index} has a bad checksum")));
+            return Err(invalid(format!("tar header block {at} has a bad checksum")));
         }
         let flag = tar::typeflag(&block);
         let size = tar::size(&block)
-            .ok_or_else(|| invalid(format!("tar header block {index}: bad size field")))?;
+            .ok_or_else(|| invalid(format!("tar header block {at}: bad size field")))?;
         match flag {
-            b'x' | b'g' => {
-                let data = read_data(r, size)?;
-                let records = tar::pax_records(&data)
-                    .ok_or_else(|| invalid(format!("tar block {index}: malformed PAX records")))?;
-                let (p, l, s) = tar::pax_overrides(&records);
-                let new = tar::normalize_pax(&records, clamp);
-                if new.is_some() {
-                    changes.insert("pax records");
-                }
-                let records = new.unwrap_or(records);
-                if flag == b'x' {
-                    (path, link, size_override) = (p.or(path), l.or(link), s.or(size_override));
-                }
-                if records.is_empty() {
-                    continue;
-                }
-                let body = tar::render_pax(&records);
-                tar::set_size(&mut block, body.len() as u64);
-                changes.extend(tar::normalize_header(&mut block, clamp));
-                let target = if flag == b'g' { &mut globals } else { &mut pending };
-                target.extend_from_slice(&block);
-                target.extend_from_slice(&padded(body));
-            }
-            b'L' | b'K' => {
-                let data = read_data(r, size)?;
-                let name: Vec<u8> = data.iter().copied().take_while(|&b| b != 0).collect();
-                if flag == b'L' {
-                    path = Some(name)
-                } else {
-                    link = Some(name)
-                }
-                changes.extend(tar::normalize_header(&mut block, clamp));
-                pending.extend_from_slice(&block);
-                pending.extend_from_slice(&padded(data));
-            }
+            b'x' | b'g' | b'L' | b'K' => ext.read(r, block, size, at, clamp, &mut changes)?,
             b'S' if block[482] != 0 => {
                 return Err(invalid(format!(
-                    "tar block {index}: extended GNU sparse members are not supported"
+                    "tar block {at}: extended GNU sparse members are not supported"
                 )));
             }
             _ => {
-                let size = size_override.take().unwrap_or(size);
+                let size = ext.size.take().unwrap_or(size);
+                let path = ext.path.take().unwrap_or_else(|| tar::path(&block));
                 let key = tar::sort_key(
-                    &path.take().unwrap_or_else(|| tar::path(&block)),
+                    &path,
                     flag,
-                    &link.take().unwrap_or_else(|| tar::link(&block)),
+                    &ext.link.take().unwrap_or_else(|| tar::link(&block)),
                 );
                 changes.extend(tar::normalize_header(&mut block, clamp));
-                pending.extend_from_slice(&block);
+                ext.pending.extend_from_slice(&block);
                 let blocks = tar::data_blocks(size);
                 let n = io::copy(&mut r.take(blocks * BLOCK as u64), &mut spool_w)?;
                 if n != blocks * BLOCK as u64 {
                     return Err(invalid(format!(
                         "tar archive ends inside the data of '{}'",
-                        String::from_utf8_lossy(&key.0)
+                        String::from_utf8_lossy(&path)
                     )));
                 }
                 entries.push(Entry {
-                    headers: std::mem::take(&mut pending),
+                    headers: std::mem::take(&mut ext.pending),
                     data: (offset, blocks),
                     key,
                 });
@@ -143,7 +164,7 @@ pub fn normalize(r: &mut dyn Read, w: &mut dyn Write, clamp: Clamp) -> io::Resul
     }
     io::copy(r, &mut io::sink())?;
     drop(spool_w);
-    write_sorted(&mut spool, w, globals, entries, &mut changes)?;
+    write_sorted(&mut spool, w, ext.globals, entries, &mut changes)?;
     Ok(changes)
 }
 
