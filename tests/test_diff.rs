@@ -188,7 +188,7 @@ fn test_diff_nested_deb_tar_zip_and_elf_sections() {
             &pkg,
             &format!(
                 "printf 'Package: f\\nVersion: 1\\nArchitecture: amd64\\nMaintainer: t <t@t>\\nDescription: t\\n' > DEBIAN/control \
-                 && mkdir -p z && printf 'v={n}\\n' > z/conf.txt && (cd z && zip -q -X ../usr/lib/bundle.zip conf.txt) && rm -r z \
+                 && mkdir -p z && printf 'v={n}\\n' > z/conf.txt && touch -d 2020-01-01 z/conf.txt && (cd z && zip -q -X ../usr/lib/bundle.zip conf.txt) && rm -r z \
                  && find . -exec touch -h -d 2020-01-01 {{}} + && SOURCE_DATE_EPOCH=1577836800 dpkg-deb --root-owner-group -Zgzip --build . ../f.deb >/dev/null"
             ),
         );

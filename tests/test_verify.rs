@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::gnupg::GnupgHome;
 use crate::common::*;
 
 const AT: &str = "2026-11-28T00:00:00Z";
@@ -96,70 +97,6 @@ fn test_verify_corpus_from_git_objects_gives_the_same_rows() {
     assert_rows_equal(&stdout(&out));
 }
 
-/// A throwaway GnuPG home with real keys; the agent is killed on drop.
-struct Gpg {
-    home: tempfile::TempDir,
-}
-
-impl Gpg {
-    fn new() -> Self {
-        // Short path: the agent socket lives inside and must fit in 108 bytes.
-        let home = tempfile::Builder::new().prefix("gg").tempdir_in("/tmp").unwrap();
-        std::fs::set_permissions(home.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .unwrap();
-        Self { home }
-    }
-
-    fn gpg(&self, args: &[&str]) -> std::process::Output {
-        let out = Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        out
-    }
-
-    fn key(&self, name: &str) {
-        self.gpg(&[
-            "--quick-gen-key",
-            &format!("{name} <{name}@example.invalid>"),
-            "ed25519",
-            "sign",
-            "never",
-        ]);
-    }
-
-    fn export(&self, name: &str, to: &Path) {
-        let out = self.gpg(&["--armor", "--export", &format!("{name}@example.invalid")]);
-        std::fs::write(to, out.stdout).unwrap();
-    }
-
-    fn sign(&self, name: &str, file: &Path) {
-        let sig = format!("{}.sig", file.display());
-        self.gpg(&[
-            "-u",
-            &format!("{name}@example.invalid"),
-            "--detach-sign",
-            "-o",
-            &sig,
-            &file.display().to_string(),
-        ]);
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
-    }
-}
-
 fn assert_text(release: &str, name: &str, manifest: &str) -> String {
     use git_gitian::core::assertion::{BuildResult, Document, to_assert};
     let r = BuildResult {
@@ -176,19 +113,19 @@ const EVIL: &str = "111111111111111111111111111111111111111111111111111111111111
 
 /// A ledger with release 1.0 signed by alice, bob and carol, all agreeing.
 struct Ledger {
-    gpg: Gpg,
+    gpg: GnupgHome,
     dir: tempfile::TempDir,
 }
 
 impl Ledger {
     fn new() -> Self {
-        let gpg = Gpg::new();
+        let gpg = GnupgHome::new();
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("builder-keys")).unwrap();
         for who in ["alice", "bob", "carol", "mallory"] {
             gpg.key(who);
             if who != "mallory" {
-                gpg.export(who, &dir.path().join("builder-keys").join(format!("{who}.asc")));
+                gpg.export_to(who, &dir.path().join("builder-keys").join(format!("{who}.asc")));
             }
         }
         let l = Self { gpg, dir };
@@ -254,7 +191,7 @@ fn test_verify_one_differing_artifact_is_named_in_table_and_grid() {
     let l = Ledger::new();
     l.attest("1.0", "dave", "mallory", EVIL);
     let key = l.path().join("builder-keys/dave.asc");
-    l.gpg.export("mallory", &key);
+    l.gpg.export_to("mallory", &key);
     let (code, json, _) = l.verify(&[]);
     assert_eq!(code, 1);
     assert_eq!(Ledger::row(&json, "dave")["verdict"], "MISMATCH");
@@ -342,7 +279,7 @@ fn test_verify_one_key_signing_several_signers_is_one_vote() {
     for who in ["m1", "m2", "m3"] {
         l.attest("1.0", who, "mallory", EVIL);
     }
-    l.gpg.export("mallory", &l.path().join("builder-keys/m1.asc"));
+    l.gpg.export_to("mallory", &l.path().join("builder-keys/m1.asc"));
     let (code, json, _) = l.verify(&["--threshold", "2"]);
     assert_eq!(code, 1);
     let rel = &json["releases"][0];
@@ -507,7 +444,7 @@ fn test_verify_reads_unmerged_branches_and_reports_conflicts() {
     // dave attests on an unmerged branch.
     git(p, &["checkout", "-q", "-b", "dave"]);
     l.attest("1.0", "dave", "mallory", GOOD);
-    l.gpg.export("mallory", &p.join("builder-keys/dave.asc"));
+    l.gpg.export_to("mallory", &p.join("builder-keys/dave.asc"));
     git(p, &["add", "-A"]);
     git(p, &["commit", "-q", "-m", "dave"]);
     // carol re-attests differently on another branch.
@@ -566,7 +503,7 @@ fn test_verify_uses_your_keyring_only_when_asked() {
     args.push("4");
     let out = Command::new(bin())
         .args(&args)
-        .env("GNUPGHOME", l.gpg.home.path())
+        .env("GNUPGHOME", l.gpg.path())
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .unwrap();

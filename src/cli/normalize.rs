@@ -88,7 +88,7 @@ fn descriptor_time(path: &Path) -> Result<i64, CliError> {
 /// Runs `git gitian normalize`.
 pub fn run(args: NormalizeArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     let time = clamp_time(&args)?;
-    crate::guest::process::catch_interrupts();
+    crate::process::catch_interrupts();
     let mut formats = Vec::new();
     for name in &args.only {
         formats.push(Format::parse(name).ok_or_else(|| {
@@ -107,7 +107,7 @@ pub fn run(args: NormalizeArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     };
     let (mut failed, mut would_change) = (false, false);
     for path in &args.files {
-        if crate::guest::process::interrupted() {
+        if crate::process::interrupted() {
             return Err(CliError::new("interrupted; the files not yet normalised are unchanged"));
         }
         let shown = path.display();

@@ -227,7 +227,7 @@ fn descriptor_name(path: &std::path::Path) -> Result<String, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::new(format!("cannot read descriptor {}: {e}", path.display())))?;
     let shown = path.display().to_string();
-    crate::core::descriptor::Descriptor::parse_bytes(&shown, &bytes).map(|d| d.name).map_err(|e| {
+    crate::core::descriptor::Descriptor::read_name(&shown, &bytes).map_err(|e| {
         let err = CliError::new(format!("descriptor {e}"));
         match &e.hint {
             Some(h) => err.hint(h.clone()),

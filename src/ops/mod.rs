@@ -11,5 +11,4 @@ pub mod memo;
 pub mod normalize;
 pub mod publish;
 pub mod sign;
-pub mod source;
 pub mod verify;

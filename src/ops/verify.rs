@@ -16,10 +16,10 @@ use crate::core::layout::check_component;
 use crate::core::manifest::Manifest;
 use crate::core::policy::{self, Policy};
 use crate::core::sums;
-use crate::git::ledger::{self as gitledger, GitTree};
+use crate::git::ledger as gitledger;
+use crate::ledger::{Content, Entry, FsTree, GitTree, Kind, LedgerTree, SourceError};
 use crate::openpgp::{self, Keyring, SigStatus};
 use crate::ops::memo::{self, Attestation, Memory};
-use crate::ops::source::{Content, Entry, FsTree, Kind, LedgerTree, SourceError};
 
 /// Largest attestation read (a real assert averages 67 kB; the largest seen is under 1 MB).
 pub const MAX_ATTESTATION: u64 = 32 << 20;
@@ -1184,7 +1184,7 @@ mod tests {
         std::fs::write(dir.path().join("real"), b"x").unwrap();
         std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
         let fifo = dir.path().join("fifo");
-        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        crate::process::run_ok(&crate::process::Invocation::new("mkfifo").arg(&fifo)).unwrap();
         let tree = Arc::new(FsTree::new(dir.path(), "ledger".into()));
         for name in ["link", "fifo"] {
             let signed = Signed::deferred(tree.clone(), name.into(), true);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::core::diff::Change;
-use crate::guest::process::{self, Invocation};
+use crate::process::{self, Invocation};
 
 /// Text shown per member at most; the rest is counted.
 const MAX_OUTPUT: usize = 64 * 1024;

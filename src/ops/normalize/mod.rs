@@ -116,7 +116,7 @@ pub fn normalize_file(path: &Path, opts: &Options) -> Result<Outcome, NormalizeE
         return Ok(outcome);
     }
     outcome.changes = if changes.is_empty() { vec!["layout".into()] } else { changes };
-    if crate::guest::process::interrupted() {
+    if crate::process::interrupted() {
         return Err(err(io::Error::new(
             io::ErrorKind::Interrupted,
             "interrupted before it was replaced",
@@ -138,7 +138,7 @@ fn sweep(dir: &Path) {
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let pid = name.strip_prefix(TMP_PREFIX).and_then(|r| r.split('-').next());
-        if pid.is_some_and(crate::guest::process::is_gone) {
+        if pid.is_some_and(crate::process::is_gone) {
             let _ = std::fs::remove_file(e.path());
         }
     }

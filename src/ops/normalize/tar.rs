@@ -116,7 +116,7 @@ pub fn normalize(r: &mut dyn Read, w: &mut dyn Write, clamp: Clamp) -> io::Resul
     let mut block = [0u8; BLOCK];
     while read_block(r, &mut block)? {
         at += 1;
-        if crate::guest::process::interrupted() {
+        if crate::process::interrupted() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
         if tar::is_zero(&block) {
@@ -183,7 +183,7 @@ fn write_sorted(
     w.write_all(&globals)?;
     let mut written = globals.len() as u64;
     for e in order.into_iter().map(|i| &entries[i]) {
-        if crate::guest::process::interrupted() {
+        if crate::process::interrupted() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
         }
         w.write_all(&e.headers)?;
