@@ -15,7 +15,7 @@ use crate::ops::normalize::{Format, Options, normalize_file};
 ///
 /// tar: member mtimes capped, members sorted by path, owner/group names and ids zeroed, PAX
 /// time records made deterministic. gzip: no stored name, mtime capped, OS byte 3. A .tar.gz
-/// is recompressed with one fixed setting (--gzip-level). zip/jar: members sorted, DOS and
+/// is recompressed with one fixed setting (--gzip-level), a .tar.xz with xz -6. zip/jar: members sorted, DOS and
 /// extended timestamps capped, Unix extra fields dropped, modes 644/755; signed jars are left
 /// alone with a warning. ar: mtimes capped, uid/gid 0, modes 644/755.
 ///
@@ -120,7 +120,7 @@ pub fn run(args: NormalizeArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
                 (None, _) => {
                     ui.error(
                         &CliError::new(format!("{shown}: not an archive normalize handles"))
-                            .hint("normalize handles tar, tar.gz, gzip, zip/jar and ar/deb"),
+                            .hint("normalize handles tar, tar.gz, tar.xz, gzip, zip/jar and ar/deb"),
                     );
                     failed = true;
                 }

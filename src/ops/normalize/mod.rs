@@ -1,8 +1,8 @@
 //! `git gitian normalize`: archive metadata that should not differ between builds removed in
 //! place. tar (mtimes capped, sorted, owners zeroed, PAX times), gzip (no name, mtime capped,
 //! fixed OS byte), zip/jar (sorted, timestamps capped, Unix extra fields dropped, modes
-//! 644/755; signed jars left alone), ar (mtime, uid, gid, mode). A `.tar.gz` is recompressed
-//! with one fixed setting; everything else keeps its bytes apart from the fields changed.
+//! 644/755; signed jars left alone), ar (mtime, uid, gid, mode). A `.tar.gz` or `.tar.xz` is
+//! recompressed with one fixed setting; everything else keeps its bytes apart from the fields changed.
 //!
 //! Atomicity: the normal form is written to a temporary file beside the original, given the
 //! original's permissions and modification time, and renamed over it only when it differs;
@@ -164,6 +164,7 @@ fn write_normal(
             );
             Ok(Some("tar".to_string()))
         }
+        Kind::Xz if allowed(Format::Tar) => xz_tar_file(path, opts.clamp, out, changes),
         Kind::Zip if allowed(Format::Zip) => zip_file(path, opts, out, skipped, changes),
         Kind::Ar if allowed(Format::Ar) => {
             ar_file(&mut open(path)?, out, opts.clamp, changes).map(|()| Some("ar".to_string()))
@@ -224,6 +225,29 @@ fn gzip_file(
     io::copy(&mut (&mut rest).take(h.len as u64), &mut io::sink())?;
     io::copy(&mut rest, out)?;
     Ok(Some("gzip".into()))
+}
+
+/// The xz preset a normalised `.tar.xz` is recompressed with (xz's default), single-threaded
+/// so that the output does not depend on the number of cores.
+const XZ_PRESET: u32 = 6;
+
+/// A `.tar.xz`: the tar normalised and recompressed; other xz streams are not handled.
+fn xz_tar_file(
+    path: &Path,
+    clamp: Clamp,
+    out: &mut dyn Write,
+    changes: &mut Vec<String>,
+) -> io::Result<Option<String>> {
+    let opened = archive::open(open(path)?, 1)?;
+    if opened.kind != Kind::Tar {
+        return Ok(None);
+    }
+    let mut xz = liblzma::write::XzEncoder::new(out, XZ_PRESET);
+    let ch = tar::normalize(&mut { opened.stream }, &mut xz, clamp)?;
+    xz.finish()?;
+    changes.extend(ch.into_iter().map(String::from));
+    changes.push(format!("recompressed (xz -{XZ_PRESET})"));
+    Ok(Some("tar.xz".into()))
 }
 
 /// A gzip member written with a given header: raw deflate, then CRC-32 and size.
