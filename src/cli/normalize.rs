@@ -15,9 +15,10 @@ use crate::ops::normalize::{Format, Options, normalize_file};
 ///
 /// tar: member mtimes capped, members sorted by path, owner/group names and ids zeroed, PAX
 /// time records made deterministic. gzip: no stored name, mtime capped, OS byte 3. A .tar.gz
-/// is recompressed with one fixed setting (--gzip-level), a .tar.xz with xz -6. zip/jar: members sorted, DOS and
-/// extended timestamps capped, Unix extra fields dropped, modes 644/755; signed jars are left
-/// alone with a warning. ar: mtimes capped, uid/gid 0, modes 644/755.
+/// is recompressed with one fixed setting (--gzip-level), a .tar.xz with xz -6. zip/jar:
+/// members sorted, DOS and extended timestamps capped, Unix extra fields dropped, modes
+/// 644/755; signed jars are left alone with a warning. ar: mtimes capped, uid/gid 0, modes
+/// 644/755.
 ///
 /// Timestamps later than the given time are lowered to it (capping); --overwrite sets every
 /// one to it. The time is --time, else the descriptor's reference_datetime (--descriptor),

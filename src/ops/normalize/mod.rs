@@ -2,7 +2,8 @@
 //! place. tar (mtimes capped, sorted, owners zeroed, PAX times), gzip (no name, mtime capped,
 //! fixed OS byte), zip/jar (sorted, timestamps capped, Unix extra fields dropped, modes
 //! 644/755; signed jars left alone), ar (mtime, uid, gid, mode). A `.tar.gz` or `.tar.xz` is
-//! recompressed with one fixed setting; everything else keeps its bytes apart from the fields changed.
+//! recompressed with one fixed setting; everything else keeps its bytes apart from the fields
+//! changed.
 //!
 //! Atomicity: the normal form is written to a temporary file beside the original, given the
 //! original's permissions and modification time, and renamed over it only when it differs;
