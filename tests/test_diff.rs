@@ -360,6 +360,27 @@ fn test_normalize_tar_gz_round_trip_is_byte_identical() {
 }
 
 #[test]
+fn test_normalize_hard_links_whichever_name_tar_met_first() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    sh(
+        d,
+        "mkdir src && echo data > src/b && ln src/b src/a && ln src/b src/c && touch -d 2020-01-01 src/* src \
+         && tar --owner=0 --group=0 --numeric-owner --no-recursion -cf one.tar src/c src/b src/a src \
+         && tar --owner=0 --group=0 --numeric-owner --no-recursion -cf two.tar src/b src/a src/c src \
+         && [ \"$(tar -tvf one.tar | grep -c 'link to src/c')\" = 2 ]",
+    );
+    let out = normalize(d, &["one.tar", "two.tar"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("hard link roles"), "{}", stdout(&out));
+    // src/a holds the data in both now, src/b and src/c link to it; contents unchanged
+    sh(
+        d,
+        "cmp one.tar two.tar && [ \"$(tar -tvf one.tar | grep -c 'link to src/a')\" = 2 ] && tar -df one.tar",
+    );
+}
+
+#[test]
 fn test_normalize_zip_ar_and_gzip_round_trips() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();

@@ -120,8 +120,9 @@ pub fn run(args: NormalizeArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
             Ok(o) => match (&o.format, &o.skipped) {
                 (None, _) => {
                     ui.error(
-                        &CliError::new(format!("{shown}: not an archive normalize handles"))
-                            .hint("normalize handles tar, tar.gz, tar.xz, gzip, zip/jar and ar/deb"),
+                        &CliError::new(format!("{shown}: not an archive normalize handles")).hint(
+                            "normalize handles tar, tar.gz, tar.xz, gzip, zip/jar and ar/deb",
+                        ),
                     );
                     failed = true;
                 }

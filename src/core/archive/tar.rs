@@ -236,6 +236,35 @@ pub fn pax_overrides(
     (get(b"path"), get(b"linkpath"), size)
 }
 
+/// Makes a header a hard link (`'1'`, no data) to `target`. False (block unchanged) when the
+/// target does not fit the 100-byte link field.
+pub fn make_hard_link(block: &mut [u8], target: &[u8]) -> bool {
+    if target.len() > 100 {
+        return false;
+    }
+    block[157..257].fill(0);
+    block[157..157 + target.len()].copy_from_slice(target);
+    block[TYPEFLAG] = b'1';
+    set_number(&mut block[SIZE], 0);
+    set_checksum(block);
+    true
+}
+
+/// Renames a header to `path` (the name field only; a ustar prefix is cleared). False (block
+/// unchanged) when the path does not fit the 100-byte name field.
+pub fn rename(block: &mut [u8], path: &[u8]) -> bool {
+    if path.len() > 100 {
+        return false;
+    }
+    block[..100].fill(0);
+    block[..path.len()].copy_from_slice(path);
+    if &block[257..262] == b"ustar" && block[262] == 0 {
+        block[345..500].fill(0);
+    }
+    set_checksum(block);
+    true
+}
+
 /// Sort key of an entry: by path, bytewise; a hard link (`'1'`) goes right after its target
 /// so that extracting in order still finds the target first.
 pub fn sort_key(path: &[u8], typeflag: u8, link: &[u8]) -> (Vec<u8>, u8, Vec<u8>) {
@@ -302,6 +331,16 @@ mod tests {
         assert_eq!(pax_records(&render_pax(&r)).unwrap(), r);
         let r = vec![(b"k".to_vec(), vec![b'v'; 93])];
         assert_eq!(pax_records(&render_pax(&r)).unwrap(), r);
+    }
+
+    #[test]
+    fn hard_link_and_rename_keep_the_checksum() {
+        let mut b = header("a.txt", 1);
+        assert!(make_hard_link(&mut b, b"b.txt") && is_header(&b));
+        assert_eq!((typeflag(&b), size(&b), link(&b)), (b'1', Some(0), b"b.txt".to_vec()));
+        assert!(rename(&mut b, b"c.txt") && is_header(&b));
+        assert_eq!(path(&b), b"c.txt");
+        assert!(!rename(&mut b, &[b'x'; 101]));
     }
 
     #[test]

@@ -12,6 +12,9 @@ use crate::core::archive::tar::{self, BLOCK, RECORD};
 struct Entry {
     /// Extension headers (PAX `x`, GNU `L`/`K`) with their data, then the main header.
     headers: Vec<u8>,
+    /// Its path and link target as the archive gives them.
+    path: Vec<u8>,
+    link: Vec<u8>,
     /// Where its data is in the spool, and its length in whole blocks.
     data: (u64, u64),
     key: (Vec<u8>, u8, Vec<u8>),
@@ -138,11 +141,8 @@ pub fn normalize(r: &mut dyn Read, w: &mut dyn Write, clamp: Clamp) -> io::Resul
             _ => {
                 let size = ext.size.take().unwrap_or(size);
                 let path = ext.path.take().unwrap_or_else(|| tar::path(&block));
-                let key = tar::sort_key(
-                    &path,
-                    flag,
-                    &ext.link.take().unwrap_or_else(|| tar::link(&block)),
-                );
+                let link = ext.link.take().unwrap_or_else(|| tar::link(&block));
+                let key = tar::sort_key(&path, flag, &link);
                 changes.extend(tar::normalize_header(&mut block, clamp));
                 ext.pending.extend_from_slice(&block);
                 let blocks = tar::data_blocks(size);
@@ -153,19 +153,75 @@ pub fn normalize(r: &mut dyn Read, w: &mut dyn Write, clamp: Clamp) -> io::Resul
                         String::from_utf8_lossy(&path)
                     )));
                 }
-                entries.push(Entry {
-                    headers: std::mem::take(&mut ext.pending),
-                    data: (offset, blocks),
-                    key,
-                });
+                let headers = std::mem::take(&mut ext.pending);
+                entries.push(Entry { headers, path, link, data: (offset, blocks), key });
                 offset += n;
             }
         }
     }
     io::copy(r, &mut io::sink())?;
     drop(spool_w);
+    if canonical_hard_links(&mut entries) {
+        changes.insert("hard link roles");
+    }
     write_sorted(&mut spool, w, ext.globals, entries, &mut changes)?;
     Ok(changes)
+}
+
+/// Of a file and its hard links, the name that sorts first holds the data and the others link
+/// to it (tar gives the data to whichever name it met first, which depends on the order the
+/// directory was read in). Only where every header of the group stands alone (no PAX or long
+/// name header) and the names fit the header's fields. Returns whether anything changed.
+fn canonical_hard_links(entries: &mut [Entry]) -> bool {
+    let holder: std::collections::HashMap<Vec<u8>, usize> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            matches!(e.headers.last_chunk::<BLOCK>().map(|b| tar::typeflag(b)), Some(b'0' | 0))
+        })
+        .map(|(i, e)| (e.path.clone(), i))
+        .collect();
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if e.headers.len() == BLOCK
+            && tar::typeflag(&e.headers) == b'1'
+            && let Some(&f) = holder.get(&e.link)
+        {
+            groups.entry(f).or_default().push(i);
+        }
+    }
+    let by_name = |e: &Entry| tar::sort_key(&e.path, b'0', b"");
+    let mut changed = false;
+    for (f, links) in groups {
+        let Some(&first) = links.iter().min_by_key(|&&i| by_name(&entries[i])) else { continue };
+        let name = entries[first].path.clone();
+        if entries[f].headers.len() != BLOCK
+            || by_name(&entries[first]) >= by_name(&entries[f])
+            || name.len() > 100
+        {
+            continue;
+        }
+        // every header stands alone and `name` fits: none of the rewrites below can fail
+        let mut data_header = entries[f].headers.clone();
+        let mut link_header = entries[f].headers.clone();
+        tar::rename(&mut data_header, &name);
+        tar::make_hard_link(&mut link_header, &name);
+        for &l in links.iter().filter(|&&l| l != first) {
+            tar::make_hard_link(&mut entries[l].headers, &name);
+            entries[l].key = tar::sort_key(&entries[l].path, b'1', &name);
+            entries[l].link = name.clone();
+        }
+        let old = entries[f].path.clone();
+        entries[first].headers = data_header;
+        entries[first].data = entries[f].data;
+        entries[first].key = tar::sort_key(&name, b'0', b"");
+        entries[f].headers = link_header;
+        entries[f].data.1 = 0;
+        entries[f].key = tar::sort_key(&old, b'1', &name);
+        changed = true;
+    }
+    changed
 }
 
 fn write_sorted(
