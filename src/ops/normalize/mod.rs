@@ -367,6 +367,43 @@ pub fn normalize_tree(
     Ok(out)
 }
 
+/// The formats a descriptor's `normalize:` list may name.
+pub const FORMAT_NAMES: [&str; 4] = ["tar", "gzip", "zip", "ar"];
+
+/// What a build does before it hashes `build/out` when its descriptor says `normalize: [...]`:
+/// every archive of those formats normalised in place, timestamps capped at the build's
+/// reference time (`YYYY-MM-DD HH:MM:SS`, UTC). Returns the files that changed.
+pub fn build_outputs(
+    out: &Path,
+    names: &[String],
+    reference: &str,
+) -> Result<Vec<Outcome>, NormalizeError> {
+    let bad = |msg: String| NormalizeError {
+        path: out.into(),
+        source: io::Error::new(io::ErrorKind::InvalidInput, msg),
+    };
+    let formats = names
+        .iter()
+        .map(|n| {
+            Format::parse(n).ok_or_else(|| bad(format!("'{n}' is not a format normalize handles")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let time = crate::core::archive::parse_time(reference)
+        .ok_or_else(|| bad(format!("reference time '{reference}' is not a time")))?;
+    normalize_tree(out, &formats, Clamp { time, overwrite: false }, 6)
+}
+
+/// The result file's text, recording under `normalized:` the formats whose outputs were
+/// normalised before hashing (the descriptor's list: the same for every builder, whatever
+/// each one's archives held before). Without any, Gitian's bytes exactly.
+pub fn result_text(result: &crate::core::assertion::BuildResult, names: &[String]) -> String {
+    let mut doc = result.to_document();
+    if !names.is_empty() {
+        doc.set("normalized", crate::core::assertion::Node::Str(names.join(" ")));
+    }
+    doc.render()
+}
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
     for e in std::fs::read_dir(dir)? {
         let e = e?;
@@ -383,6 +420,33 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn result_records_the_formats() {
+        let r = crate::core::assertion::BuildResult {
+            out_manifest: "h  a.tar.gz\n".into(),
+            ..Default::default()
+        };
+        assert_eq!(result_text(&r, &[]), r.render());
+        let text = result_text(&r, &["tar".into(), "gzip".into()]);
+        assert!(
+            text.starts_with(&r.render()) && text.ends_with("- normalized: tar gzip\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn build_outputs_refuses_unknown_formats_and_times() {
+        let t = tempfile::tempdir().unwrap();
+        let e = build_outputs(t.path(), &["rar".into()], "2020-01-01 00:00:00")
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("'rar' is not a format normalize handles"), "{e}");
+        assert!(build_outputs(t.path(), &["tar".into()], "soon").is_err());
+        assert!(
+            build_outputs(t.path(), &["tar".into()], "2020-01-01 00:00:00").unwrap().is_empty()
+        );
+    }
 
     #[test]
     fn tree_normalises_only_the_chosen_formats() {
