@@ -494,3 +494,19 @@ fn test_normalize_interrupted_or_killed_leaves_the_file_and_no_leftovers() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn test_normalize_overwrite_sets_every_time_and_capping_keeps_earlier_ones() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    tree(d);
+    sh(d, "tar --format=gnu -cf capped.tar src && cp capped.tar set.tar");
+    assert_eq!(normalize(d, &["capped.tar"]).status.code(), Some(0));
+    assert_eq!(normalize(d, &["--overwrite", "set.tar"]).status.code(), Some(0));
+    // the tree is dated 2020-01-01, before the time given (2020-06-01)
+    sh(
+        d,
+        "[ \"$(tar -tvf capped.tar | grep -c ' 2020-01-01 00:00 ')\" = 6 ] \
+         && [ \"$(tar -tvf set.tar | grep -c ' 2020-06-01 00:00 ')\" = 6 ]",
+    );
+}
