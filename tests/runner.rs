@@ -7,6 +7,7 @@ mod test_backends;
 mod test_build;
 mod test_cli;
 mod test_completion;
+mod test_diff;
 mod test_formats;
 mod test_fuzz;
 mod test_hooks;

@@ -71,7 +71,7 @@ fn test_layering_core_is_pure() {
 #[test]
 fn test_layering_effects_use_no_higher_layer() {
     let mut found = Vec::new();
-    for module in ["core", "guest", "git", "ledger", "openpgp", "gpg"] {
+    for module in ["core", "archive", "guest", "git", "ledger", "openpgp", "gpg"] {
         found.extend(violations(&root().join("src").join(module), &HIGHER));
     }
     found.extend(violations(&root().join("src/ops"), &["crate::cli"]));

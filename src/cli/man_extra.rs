@@ -44,6 +44,11 @@ const ENV_BUILD: [Item; 5] = [
     ),
 ];
 
+const ENV_NORMALIZE: [Item; 1] = [(
+    "SOURCE_DATE_EPOCH",
+    "normalize: the time archive timestamps are capped at, when neither --time nor --descriptor is given",
+)];
+
 const ENV_SIGN: [Item; 1] = [(
     "GNUPGHOME",
     "sign: the GnuPG home holding your secret key (gpg-agent, pinentry and smartcards work as with gpg); verify never reads it unless --gpg-keyring is given",
@@ -158,7 +163,7 @@ struct Extra {
 }
 
 /// Every README recipe, in README order.
-const README_EXAMPLES: [Example; 12] = [
+const README_EXAMPLES: [Example; 15] = [
     (
         "bash scripts/demo",
         "In a clone of git-gitian, as root: install the packages, build the tool, make a base image, build the bundled example, sign it as two throwaway builders and verify (as another user: sudo bash scripts/demo).",
@@ -201,6 +206,12 @@ const README_EXAMPLES: [Example; 12] = [
         "git gitian build -c bitcoin=v0.21.0 ../gitian-linux.yml",
         "Build a descriptor at a tag, on the backend auto picks.",
     ),
+    (
+        "git gitian diff builder-a/build/out builder-b/build/out",
+        "What differs between two builds, down inside their archives (or two result files, or two files).",
+    ),
+    ("git gitian diff --format json A B", "The same as JSON (schema git-gitian/diff/v1)."),
+    ("git gitian diff --deep A B", "Also run diffoscope on each member that differs."),
 ];
 
 fn extra(page: &str) -> Extra {
@@ -230,6 +241,8 @@ fn extra_build(page: &str) -> Extra {
                 "git-gitian-init",
                 "git-gitian-hooks",
                 "git-gitian-lint",
+                "git-gitian-diff",
+                "git-gitian-normalize",
                 "git-gitian-completions",
                 "git",
                 "gpg",
@@ -388,6 +401,27 @@ fn extra_other(page: &str) -> Extra {
             files: Vec::new(),
             see_also: &["git-gitian-build", "git-gitian"],
         },
+        "git-gitian-diff" => Extra {
+            examples: &README_EXAMPLES[12..15],
+            environment: ENV_COMMON[2..].to_vec(),
+            files: FILES_WORK[1..3].to_vec(),
+            see_also: &["git-gitian-normalize", "git-gitian-build", "git-gitian"],
+        },
+        "git-gitian-normalize" => Extra {
+            examples: &[
+                (
+                    "git gitian normalize --time '2024-01-01 00:00:00' build/out/*.tar.gz",
+                    "Cap every archive timestamp at that time, sort members, zero owners.",
+                ),
+                (
+                    "git gitian normalize --check --descriptor ../gitian-linux.yml build/out/*",
+                    "Only say which files would change, capping at the descriptor's reference_datetime.",
+                ),
+            ],
+            environment: env(&[&ENV_NORMALIZE, &ENV_COMMON[2..]]),
+            files: FILES_WORK[1..2].to_vec(),
+            see_also: &["git-gitian-diff", "git-gitian-build", "git-gitian"],
+        },
         "git-gitian-completions" => Extra {
             examples: &[
                 (
@@ -440,6 +474,8 @@ pub fn render(page: &str) -> String {
         items(&mut r, &e.files);
     }
     r.control("SH", ["SEE ALSO"]);
+    // Page names are never hyphenated across lines (man would print "git-gitian-comple-").
+    r.control("nh", []);
     let refs: Vec<String> = e.see_also.iter().map(|p| format!("{p}({})", section_of(p))).collect();
     r.text([roman(refs.join(", "))]);
     r.to_roff()

@@ -1,6 +1,7 @@
 //! Command line: argv -> workflow -> output. The only layer that knows clap or prints.
 
 pub mod build;
+pub mod diff;
 pub mod error;
 pub mod generate;
 pub mod gitian_compat;
@@ -9,6 +10,7 @@ pub mod init;
 pub mod lint;
 pub mod make_base;
 pub mod man_extra;
+pub mod normalize;
 pub mod sign;
 pub mod status;
 pub mod ui;
@@ -49,6 +51,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     Lint(lint::LintArgs),
     Status(status::StatusArgs),
+    Diff(diff::DiffArgs),
+    Normalize(normalize::NormalizeArgs),
     Init(init::InitArgs),
     Hooks(hooks::HooksArgs),
     /// Print the shell completion script for bash, zsh or fish
@@ -88,6 +92,8 @@ pub fn run(cli: Cli, ui: &mut Ui) -> Result<ExitCode, CliError> {
         Command::Verify(args) => verify::run(args, ui),
         Command::Lint(args) => lint::run(args, ui),
         Command::Status(args) => status::run(args, ui),
+        Command::Diff(args) => diff::run(args, ui),
+        Command::Normalize(args) => normalize::run(args, ui),
         Command::Init(args) => init::run(args, ui),
         Command::Hooks(args) => hooks::run(args, ui),
         Command::Completions { shell } => {

@@ -2,10 +2,12 @@
 //! processes, the environment, the network, git2 or gpgme; a test enforces it.
 
 pub mod arch;
+pub mod archive;
 pub mod assertion;
 pub mod buildscript;
 pub mod consensus;
 pub mod descriptor;
+pub mod diff;
 pub mod hook_script;
 pub mod layout;
 pub mod manifest;

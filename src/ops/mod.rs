@@ -2,11 +2,13 @@
 
 pub mod base;
 pub mod build;
+pub mod diff;
 pub mod fetch;
 pub mod hooks;
 pub mod init;
 pub mod matrix;
 pub mod memo;
+pub mod normalize;
 pub mod plan;
 pub mod publish;
 pub mod push_guard;
