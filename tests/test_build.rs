@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{git, stderr, stdout};
-
 use crate::common::guests::{base, base_dir, guest_lock, make_base};
+use crate::common::{git, stderr, stdout};
 
 fn gitian(dir: &Path, args: &[&str]) -> Command {
     crate::common::gitian_build_cmd(dir, args, &base_dir())
@@ -456,7 +455,7 @@ fn test_build_without_base_image_names_the_make_base_command() {
 
 /// Slow (two full bootstraps, about 3 minutes each on CI): run with `--ignored`.
 #[test]
-#[ignore]
+#[ignore = "slow: two full bootstraps from the Debian mirror; .ci/run runs it by name"]
 fn test_make_base_twice_gives_the_same_image_hash() {
     let t = tempfile::tempdir().unwrap();
     let mut hashes = Vec::new();
