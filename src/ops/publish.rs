@@ -378,8 +378,10 @@ mod tests {
     #[test]
     fn temporary_files_of_dead_writers_are_removed_and_live_ones_kept() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let dead = child.id();
+        use crate::process::piped::{self, Stdio};
+        let inv = crate::process::Invocation::new("true");
+        let mut child = piped::start(&inv, Stdio::null(), Stdio::null(), Stdio::null()).unwrap();
+        let dead = child.pid();
         child.wait().unwrap();
         let stale = tmp.path().join(format!(".gitian-tmp-{dead}-abc"));
         let live = tmp.path().join(format!(".gitian-tmp-{}-abc", std::process::id()));

@@ -156,6 +156,29 @@ pub(super) fn boot(
     result
 }
 
+/// Starts virtiofsd serving `share` and waits for its socket in `sockets`.
+fn start_virtiofsd(sockets: &Path, share: &Path, log: &Path) -> Result<Child, GuestError> {
+    let mut virtiofsd = process::spawn(&virtiofsd_invocation(sockets, share), log)?;
+    let start = Instant::now();
+    while !sockets.join("vfs.sock").exists() {
+        if let Some(code) = virtiofsd.try_wait() {
+            return Err(err(format!(
+                "virtiofsd exited with status {code}:\n{}",
+                process::tail_of_file(log, 10)
+            )));
+        }
+        if start.elapsed() > SOCKET_CEILING {
+            let secs = SOCKET_CEILING.as_secs();
+            return Err(err(format!("virtiofsd did not create its socket within {secs} s")));
+        }
+        if process::interrupted() {
+            return Err(err("interrupted"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(virtiofsd)
+}
+
 pub(super) fn boot_inner(
     spec: &GuestSpec,
     accel: &'static str,
@@ -173,27 +196,7 @@ pub(super) fn boot_inner(
     // Unix socket paths are limited to 107 bytes: keep them in a short temporary folder.
     let sockets = crate::guest::util::own_temp_dir(Path::new("/tmp"), "gitian-kvm")
         .map_err(|e| err(format!("cannot create a socket folder in /tmp: {e}")))?;
-    let vfs_log = scratch.join("virtiofsd.log");
-    let mut virtiofsd = process::spawn(&virtiofsd_invocation(sockets.path(), &share), &vfs_log)
-        .map_err(GuestError::from)?;
-    let start = Instant::now();
-    while !sockets.path().join("vfs.sock").exists() {
-        if let Some(code) = virtiofsd.try_wait() {
-            return Err(err(format!(
-                "virtiofsd exited with status {code}:\n{}",
-                process::tail_of_file(&vfs_log, 10)
-            ))
-            .into());
-        }
-        if start.elapsed() > SOCKET_CEILING {
-            let secs = SOCKET_CEILING.as_secs();
-            return Err(err(format!("virtiofsd did not create its socket within {secs} s")).into());
-        }
-        if process::interrupted() {
-            return Err(err("interrupted").into());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let virtiofsd = start_virtiofsd(sockets.path(), &share, &scratch.join("virtiofsd.log"))?;
     let qemu_log = scratch.join("qemu.log");
     let console = scratch.join("console.log");
     let inv = qemu_invocation(spec, accel, &base_disk, &scratch, sockets.path(), &console);
