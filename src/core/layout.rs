@@ -50,6 +50,27 @@ pub fn check_component(kind: &'static str, name: &str) -> Result<(), BadName> {
     Ok(())
 }
 
+/// Folders of a ledger that hold public keys rather than releases.
+pub const KEY_DIRS: [&str; 3] = ["builder-keys", "keys", "gitian-keys"];
+
+/// Names at a ledger's root that are not releases: the key folders and the policy file.
+pub const RESERVED_RELEASES: [&str; 4] = ["builder-keys", "keys", "gitian-keys", "policy.yml"];
+
+/// Checks a release name: a path component ([`check_component`]) that is none of the ledger's
+/// own folders and files ([`RESERVED_RELEASES`], in any case: a case-insensitive file system
+/// would write into them), so that an attestation never lands among the keys or the policy.
+pub fn check_release(name: &str) -> Result<(), BadName> {
+    check_component("release", name)?;
+    if RESERVED_RELEASES.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        return Err(BadName {
+            kind: "release",
+            shown: name.escape_default().to_string(),
+            reason: "is reserved for the ledger's keys or policy",
+        });
+    }
+    Ok(())
+}
+
 /// Gitian's sanitizer for names, releases, dirs and commits: only `[A-Za-z0-9_.-]`.
 pub fn is_gitian_word(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
@@ -71,6 +92,18 @@ mod tests {
         }
         for good in ["laanwj", "0.20.1-linux", "E50FE137", "luke-jr", "some one@x"] {
             assert!(check_component("signer", good).is_ok(), "{good:?} rejected");
+        }
+    }
+
+    #[test]
+    fn key_folders_and_the_policy_are_not_releases() {
+        for bad in ["builder-keys", "keys", "gitian-keys", "policy.yml", "Builder-Keys", "KEYS"] {
+            let e = check_release(bad).unwrap_err();
+            assert!(e.to_string().contains("reserved"), "{e}");
+        }
+        assert!(check_release("../x").is_err());
+        for good in ["0.20.1-linux", "26.0", "keys2", "policy"] {
+            assert!(check_release(good).is_ok(), "{good:?} rejected");
         }
     }
 }

@@ -11,4 +11,5 @@ pub mod layout;
 pub mod manifest;
 pub mod policy;
 pub mod report;
+pub mod status;
 pub mod sums;

@@ -2,4 +2,5 @@
 //! from a commit's tree).
 
 pub mod ledger;
+pub mod push;
 pub mod repo;

@@ -16,9 +16,10 @@ use crate::core::consensus::push::judge_push;
 use crate::core::hook_script::{self, Edit, HookScriptError};
 use crate::core::policy::Policy;
 use crate::core::sums;
+use crate::git::push::CommitId;
 use crate::git::repo::{Repo, RepoError};
-use crate::ops::publish;
 use crate::ops::verify::{self, LedgerSpec, Query, SIG_EXTS, VerifyError};
+use crate::ops::{publish, push_guard};
 
 /// The hook templates shipped in `hooks/`.
 pub const HOOKS: [(&str, &str); 2] = [
@@ -344,45 +345,110 @@ pub fn pre_push(
         keys_loaded: 0,
         policy: Policy::default(),
     };
-    for r in refs.iter().filter(|r| !is_zero(&r.local_sha)) {
-        let local = repo.resolve(&r.local_sha)?;
-        let remote_old =
-            if is_zero(&r.remote_sha) { None } else { repo.resolve(&r.remote_sha).ok() };
-        let touched: BTreeSet<(String, String, String)> = repo
-            .pushed_paths(local, remote_old, remote)?
-            .iter()
-            .filter_map(|p| attestation_of(p))
-            .collect();
-        if touched.is_empty() {
+    for r in refs {
+        if is_zero(&r.local_sha) {
+            report.judged.push(refuse(push_guard::branch_deletion(&r.remote_ref)));
             continue;
         }
-        let releases: BTreeSet<String> = touched.iter().map(|t| t.0.clone()).collect();
-        let q = Query {
-            ledgers: vec![LedgerSpec::Git {
-                path: repo.workdir().to_path_buf(),
-                revs: vec![local.to_string()],
-                all_branches: false,
-            }],
-            releases: releases.into_iter().collect(),
-            name: None,
-            keys: Vec::new(),
-            extra_keys: Vec::new(),
-            at: SystemTime::now(),
-            threshold: None,
-            compare_to: None,
-            cache: Some(super::verify::default_cache()),
+        let local = repo.resolve(&r.local_sha)?;
+        let remote_old = match is_zero(&r.remote_sha) {
+            true => None,
+            false => match repo.resolve(&r.remote_sha) {
+                Ok(old) => Some(old),
+                Err(_) => {
+                    let unknown = push_guard::unknown_remote_commit(&r.remote_ref, &r.remote_sha);
+                    report.judged.push(refuse(unknown));
+                    continue;
+                }
+            },
         };
-        let v = verify::verify(&q)?;
-        for t in &touched {
-            report.judged.push(judge_push(&v.groups, t, v.policy.allow_disagreement));
+        if let Some(old) = remote_old {
+            let is_attestation = |p: &str| attestation_of(p).is_some();
+            let taken = push_guard::removals_and_keys(
+                repo.workdir(),
+                &old.to_string(),
+                &local.to_string(),
+                is_attestation,
+            )?;
+            report.judged.extend(taken.into_iter().map(refuse));
         }
-        report.groups.extend(v.groups);
-        report.problems.extend(v.problems);
-        report.warnings.extend(v.warnings);
-        report.keys_loaded = report.keys_loaded.max(v.keys_loaded);
-        report.policy = v.policy;
+        judge_pushed(repo, remote, local, remote_old, &mut report)?;
     }
     Ok(report)
+}
+
+fn refuse((path, why): push_guard::Refusal) -> Judged {
+    Judged { path, refused: Some(why), differing: Vec::new(), allowed_disagreement: false }
+}
+
+/// Verification of the releases at one revision of the repository.
+fn query_at(repo: &Repo, rev: String, releases: Vec<String>) -> Query {
+    Query {
+        ledgers: vec![LedgerSpec::Git {
+            path: repo.workdir().to_path_buf(),
+            revs: vec![rev],
+            all_branches: false,
+        }],
+        releases,
+        name: None,
+        keys: Vec::new(),
+        extra_keys: Vec::new(),
+        at: SystemTime::now(),
+        threshold: None,
+        compare_to: None,
+        cache: Some(super::verify::default_cache()),
+    }
+}
+
+/// Judges every attestation the commits up to `local` add or change (that the remote, at
+/// `remote_old`, does not have), into `report`.
+fn judge_pushed(
+    repo: &Repo,
+    remote: &str,
+    local: CommitId,
+    remote_old: Option<CommitId>,
+    report: &mut PrePushReport,
+) -> Result<(), HooksError> {
+    let touched: BTreeSet<(String, String, String)> = repo
+        .pushed_paths(local, remote_old, remote)?
+        .iter()
+        .filter_map(|p| attestation_of(p))
+        .collect();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let releases: BTreeSet<String> = touched.iter().map(|t| t.0.clone()).collect();
+    let v = verify::verify(&query_at(repo, local.to_string(), releases.iter().cloned().collect()))?;
+    // The remote's versions of the touched releases, to know who signed them (none when the
+    // remote has none of them yet).
+    let before = match remote_old {
+        Some(old) => {
+            let on_remote: Vec<String> = releases
+                .into_iter()
+                .filter(|r| push_guard::has_dir(repo.workdir(), old, r))
+                .collect();
+            match on_remote.is_empty() {
+                true => Vec::new(),
+                false => verify::verify(&query_at(repo, old.to_string(), on_remote))?.groups,
+            }
+        }
+        None => Vec::new(),
+    };
+    for t in &touched {
+        let mut j = judge_push(&v.groups, t, v.policy.allow_disagreement);
+        // Another key over a builder's attestation says more than what it attests.
+        if let Some(why) = push_guard::resigned_by_another_key(&before, &v.groups, t) {
+            j.refused = Some(why);
+            j.allowed_disagreement = false;
+        }
+        report.judged.push(j);
+    }
+    report.groups.extend(v.groups);
+    report.problems.extend(v.problems);
+    report.warnings.extend(v.warnings);
+    report.keys_loaded = report.keys_loaded.max(v.keys_loaded);
+    report.policy = v.policy;
+    Ok(())
 }
 
 #[cfg(test)]

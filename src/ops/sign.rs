@@ -351,7 +351,7 @@ struct Wanted {
 /// Signs a build result into the sigs repository.
 pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
     layout::check_component("signer", &req.signer)?;
-    layout::check_component("release", &req.release)?;
+    layout::check_release(&req.release)?;
     let (wanted, what) = match req.format {
         Format::Gitian => gitian_wanted(req)?,
         Format::Guix => guix_wanted(req)?,

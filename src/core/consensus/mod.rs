@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::manifest::Manifest;
+use super::status::RowStatus;
 
 pub mod matrix;
 pub mod push;
@@ -52,8 +53,9 @@ pub struct Row {
     pub signer: String,
     /// Path of the signature inside the ledger, when there is one.
     pub sig_path: Option<String>,
-    /// Signature status in the corpus vocabulary (`good`, `expired_key`, `no_signature`, ...).
-    pub status: String,
+    /// Signature status (written in the corpus vocabulary: `good`, `expired_key`,
+    /// `no_signature`, ...).
+    pub status: RowStatus,
     /// Whether the signature counts toward consensus (good, or expired when policy allows).
     pub counts: bool,
     /// Primary key fingerprint (or issuer id for no_pubkey).
@@ -199,6 +201,10 @@ pub struct Options {
     pub compare_to: Option<String>,
     /// Signers that must be in the agreeing group.
     pub required_signers: Vec<String>,
+    /// Primary fingerprints of the keys kept under each required signer's name (in the key
+    /// folder, e.g. `builder-keys/alice.asc`): a required signer is met only by its folder's
+    /// attestation signed by one of these, never by a folder of that name signed by another key.
+    pub required_keys: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// The normalised manifest text: the `hash  name` lines in written order.
@@ -290,14 +296,17 @@ fn compute_group(
         .map(|(row, text)| verdict_of(row, text.as_ref(), consensus_text.as_ref(), &shared))
         .collect();
 
-    let agreeing: BTreeSet<&str> = rows
+    let agreeing: BTreeSet<(&str, &str)> = rows
         .iter()
         .zip(&norm)
         .filter(|(r, t)| is_vote(r) && consensus_text.is_some() && **t == consensus_text)
-        .map(|(r, _)| r.signer.as_str())
+        .filter_map(|(r, _)| Some((r.signer.as_str(), r.key_fingerprint.as_deref()?)))
         .collect();
-    let missing_required =
-        opts.required_signers.iter().filter(|s| !agreeing.contains(s.as_str())).cloned().collect();
+    let met = |name: &str| {
+        let keys = opts.required_keys.get(name);
+        agreeing.iter().any(|(s, k)| *s == name && keys.is_some_and(|ks| ks.contains(*k)))
+    };
+    let missing_required = opts.required_signers.iter().filter(|s| !met(s)).cloned().collect();
 
     let artifacts = artifact_grid(&rows, opts.compare_to.as_deref());
     GroupReport {
@@ -357,7 +366,7 @@ fn verdict_of(
 ) -> Verdict {
     if row.conflict.is_some() {
         Verdict::Conflict
-    } else if row.status == "no_signature" || row.status == "no_data" {
+    } else if row.status.is_missing() {
         Verdict::Missing
     } else if row.file_error.is_some() || row.field_error.is_some() {
         Verdict::Invalid
@@ -421,6 +430,7 @@ fn artifact_grid(rows: &[Row], compare_to: Option<&str>) -> Vec<Artifact> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::status::SigStatus;
 
     /// A Gitian row of release 1.0 signed by `key` with `status`, holding `manifest`.
     pub(super) fn row(signer: &str, key: &str, status: &str, manifest: &str) -> Row {
@@ -432,7 +442,11 @@ mod tests {
             file: "x-build.assert".into(),
             signer: signer.into(),
             sig_path: Some(format!("1.0/{signer}/x-build.assert.sig")),
-            status: status.into(),
+            status: RowStatus::Signature(match status {
+                "good" => SigStatus::Good,
+                "no_pubkey" => SigStatus::NoPubkey,
+                _ => SigStatus::Bad,
+            }),
             counts: status == "good",
             key_fingerprint: Some(key.into()),
             signing_key_fingerprint: Some(key.into()),
@@ -514,5 +528,29 @@ mod tests {
         let opts = Options { compare_to: Some("c".into()), ..Default::default() };
         let r = &compute(rows, &opts)[0];
         assert_eq!(r.verdicts, vec![Verdict::Mismatch, Verdict::Mismatch, Verdict::Ok]);
+    }
+
+    #[test]
+    fn a_required_signer_is_met_only_by_the_key_kept_under_that_name() {
+        let rows = || {
+            vec![
+                row("alice", "K9", "good", "h1  f\n"),
+                row("b", "K2", "good", "h1  f\n"),
+                row("c", "K3", "good", "h1  f\n"),
+            ]
+        };
+        let keys = |k: &str| BTreeMap::from([("alice".to_string(), BTreeSet::from([k.into()]))]);
+        let mut opts = Options { required_signers: vec!["alice".into()], ..Default::default() };
+        // A folder named alice, signed by K9, while alice's key is K1.
+        opts.required_keys = keys("K1");
+        let r = &compute(rows(), &opts)[0];
+        assert_eq!(r.missing_required, ["alice"]);
+        assert!(!r.passed());
+        // No key kept under the name at all: never met.
+        opts.required_keys.clear();
+        assert_eq!(compute(rows(), &opts)[0].missing_required, ["alice"]);
+        opts.required_keys = keys("K9");
+        let r = &compute(rows(), &opts)[0];
+        assert!(r.missing_required.is_empty() && r.passed());
     }
 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::tally::{self, OnTie};
 use super::{GroupReport, Verdict, normalised};
 use crate::core::manifest::Manifest;
+use crate::core::status::{RowStatus, SigStatus};
 
 /// One attestation a push adds or changes, and the judgement of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,22 +37,26 @@ pub fn judge_push(groups: &[GroupReport], pushed: &Pushed, allow_disagreement: b
     let (release, signer, file) = pushed;
     let path = format!("{release}/{signer}/{file}");
     let mut j = Judged { path, refused: None, differing: Vec::new(), allowed_disagreement: false };
+    // Every row of it: one per signature file (a good .asc does not excuse a bad .sig).
     let found = groups.iter().find_map(|g| {
-        let i = g
-            .rows
-            .iter()
-            .position(|r| r.release == *release && r.signer == *signer && r.file == *file)?;
-        Some((g, i))
+        let at: Vec<usize> = (0..g.rows.len())
+            .filter(|&i| {
+                let r = &g.rows[i];
+                r.release == *release && r.signer == *signer && r.file == *file
+            })
+            .collect();
+        (!at.is_empty()).then_some((g, at))
     });
-    let Some((g, i)) = found else {
+    let Some((g, at)) = found else {
         // The signed file was deleted and only its signature remains, or the other way round.
         j.refused = Some("not found at the pushed commit (a signature without its file?)".into());
         return j;
     };
-    if let Some(why) = refusal_of_row(g, i) {
+    if let Some(why) = at.iter().find_map(|&i| refusal_of_row(g, i)) {
         j.refused = Some(why);
         return j;
     }
+    let i = at[0];
     let Some(mine) = &g.rows[i].manifest else {
         j.refused = Some("no manifest".into());
         return j;
@@ -86,13 +91,22 @@ fn refusal_of_row(g: &GroupReport, i: usize) -> Option<String> {
     if !bad && row.counts {
         return None;
     }
-    let why = match row.status.as_str() {
-        "bad" => {
+    let why = match &row.status {
+        RowStatus::Signature(SigStatus::Bad) => {
             "the signature does not match the file's bytes (edited after signing?)".to_string()
         }
-        "no_pubkey" => "signed by a key that is not in builder-keys/ (no_pubkey)".to_string(),
-        "no_signature" => "it has no signature next to it (no_signature)".to_string(),
-        other => format!("signature status {other}"),
+        RowStatus::Signature(SigStatus::NoPubkey) => {
+            "signed by a key that is not in builder-keys/ (no_pubkey)".to_string()
+        }
+        RowStatus::NoSignature => "it has no signature next to it (no_signature)".to_string(),
+        RowStatus::Signature(s) if *verdict == Verdict::SharedKey && s.is_good() => format!(
+            "its key {} also signs another signer's folder of this release",
+            row.key_fingerprint.as_deref().unwrap_or("-")
+        ),
+        other => match &row.sig_path {
+            Some(sig) => format!("signature status {other} ({sig})"),
+            None => format!("signature status {other}"),
+        },
     };
     Some(format!("{}: {why}", verdict.as_str()))
 }
