@@ -1426,7 +1426,7 @@ macro_rules! per_backend {
             #[allow(unreachable_code)]
             fn $name() {
                 $(
-                    eprintln!("skipped {}: {}", stringify!($name), $why);
+                    crate::common::not_applicable($why);
                     return;
                 )?
                 if !skip_unless_root() {

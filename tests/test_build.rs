@@ -589,7 +589,7 @@ fn test_build_auto_picks_kvm_only_when_the_boot_probe_boots() {
 #[test]
 fn test_build_accel_auto_warns_and_records_tcg() {
     let Some(why) = crate::common::guests::kvm_verdict_here() else {
-        eprintln!("skipped: KVM boots guests here (GITIAN_TEST_KVM_BOOTS=1)");
+        crate::common::not_applicable("KVM boots guests here (GITIAN_TEST_KVM_BOOTS=1)");
         return;
     };
     let _g = guest_lock();

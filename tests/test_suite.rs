@@ -66,3 +66,21 @@ fn test_suite_every_ignored_test_says_why() {
     }
     assert!(found.is_empty(), "#[ignore] without a reason at:\n{}", found.join("\n"));
 }
+
+/// A skip written with `eprintln!` is hidden by the harness when the test passes: skips go
+/// through `common::skip` (fails in CI) or `common::not_applicable`, which print past it.
+#[test]
+fn test_suite_skips_are_visible() {
+    // Spelled in two pieces so that this file does not match itself.
+    let needle = ["eprintln!(\"", "skip"].concat();
+    let mut found = Vec::new();
+    for module in test_modules() {
+        let text = std::fs::read_to_string(test_file(&module)).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line.to_lowercase().contains(&needle) {
+                found.push(format!("tests/{module}.rs:{}: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "skips the harness hides:\n{}", found.join("\n"));
+}

@@ -377,7 +377,7 @@ fn test_verify_memory_others_can_write_is_not_used_and_no_cache_ignores_a_poison
             }),
         ));
     } else {
-        eprintln!("skipped: the case of a memory owned by another user needs root");
+        crate::common::skip("the case of a memory owned by another user needs root");
     }
     for (what, set) in &cases {
         set(true);

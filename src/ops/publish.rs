@@ -45,7 +45,7 @@ pub fn clean_stale(area: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(pid) = name.to_str().and_then(|n| n.split('.').next()) else { continue };
-        if crate::guest::process::is_gone(pid) {
+        if crate::process::is_gone(pid) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
@@ -241,7 +241,7 @@ pub fn clean_stale_tmp(dir: &Path) {
         else {
             continue;
         };
-        if pid.0.bytes().all(|b| b.is_ascii_digit()) && crate::guest::process::is_gone(pid.0) {
+        if pid.0.bytes().all(|b| b.is_ascii_digit()) && crate::process::is_gone(pid.0) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -378,11 +378,9 @@ mod tests {
     #[test]
     fn temporary_files_of_dead_writers_are_removed_and_live_ones_kept() {
         let tmp = tempfile::tempdir().unwrap();
-        use crate::process::piped::{self, Stdio};
-        let inv = crate::process::Invocation::new("true");
-        let mut child = piped::start(&inv, Stdio::null(), Stdio::null(), Stdio::null()).unwrap();
-        let dead = child.pid();
-        child.wait().unwrap();
+        // Above the kernel's largest process id: no process has it.
+        let pid_max = fs::read_to_string("/proc/sys/kernel/pid_max").unwrap();
+        let dead = pid_max.trim().parse::<u64>().unwrap() + 1;
         let stale = tmp.path().join(format!(".gitian-tmp-{dead}-abc"));
         let live = tmp.path().join(format!(".gitian-tmp-{}-abc", std::process::id()));
         let other = tmp.path().join(".gitian-tmp-notapid");
