@@ -110,6 +110,15 @@ pub fn render(g: &GroupReport, opts: &Options) -> String {
         .filter(|&a| opts.all || (0..g.rows.len()).any(|i| disagrees(g, &g.artifacts[a], i)))
         .collect();
     let mut out = String::new();
+    let compared = g
+        .artifacts
+        .iter()
+        .any(|a| a.cells.iter().any(|c| *c != Cell::Unchecked && *c != Cell::Absent));
+    if !compared && !opts.all {
+        let n = g.artifacts.len();
+        say(&mut out, &format!("artifacts: {n}, not compared: no signature counts"), opts);
+        return out;
+    }
     if arts.is_empty() {
         say(
             &mut out,

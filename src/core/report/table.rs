@@ -279,7 +279,14 @@ pub fn release(g: &GroupReport, opts: &Options) -> String {
                 opts,
             );
         }
-        None => say(&mut out, &format!("consensus: NONE ({})", reason::no_consensus(g)), opts),
+        None => say(
+            &mut out,
+            &format!(
+                "consensus: NONE{}",
+                reason::no_consensus(g).trim_start_matches("no consensus")
+            ),
+            opts,
+        ),
     }
     out.push_str(&grid::render(g, opts));
     let result = reason::result_line(g);
