@@ -747,3 +747,33 @@ fn test_report_cli_gverify_words_for_what_gverify_saw() {
     assert!(out.contains("\x1b[1mdave: MISMATCH\x1b[0m\nnote: "), "{out}");
     assert!(out.contains("\x1b[1mfrank: BAD SIGNATURE\x1b[0m\nnote: signed by key "), "{out}");
 }
+
+#[test]
+fn test_report_cli_on_a_terminal_takes_its_width_and_colours_unless_no_color() {
+    let l = Signed::new();
+    // `script` gives the command a pseudo-terminal of 70 columns.
+    let on_tty = |no_color: bool| {
+        let cmd = format!(
+            "stty cols 70; {} verify -d {} -r 1.0 --no-cache",
+            bin().display(),
+            l.dir().display()
+        );
+        let mut c = l.w.cmd("script");
+        c.args(["-qec", &cmd, "/dev/null"]).env_remove("COLUMNS").env("LANG", "C.UTF-8");
+        c.env("TERM", "xterm");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        let out = c.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    };
+    let coloured = on_tty(false);
+    assert!(coloured.contains("\x1b[32mOK\x1b[0m"), "{coloured}");
+    assert_fits(&coloured, 70);
+    assert!(coloured.lines().any(|l| report::text::width(&strip_ansi(l)) > 60), "{coloured}");
+    let plain = on_tty(true);
+    assert!(!plain.contains("\x1b["), "{plain}");
+    assert_fits(&plain, 70);
+}
