@@ -183,7 +183,7 @@ fn test_verify_a_malformed_tree_on_one_branch_is_a_problem_not_the_end() {
     let (code, json, err) = l.verify(&["--all-branches"]);
     assert_eq!(code, 1, "{err}{json:#}");
     let problems = json["problems"].to_string();
-    assert!(problems.contains("broken"), "the branch is named: {problems}");
+    assert!(problems.contains("broken"), "the branch is named: {problems} {json:#}");
     for who in ["alice", "bob", "carol"] {
         assert_eq!(Ledger::row(&json, who)["verdict"], "OK", "{json:#}");
     }

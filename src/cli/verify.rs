@@ -252,6 +252,11 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         ui.info(&format!("hint: {hint}"));
     }
     ui.out(&render(&args, &rep, &meta, &opts));
+    if args.verbose {
+        for note in &rep.notes {
+            ui.info(note);
+        }
+    }
     if matches!(args.format, OutputFormat::Tsv | OutputFormat::Gverify) {
         for p in &rep.problems {
             ui.warn(p);

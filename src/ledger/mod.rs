@@ -73,4 +73,8 @@ pub trait LedgerTree {
     fn on_disk(&self) -> Option<FsTree> {
         None
     }
+    /// A regular file as a git blob that any thread may read later, when this is a git tree.
+    fn blob(&self, _path: &str) -> Option<Result<git::Blob, SourceError>> {
+        None
+    }
 }

@@ -9,10 +9,11 @@
 //! certifications of user IDs.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sequoia_openpgp as openpgp;
 
@@ -34,6 +35,10 @@ pub struct Keyring {
     /// Key revocations found outside any certificate (a revocation certificate in its own
     /// block or file), applied to the certificate they name, whenever it comes.
     revocations: Vec<Signature>,
+    /// The verifier of what this library cannot check, if any.
+    fallback: Option<Arc<dyn super::Fallback>>,
+    /// Certificates the fallback checked a signature for: primary fingerprint -> why.
+    fallback_used: Mutex<BTreeMap<String, String>>,
 }
 
 /// One certificate, all its versions.
@@ -65,7 +70,9 @@ impl Entry {
                         Version::Raw(raw) => Some(&**raw),
                         Version::InFile(file, nth) => file
                             .certs
-                            .get_or_init(|| parse_file(&file.bytes).0)
+                            .get_or_init(|| {
+                                parse_file(&file.bytes).map(|p| p.0).unwrap_or_default()
+                            })
                             .get(*nth)
                             .filter(|raw| raw.fingerprint() == self.fingerprint),
                     })
@@ -80,6 +87,23 @@ impl Entry {
                 Some(cert.clone().insert_packets(packets).map_or(cert, |(c, _)| c))
             })
             .as_ref()
+    }
+}
+
+impl Entry {
+    /// Every version of the certificate read, as binary OpenPGP (for another verifier).
+    pub(super) fn version_bytes(&self) -> Vec<Vec<u8>> {
+        self.versions
+            .iter()
+            .filter_map(|v| match v {
+                Version::Raw(raw) => Some(raw.as_bytes().to_vec()),
+                Version::InFile(file, nth) => file
+                    .certs
+                    .get_or_init(|| parse_file(&file.bytes).map(|p| p.0).unwrap_or_default())
+                    .get(*nth)
+                    .map(|raw| raw.as_bytes().to_vec()),
+            })
+            .collect()
     }
 }
 
@@ -147,7 +171,8 @@ impl Keyring {
 
     /// Adds a key file; returns what it holds and whether that index stands for all of it.
     fn add_parsed(&mut self, origin: &str, bytes: &[u8]) -> Result<(FileIndex, bool), KeyError> {
-        let (certs, revocations, first_error) = parse_file(bytes);
+        let (certs, revocations, first_error) =
+            parse_file(bytes).map_err(|reason| KeyError { origin: origin.to_string(), reason })?;
         let indexable = revocations.is_empty();
         for sig in revocations {
             self.add_revocation(sig);
@@ -193,6 +218,27 @@ impl Keyring {
             let version = Version::InFile(file.clone(), nth);
             self.insert(origin, fingerprint.clone(), keys.clone(), version);
         }
+    }
+
+    /// Hands signatures by keys this library cannot use (see [`super::Fallback`]) to `fallback`.
+    pub fn set_fallback(&mut self, fallback: Arc<dyn super::Fallback>) {
+        self.fallback = Some(fallback);
+    }
+
+    pub(super) fn fallback(&self) -> Option<&dyn super::Fallback> {
+        self.fallback.as_deref()
+    }
+
+    pub(super) fn note_fallback(&self, fingerprint: &str, why: &str) {
+        if let Ok(mut used) = self.fallback_used.lock() {
+            used.entry(fingerprint.to_string()).or_insert_with(|| why.to_string());
+        }
+    }
+
+    /// The certificates whose signatures the fallback checked (primary fingerprint, and the
+    /// algorithm this library lacks), in fingerprint order.
+    pub fn fallback_used(&self) -> Vec<(String, String)> {
+        self.fallback_used.lock().map(|u| u.clone().into_iter().collect()).unwrap_or_default()
     }
 
     /// Number of distinct certificates (by primary fingerprint).
@@ -479,11 +525,20 @@ fn is_third_party_certification(sig: &openpgp::packet::Signature, own: &[KeyID])
     }
 }
 
+/// A key file's certificates, loose revocations and first problem.
+type ParsedFile = (Vec<RawCert<'static>>, Vec<Signature>, Option<String>);
+
 /// Every certificate of a key file, in file order, the key revocations found outside any
 /// certificate (a revocation certificate, as `gpg --gen-revoke` writes it, appended or alone),
 /// and the first problem met (unreadable blocks or certificates among readable ones are
 /// skipped, as gpg's import skips them).
-fn parse_file(bytes: &[u8]) -> (Vec<RawCert<'static>>, Vec<Signature>, Option<String>) {
+///
+/// Refused whole (`Err`) when the library's certificate splitter indexed a packet that is not
+/// in the certificate it returns: a packet that has no place in a certificate (an empty
+/// one-pass, compressed, literal or session-key packet, bad input item 13) right after one. Its
+/// packet list then points past the certificate's bytes, and reading the packets panics inside
+/// the library; one contributed key file must not stop every verify of the ledger.
+fn parse_file(bytes: &[u8]) -> Result<ParsedFile, String> {
     let mut certs = Vec::new();
     let mut revocations = Vec::new();
     let mut first_error = None;
@@ -506,16 +561,37 @@ fn parse_file(bytes: &[u8]) -> (Vec<RawCert<'static>>, Vec<Signature>, Option<St
                 continue;
             }
         };
+        let mut last_ok = false;
         for raw in parser {
             match raw {
-                Ok(raw) => certs.push(raw.into_owned()),
+                Ok(raw) => {
+                    certs.push(raw.into_owned());
+                    last_ok = true;
+                }
                 Err(e) => {
+                    // The splitter stops a certificate at a foreign packet with an error.
+                    if last_ok && certs.last().is_some_and(|raw| !packets_in_bounds(raw)) {
+                        return Err(format!(
+                            "a packet that has no place in a certificate follows one: {}",
+                            lowercase_first(&e.to_string())
+                        ));
+                    }
+                    last_ok = false;
                     first_error.get_or_insert_with(|| e.to_string());
                 }
             }
         }
     }
-    (certs, revocations, first_error)
+    Ok((certs, revocations, first_error))
+}
+
+/// Whether every packet `raw` lists lies inside its bytes: its bytes split again hold as many.
+fn packets_in_bounds(raw: &RawCert<'_>) -> bool {
+    RawCertParser::from_bytes(raw.as_bytes())
+        .ok()
+        .and_then(|mut parser| parser.next())
+        .and_then(Result::ok)
+        .is_some_and(|again| again.count() == raw.count())
 }
 
 /// Whether binary OpenPGP begins with a signature packet (a block that is no certificate).

@@ -9,6 +9,7 @@
 
 mod armor;
 pub mod cache;
+mod fallback;
 mod keyring;
 mod message;
 pub mod policy;
@@ -22,6 +23,7 @@ use openpgp::packet::{Key, Signature, key};
 use openpgp::types::{RevocationStatus, SignatureType};
 use openpgp::{Cert, Fingerprint, KeyHandle};
 
+pub use fallback::Fallback;
 pub use keyring::{FileIndex, KeyError, Keyring};
 use message::SigFile;
 use policy::GpgPolicy;
@@ -267,17 +269,21 @@ fn check(keyring: &Keyring, sig: &Signature, payload: Payload<'_>, at: SystemTim
     let mut first = None;
     let mut not_signing = None;
     for (entry, fpr) in candidates {
-        let status = match entry.cert() {
-            Some(cert) => status_with(cert, &fpr, sig, payload, at),
-            None => SigStatus::Error("the certificate holding the key is unreadable".into()),
-        };
-        let verdict = Verdict {
-            status,
-            key_fingerprint: entry.cert().map(|c| c.fingerprint().to_hex()),
-            signing_key_fingerprint: Some(fpr.to_hex()),
-            key_origin: Some(entry.origin.clone()),
-            created,
-        };
+        let fallback =
+            entry.cert().and_then(|c| by_fallback(keyring, entry, c, &fpr, sig, payload, at));
+        let verdict = fallback.unwrap_or_else(|| {
+            let status = match entry.cert() {
+                Some(cert) => status_with(cert, &fpr, sig, payload, at),
+                None => SigStatus::Error("the certificate holding the key is unreadable".into()),
+            };
+            Verdict {
+                status,
+                key_fingerprint: entry.cert().map(|c| c.fingerprint().to_hex()),
+                signing_key_fingerprint: Some(fpr.to_hex()),
+                key_origin: Some(entry.origin.clone()),
+                created,
+            }
+        });
         if !matches!(verdict.status, SigStatus::Bad | SigStatus::Error(_)) {
             return verdict;
         }
@@ -290,6 +296,31 @@ fn check(keyring: &Keyring, sig: &Signature, payload: Payload<'_>, at: SystemTim
     first
         .or(not_signing)
         .unwrap_or_else(|| Verdict::bare(SigStatus::Error("no candidate key".into())))
+}
+
+/// The fallback's verdict on `sig` when the in-process library cannot use the primary key of
+/// `cert` or its signing key `fpr` (see [`fallback`]); `None` when it can, when there is no
+/// fallback, or when the fallback cannot check it either. Detached signatures only.
+fn by_fallback(
+    keyring: &Keyring,
+    entry: &keyring::Entry,
+    cert: &Cert,
+    fpr: &Fingerprint,
+    sig: &Signature,
+    payload: Payload<'_>,
+    at: SystemTime,
+) -> Option<Verdict> {
+    use openpgp::serialize::MarshalInto;
+    let Payload::Detached(data, _) = payload else { return None };
+    let signing = cert.keys().key_handle(fpr.clone()).next()?;
+    let reason = fallback::unsupported(cert.primary_key().key())
+        .or_else(|| fallback::unsupported(signing.key()))?;
+    let fallback = keyring.fallback()?;
+    let sig_bytes = openpgp::Packet::from(sig.clone()).to_vec().ok()?;
+    let mut verdict = fallback.verify(&entry.version_bytes(), &sig_bytes, data.get(), at)?;
+    verdict.key_origin = Some(entry.origin.clone());
+    keyring.note_fallback(&cert.fingerprint().to_hex(), &reason);
+    Some(verdict)
 }
 
 /// How a key that is not for signing is refused.

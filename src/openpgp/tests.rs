@@ -380,3 +380,40 @@ fn test_openpgp_status_vocabulary() {
         assert!(!s.is_good());
     }
 }
+
+#[test]
+fn test_openpgp_key_file_then_a_foreign_empty_packet_is_refused_not_a_panic() {
+    // Bad input item 13: `90 00` (an empty one-pass signature packet) after a key, and empty
+    // packets of tags 3, 8 and 11 (session key, compressed, literal), old and new format,
+    // made the library's certificate splitter index a packet past the certificate's bytes.
+    let (cert, mut pair) = signer_cert();
+    let key = cert.to_vec().unwrap();
+    let data = b"signed bytes\n";
+    let sig = sign(&mut pair, data);
+    let mut refused = 0;
+    for tail in [[0x90u8, 0x00], [0x8c, 0x00], [0xa0, 0x00], [0xac, 0x00], [0xc4, 0x00]] {
+        let mut file = key.clone();
+        file.extend(tail);
+        let mut keyring = Keyring::new();
+        let err = keyring.add_file("builder-keys/x.gpg", &file).unwrap_err();
+        assert!(
+            err.to_string().starts_with("builder-keys/x.gpg: a packet that has no place"),
+            "{err}"
+        );
+        refused += 1;
+        // The rest is judged: the same key from another file still verifies.
+        keyring.add_file("builder-keys/y.gpg", &key).unwrap();
+        assert_eq!(verify_detached(&keyring, data, &sig, at()).status, SigStatus::Good);
+    }
+    assert_eq!(refused, 5);
+    // No trailing byte pair (any first byte, a few lengths) makes key loading panic.
+    for b in 0u8..=255 {
+        for tail in [vec![b], vec![b, 0], vec![b, 0, 0], vec![b, 1, 0]] {
+            let mut file = key.clone();
+            file.extend(&tail);
+            let mut keyring = Keyring::new();
+            let _ = keyring.add_file("k.gpg", &file);
+            let _ = verify_detached(&keyring, data, &sig, at());
+        }
+    }
+}

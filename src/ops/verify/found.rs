@@ -1,7 +1,7 @@
 //! Row logic: what was found in a signer directory, what its signed file says, the verdict on
 //! its signature, and the row handed to `core::consensus`.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
@@ -53,9 +53,20 @@ impl Found {
             h.update(part.as_bytes());
         }
         h.update([self.sig_path.is_some() as u8]);
-        // Absent (N), unreadable (E), over the limit (L) or these bytes (B).
-        let data = self.data.as_deref().map(|signed| signed.content().ok());
-        for part in [data, self.sig.as_ref().map(Some)] {
+        // A git blob (G) by its id; else absent (N), unreadable (E), over the limit (L) or
+        // these bytes (B).
+        let blob = self.data.as_deref().and_then(Signed::blob_key);
+        if let Some(key) = blob {
+            h.update(b"G");
+            h.update(key);
+        }
+        let held = self.data.as_deref().filter(|_| blob.is_none()).map(Signed::content);
+        let mut parts = Vec::new();
+        if blob.is_none() {
+            parts.push(self.data.as_ref().map(|_| held.as_deref().and_then(|h| h.as_ref().ok())));
+        }
+        parts.push(self.sig.as_ref().map(Some));
+        for part in parts {
             match part {
                 None => h.update(b"N"),
                 Some(None) => h.update(b"E"),
@@ -97,7 +108,8 @@ impl Found {
                 Ok(None) => {}
             }
         }
-        let Ok(content) = signed.content() else { return p };
+        let held = signed.content();
+        let Ok(content) = held.as_ref() else { return p };
         match content {
             Content::TooLarge(n) => {
                 p.file_error
@@ -170,13 +182,14 @@ impl Found {
             // The data is read only if the check was not remembered.
             (Some(signed), Some(memory)) => match signed.digest() {
                 Ok(Some(digest)) => {
-                    let bytes = || signed.bytes();
+                    let held = OnceLock::new();
+                    let bytes = || super::signed::bytes(held.get_or_init(|| signed.content()));
                     openpgp::verify_detached_memo(keyring, &bytes, digest, s, at, memory)
                 }
                 // Unreadable: the run fails with the reason after the workers finish.
                 Ok(None) | Err(_) => too_large(),
             },
-            (Some(signed), None) => match signed.content() {
+            (Some(signed), None) => match signed.content().as_ref() {
                 Ok(Content::Bytes(d)) => openpgp::verify_detached(keyring, d, s, at),
                 _ => too_large(),
             },

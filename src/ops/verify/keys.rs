@@ -53,6 +53,7 @@ pub(super) fn build_keyring(
     memory: Option<&Memory>,
 ) -> (Keyring, Vec<String>) {
     let mut keyring = Keyring::new();
+    keyring.set_fallback(std::sync::Arc::new(crate::gpg::fallback::GpgFallback::new()));
     let mut warnings = Vec::new();
     // Keyed by length and the last bytes (an armor checksum, or key material), compared whole.
     // For each file, the earlier file with the same bytes, if any.

@@ -104,6 +104,9 @@ pub struct Report {
     pub policy: Policy,
     /// Signer directories without the `--name`d attestation.
     pub absent: Vec<Absent>,
+    /// How some checks were made (shown with `-v`): the certificates whose signatures GnuPG
+    /// checked because the in-process library lacks their algorithm.
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -250,7 +253,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
             }
         }
     }
-    let computed: Vec<Row> = unique
+    let mut computed: Vec<Option<Row>> = unique
         .iter()
         .zip(parsed.into_iter().zip(verdicts))
         .map(|(&i, (parsed, verdict))| {
@@ -263,13 +266,25 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
                     Some(format!("{}: cannot be read: {}", found.data_path, e.message));
                 row.counts = false;
             }
-            row
+            Some(row)
         })
         .collect();
+    // Each computed row is moved to its last user and cloned only for the others (a version
+    // seen at several revisions): a whole ledger's rows are not held twice.
+    let mut uses = vec![0usize; computed.len()];
+    for fp in &fingerprints {
+        uses[first_of[fp]] += 1;
+    }
     let mut versions: BTreeMap<(usize, String), Vec<Version>> = BTreeMap::new();
     for (i, (ledger_idx, rev, _)) in items.iter().enumerate() {
         let fp = fingerprints[i];
-        let mut row = computed[first_of[&fp]].clone();
+        let at = first_of[&fp];
+        uses[at] -= 1;
+        let mut row = match uses[at] {
+            0 => computed[at].take(),
+            _ => computed[at].clone(),
+        }
+        .expect("a computed row is taken by its last user only");
         row.revs = rev.iter().cloned().collect();
         let key = (
             *ledger_idx,
@@ -310,7 +325,17 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy, absent })
+    let notes = keyring
+        .fallback_used()
+        .into_iter()
+        .map(|(fpr, why)| {
+            format!(
+                "signatures by key {fpr} ({why}, which the in-process OpenPGP library lacks) \
+                 were checked by GnuPG, in a throwaway home holding only that key"
+            )
+        })
+        .collect();
+    Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy, absent, notes })
 }
 
 fn ledger_label(spec: &LedgerSpec) -> String {

@@ -21,8 +21,7 @@ pub(super) struct Work {
     pub(super) unique: Vec<usize>,
     parsed: Vec<OnceLock<Parsed>>,
     verdicts: Vec<OnceLock<Option<openpgp::Verdict>>>,
-    next_parse: AtomicUsize,
-    next_verify: AtomicUsize,
+    next_job: AtomicUsize,
 }
 
 impl Work {
@@ -40,28 +39,26 @@ impl Work {
             unique,
             parsed: (0..n).map(|_| OnceLock::new()).collect(),
             verdicts: (0..n).map(|_| OnceLock::new()).collect(),
-            next_parse: AtomicUsize::new(0),
-            next_verify: AtomicUsize::new(0),
+            next_job: AtomicUsize::new(0),
         }
     }
 
-    /// Takes parse jobs while there are any, then (once the keyring is there) verifications.
+    /// Takes jobs while there are any: each parses a signed file, verifies its signature (once
+    /// the keyring is there) and lets go of its bytes, so that a ledger read from git objects
+    /// is streamed: only the files being worked on are in memory.
     fn help(&self, keyring: &OnceLock<Keyring>, at: SystemTime, memory: Option<&Memory>) {
         let n = self.unique.len();
         loop {
-            let i = self.next_parse.fetch_add(1, Ordering::Relaxed);
+            let i = self.next_job.fetch_add(1, Ordering::Relaxed);
             if i >= n {
                 break;
             }
-            let _ = self.parsed[i].set(self.items[self.unique[i]].2.parse(memory));
-        }
-        let keyring = keyring.wait();
-        loop {
-            let i = self.next_verify.fetch_add(1, Ordering::Relaxed);
-            if i >= n {
-                break;
+            let found = &self.items[self.unique[i]].2;
+            let _ = self.parsed[i].set(found.parse(memory));
+            let _ = self.verdicts[i].set(found.verify(keyring.wait(), at, memory));
+            if let Some(signed) = found.data.as_deref() {
+                signed.release();
             }
-            let _ = self.verdicts[i].set(self.items[self.unique[i]].2.verify(keyring, at, memory));
         }
     }
 }

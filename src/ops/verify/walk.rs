@@ -134,9 +134,11 @@ fn collect_signer(
         let data_path = format!("{dir}/{name}");
         let mut file_error = None;
         let data = match kind {
-            Kind::File => Some(Arc::new(match on_disk {
-                Some(fs) => Signed::deferred(fs.clone(), data_path.clone(), q.cache.is_some()),
-                None => Signed::read(tree.read(&data_path, MAX_ATTESTATION)),
+            Kind::File => Some(Arc::new(match (on_disk, tree.blob(&data_path)) {
+                (Some(fs), _) => Signed::deferred(fs.clone(), data_path.clone(), q.cache.is_some()),
+                (None, Some(Ok(blob))) => Signed::git(blob),
+                (None, Some(Err(e))) => Signed::read(Err(e)),
+                (None, None) => Signed::read(tree.read(&data_path, MAX_ATTESTATION)),
             })),
             Kind::Symlink => {
                 file_error = Some(format!("{data_path} is a symlink: not followed"));
