@@ -273,3 +273,29 @@ fn test_report_few_or_no_keys_are_warned_about() {
         "only 1 public key was loaded: 5 of 5 signatures are by keys in no key file"
     );
 }
+
+#[test]
+fn test_report_hostile_names_cannot_inject_markup() {
+    let good = RowStatus::Signature(SigStatus::Good);
+    let evil = "<img src=x onerror=alert(1)>|`x`\x1b[31m";
+    let rows = vec![
+        row("1.0", "alice", good.clone(), 'A', Some(manifest('2', false))),
+        row("1.0", evil, good.clone(), 'B', Some(manifest('6', false))),
+        row("1.0", "carol", good, 'C', Some(manifest('2', false))),
+    ];
+    let groups = consensus::compute(rows, &consensus::Options::default());
+    let meta = Meta::default();
+    let html = report::html::render(&groups, &meta);
+    assert!(
+        !html.contains("<img") && html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    let md = report::markdown::render(&groups, &meta, &opts(80));
+    assert!(md.contains("| &lt;img src=x onerror=alert(1)&gt;\\|\\`x\\`"), "{md}");
+    // Raw only inside fenced blocks (the differing hashes), which render as text.
+    let outside: String = md.split("```").step_by(2).collect();
+    assert!(!outside.contains("<img"), "{md}");
+    for out in [html, md, report::table::render(&groups, &meta, &opts(80))] {
+        assert!(!out.contains('\x1b'), "a raw escape reached the output: {out}");
+    }
+}

@@ -279,10 +279,10 @@ fn hashes(g: &GroupReport, arts: &[usize], opts: &Options) -> String {
             None => a.consensus.clone(),
         };
         if let Some(c) = reference {
-            lines.push(("consensus".into(), c));
+            lines.push(("consensus".into(), clean(&c)));
         }
         for i in (0..g.rows.len()).filter(|&i| disagrees(g, a, i)) {
-            let h = hash(g, a, i).unwrap_or("(absent)").to_string();
+            let h = clean(hash(g, a, i).unwrap_or("(absent)"));
             lines.push((format!("{} {}", i + 1, clean(&g.rows[i].signer)), h));
         }
         out.push_str(&format!(
