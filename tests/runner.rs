@@ -18,6 +18,7 @@ mod test_ledgers;
 mod test_lint;
 mod test_openpgp;
 mod test_report;
+mod test_report_cli;
 mod test_sign;
 mod test_suite;
 mod test_verify;

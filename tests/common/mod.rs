@@ -112,5 +112,6 @@ pub mod gnupg;
 pub mod guests;
 pub mod ledger;
 pub mod png;
+pub mod report;
 pub mod schema;
 pub mod sigs;

@@ -110,6 +110,15 @@ pub fn render(g: &GroupReport, opts: &Options) -> String {
         .filter(|&a| opts.all || (0..g.rows.len()).any(|i| disagrees(g, &g.artifacts[a], i)))
         .collect();
     let mut out = String::new();
+    let compared = g
+        .artifacts
+        .iter()
+        .any(|a| a.cells.iter().any(|c| *c != Cell::Unchecked && *c != Cell::Absent));
+    if !compared && !opts.all {
+        let n = g.artifacts.len();
+        say(&mut out, &format!("artifacts: {n}, not compared: no signature counts"), opts);
+        return out;
+    }
     if arts.is_empty() {
         say(
             &mut out,
@@ -270,10 +279,10 @@ fn hashes(g: &GroupReport, arts: &[usize], opts: &Options) -> String {
             None => a.consensus.clone(),
         };
         if let Some(c) = reference {
-            lines.push(("consensus".into(), c));
+            lines.push(("consensus".into(), clean(&c)));
         }
         for i in (0..g.rows.len()).filter(|&i| disagrees(g, a, i)) {
-            let h = hash(g, a, i).unwrap_or("(absent)").to_string();
+            let h = clean(hash(g, a, i).unwrap_or("(absent)"));
             lines.push((format!("{} {}", i + 1, clean(&g.rows[i].signer)), h));
         }
         out.push_str(&format!(

@@ -130,7 +130,9 @@ fn release(g: &GroupReport) -> String {
             c.entries.len(),
             g.votes
         ),
-        None => format!("consensus: NONE ({})", reason::no_consensus(g)),
+        None => {
+            format!("consensus: NONE{}", reason::no_consensus(g).trim_start_matches("no consensus"))
+        }
     };
     out.push_str(&format!("<p>{}</p>\n", escape(&consensus)));
     out.push_str(&grid(g));

@@ -103,7 +103,13 @@ pub fn no_consensus(g: &GroupReport) -> String {
     let votes = groups_with_votes(g);
     let top = votes.values().map(|(k, _)| k.len()).max().unwrap_or(0);
     if top == 0 {
-        return "no consensus: no signature counts".to_string();
+        let signed = g.rows.iter().filter_map(|r| r.status.signature());
+        let unknown = signed.clone().all(|s| *s == SigStatus::NoPubkey);
+        return if unknown && signed.count() > 0 {
+            "no consensus: no signature counts, every one is by a key in no key file".to_string()
+        } else {
+            "no consensus: no signature counts".to_string()
+        };
     }
     let tied: Vec<String> = votes
         .iter()

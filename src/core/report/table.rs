@@ -254,8 +254,9 @@ fn signer_table(g: &GroupReport, opts: &Options, out: &mut String) {
     }
 }
 
+/// A line of prose, wrapped to the width; control characters from the ledger are escaped.
 pub(super) fn say(out: &mut String, s: &str, opts: &Options) {
-    for l in wrap(s, "", 2, opts.width, opts.charset) {
+    for l in wrap(&clean(s), "", 2, opts.width, opts.charset) {
         out.push_str(&l);
         out.push('\n');
     }
@@ -279,7 +280,14 @@ pub fn release(g: &GroupReport, opts: &Options) -> String {
                 opts,
             );
         }
-        None => say(&mut out, &format!("consensus: NONE ({})", reason::no_consensus(g)), opts),
+        None => say(
+            &mut out,
+            &format!(
+                "consensus: NONE{}",
+                reason::no_consensus(g).trim_start_matches("no consensus")
+            ),
+            opts,
+        ),
     }
     out.push_str(&grid::render(g, opts));
     let result = reason::result_line(g);
@@ -290,7 +298,7 @@ pub fn release(g: &GroupReport, opts: &Options) -> String {
 
 /// Like [`say`], with the first `word` of the first line coloured.
 fn say_painted(out: &mut String, s: &str, word: &str, paint: Paint, opts: &Options) {
-    let mut lines = wrap(s, "", 2, opts.width, opts.charset);
+    let mut lines = wrap(&clean(s), "", 2, opts.width, opts.charset);
     if opts.color
         && let Some(first) = lines.first_mut()
     {
