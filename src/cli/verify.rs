@@ -48,10 +48,12 @@ pub struct VerifyArgs {
     /// around the current directory); repeat to verify several ledgers in one run
     #[arg(short, long, value_name = "PATH")]
     pub destination: Vec<PathBuf>,
-    /// Read the ledger from git at this revision (repeatable)
+    /// Read the ledger from git at this revision (repeatable); the first is the main revision,
+    /// whose key folders and policy.yml are used, the others only contribute attestations
     #[arg(long = "rev", value_name = "REV")]
     pub revs: Vec<String>,
-    /// Read the ledger at every local and remote-tracking branch
+    /// Read the ledger at every local and remote-tracking branch; keys and policy.yml still come
+    /// from the main revision only (the first --rev, else HEAD)
     #[arg(long)]
     pub all_branches: bool,
     /// Compare every signer against this signer's manifest, as gverify does
@@ -93,7 +95,8 @@ const JSON_SCHEMA_HELP: &str = "\
 Signature statuses: good, expired_key (the signing key or subkey had expired at --at),
 revoked_key, expired_sig, bad (the signature does not match the bytes on disk), no_pubkey (the
 issuer is in no key file), error_rc2 (could not be checked), error_nosig (no OpenPGP signature
-in the file), inline:S (a whole signed message instead of a detached signature), no_signature
+in the file), inline:S (a whole signed message instead of a detached signature), multi:A+B (a
+file of several signatures, counted only when every one is good), no_signature
 (a signed file without signature), no_data (a signature without its file). good counts toward
 consensus; expired_key counts unless the ledger's policy.yml sets expired_keys_count: false.
 
@@ -232,7 +235,7 @@ fn descriptor_name(path: &std::path::Path) -> Result<String, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::new(format!("cannot read descriptor {}: {e}", path.display())))?;
     let shown = path.display().to_string();
-    crate::core::descriptor::Descriptor::parse_bytes(&shown, &bytes).map(|d| d.name).map_err(|e| {
+    crate::core::descriptor::Descriptor::read_name(&shown, &bytes).map_err(|e| {
         let err = CliError::new(format!("descriptor {e}"));
         match &e.hint {
             Some(h) => err.hint(h.clone()),

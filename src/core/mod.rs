@@ -1,6 +1,7 @@
 //! Pure logic: formats, consensus and rendering. Nothing in here touches the file system,
 //! processes, the environment, the network, git2 or gpgme; a test enforces it.
 
+pub mod arch;
 pub mod assertion;
 pub mod buildscript;
 pub mod consensus;

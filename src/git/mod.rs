@@ -1,4 +1,6 @@
-//! Effects on git repositories (git2 lives only here).
+//! Effects on git repositories (git2 lives here and in `crate::ledger::git`, the ledger read
+//! from a commit's tree).
 
 pub mod ledger;
+pub mod push;
 pub mod repo;

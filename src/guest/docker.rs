@@ -21,10 +21,12 @@
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
-use super::util::{self, GuestUser, Stop, command, err};
-use super::{Exec, Guest, GuestError, GuestSpec, Network};
+use super::env::{self, GuestUser};
+use super::util::{self, err};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, copy};
+use crate::process::piped::{self, Proc, Stdio};
+use crate::process::{self, HostRunner, Invocation, Runner};
 
 /// Which container engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,12 +46,14 @@ impl Engine {
     }
 
     /// The engine's command with its global options and extra environment.
-    fn cmd(self, env: &[(String, String)]) -> Command {
-        let mut c = command(self.name());
+    fn cmd(self, env: &[(String, String)]) -> Invocation {
+        let mut c = Invocation::new(self.name());
         if self == Self::Podman {
-            c.args(["--runtime", "runc"]);
+            c = c.args(["--runtime", "runc"]);
         }
-        c.envs(env.iter().map(|(k, v)| (k, v)));
+        for (k, v) in env {
+            c = c.env(k, v);
+        }
         c
     }
 
@@ -65,7 +69,7 @@ impl Engine {
         }
         match self {
             Self::Docker => {
-                let ok = util::run_quiet(self.cmd(env).args([
+                let ok = process::succeeds(&self.cmd(env).args([
                     "version",
                     "--format",
                     "{{.Server.Version}}",
@@ -88,6 +92,8 @@ pub struct Container {
     engine: Engine,
     /// Extra environment for every engine command (`DOCKER_HOST`, `CONTAINERS_STORAGE_CONF`).
     env: Vec<(String, String)>,
+    /// Runs the engine's one-shot commands (a recorder in tests).
+    runner: Box<dyn Runner>,
     state: Option<State>,
 }
 
@@ -112,7 +118,7 @@ struct Running {
     name: String,
     network: Network,
     /// The `run -i` client; its stdin keeps the container alive.
-    client: Child,
+    client: Proc,
 }
 
 impl Container {
@@ -123,20 +129,34 @@ impl Container {
 
     /// A backend whose engine commands get `env` on top of ours (e.g. `DOCKER_HOST`).
     pub fn with_env(engine: Engine, env: Vec<(String, String)>) -> Self {
-        Self { engine, env, state: None }
+        Self::with_runner(engine, env, Box::new(HostRunner))
     }
 
-    fn cmd(&self) -> Command {
+    /// A backend whose one-shot engine commands go through `runner`.
+    pub fn with_runner(
+        engine: Engine,
+        env: Vec<(String, String)>,
+        runner: Box<dyn Runner>,
+    ) -> Self {
+        Self { engine, env, runner, state: None }
+    }
+
+    /// Runs a one-shot engine command; its stdout, or an error unless it exits 0.
+    fn run_ok(&self, inv: &Invocation) -> Result<String, GuestError> {
+        self.runner.output_ok(inv).map_err(GuestError::process(self.bname()))
+    }
+
+    /// Runs a removal whose failure does not matter, to its end even after an interruption.
+    fn run_quiet(&self, inv: &Invocation) {
+        let _ = self.runner.cleanup(inv);
+    }
+
+    fn cmd(&self) -> Invocation {
         self.engine.cmd(&self.env)
     }
 
     fn bname(&self) -> &'static str {
         self.engine.name()
-    }
-
-    fn state_mut(&mut self) -> Result<&mut State, GuestError> {
-        let name = self.bname();
-        self.state.as_mut().ok_or_else(|| err(name, "no guest: create was not called"))
     }
 
     /// The imported base image for `base`, importing it on first use.
@@ -150,7 +170,7 @@ impl Container {
         let inspect = |tag: &str| -> Result<(String, String), GuestError> {
             let format = "{{.Id}} {{index .Config.Labels \"org.git-gitian.rootfs\"}}";
             let out =
-                util::run_ok(b, self.cmd().args(["image", "inspect", "--format", format, tag]))?;
+                self.run_ok(&self.cmd().args(["image", "inspect", "--format", format, tag]))?;
             let (id, digest) = out.trim().split_once(' ').unwrap_or((out.trim(), ""));
             Ok((id.to_string(), digest.to_string()))
         };
@@ -160,9 +180,9 @@ impl Container {
         {
             return Ok(id);
         }
-        util::run_ok(
-            b,
-            self.cmd()
+        self.run_ok(
+            &self
+                .cmd()
                 .arg("import")
                 .args(["--change", &format!("LABEL org.git-gitian.rootfs={label}")])
                 .arg(&tar)
@@ -180,17 +200,14 @@ impl Container {
 
     /// Removes containers left by git-gitian processes that no longer exist.
     fn remove_stale(&self) {
-        let Ok(list) = util::run_ok(
-            self.bname(),
-            self.cmd().args([
-                "ps",
-                "-a",
-                "--filter",
-                "label=org.git-gitian.pid",
-                "--format",
-                "{{.Names}} {{.Labels}}",
-            ]),
-        ) else {
+        let Ok(list) = self.run_ok(&self.cmd().args([
+            "ps",
+            "-a",
+            "--filter",
+            "label=org.git-gitian.pid",
+            "--format",
+            "{{.Names}} {{.Labels}}",
+        ])) else {
             return;
         };
         for line in list.lines() {
@@ -203,8 +220,8 @@ impl Container {
                 })
                 .map(|p| p.trim_end_matches(']').to_string())
                 .unwrap_or_default();
-            if super::process::is_gone(&pid) {
-                let _ = util::run_quiet(self.cmd().args(["rm", "-f", name]));
+            if process::is_gone(&pid) {
+                self.run_quiet(&self.cmd().args(["rm", "-f", name]));
             }
         }
     }
@@ -215,54 +232,42 @@ impl Container {
         let engine = self.engine;
         let env = self.env.clone();
         let b = self.bname();
-        let st = self.state_mut()?;
+        let runner = &*self.runner;
+        let st = self.state.as_mut().ok_or_else(|| err(b, "no guest: create was not called"))?;
         if let Some(r) = &st.running {
             if network.is_none_or(|n| n == r.network) {
                 return Ok(r.name.clone());
             }
             // Keep what the running container did: commit it into a per-build image.
             let image = format!("{}-layer:{}", st.name, st.seq);
-            util::run_ok(b, engine.cmd(&env).args(["commit", &r.name, &image]))?;
+            runner
+                .output_ok(&engine.cmd(&env).args(["commit", &r.name, &image]))
+                .map_err(GuestError::process(b))?;
             st.committed.push(image.clone());
             st.image = image;
-            stop(engine, &env, st.running.take());
+            stop(runner, engine.cmd(&env), st.running.take());
         }
         let network = network.unwrap_or(Network::Offline);
         st.seq += 1;
         let name = format!("{}-{}", st.name, st.seq);
-        let mut cmd = engine.cmd(&env);
-        cmd.args(["run", "-i", "--rm", "--name", &name]);
-        cmd.args(["--label", &format!("org.git-gitian.pid={}", std::process::id())]);
-        cmd.args(ULIMITS);
-        match network {
-            Network::Offline => cmd.args(["--network", "none", "--hostname", "gitian"]),
-            Network::Online => cmd.args(["--network", "host"]),
-        };
-        cmd.args(["--user", "0:0", "--entrypoint", "/bin/sh", &st.image]);
-        cmd.args(["-c", "echo ready; exec cat >/dev/null"]);
+        let cmd = run_invocation(engine.cmd(&env), &name, network, &st.image);
         let log = st.dir.join(format!("{name}.stderr"));
         let errf = fs::File::create(&log)
             .map_err(|e| err(b, format!("cannot create {}: {e}", log.display())))?;
-        let mut client = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(errf))
-            .spawn()
-            .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&cmd))))?;
+        let mut client = piped::start(&cmd, Stdio::piped(), Stdio::piped(), Stdio::from(errf))
+            .map_err(GuestError::process(b))?;
         let mut line = String::new();
         let ready = client
-            .stdout
-            .take()
+            .take_stdout()
             .map(|o| BufReader::new(o).read_line(&mut line).is_ok() && line.trim() == "ready")
             .unwrap_or(false);
         if !ready {
-            let _ = client.kill();
-            let _ = client.wait();
-            let _ = util::run_quiet(engine.cmd(&env).args(["rm", "-f", &name]));
+            client.stop();
+            let _ = runner.cleanup(&engine.cmd(&env).args(["rm", "-f", &name]));
             let why = fs::read_to_string(&log).unwrap_or_default();
             return Err(err(
                 b,
-                format!("container did not start: {} ({})", util::show(&cmd), why.trim()),
+                format!("container did not start: {} ({})", cmd.display(), why.trim()),
             ));
         }
         st.running = Some(Running { name: name.clone(), network, client });
@@ -270,19 +275,32 @@ impl Container {
     }
 
     /// `docker exec -i -u USER NAME argv...`
-    fn exec_cmd(&self, container: &str, user: &GuestUser, argv: &[String]) -> Command {
-        let mut c = self.cmd();
-        c.args(["exec", "-i", "-u", &user.name, container]).args(argv);
-        c
+    fn exec_cmd(&self, container: &str, user: &GuestUser, argv: &[String]) -> Invocation {
+        self.cmd().args(["exec", "-i", "-u", &user.name, container]).args(argv)
     }
+}
+
+/// `docker run -i` of the container that keeps a guest alive: its main process is `cat`,
+/// reading the client's stdin (see the module docs); it prints `ready` once it runs.
+fn run_invocation(engine: Invocation, name: &str, network: Network, image: &str) -> Invocation {
+    let cmd = engine
+        .args(["run", "-i", "--rm", "--name", name])
+        .args(["--label", &format!("org.git-gitian.pid={}", std::process::id())])
+        .args(ULIMITS);
+    let cmd = match network {
+        Network::Offline => cmd.args(["--network", "none", "--hostname", env::HOSTNAME]),
+        Network::Online => cmd.args(["--network", "host"]),
+    };
+    cmd.args(["--user", "0:0", "--entrypoint", "/bin/sh", image])
+        .args(["-c", "echo ready; exec cat >/dev/null"])
 }
 
 /// Stops a running container: closes the client's stdin (the container's `cat` ends), waits,
 /// and removes the container in case the client is gone.
-fn stop(engine: Engine, env: &[(String, String)], running: Option<Running>) {
+fn stop(runner: &dyn Runner, engine: Invocation, running: Option<Running>) {
     let Some(mut r) = running else { return };
-    drop(r.client.stdin.take());
-    let _ = util::run_quiet(engine.cmd(env).args(["rm", "-f", &r.name]));
+    drop(r.client.take_stdin());
+    let _ = runner.cleanup(&engine.args(["rm", "-f", &r.name]));
     let _ = r.client.wait();
 }
 
@@ -292,13 +310,12 @@ impl Guest for Container {
     }
 
     fn describe(&self) -> String {
-        let b = self.bname();
         let v = match self.engine {
             Engine::Docker => {
-                util::run_ok(b, self.cmd().args(["version", "--format", "{{.Server.Version}}"]))
+                self.run_ok(&self.cmd().args(["version", "--format", "{{.Server.Version}}"]))
             }
             Engine::Podman => {
-                util::run_ok(b, self.cmd().args(["version", "--format", "{{.Client.Version}}"]))
+                self.run_ok(&self.cmd().args(["version", "--format", "{{.Client.Version}}"]))
             }
         };
         let v = v.unwrap_or_default();
@@ -339,59 +356,42 @@ impl Guest for Container {
         let b = self.bname();
         let name = self.ensure(Some(cmd.network))?;
         let st = self.state.as_ref().expect("ensured");
-        let who = util::pick(cmd.user, &st.root, &st.build);
-        let argv = util::inner_argv(who, cmd);
-        let (out, errs) = util::log_stdio(b, cmd.log)?;
-        let mut c = self.exec_cmd(&name, who, &argv);
-        let mut child = c
-            .stdin(Stdio::piped())
-            .stdout(out)
-            .stderr(errs)
-            .spawn()
-            .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&c))))?;
-        util::feed_stdin(&mut child, cmd.script.as_bytes());
-        let status = util::wait(b, &mut child, Stop::Kill)?;
-        Ok(util::exit_code(status))
+        let who = env::pick(cmd.user, &st.root, &st.build);
+        let argv = env::inner_argv(who, cmd);
+        let c = self.exec_cmd(&name, who, &argv);
+        self.runner.run(&c, Some(cmd.script.as_bytes()), cmd.log).map_err(GuestError::process(b))
     }
 
     fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
         let b = self.bname();
-        util::check_guest_path(b, guest_dir)?;
+        copy::check_guest_path(b, guest_dir)?;
         let name = self.ensure(None)?;
         let st = self.state.as_ref().expect("ensured");
-        let mut consumer = self.exec_cmd(&name, &st.build, &util::untar_argv(&st.build, guest_dir));
-        util::copy_in_with(b, host, guest_dir, Stop::Kill, |input| {
-            consumer
-                .stdin(input)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&consumer))))
+        let consumer = self.exec_cmd(&name, &st.build, &copy::untar_argv(&st.build, guest_dir));
+        copy::copy_in_with(b, host, guest_dir, |input| {
+            piped::start(&consumer, input, Stdio::null(), Stdio::piped())
+                .map_err(GuestError::process(b))
         })
     }
 
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
         let b = self.bname();
-        util::check_guest_path(b, guest_path)?;
+        copy::check_guest_path(b, guest_path)?;
         let name = self.ensure(None)?;
         let st = self.state.as_ref().expect("ensured");
-        let mut producer = self.exec_cmd(&name, &st.build, &util::tar_argv(&st.build, guest_path));
-        util::copy_out_with(b, guest_path, host_dir, Stop::Kill, || {
-            producer
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| err(b, format!("cannot run {}: {e}", util::show(&producer))))
+        let producer = self.exec_cmd(&name, &st.build, &copy::tar_argv(&st.build, guest_path));
+        copy::copy_out_with(b, guest_path, host_dir, || {
+            piped::start(&producer, Stdio::null(), Stdio::piped(), Stdio::piped())
+                .map_err(GuestError::process(b))
         })
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {
         let engine = self.engine;
         let Some(mut st) = self.state.take() else { return Ok(()) };
-        stop(engine, &self.env, st.running.take());
+        stop(&*self.runner, self.cmd(), st.running.take());
         for image in &st.committed {
-            let _ = util::run_quiet(engine.cmd(&self.env).args(["rmi", "-f", image]));
+            self.run_quiet(&self.cmd().args(["rmi", "-f", image]));
         }
         util::remove_tree(engine.name(), &st.dir)
     }
@@ -400,5 +400,85 @@ impl Guest for Container {
 impl Drop for Container {
     fn drop(&mut self) {
         let _ = self.destroy();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::Recorder;
+
+    const INSPECT: &str = "image inspect --format '{{.Id}} {{index .Config.Labels \"org.git-gitian.rootfs\"}}' git-gitian-base:0123456789abcdef";
+
+    fn base() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("rootfs.tar"), b"tar").unwrap();
+        let key = format!("0123456789abcdef{}", "0".repeat(48));
+        fs::write(dir.path().join("SHA256SUMS"), format!("{key}  ./rootfs.tar\n")).unwrap();
+        (dir, key)
+    }
+
+    /// The base is imported once, labelled with its digest, and reused only when the label
+    /// matches: podman's exact command lines, with its runtime and storage environment.
+    #[test]
+    fn base_image_is_imported_once_and_checked_by_label() {
+        let (dir, key) = base();
+        let rec = Recorder::new();
+        let env = vec![("CONTAINERS_STORAGE_CONF".to_string(), "/s/storage.conf".to_string())];
+        let c = Container::with_runner(Engine::Podman, env, Box::new(rec.clone()));
+        // First inspect: no such image; after the import: the labelled image.
+        rec.reply(INSPECT, Some(1), 125, "");
+        rec.reply(INSPECT, None, 0, &format!("sha256:feed sha256:{key}\n"));
+        assert_eq!(c.base_image(dir.path()).unwrap(), "sha256:feed");
+        assert_eq!(c.base_image(dir.path()).unwrap(), "sha256:feed");
+        let p = "CONTAINERS_STORAGE_CONF=/s/storage.conf podman --runtime runc";
+        let tar = dir.path().join("rootfs.tar");
+        assert_eq!(
+            rec.lines(),
+            vec![
+                format!("{p} {INSPECT}"),
+                format!(
+                    "{p} import --change 'LABEL org.git-gitian.rootfs=sha256:{key}' {} \
+                     git-gitian-base:0123456789abcdef",
+                    tar.display()
+                ),
+                format!("{p} {INSPECT}"),
+                format!("{p} {INSPECT}"),
+            ]
+        );
+    }
+
+    /// An image under the tag imported from another tarball is not used.
+    #[test]
+    fn a_differently_labelled_image_is_refused() {
+        let (dir, _) = base();
+        let rec = Recorder::new();
+        let c = Container::with_runner(Engine::Docker, Vec::new(), Box::new(rec.clone()));
+        rec.reply(INSPECT, None, 0, "sha256:other sha256:else\n");
+        let e = c.base_image(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("is labelled 'sha256:else'"), "{e}");
+        assert!(rec.lines()[1].starts_with("docker import "), "{:?}", rec.lines());
+    }
+
+    /// The container that keeps a guest alive, and a command in it.
+    #[test]
+    fn run_and_exec_command_lines() {
+        let c = Container::new(Engine::Docker);
+        let run = run_invocation(c.cmd(), "gitian-1-0-1", Network::Offline, "img:1");
+        let pid = std::process::id();
+        assert_eq!(
+            run.display(),
+            format!(
+                "docker run -i --rm --name gitian-1-0-1 --label org.git-gitian.pid={pid} \
+                 --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 --network none \
+                 --hostname gitian --user 0:0 --entrypoint /bin/sh img:1 -c \
+                 'echo ready; exec cat >/dev/null'"
+            )
+        );
+        let online = run_invocation(c.cmd(), "n", Network::Online, "i").display();
+        assert!(online.contains(" --network host --user "), "{online}");
+        let user = GuestUser::root();
+        let exec = c.exec_cmd("n", &user, &["bash".into()]);
+        assert_eq!(exec.display(), "docker exec -i -u root n bash");
     }
 }

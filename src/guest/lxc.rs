@@ -13,12 +13,14 @@
 //! if git-gitian dies, it kills `lxc-execute` (whose container init dies with it, LXC sets that
 //! up) and removes the container's cgroups, which LXC's monitor would otherwise leave behind.
 
+use super::env::{self, GuestUser};
+use super::util::{self, err};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy, sandbox};
+use crate::core::arch::Arch;
+use crate::process::piped::{self, Proc, Stdio};
+use crate::process::{self, Invocation};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-
-use super::util::{self, GuestUser, Stop, command, err};
-use super::{Exec, Guest, GuestError, GuestSpec, Network, User, sandbox};
 
 const NAME: &str = "lxc";
 
@@ -106,19 +108,16 @@ impl Lxc {
 
 /// `lxc.arch` for a descriptor architecture.
 pub fn lxc_arch(arch: &str) -> &str {
-    match arch {
-        "amd64" | "linux64" | "x86_64" => "x86_64",
-        "i386" | "linux32" | "i686" => "i686",
-        "arm64" | "aarch64" => "aarch64",
-        "armhf" => "armv7l",
-        other => other,
+    match Arch::from_descriptor(arch, std::env::consts::ARCH) {
+        Some(a) => a.kernel(),
+        None => arch,
     }
 }
 
 /// The container configuration (LXC 3+ keys) for one command.
 pub fn config_text(lower: &Path, upper: &Path, arch: &str, network: Network) -> String {
     let mut c = String::new();
-    c.push_str("lxc.uts.name = gitian\n");
+    c.push_str(&format!("lxc.uts.name = {}\n", env::HOSTNAME));
     c.push_str(&format!("lxc.rootfs.path = overlay:{}:{}\n", lower.display(), upper.display()));
     c.push_str(&format!("lxc.arch = {}\n", lxc_arch(arch)));
     match network {
@@ -168,9 +167,9 @@ fn remove_stale_cgroups() {
                 continue;
             };
             let pid = rest.split('-').next().unwrap_or("");
-            if super::process::is_gone(pid) {
-                let _ = util::run_quiet(
-                    command("find")
+            if process::is_gone(pid) {
+                let _ = process::run_cleanup(
+                    &Invocation::new("find")
                         .arg(e.path())
                         .args(["-depth", "-type", "d", "-exec", "rmdir", "{}", "+"]),
                 );
@@ -180,6 +179,28 @@ fn remove_stale_cgroups() {
 }
 
 impl State {
+    /// The host command line that runs `argv` in the container (under the supervisor).
+    fn invocation(&self, network: Network, argv: &[String]) -> Invocation {
+        let conf = self.dir.join(match network {
+            Network::Online => "online.conf",
+            Network::Offline => "offline.conf",
+        });
+        Invocation::new("setpriv")
+            .args(["--pdeathsig", "TERM", "--", "/bin/sh", "-c", SUPERVISOR, "gitian-lxc"])
+            .arg(&self.name)
+            .args(["lxc-execute", "-n", &self.name, "-P"])
+            .arg(self.dir.join("path"))
+            .arg("-f")
+            .arg(&conf)
+            .arg("-o")
+            .arg(self.dir.join("lxc.log"))
+            .arg("--")
+            .args(argv)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .cwd("/")
+    }
+
     fn spawn(
         &self,
         network: Network,
@@ -187,36 +208,14 @@ impl State {
         stdin: Stdio,
         stdout: Stdio,
         stderr: Stdio,
-    ) -> Result<Child, GuestError> {
-        let conf = self.dir.join(match network {
-            Network::Online => "online.conf",
-            Network::Offline => "offline.conf",
-        });
-        let mut cmd = command("setpriv");
-        cmd.args([
-            "--pdeathsig",
-            "TERM",
-            "--",
-            "/bin/sh",
-            "-c",
-            SUPERVISOR,
-            "gitian-lxc",
-            &self.name,
-        ]);
-        cmd.args(["lxc-execute", "-n", &self.name, "-P"]).arg(self.dir.join("path"));
-        cmd.arg("-f").arg(&conf).arg("-o").arg(self.dir.join("lxc.log")).arg("--");
-        cmd.args(argv);
-        cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").current_dir("/");
-        cmd.stdin(stdin)
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn()
-            .map_err(|e| err(NAME, format!("cannot run {}: {e}", util::show(&cmd))))
+    ) -> Result<Proc, GuestError> {
+        piped::start(&self.invocation(network, argv), stdin, stdout, stderr)
+            .map_err(GuestError::process(NAME))
     }
 
     /// The argv inside the container for a user: root as is, others through `setpriv`.
     fn as_user(&self, user: User, inner: Vec<String>) -> Vec<String> {
-        let who = util::pick(user, &self.root, &self.build);
+        let who = env::pick(user, &self.root, &self.build);
         if who.uid == 0 {
             return inner;
         }
@@ -245,7 +244,8 @@ impl Guest for Lxc {
     }
 
     fn describe(&self) -> String {
-        let v = util::run_ok(NAME, command("lxc-execute").arg("--version")).unwrap_or_default();
+        let v =
+            process::run_ok(&Invocation::new("lxc-execute").arg("--version")).unwrap_or_default();
         format!("lxc {}", v.trim()).trim().to_string()
     }
 
@@ -279,19 +279,19 @@ impl Guest for Lxc {
 
     fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError> {
         let st = self.state()?;
-        let who = util::pick(cmd.user, &st.root, &st.build);
-        let argv = st.as_user(cmd.user, util::inner_argv(who, cmd));
-        let (out, errs) = util::log_stdio(NAME, cmd.log)?;
+        let who = env::pick(cmd.user, &st.root, &st.build);
+        let argv = st.as_user(cmd.user, env::inner_argv(who, cmd));
+        let (out, errs) = piped::log_stdio(cmd.log).map_err(GuestError::process(NAME))?;
         let mut child = st.spawn(cmd.network, &argv, Stdio::piped(), out, errs)?;
-        util::feed_stdin(&mut child, cmd.script.as_bytes());
-        let status = util::wait(NAME, &mut child, Stop::Term)?;
-        let code = util::exit_code(status);
+        child.feed(cmd.script.as_bytes());
+        let status = child.wait().map_err(GuestError::process(NAME))?;
+        let code = process::exit_code(status);
         // lxc-execute's own failures (the container did not start) show in its log.
         let log = st.lxc_log();
         if code != 0 && log.contains("ERROR") && !log.contains("exited with status") {
             return Err(err(
                 NAME,
-                format!("lxc-execute failed ({}): {log}", util::status_text(status)),
+                format!("lxc-execute failed ({}): {log}", process::status_text(status)),
             ));
         }
         Ok(code)
@@ -299,8 +299,8 @@ impl Guest for Lxc {
 
     fn copy_in(&mut self, host: &Path, guest_dir: &str) -> Result<(), GuestError> {
         let st = self.state()?;
-        let argv = st.as_user(User::Build, util::untar_argv(&st.build, guest_dir));
-        util::copy_in_with(NAME, host, guest_dir, Stop::Term, |input| {
+        let argv = st.as_user(User::Build, copy::untar_argv(&st.build, guest_dir));
+        copy::copy_in_with(NAME, host, guest_dir, |input| {
             st.spawn(Network::Offline, &argv, input, Stdio::null(), Stdio::piped())
         })
         .map_err(|e| err(NAME, format!("{}; {}", e.message, st.lxc_log())))
@@ -308,8 +308,8 @@ impl Guest for Lxc {
 
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
         let st = self.state()?;
-        let argv = st.as_user(User::Build, util::tar_argv(&st.build, guest_path));
-        util::copy_out_with(NAME, guest_path, host_dir, Stop::Term, || {
+        let argv = st.as_user(User::Build, copy::tar_argv(&st.build, guest_path));
+        copy::copy_out_with(NAME, guest_path, host_dir, || {
             st.spawn(Network::Offline, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())
         })
         .map_err(|e| err(NAME, format!("{}; {}", e.message, st.lxc_log())))
@@ -328,6 +328,7 @@ impl Drop for Lxc {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // drives a supervisor by hand, as LXC would
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
@@ -351,20 +352,20 @@ mod tests {
         let cgroup = hierarchy.join(format!("lxc.payload.{name}"));
         fs::create_dir(&cgroup).unwrap();
         // A process in the container's cgroup, as the container's init would be.
-        let mut inmate = command("sleep").arg("1000").spawn().unwrap();
+        let mut inmate = std::process::Command::new("sleep").arg("1000").spawn().unwrap();
         fs::write(cgroup.join("cgroup.procs"), inmate.id().to_string()).unwrap();
 
-        let mut sup = command("/bin/sh")
+        let mut sup = std::process::Command::new("/bin/sh")
             .args(["-c", SUPERVISOR, "gitian-lxc", &name, "sleep", "1000"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         let children = format!("/proc/{0}/task/{0}/children", sup.id());
         let start = Instant::now();
         while fs::read_to_string(&children).unwrap_or_default().trim().is_empty() {
-            assert!(start.elapsed() < Duration::from_secs(10), "the command never started");
+            assert!(start.elapsed() < Duration::from_secs(60), "the command never started");
             std::thread::sleep(Duration::from_millis(10));
         }
         drop(sup.stderr.take()); // git-gitian is gone: nobody reads the pipe
@@ -379,7 +380,7 @@ mod tests {
             if inmate.try_wait().unwrap().is_some() {
                 break true;
             }
-            if start.elapsed() > Duration::from_secs(10) {
+            if start.elapsed() > Duration::from_secs(60) {
                 let _ = inmate.kill();
                 let _ = inmate.wait();
                 break false;
@@ -393,6 +394,68 @@ mod tests {
         assert_eq!(status.code(), Some(143), "supervisor ended by {status:?}");
         assert!(killed, "the process in the container's cgroup was not killed");
         assert!(!left, "the container's cgroup was left behind");
+    }
+
+    /// The exact host command line of a guest command: the supervisor, lxc-execute with this
+    /// guest's private lxcpath, config and log, and the build user switched with setpriv.
+    #[test]
+    fn command_line_of_a_build_user_command() {
+        let st = State {
+            name: "gitian-7-0".into(),
+            dir: "/s/g".into(),
+            build: GuestUser {
+                name: "debian".into(),
+                uid: 1000,
+                gid: 1000,
+                home: "/home/debian".into(),
+            },
+            root: GuestUser::root(),
+        };
+        let argv = st.as_user(User::Build, vec!["bash".into(), "-x".into()]);
+        let inv = st.invocation(Network::Offline, &argv);
+        let mut want: Vec<String> =
+            ["setpriv", "--pdeathsig", "TERM", "--", "/bin/sh", "-c"].map(String::from).to_vec();
+        want.push(SUPERVISOR.into());
+        want.extend(
+            [
+                "gitian-lxc",
+                "gitian-7-0",
+                "lxc-execute",
+                "-n",
+                "gitian-7-0",
+                "-P",
+                "/s/g/path",
+                "-f",
+                "/s/g/offline.conf",
+                "-o",
+                "/s/g/lxc.log",
+                "--",
+                "setpriv",
+                "--reuid=1000",
+                "--regid=1000",
+                "--init-groups",
+                "--",
+                "bash",
+                "-x",
+            ]
+            .map(String::from),
+        );
+        let got: Vec<String> = std::iter::once(&inv.program)
+            .chain(&inv.args)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(got, want);
+        assert!(inv.env_clear);
+        assert_eq!(inv.env, vec![("PATH".into(), "/usr/sbin:/usr/bin:/sbin:/bin".into())]);
+        let root = st.invocation(Network::Online, &st.as_user(User::Root, vec!["bash".into()]));
+        let words: Vec<String> =
+            root.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert!(words.ends_with(&[
+            "lxc.log".replace("lxc", "/s/g/lxc"),
+            "--".into(),
+            "bash".into()
+        ]));
+        assert!(root.args.iter().any(|a| a == "/s/g/online.conf"));
     }
 
     #[test]

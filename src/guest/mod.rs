@@ -8,11 +8,14 @@
 //! also called from the guard's `Drop`, after errors, Ctrl-C and SIGTERM.
 
 pub mod kvm;
-pub mod process;
+/// The process layer moved to [`crate::process`]; this path stays for callers of the old one.
+pub use crate::process;
 
 use std::path::{Path, PathBuf};
 
+mod copy;
 pub mod docker;
+pub(crate) mod env;
 pub mod lxc;
 pub mod sandbox;
 pub mod select;
@@ -97,6 +100,13 @@ pub struct GuestError {
     pub backend: &'static str,
     /// What failed, with the command line where there is one.
     pub message: String,
+}
+
+impl GuestError {
+    /// A closure turning a process failure into this backend's error.
+    pub(crate) fn process(backend: &'static str) -> impl Fn(crate::process::ProcessError) -> Self {
+        move |e| Self { backend, message: e.to_string() }
+    }
 }
 
 /// A disposable build environment.

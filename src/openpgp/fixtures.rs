@@ -553,5 +553,27 @@ pub fn build(at: SystemTime) -> Fixtures {
         Some("keys/oscar.asc"),
     ));
 
+    // Peggy's primary key certifies only; it signs data anyway (her signing subkey did not).
+    let (peggy, _) = CertBuilder::new()
+        .add_userid("Peggy <peggy@example.invalid>")
+        .set_creation_time(at - 100 * DAY)
+        .set_cipher_suite(CipherSuite::Cv25519)
+        .set_primary_key_flags(KeyFlags::empty().set_certification())
+        .add_subkey(KeyFlags::empty().set_signing(), None, None)
+        .generate()
+        .unwrap();
+    key_files.push(("keys/peggy.asc", public(&peggy)));
+    let p = Some(fpr(peggy.primary_key().key()));
+    let sig = detached(&mut primary_signer(&peggy), &data, at - 10 * DAY);
+    cases.push(case(
+        "signature by a certification-only primary key",
+        &data,
+        sig,
+        "error_rc2",
+        p.clone(),
+        p,
+        Some("keys/peggy.asc"),
+    ));
+
     Fixtures { at, key_files, cases }
 }

@@ -8,6 +8,6 @@ pub mod init;
 pub mod matrix;
 pub mod memo;
 pub mod publish;
+pub mod push_guard;
 pub mod sign;
-pub mod source;
 pub mod verify;

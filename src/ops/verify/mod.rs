@@ -22,8 +22,8 @@ use std::time::SystemTime;
 
 use crate::core::consensus::{self, GroupReport, Row};
 use crate::core::policy::Policy;
+use crate::ledger::SourceError;
 use crate::ops::memo::{self, Memory};
-use crate::ops::source::SourceError;
 
 use found::Found;
 use keys::{read_path_keys, read_tree_keys};
@@ -173,8 +173,16 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
 
     let several_revisions = several.iter().any(|&s| s);
     let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
-    let cache = q.cache.as_deref().map(memo::load_signatures);
-    let memory = q.cache.as_deref().map(Memory::load);
+    // The memory is trusted like ~/.gnupg: only when nobody else can write it.
+    let cache_dir = q.cache.as_deref().filter(|dir| match memo::check_private(dir) {
+        Ok(()) => true,
+        Err(why) => {
+            warnings.push(format!("the verify memory is not used: {why}"));
+            false
+        }
+    });
+    let cache = cache_dir.map(memo::load_signatures);
+    let memory = cache_dir.map(Memory::load);
     let (keyring, key_warnings, outcome) = pipeline(
         key_files,
         extra_keys,
@@ -289,7 +297,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         required_keys: policy::required_keys(&keyring, &policy.required_signers),
     };
     let groups = consensus::compute(rows, &opts);
-    if let (Some(dir), Some(memory)) = (&q.cache, memory) {
+    if let (Some(dir), Some(memory)) = (cache_dir, memory) {
         // A cache that cannot be written only makes the next run slower.
         let _ = memo::save_signatures(dir);
         let _ = memory.save(dir);

@@ -4,9 +4,9 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::MAX_ATTESTATION;
-use crate::git::ledger::Blob;
+use crate::ledger::Blob;
+use crate::ledger::{Content, FsTree, LedgerTree, SourceError};
 use crate::ops::memo;
-use crate::ops::source::{Content, FsTree, LedgerTree, SourceError};
 
 /// The content as read (shared with whoever is using it when it is let go of).
 pub(super) type Held = Arc<Result<Content, SourceError>>;
@@ -206,7 +206,7 @@ mod tests {
         std::fs::write(dir.path().join("real"), b"x").unwrap();
         std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("link")).unwrap();
         let fifo = dir.path().join("fifo");
-        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        crate::process::run_ok(&crate::process::Invocation::new("mkfifo").arg(&fifo)).unwrap();
         let tree = Arc::new(FsTree::new(dir.path(), "ledger".into()));
         for name in ["link", "fifo"] {
             let signed = Signed::deferred(tree.clone(), name.into(), true);

@@ -6,8 +6,9 @@
 use std::path::Path;
 
 use super::{LedgerSpec, VerifyError};
-use crate::git::ledger::{self as gitledger, GitTree};
-use crate::ops::source::{FsTree, LedgerTree, SourceError};
+use crate::git::ledger as gitledger;
+use crate::ledger::GitTree;
+use crate::ledger::{FsTree, LedgerTree, SourceError};
 
 /// The trees to read.
 pub(super) struct Trees {
@@ -70,7 +71,14 @@ fn main_revision(
     if let (Some(_), Some((label, commit))) = (revs.first(), found.first()) {
         return Ok(GitTree::open(path, label, commit)?);
     }
-    let head = gitledger::revisions(path, &[], false)?;
+    // The keys and policy come from HEAD: a repository without one must name its main revision.
+    let head = gitledger::revisions(path, &[], false).map_err(|e| SourceError {
+        message: format!(
+            "{}; name the main revision, whose keys and policy.yml are used, with --rev",
+            e.message
+        ),
+        ..e
+    })?;
     let (label, commit) = head.first().ok_or_else(|| SourceError {
         what: path.display().to_string(),
         message: "no HEAD commit".into(),

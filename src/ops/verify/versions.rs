@@ -1,8 +1,9 @@
 //! The versions of one file across the revisions read, made into rows: identical versions are
 //! one row listing every revision; versions that differ are a conflict only when each is
-//! validly signed (two good signatures by one key over different bytes). A version whose
-//! signature does not count (unsigned, bad, someone else's key) cannot unseat a signed one: it
-//! is reported as its own row, with its revisions.
+//! validly signed by one and the same key (two good signatures by one key over different
+//! bytes). A version whose signature does not count (unsigned, bad) or that another key signed
+//! cannot unseat a signed one: it is reported as its own row, with its revisions (and votes, if
+//! at all, with its own key).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,16 +21,21 @@ pub(super) fn rows(versions: impl IntoIterator<Item = Vec<Version>>) -> Vec<Row>
         for (row, fp) in vs {
             by_fp.entry(fp).and_modify(|r| r.revs.extend(row.revs.clone())).or_insert(row);
         }
-        let signed: BTreeSet<[u8; 32]> =
-            by_fp.iter().filter(|(_, r)| r.counts).map(|(fp, _)| *fp).collect();
-        let conflict = (signed.len() > 1).then(|| {
-            let all: Vec<String> = signed.iter().map(|fp| by_fp[fp].revs.join(",")).collect();
-            format!("differs between revisions ({})", all.join(" / "))
-        });
-        for (fp, mut row) in by_fp {
-            if signed.contains(&fp) {
-                row.conflict = conflict.clone();
+        // The validly signed versions, by key.
+        let mut by_key: BTreeMap<&str, BTreeSet<[u8; 32]>> = BTreeMap::new();
+        for (fp, r) in by_fp.iter().filter(|(_, r)| r.counts) {
+            if let Some(key) = r.key_fingerprint.as_deref() {
+                by_key.entry(key).or_default().insert(*fp);
             }
+        }
+        let mut conflicts: BTreeMap<[u8; 32], String> = BTreeMap::new();
+        for fps in by_key.values().filter(|fps| fps.len() > 1) {
+            let all: Vec<String> = fps.iter().map(|fp| by_fp[fp].revs.join(",")).collect();
+            let why = format!("differs between revisions ({})", all.join(" / "));
+            conflicts.extend(fps.iter().map(|fp| (*fp, why.clone())));
+        }
+        for (fp, mut row) in by_fp {
+            row.conflict = conflicts.remove(&fp);
             rows.push(row);
         }
     }

@@ -9,7 +9,7 @@ use super::{KEY_DIRS, MAX_ATTESTATION, MAX_SIGNATURE, Query, SIG_EXTS, VerifyErr
 use crate::core::consensus::Layout;
 use crate::core::layout::check_component;
 use crate::core::sums;
-use crate::ops::source::{Content, Entry, FsTree, Kind, LedgerTree};
+use crate::ledger::{Content, Entry, FsTree, Kind, LedgerTree};
 
 pub(super) fn collect_tree(
     tree: &dyn LedgerTree,

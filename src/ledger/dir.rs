@@ -1,71 +1,9 @@
-//! Where a ledger is read from: a directory on disk, or a git tree at a revision
-//! (`crate::git::ledger::GitTree`). Both are read the same way, never following symlinks and
-//! never reading more than a limit, so a hostile ledger cannot make us read outside it or
-//! exhaust memory.
+//! A ledger in a directory on disk.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// What a directory entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A directory (a git tree).
-    Dir,
-    /// A regular file (a git blob).
-    File,
-    /// A symbolic link: never followed.
-    Symlink,
-    /// Anything else (device, socket, submodule).
-    Other,
-}
-
-/// One entry of a listing.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// The name, or its raw bytes when it is not UTF-8.
-    pub name: Result<String, Vec<u8>>,
-    /// What it is.
-    pub kind: Kind,
-}
-
-/// A file's content, or its size when it is over the limit.
-#[derive(Debug, Clone)]
-pub enum Content {
-    /// The bytes.
-    Bytes(Vec<u8>),
-    /// Larger than the limit (size in bytes).
-    TooLarge(u64),
-}
-
-/// Could not read the ledger.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{what}: {message}")]
-pub struct SourceError {
-    /// The path or revision concerned.
-    pub what: String,
-    /// What went wrong.
-    pub message: String,
-}
-
-/// A read-only view of one ledger at one point in time.
-pub trait LedgerTree {
-    /// How reports name this view (a path, or `path@rev`).
-    fn label(&self) -> String;
-    /// The revision it was read at, for git sources.
-    fn rev(&self) -> Option<String>;
-    /// Lists a directory (`""` is the root, components joined with `/`).
-    fn list(&self, path: &str) -> Result<Vec<Entry>, SourceError>;
-    /// Reads a regular file, refusing more than `limit` bytes.
-    fn read(&self, path: &str, limit: u64) -> Result<Content, SourceError>;
-    /// The same view as a directory that any thread may read, when it is one.
-    fn on_disk(&self) -> Option<FsTree> {
-        None
-    }
-    /// A regular file as a git blob that any thread may read later, when this is a git tree.
-    fn blob(&self, _path: &str) -> Option<Result<crate::git::ledger::Blob, SourceError>> {
-        None
-    }
-}
+use super::{Content, Entry, Kind, LedgerTree, SourceError};
 
 /// A ledger in a directory.
 #[derive(Debug, Clone)]
@@ -150,7 +88,7 @@ enum Opened {
 }
 
 fn err(what: &Path, e: impl std::fmt::Display) -> SourceError {
-    SourceError { what: what.display().to_string(), message: e.to_string() }
+    SourceError::new(&what.display().to_string(), e)
 }
 
 impl LedgerTree for FsTree {

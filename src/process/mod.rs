@@ -1,10 +1,16 @@
-//! The one place that starts processes for guests, base images and remotes. Backends *compute*
-//! an [`Invocation`]; this module *runs* it, so every child is started the same way: no shell
-//! in between, a readable command line for errors, and a way to stop it on Ctrl-C or SIGTERM.
+//! The one place that starts processes: guests, base images, host git, remotes. Callers
+//! *compute* an [`Invocation`]; this module *runs* it, so every child is started the same way:
+//! no shell in between, a readable command line for errors, its own process group, and one
+//! policy to stop it (see [`stop`]). `clippy.toml` forbids `std::process::Command::new`
+//! everywhere else.
 //!
-//! Long-lived helpers (QEMU, virtiofsd, daemons) are [`Child`]ren: each runs in its own process
-//! group (a terminal's Ctrl-C reaches us, not them, so we stop them in order), gets SIGKILL if
-//! we die (`setpriv --pdeathsig`), and is killed and reaped when its handle is dropped.
+//! - [`run`], [`run_ok`], [`run_logged`]: run to completion (captured or logged).
+//! - [`piped::start`]: a child whose stdin/stdout/stderr the caller wires (a guest command fed
+//!   its script, a `producer | consumer` copy); [`piped::pipe`] waits for both ends.
+//! - [`spawn`]: long-lived helpers (QEMU, virtiofsd, daemons), SIGKILLed if we die
+//!   (`setpriv --pdeathsig`), killed and reaped when their handle is dropped.
+//! - [`Runner`]: the trait backends run their commands through, so tests can record the exact
+//!   command lines ([`Recorder`]) while [`HostRunner`] runs them.
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
@@ -12,10 +18,14 @@ use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::Arc;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+pub mod piped;
+mod runner;
+pub mod stop;
+
+pub use runner::{HostRunner, Recorder, Runner};
+pub use stop::{catch_interrupts, interrupted};
 
 /// A command line to run: program, arguments, extra environment, working directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +38,8 @@ pub struct Invocation {
     pub env: Vec<(OsString, OsString)>,
     /// Variables removed from the inherited environment.
     pub env_remove: Vec<OsString>,
+    /// Start from an empty environment (only `env` is set).
+    pub env_clear: bool,
     /// Working directory.
     pub cwd: Option<PathBuf>,
 }
@@ -40,6 +52,7 @@ impl Invocation {
             args: Vec::new(),
             env: Vec::new(),
             env_remove: Vec::new(),
+            env_clear: false,
             cwd: None,
         }
     }
@@ -76,6 +89,13 @@ impl Invocation {
         self
     }
 
+    /// Starts from an empty environment: only what [`Self::env`] sets is passed.
+    #[must_use]
+    pub fn env_clear(mut self) -> Self {
+        self.env_clear = true;
+        self
+    }
+
     /// Sets the working directory.
     #[must_use]
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -92,9 +112,22 @@ impl Invocation {
             .join(" ")
     }
 
+    /// The `std` command, in its own process group (a terminal's Ctrl-C reaches git-gitian,
+    /// which stops its children in order; see [`stop`]).
     fn command(&self) -> Command {
+        let mut cmd = self.std_command();
+        cmd.process_group(0);
+        cmd
+    }
+
+    /// The `std` command in the caller's process group (see [`run_interactive`]).
+    fn std_command(&self) -> Command {
+        #[allow(clippy::disallowed_methods)] // the one place
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
+        if self.env_clear {
+            cmd.env_clear();
+        }
         for k in &self.env_remove {
             cmd.env_remove(k);
         }
@@ -167,63 +200,17 @@ impl Captured {
     }
 }
 
-fn code_of(status: ExitStatus) -> i32 {
+/// The exit code of a finished process: its code, or 128 + signal as a shell reports it.
+pub fn exit_code(status: ExitStatus) -> i32 {
     status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
-static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-
-/// Catches SIGINT and SIGTERM from now on: instead of dying, the process sets a flag that the
-/// waiting loops here and in the backends check, so guests are stopped and cleaned up.
-pub fn catch_interrupts() {
-    let flag = INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let _ = signal_hook::flag::register(sig, Arc::clone(flag));
-    }
-}
-
-/// Whether Ctrl-C or SIGTERM arrived since [`catch_interrupts`].
-pub fn interrupted() -> bool {
-    INTERRUPTED.get().is_some_and(|f| f.load(Ordering::Relaxed))
-}
-
-/// Polls `child` (the leader of its own process group) until it exits. When we are
-/// interrupted, the whole group gets SIGINT, as a terminal's Ctrl-C would give it, and time to
-/// clean up (mmdebstrap unmounts and removes its chroot); SIGKILL follows after 60 s. Killing
-/// only the leader would leave its helpers running.
-fn wait_interruptible(child: &mut std::process::Child) -> Result<ExitStatus, ProcessError> {
-    wait_until_interrupted(child, &interrupted)
-}
-
-fn wait_until_interrupted(
-    child: &mut std::process::Child,
-    stop: &dyn Fn() -> bool,
-) -> Result<ExitStatus, ProcessError> {
-    let mut delay = Duration::from_millis(2);
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
-        if stop() {
-            let group = format!("-{}", child.id());
-            let signal = |sig: &str| {
-                let _ = Command::new("kill")
-                    .args([sig, "--", &group])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status();
-            };
-            signal("-INT");
-            let start = Instant::now();
-            while child.try_wait()?.is_none() && start.elapsed() < Duration::from_secs(60) {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            signal("-KILL");
-            let _ = child.wait();
-            return Err(ProcessError::Interrupted);
-        }
-        std::thread::sleep(delay);
-        delay = (delay * 2).min(Duration::from_millis(50));
+/// `exit status 3` / `killed by signal 9`, for messages.
+pub fn status_text(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => "unknown status".to_string(),
     }
 }
 
@@ -236,7 +223,7 @@ pub fn run(inv: &Invocation) -> Result<Captured, ProcessError> {
 pub fn run_with_stdin(inv: &Invocation, input: Option<&[u8]>) -> Result<Captured, ProcessError> {
     let mut cmd = inv.command();
     cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|source| ProcessError::Spawn {
         program: inv.program.to_string_lossy().into_owned(),
         source,
@@ -263,13 +250,13 @@ pub fn run_with_stdin(inv: &Invocation, input: Option<&[u8]>) -> Result<Captured
         let _ = err.read_to_end(&mut buf);
         buf
     });
-    let status = wait_interruptible(&mut child)?;
+    let status = stop::wait(&mut child)?;
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
     if let Some(w) = writer {
         let _ = w.join();
     }
-    Ok(Captured { code: code_of(status), stdout, stderr })
+    Ok(Captured { code: exit_code(status), stdout, stderr })
 }
 
 /// Runs to completion and fails unless it exits 0; returns stdout.
@@ -281,24 +268,51 @@ pub fn run_ok(inv: &Invocation) -> Result<String, ProcessError> {
     Ok(out.stdout_text())
 }
 
+/// Runs a clean-up command (removing a container, an image, a leftover) to its end even after
+/// Ctrl-C or SIGTERM: [`run`] would stop it at once, as the interruption flag stays set while
+/// git-gitian cleans up. Output is discarded; true when it exited 0.
+pub fn run_cleanup(inv: &Invocation) -> bool {
+    let mut cmd = inv.command();
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let Ok(mut child) = cmd.spawn() else { return false };
+    stop::wait_to_end(&mut child).is_ok_and(|s| s.success())
+}
+
+/// Runs in the foreground with our stdin, stdout and stderr (a program that may ask the user,
+/// like a signing program's passphrase prompt): it stays in the terminal's process group, so it
+/// can read the terminal and a Ctrl-C reaches it directly. Returns its exit status.
+pub fn run_interactive(inv: &Invocation) -> Result<ExitStatus, ProcessError> {
+    let mut child = inv.std_command().spawn().map_err(|source| ProcessError::Spawn {
+        program: inv.program.to_string_lossy().into_owned(),
+        source,
+    })?;
+    Ok(child.wait()?)
+}
+
+/// Runs to completion and tells whether it exited 0 (output discarded; a program that cannot
+/// start is `false`).
+pub fn succeeds(inv: &Invocation) -> bool {
+    run(inv).is_ok_and(|out| out.code == 0)
+}
+
 /// Runs to completion with stdout and stderr appended to `log`; fails unless it exits 0, with
 /// the log's tail in the error.
 pub fn run_logged(inv: &Invocation, log: &Path) -> Result<(), ProcessError> {
     let file = OpenOptions::new().create(true).append(true).open(log)?;
     let mut cmd = inv.command();
-    cmd.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file).process_group(0);
+    cmd.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
     let mut child = cmd.spawn().map_err(|source| ProcessError::Spawn {
         program: inv.program.to_string_lossy().into_owned(),
         source,
     })?;
-    let status = wait_interruptible(&mut child)?;
+    let status = stop::wait(&mut child)?;
     if !status.success() {
-        return Err(failed(inv, code_of(status), &tail_of_file(log, 15)));
+        return Err(failed(inv, exit_code(status), &tail_of_file(log, 15)));
     }
     Ok(())
 }
 
-fn failed(inv: &Invocation, code: i32, stderr: &str) -> ProcessError {
+pub(crate) fn failed(inv: &Invocation, code: i32, stderr: &str) -> ProcessError {
     let lines: Vec<&str> = stderr.lines().collect();
     let tail = lines[lines.len().saturating_sub(15)..].join("\n");
     ProcessError::Failed {
@@ -346,9 +360,10 @@ pub fn spawn(inv: &Invocation, log: &Path) -> Result<Child, ProcessError> {
     wrapped.args.extend(inv.args.iter().cloned());
     wrapped.env = inv.env.clone();
     wrapped.env_remove = inv.env_remove.clone();
+    wrapped.env_clear = inv.env_clear;
     wrapped.cwd = inv.cwd.clone();
     let mut cmd = wrapped.command();
-    cmd.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file).process_group(0);
+    cmd.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
     let child = cmd.spawn().map_err(|source| ProcessError::Spawn {
         program: inv.program.to_string_lossy().into_owned(),
         source,
@@ -371,7 +386,7 @@ impl Child {
     pub fn try_wait(&mut self) -> Option<i32> {
         let child = self.child.as_mut()?;
         match child.try_wait() {
-            Ok(Some(status)) => Some(code_of(status)),
+            Ok(Some(status)) => Some(exit_code(status)),
             Ok(None) => None,
             Err(_) => Some(-1),
         }
@@ -391,17 +406,11 @@ impl Child {
         }
     }
 
-    /// Kills (SIGKILL) and reaps it. Idempotent.
+    /// Kills it and its whole process group (SIGKILL: a helper holds nothing to clean up) and
+    /// returns once every member has exited (see [`stop::kill`]). Idempotent.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            // The whole process group (`spawn` makes the child its leader): virtiofsd's
-            // sandbox, for one, runs in a forked child that outlives a killed parent. Until the
-            // leader is reaped below, its id cannot name another group.
-            if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
-                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            stop::kill(&mut child);
         }
     }
 }
@@ -434,23 +443,6 @@ mod tests {
         let inv = Invocation::new("cat");
         let out = run_with_stdin(&inv, Some(b"hello")).unwrap();
         assert_eq!(out.stdout, b"hello");
-    }
-
-    #[test]
-    fn interrupt_stops_the_whole_group() {
-        // A shell whose own child would survive a kill of the shell alone.
-        let dir = tempfile::tempdir().unwrap();
-        let pidfile = dir.path().join("pid");
-        let script = format!("sleep 60 & echo $! > {}; wait", pidfile.display());
-        let mut cmd = Invocation::new("sh").args(["-c", &script]).command();
-        let mut child = cmd.process_group(0).spawn().unwrap();
-        let ready = || std::fs::read_to_string(&pidfile).is_ok_and(|p| p.ends_with('\n'));
-        let result = wait_until_interrupted(&mut child, &ready);
-        assert!(matches!(result, Err(ProcessError::Interrupted)), "{result:?}");
-        let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_string();
-        std::thread::sleep(Duration::from_millis(100));
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(stat.is_empty() || stat.contains(") Z "), "sleep survived: {stat}");
     }
 
     #[test]

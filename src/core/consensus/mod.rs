@@ -11,6 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::manifest::Manifest;
 use super::status::RowStatus;
 
+pub mod matrix;
+pub mod push;
+pub mod tally;
+
+use tally::strict_winner;
+
 /// The attestation layout a row comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Layout {
@@ -234,8 +240,15 @@ pub fn compute(mut rows: Vec<Row>, opts: &Options) -> Vec<GroupReport> {
         .collect()
 }
 
+/// The manifest a row claims, when it lists anything (an empty manifest claims nothing).
 fn usable_manifest(row: &Row) -> Option<&Manifest> {
     row.manifest.as_ref().filter(|m| !m.is_empty())
+}
+
+/// Whether a row's manifest is a vote: its signature counts, and the file parses, agrees with
+/// its path and is the same in every revision read.
+fn is_vote(row: &Row) -> bool {
+    row.counts && row.conflict.is_none() && row.field_error.is_none() && row.file_error.is_none()
 }
 
 fn compute_group(
@@ -260,28 +273,10 @@ fn compute_group(
     let majority =
         norm.iter().map(|t| t.is_some() && majority_text.as_ref() == t.as_ref()).collect();
 
-    // Keys that signed more than one signer directory in this release.
-    let mut dirs_per_key: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for row in rows.iter().filter(|r| r.counts) {
-        if let Some(k) = &row.key_fingerprint {
-            dirs_per_key.entry(k).or_default().insert(&row.signer);
-        }
-    }
-    let shared = |row: &Row| {
-        row.key_fingerprint
-            .as_deref()
-            .is_some_and(|k| dirs_per_key.get(k).is_some_and(|d| d.len() > 1))
-    };
-    let voter = |row: &Row| {
-        row.counts
-            && row.conflict.is_none()
-            && row.field_error.is_none()
-            && row.file_error.is_none()
-    };
-
+    let shared = shared_keys(&rows);
     // Votes: distinct keys per manifest, only rows whose signature counts.
     let mut votes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (row, text) in rows.iter().zip(&norm).filter(|(r, _)| voter(r)) {
+    for (row, text) in rows.iter().zip(&norm).filter(|(r, _)| is_vote(r)) {
         if let (Some(t), Some(k)) = (text, &row.key_fingerprint) {
             votes.entry(t.clone()).or_default().insert(k.clone());
         }
@@ -293,47 +288,18 @@ fn compute_group(
     let consensus_votes =
         consensus_text.as_ref().and_then(|t| votes.get(t)).map_or(0, BTreeSet::len);
 
-    // Number the distinct manifests: 1 = consensus, then by votes, then by text.
-    let mut order: Vec<(String, usize)> =
-        published.keys().map(|t| (t.clone(), votes.get(t).map_or(0, BTreeSet::len))).collect();
-    order.sort_by(|a, b| {
-        let a_first = Some(&a.0) == consensus_text.as_ref();
-        let b_first = Some(&b.0) == consensus_text.as_ref();
-        b_first.cmp(&a_first).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0))
-    });
-    let manifest_group = norm
-        .iter()
-        .map(|t| t.as_ref().map(|t| order.iter().position(|(o, _)| o == t).map_or(0, |p| p + 1)))
-        .collect();
+    let manifest_group = number_manifests(&norm, published.keys(), &votes, consensus_text.as_ref());
 
     let verdicts = rows
         .iter()
         .zip(&norm)
-        .map(|(row, text)| {
-            if row.conflict.is_some() {
-                Verdict::Conflict
-            } else if row.status.is_missing() {
-                Verdict::Missing
-            } else if row.file_error.is_some() || row.field_error.is_some() {
-                Verdict::Invalid
-            } else if !row.counts {
-                Verdict::BadSignature
-            } else if shared(row) {
-                Verdict::SharedKey
-            } else {
-                match (&consensus_text, text) {
-                    (None, _) => Verdict::NoConsensus,
-                    (Some(c), Some(t)) if c == t => Verdict::Ok,
-                    _ => Verdict::Mismatch,
-                }
-            }
-        })
+        .map(|(row, text)| verdict_of(row, text.as_ref(), consensus_text.as_ref(), &shared))
         .collect();
 
     let agreeing: BTreeSet<(&str, &str)> = rows
         .iter()
         .zip(&norm)
-        .filter(|(r, t)| voter(r) && consensus_text.is_some() && **t == consensus_text)
+        .filter(|(r, t)| is_vote(r) && consensus_text.is_some() && **t == consensus_text)
         .filter_map(|(r, _)| Some((r.signer.as_str(), r.key_fingerprint.as_deref()?)))
         .collect();
     let met = |name: &str| {
@@ -342,7 +308,7 @@ fn compute_group(
     };
     let missing_required = opts.required_signers.iter().filter(|s| !met(s)).cloned().collect();
 
-    let artifacts = artifact_grid(&rows, &voter, opts.compare_to.as_deref());
+    let artifacts = artifact_grid(&rows, opts.compare_to.as_deref());
     GroupReport {
         layout,
         ledger,
@@ -360,31 +326,64 @@ fn compute_group(
     }
 }
 
-/// The key with strictly more than any other; None on a tie or when empty.
-fn strict_winner(counts: impl Iterator<Item = (String, usize)>) -> Option<String> {
-    let mut best: Option<(String, usize)> = None;
-    let mut tie = false;
-    for (k, n) in counts {
-        if n == 0 {
-            continue;
-        }
-        match &best {
-            Some((_, b)) if n < *b => {}
-            Some((_, b)) if n == *b => tie = true,
-            _ => {
-                best = Some((k, n));
-                tie = false;
-            }
+/// Keys that signed more than one signer directory of a release (with a signature that counts).
+fn shared_keys(rows: &[Row]) -> BTreeSet<&str> {
+    let mut dirs_per_key: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.counts) {
+        if let Some(k) = &row.key_fingerprint {
+            dirs_per_key.entry(k).or_default().insert(&row.signer);
         }
     }
-    if tie { None } else { best.map(|(k, _)| k) }
+    dirs_per_key.into_iter().filter(|(_, d)| d.len() > 1).map(|(k, _)| k).collect()
 }
 
-fn artifact_grid(
-    rows: &[Row],
-    voter: &dyn Fn(&Row) -> bool,
-    compare_to: Option<&str>,
-) -> Vec<Artifact> {
+/// Numbers the distinct manifests (1 = consensus, then by votes, then by text) and gives each
+/// row its manifest's number.
+fn number_manifests<'a>(
+    norm: &[Option<String>],
+    published: impl Iterator<Item = &'a String>,
+    votes: &BTreeMap<String, BTreeSet<String>>,
+    consensus: Option<&String>,
+) -> Vec<Option<usize>> {
+    let mut order: Vec<(&String, usize)> =
+        published.map(|t| (t, votes.get(t).map_or(0, BTreeSet::len))).collect();
+    order.sort_by(|a, b| {
+        let a_first = Some(a.0) == consensus;
+        let b_first = Some(b.0) == consensus;
+        b_first.cmp(&a_first).then(b.1.cmp(&a.1)).then(a.0.cmp(b.0))
+    });
+    norm.iter()
+        .map(|t| t.as_ref().map(|t| order.iter().position(|(o, _)| *o == t).map_or(0, |p| p + 1)))
+        .collect()
+}
+
+/// The verdict on one row, given its manifest text, the consensus text and the shared keys.
+fn verdict_of(
+    row: &Row,
+    text: Option<&String>,
+    consensus: Option<&String>,
+    shared: &BTreeSet<&str>,
+) -> Verdict {
+    if row.conflict.is_some() {
+        Verdict::Conflict
+    } else if row.status.is_missing() {
+        Verdict::Missing
+    } else if row.file_error.is_some() || row.field_error.is_some() {
+        Verdict::Invalid
+    } else if !row.counts {
+        Verdict::BadSignature
+    } else if row.key_fingerprint.as_deref().is_some_and(|k| shared.contains(k)) {
+        Verdict::SharedKey
+    } else {
+        match (consensus, text) {
+            (None, _) => Verdict::NoConsensus,
+            (Some(c), Some(t)) if c == t => Verdict::Ok,
+            _ => Verdict::Mismatch,
+        }
+    }
+}
+
+fn artifact_grid(rows: &[Row], compare_to: Option<&str>) -> Vec<Artifact> {
     let mut names: BTreeSet<&str> = BTreeSet::new();
     for row in rows {
         if let Some(m) = &row.manifest {
@@ -398,7 +397,7 @@ fn artifact_grid(
         .into_iter()
         .map(|name| {
             let mut by_hash: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-            for row in rows.iter().filter(|r| voter(r)) {
+            for row in rows.iter().filter(|r| is_vote(r)) {
                 if let (Some(m), Some(k)) = (&row.manifest, &row.key_fingerprint)
                     && let Some(h) = m.get(name)
                 {
@@ -416,7 +415,7 @@ fn artifact_grid(
                     let hash = row.manifest.as_ref().and_then(|m| m.get(name));
                     match (hash, &consensus) {
                         (None, _) => Cell::Absent,
-                        (Some(_), _) if !voter(row) => Cell::Unchecked,
+                        (Some(_), _) if !is_vote(row) => Cell::Unchecked,
                         (Some(_), None) => Cell::Undecided,
                         (Some(h), Some(c)) if h == c => Cell::Agrees,
                         (Some(_), Some(_)) => Cell::Differs,
@@ -433,7 +432,8 @@ mod tests {
     use super::*;
     use crate::core::status::SigStatus;
 
-    fn row(signer: &str, key: &str, status: &str, manifest: &str) -> Row {
+    /// A Gitian row of release 1.0 signed by `key` with `status`, holding `manifest`.
+    pub(super) fn row(signer: &str, key: &str, status: &str, manifest: &str) -> Row {
         Row {
             layout: Layout::Gitian,
             ledger: "l".into(),
@@ -442,10 +442,10 @@ mod tests {
             file: "x-build.assert".into(),
             signer: signer.into(),
             sig_path: Some(format!("1.0/{signer}/x-build.assert.sig")),
-            status: RowStatus::Signature(if status == "good" {
-                SigStatus::Good
-            } else {
-                SigStatus::Bad
+            status: RowStatus::Signature(match status {
+                "good" => SigStatus::Good,
+                "no_pubkey" => SigStatus::NoPubkey,
+                _ => SigStatus::Bad,
             }),
             counts: status == "good",
             key_fingerprint: Some(key.into()),
