@@ -15,6 +15,7 @@ mod test_layering;
 mod test_ledgers;
 mod test_lint;
 mod test_openpgp;
+mod test_report;
 mod test_sign;
 mod test_suite;
 mod test_verify;

@@ -57,67 +57,68 @@ fn test_formats_every_corpus_assert_parses_and_modern_ones_round_trip() {
     assert!(round_tripped > 0);
 }
 
-/// The style of an assert's `out_manifest`: a literal block, a single-quoted scalar (blank
-/// lines for line breaks), or the same with the non-specific tag `! `.
-fn style_of(text: &str) -> &'static str {
-    let line = text.lines().find(|l| l.starts_with("- out_manifest:")).unwrap_or("");
-    match line.trim_start_matches("- out_manifest:").trim_start() {
-        v if v.starts_with('|') => "block",
-        v if v.starts_with("! '") => "tagged",
-        v if v.starts_with('\'') => "single",
-        v => panic!("unknown out_manifest style: {v:.20}"),
+/// How an assert writes its `out_manifest` (ledgers.md: three styles coexist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum ManifestStyle {
+    /// `out_manifest: |` then the lines, indented.
+    Block,
+    /// `out_manifest: '...'`, a blank line between entries.
+    Quoted,
+    /// `out_manifest: ! '...'`, the same with a non-specific tag.
+    Tagged,
+}
+
+fn manifest_style(text: &str) -> ManifestStyle {
+    let line = text.lines().find(|l| l.contains("out_manifest:")).expect("an out_manifest line");
+    let value = line.split_once("out_manifest:").unwrap().1.trim_start();
+    if value.starts_with("! '") {
+        ManifestStyle::Tagged
+    } else if value.starts_with('\'') {
+        ManifestStyle::Quoted
+    } else {
+        assert!(value.starts_with('|'), "unknown style: {line}");
+        ManifestStyle::Block
     }
 }
 
-/// The `hash  name` lines of the raw text of `out_manifest`, found without YAML: each line of
-/// the value with its indentation, `! `, quotes and blank lines taken away.
-fn manifest_lines_by_hand(text: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut inside = false;
-    for line in text.lines() {
-        if line.starts_with("- ") {
-            if inside {
-                break;
-            }
-            inside = line.starts_with("- out_manifest:");
-        }
-        if !inside {
-            continue;
-        }
-        let l = line.trim_start_matches("- out_manifest:").trim_start();
-        let l = l.trim_start_matches(['|', '!']).trim().trim_matches('\'');
-        let is_hash = l.len() > 66 && l[..64].bytes().all(|b| b.is_ascii_hexdigit());
-        if is_hash && &l[64..66] == "  " {
-            lines.push(l.to_string());
-        }
-    }
-    lines
+/// The `hash  name` pairs written in the out_manifest section, found in the raw text whatever
+/// its style (64 hex digits, two spaces, a name), independently of the YAML reader.
+fn raw_entries(text: &str) -> Vec<(String, String)> {
+    let start = text.find("out_manifest:").unwrap();
+    let end = text[start..].find("\n- ").map_or(text.len(), |e| start + e);
+    let re = regex::Regex::new(r"([0-9a-f]{64})  ([^\s']+)").unwrap();
+    re.captures_iter(&text[start..end]).map(|c| (c[1].to_string(), c[2].to_string())).collect()
 }
 
 #[test]
 fn test_formats_three_styles_give_equal_manifests() {
-    // Each style is told apart by its first bytes, found in the corpus, and read to exactly
-    // the lines its raw text holds.
-    let mut seen = std::collections::BTreeMap::new();
-    let mut by_group: std::collections::BTreeMap<_, Vec<(&str, Manifest)>> = Default::default();
+    use std::collections::BTreeMap;
+    let mut by_style: BTreeMap<ManifestStyle, Vec<(String, Manifest)>> = BTreeMap::new();
     for path in asserts() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let style = style_of(&text);
-        let doc = Document::parse(&text).unwrap();
-        let out = doc.str("out_manifest").unwrap();
-        let read: Vec<String> = out.lines().map(str::to_string).collect();
-        assert_eq!(read, manifest_lines_by_hand(&text), "{} ({style})", path.display());
-        *seen.entry(style).or_insert(0) += 1;
-        let group = path.parent().unwrap().parent().unwrap().to_path_buf();
-        by_group.entry(group).or_default().push((style, Manifest::parse(out)));
+        let style = manifest_style(&text);
+        let m = Manifest::parse(Document::parse(&text).unwrap().str("out_manifest").unwrap());
+        // Each style read gives exactly the entries written, in order: a reader that folded
+        // the quoted styles' lines, or kept their blank lines, fails here.
+        let got: Vec<(String, String)> =
+            m.entries.iter().map(|e| (e.hash.clone(), e.path.clone())).collect();
+        assert_eq!(got, raw_entries(&text), "{style:?} {}", path.display());
+        let release = path.parent().unwrap().parent().unwrap().file_name().unwrap();
+        by_style.entry(style).or_default().push((release.to_string_lossy().into_owned(), m));
     }
-    for style in ["block", "single", "tagged"] {
-        assert!(seen.get(style).is_some_and(|&n| n > 0), "no {style} assert in {seen:?}");
+    // All three occur in the corpus, told apart.
+    let counts: Vec<(ManifestStyle, usize)> = by_style.iter().map(|(s, v)| (*s, v.len())).collect();
+    assert_eq!(
+        counts,
+        [(ManifestStyle::Block, 58), (ManifestStyle::Quoted, 26), (ManifestStyle::Tagged, 4)]
+    );
+    // In 0.13.0-linux, `|` and `! '...'` coexist for the same build: equal manifests.
+    let in_013 = |s: ManifestStyle| -> Vec<Manifest> {
+        by_style[&s].iter().filter(|(r, _)| r == "0.13.0-linux").map(|(_, m)| m.clone()).collect()
+    };
+    let (block, tagged) = (in_013(ManifestStyle::Block), in_013(ManifestStyle::Tagged));
+    assert_eq!((block.len(), tagged.len()), (11, 4));
+    for t in &tagged {
+        assert!(block.contains(t), "a tagged manifest equal to no block one");
     }
-    // In 0.13.0-linux the block and tagged styles coexist for the same build: equal manifests.
-    let linux = by_group.iter().find(|(g, _)| g.ends_with("0.13.0-linux")).unwrap().1;
-    let of = |s: &str| linux.iter().filter(|(st, _)| *st == s).map(|(_, m)| m).collect::<Vec<_>>();
-    let (block, tagged) = (of("block"), of("tagged"));
-    assert!(!block.is_empty() && !tagged.is_empty());
-    assert!(tagged.iter().any(|t| block.contains(t)), "no tagged manifest equals a block one");
 }

@@ -63,7 +63,7 @@ fn test_hooks_pre_push_guards_the_ledger() {
     assert_eq!(v.status.code(), Some(0), "{}{}", stdout(&v), stderr(&v));
     let table = stdout(&v);
     assert!(table.contains("result: OK"), "{table}");
-    assert_eq!(table.matches("┆ OK ").count(), 2, "{table}");
+    assert_eq!(table.lines().filter(|l| l.ends_with("  OK")).count(), 2, "{table}");
 
     // A third builder with one differing output: refused with the table naming the artifact.
     build_and_sign(&w, "carol", &hash('f'));

@@ -153,7 +153,9 @@ fn test_verify_one_differing_artifact_is_named_in_table_and_grid() {
     assert!(table.contains("MISMATCH") && table.contains("hello-1.0.zip"), "{table}");
     let out =
         l.run(&["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"]);
-    assert!(stdout(&out).contains("dave: MISMATCH\n\n"), "{}", stdout(&out));
+    // gverify's status line, then our reason as a note, then gverify's empty line.
+    let note = "note: manifest #2 differs from the consensus on 1 of 2 artifacts: hello-1.0.zip";
+    assert!(stdout(&out).contains(&format!("dave: MISMATCH\n{note}\n\n")), "{}", stdout(&out));
     assert!(stdout(&out).contains("alice: OK\n\n"));
 }
 

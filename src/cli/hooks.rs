@@ -143,6 +143,7 @@ fn pre_push(ui: &mut Ui, args: &[String]) -> Result<ExitCode, CliError> {
         problems: report.problems.clone(),
         warnings: report.warnings.clone(),
         keys_loaded: report.keys_loaded,
+        ..Meta::default()
     };
     let table = report::table(&report.groups, &meta, ui.width());
     if !report.passed() {

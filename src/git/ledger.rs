@@ -70,3 +70,24 @@ pub fn revisions(
 pub fn blob_id(bytes: &[u8]) -> String {
     Oid::hash_object(ObjectType::Blob, bytes).map(|o| o.to_string()).unwrap_or_default()
 }
+
+/// What a ledger directory is, for the header of verify's report: a plain directory, or the
+/// work tree of a repository at a commit, with or without uncommitted changes (ignored files
+/// aside). `None` when `path` is not the top of a work tree.
+pub fn describe_work_tree(path: &Path) -> Option<String> {
+    let repo = Repository::open(path).ok()?;
+    let top = repo.workdir()?.canonicalize().ok()?;
+    if top != path.canonicalize().ok()? {
+        return None;
+    }
+    let head = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .map_or("no commit yet".to_string(), |c| c.id().to_string()[..12].to_string());
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true).include_ignored(false);
+    let dirty = repo.statuses(Some(&mut opts)).map(|s| !s.is_empty()).unwrap_or(true);
+    let state = if dirty { "with uncommitted changes" } else { "no uncommitted changes" };
+    Some(format!("work tree at {head}, {state}"))
+}

@@ -96,4 +96,6 @@ pub fn stderr(o: &Output) -> String {
 pub mod gnupg;
 pub mod guests;
 pub mod ledger;
+pub mod png;
+pub mod schema;
 pub mod sigs;

@@ -22,6 +22,7 @@ use std::time::SystemTime;
 
 use crate::core::consensus::{self, GroupReport, Row};
 use crate::core::policy::Policy;
+use crate::core::report::Absent;
 use crate::ledger::SourceError;
 use crate::ops::memo::{self, Memory};
 
@@ -104,6 +105,8 @@ pub struct Report {
     /// How some checks were made (shown with `-v`): the certificates whose signatures GnuPG
     /// checked because the in-process library lacks their algorithm.
     pub notes: Vec<String>,
+    /// Signer directories without the `--name`d attestation.
+    pub absent: Vec<Absent>,
 }
 
 impl Report {
@@ -149,6 +152,7 @@ pub enum VerifyError {
 pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     let trees::Trees { all: trees, mains, several, mut problems } = trees::open(&q.ledgers)?;
     let mut warnings = Vec::new();
+    let mut absent_dirs: Vec<(usize, String, String)> = Vec::new();
 
     // Key files: every ledger's key folders at its main revision, then --keys, then in
     // memory. Read here; parsed on another thread while the ledger is collected.
@@ -192,7 +196,8 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
             // Everything found, in every tree.
             let mut items: Vec<(usize, Option<String>, Found)> = Vec::new();
             for (ledger_idx, tree) in &trees {
-                match collect_tree(tree.as_ref(), q, &mut problems) {
+                let mut absent = Vec::new();
+                match collect_tree(tree.as_ref(), q, &mut problems, &mut absent) {
                     Ok(found) => {
                         items.extend(found.into_iter().map(|f| (*ledger_idx, tree.rev(), f)))
                     }
@@ -202,6 +207,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
                     }
                     Err(e) => return Err(e),
                 }
+                absent_dirs.extend(absent.into_iter().map(|(r, s)| (*ledger_idx, r, s)));
             }
             // With several revisions the same bytes recur: verify and parse each distinct
             // version once.
@@ -233,12 +239,6 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     warnings.extend(key_warnings?);
     let (work, parsed, verdicts) = outcome?;
     let Work { items, fingerprints, first_of, unique, .. } = work;
-    // A signed file that could not be read (read by the workers): the ledger is unreadable.
-    for (_, _, found) in &items {
-        if let Some(e) = found.data.as_deref().and_then(Signed::error) {
-            return Err(e.into());
-        }
-    }
 
     // A named release must exist in each ledger, at one revision at least.
     for (idx, spec) in q.ledgers.iter().enumerate() {
@@ -258,7 +258,15 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         .zip(parsed.into_iter().zip(verdicts))
         .map(|(&i, (parsed, verdict))| {
             let (ledger_idx, _, found) = &items[i];
-            Some(found.to_row(&labels[*ledger_idx], parsed, verdict, &policy))
+            let mut row = found.to_row(&labels[*ledger_idx], parsed, verdict, &policy);
+            // A signed file that could not be read (read by the workers) marks its signer
+            // INVALID; the rest of the ledger is still judged.
+            if let Some(e) = found.data.as_deref().and_then(Signed::error) {
+                row.file_error =
+                    Some(format!("{}: cannot be read: {}", found.data_path, e.message));
+                row.counts = false;
+            }
+            Some(row)
         })
         .collect();
     // Each computed row is moved to its last user and cloned only for the others (a version
@@ -312,7 +320,22 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
             )
         })
         .collect();
-    Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy, notes })
+    // A directory without the named file at one revision may hold it at another.
+    let absent = absent_dirs
+        .into_iter()
+        .filter(|(l, r, s)| {
+            !items.iter().any(|(il, _, f)| il == l && f.release == *r && f.signer == *s)
+        })
+        .map(|(l, release, signer)| Absent {
+            ledger: labels[l].clone(),
+            release,
+            signer,
+            file: format!("{}-build.assert", q.name.as_deref().unwrap_or_default()),
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy, notes, absent })
 }
 
 fn ledger_label(spec: &LedgerSpec) -> String {

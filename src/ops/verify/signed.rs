@@ -34,7 +34,12 @@ pub(super) struct Signed {
 
 impl Signed {
     pub(super) fn new(content: Content) -> Self {
-        let held = Some(Arc::new(Ok(content)));
+        Self::read(Ok(content))
+    }
+
+    /// A file read already, or that could not be read (its signer is then INVALID).
+    pub(super) fn read(content: Result<Content, SourceError>) -> Self {
+        let held = Some(Arc::new(content));
         Self { content: Mutex::new(held), source: Source::Given, digest: OnceLock::new() }
     }
 

@@ -11,10 +11,13 @@ use crate::core::layout::check_component;
 use crate::core::sums;
 use crate::ledger::{Content, Entry, FsTree, Kind, LedgerTree};
 
+/// Everything found in one tree. With `--name`, the (release, signer) directories that hold
+/// nothing of that name go to `absent` (gverify's `missing result at`).
 pub(super) fn collect_tree(
     tree: &dyn LedgerTree,
     q: &Query,
     problems: &mut Vec<String>,
+    absent: &mut Vec<(String, String)>,
 ) -> Result<Vec<Found>, VerifyError> {
     let on_disk = tree.on_disk().map(Arc::new);
     let label = tree.label();
@@ -72,7 +75,11 @@ pub(super) fn collect_tree(
                 problems.push(format!("{label}: {release}: refused {e}"));
                 continue;
             }
+            let before = found.len();
             collect_signer(tree, on_disk.as_ref(), q, &release, &signer, &mut found, problems)?;
+            if q.name.is_some() && found.len() == before {
+                absent.push((release.clone(), signer));
+            }
         }
     }
     Ok(found)
@@ -129,8 +136,9 @@ fn collect_signer(
         let data = match kind {
             Kind::File => Some(Arc::new(match (on_disk, tree.blob(&data_path)) {
                 (Some(fs), _) => Signed::deferred(fs.clone(), data_path.clone(), q.cache.is_some()),
-                (None, Some(blob)) => Signed::git(blob?),
-                (None, None) => Signed::new(tree.read(&data_path, MAX_ATTESTATION)?),
+                (None, Some(Ok(blob))) => Signed::git(blob),
+                (None, Some(Err(e))) => Signed::read(Err(e)),
+                (None, None) => Signed::read(tree.read(&data_path, MAX_ATTESTATION)),
             })),
             Kind::Symlink => {
                 file_error = Some(format!("{data_path} is a symlink: not followed"));
