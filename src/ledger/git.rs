@@ -114,6 +114,19 @@ impl GitTree {
         let listing: Listing = Arc::new(
             tree.iter().map(|e| (e.name_bytes().to_vec(), e.id(), e.filemode())).collect(),
         );
+        // git writes a tree's entries sorted and unique; one that is not is refused (a lookup
+        // by name in it could find either of two entries, or none).
+        let key = |(name, _, mode): &(Vec<u8>, Oid, i32)| {
+            let mut k = name.clone();
+            if *mode == 0o040000 {
+                k.push(b'/');
+            }
+            k
+        };
+        if listing.windows(2).any(|w| key(&w[0]) >= key(&w[1])) {
+            let what = format!("{}:{path}", self.rev);
+            return Err(gerr(&what, "malformed tree: entries unsorted or duplicated"));
+        }
         if let Ok(mut dirs) = self.dirs.lock() {
             dirs.insert(path.to_string(), listing.clone());
         }
