@@ -8,11 +8,11 @@ use std::path::Path;
 
 use crate::core::consensus::GroupReport;
 use crate::core::layout::KEY_DIRS;
-use crate::ledger::GitTree;
 use crate::git::push::{self, Change};
 use crate::git::repo::RepoError;
-use crate::openpgp::Keyring;
+use crate::ledger::GitTree;
 use crate::ledger::{Content, LedgerTree};
+use crate::openpgp::Keyring;
 use crate::ops::verify::MAX_KEY_FILE;
 
 /// A refusal: the path (or ref) and why.

@@ -14,9 +14,9 @@ use crate::core::policy::Policy;
 use crate::core::status::RowStatus;
 use crate::core::sums;
 use crate::git::ledger as gitledger;
+use crate::ledger::Content;
 use crate::openpgp::{self, Keyring, SigStatus};
 use crate::ops::memo::{Attestation, Memory};
-use crate::ledger::Content;
 
 /// What the signed file says, before the signature is known.
 pub(super) struct Parsed {

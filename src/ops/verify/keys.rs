@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{KEY_DIRS, MAX_KEY_FILE, VerifyError};
+use crate::ledger::{Content, Kind, LedgerTree};
 use crate::openpgp::Keyring;
 use crate::ops::memo::{self, Memory};
-use crate::ledger::{Content, Kind, LedgerTree};
 
 /// Reads the key files of a ledger's key folders (recursively, three levels at most).
 pub(super) fn read_tree_keys(

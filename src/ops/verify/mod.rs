@@ -22,8 +22,8 @@ use std::time::SystemTime;
 
 use crate::core::consensus::{self, GroupReport, Row};
 use crate::core::policy::Policy;
-use crate::ops::memo::{self, Memory};
 use crate::ledger::SourceError;
+use crate::ops::memo::{self, Memory};
 
 use found::Found;
 use keys::{read_path_keys, read_tree_keys};

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::VerifyError;
 use crate::core::policy::{self, Policy};
-use crate::openpgp::Keyring;
 use crate::ledger::{Content, LedgerTree};
+use crate::openpgp::Keyring;
 
 /// The policy of the first main revision that has one, with `--threshold` applied.
 pub(super) fn load(

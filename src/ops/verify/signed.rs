@@ -3,8 +3,8 @@
 use std::sync::{Arc, OnceLock};
 
 use super::MAX_ATTESTATION;
-use crate::ops::memo;
 use crate::ledger::{Content, FsTree, LedgerTree, SourceError};
+use crate::ops::memo;
 
 /// A signed file's content, and its digest once someone needed it. A file of a ledger on disk
 /// is read by whichever thread first needs it, so the worker threads read in parallel; when
