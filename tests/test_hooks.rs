@@ -63,7 +63,7 @@ fn test_hooks_pre_push_guards_the_ledger() {
     assert_eq!(v.status.code(), Some(0), "{}{}", stdout(&v), stderr(&v));
     let table = stdout(&v);
     assert!(table.contains("result: OK"), "{table}");
-    assert_eq!(table.matches("┆ OK ").count(), 2, "{table}");
+    assert_eq!(table.lines().filter(|l| l.ends_with("  OK")).count(), 2, "{table}");
 
     // A third builder with one differing output: refused with the table naming the artifact.
     build_and_sign(&w, "carol", &hash('f'));
@@ -257,4 +257,300 @@ fn test_hooks_pre_commit_needs_parsable_signed_attestations() {
         "{err}"
     );
     assert!(err.contains("2.0/alice/x-build.assert: line "), "{err}");
+}
+
+#[test]
+fn test_sign_refuses_a_release_named_after_the_key_folder_or_the_policy() {
+    // Attack 11 of issue 11: `sign -r builder-keys` wrote an attestation into the key folder.
+    let (w, sigs) = ledger(&["alice"]);
+    let b = w.build_dir("build-alice", NAME, &hash('a'));
+    let keys_before = w.git_ok(&sigs, &["ls-files", "-s", "builder-keys"]);
+    for release in ["builder-keys", "keys", "gitian-keys", "policy.yml", "Builder-Keys"] {
+        let out = w.gitian(
+            &b,
+            &["sign", "-s", "alice", "-r", release, "-d", "../sigs", "demo-linux-1.0.yml"],
+        );
+        assert_eq!(out.status.code(), Some(2), "{release}: {}", stderr(&out));
+        assert!(stderr(&out).contains("reserved"), "{release}: {}", stderr(&out));
+        assert!(!sigs.join(release).join("alice").exists(), "{release}: written");
+    }
+    assert_eq!(w.git_ok(&sigs, &["status", "--porcelain"]), "");
+    assert_eq!(w.git_ok(&sigs, &["ls-files", "-s", "builder-keys"]), keys_before);
+}
+
+/// Every ref of the remote with its commit.
+fn remote_refs(w: &World) -> String {
+    w.git_ok(&w.path("remote.git"), &["for-each-ref"])
+}
+
+/// Pushes with `args`; asserts the push fails with each of `lines` as a whole line of its
+/// output, and the remote unchanged. Then puts the local branch back to the remote's.
+fn assert_refused(w: &World, sigs: &Path, args: &[&str], lines: &[String]) {
+    let before = remote_refs(w);
+    let push = w.git(sigs, args);
+    let out = stdout(&push);
+    assert!(!push.status.success(), "pushed:\n{out}{}", stderr(&push));
+    for line in lines {
+        assert!(out.lines().any(|l| l == line), "no line\n{line}\nin\n{out}{}", stderr(&push));
+    }
+    assert!(stderr(&push).contains("git push --no-verify"), "{}", stderr(&push));
+    assert_eq!(remote_refs(w), before, "the remote changed");
+    w.git_ok(sigs, &["reset", "-q", "--hard", "origin/main"]);
+    w.git_ok(sigs, &["clean", "-q", "-f", "-d"]);
+}
+
+/// The primary fingerprint of a builder's key.
+fn fingerprint(w: &World, who: &str) -> String {
+    let out = w.cmd("gpg").args(["--with-colons", "--list-keys", who]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().find(|l| l.starts_with("fpr:")).unwrap().split(':').nth(9).unwrap().to_string()
+}
+
+/// A detached signature of `file` by `who`, written to `sig`.
+fn sign_as(w: &World, who: &str, file: &Path, sig: &Path) {
+    let out = w
+        .cmd("gpg")
+        .args(["--batch", "--yes", "--detach-sign", "-u", who, "-o"])
+        .arg(sig)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+fn commit_all(w: &World, sigs: &Path, message: &str) {
+    w.git_ok(sigs, &["add", "-A"]);
+    w.git_ok(sigs, &["commit", "-qm", message, "--no-verify"]);
+}
+
+const ASSERT: &str = "demo-linux-1.0-build.assert";
+
+#[test]
+fn test_hooks_pre_push_refuses_what_takes_attestations_or_keys_away() {
+    // Attack 9 of issue 11: the pre-push hook accepted a push deleting other signers'
+    // attestations, one replacing an existing builder's key (then re-signing their assert),
+    // and a good .asc next to a garbage .sig.
+    let (w, sigs) = ledger(&["alice", "bob"]);
+    // mallory has a key in the same home, not in the ledger.
+    let out = w
+        .cmd("gpg")
+        .args(["--batch", "--passphrase", "", "--pinentry-mode", "loopback", "--quick-gen-key"])
+        .args(["mallory <mallory@example.invalid>", "ed25519", "sign", "never"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    build_and_sign(&w, "alice", &hash('a'));
+    build_and_sign(&w, "bob", &hash('a'));
+    let push = w.git(&sigs, &["push", "origin", "main"]);
+    assert!(push.status.success(), "{}", stderr(&push));
+    let push_main = ["push", "origin", "main"];
+
+    // Deleting bob's attestation.
+    w.git_ok(&sigs, &["rm", "-q", "-r", "1.0/bob"]);
+    commit_all(&w, &sigs, "remove bob");
+    let why = "removes an attestation that is on the remote (attestations are evidence; publish a new one next to it instead)";
+    assert_refused(
+        &w,
+        &sigs,
+        &push_main,
+        &[
+            format!("refused: 1.0/bob/{ASSERT}: {why}"),
+            format!("refused: 1.0/bob/{ASSERT}.sig: {why}"),
+        ],
+    );
+
+    // Replacing bob's key by mallory's, and re-signing bob's assert with it.
+    let (bob, mallory) = (fingerprint(&w, "bob"), fingerprint(&w, "mallory"));
+    std::fs::write(sigs.join("builder-keys/bob.asc"), w.public_key("mallory")).unwrap();
+    let bob_assert = sigs.join(format!("1.0/bob/{ASSERT}"));
+    let text = std::fs::read_to_string(&bob_assert).unwrap();
+    std::fs::write(&bob_assert, text.replacen(&hash('a'), &hash('f'), 1)).unwrap();
+    sign_as(&w, "mallory", &bob_assert, &sigs.join(format!("1.0/bob/{ASSERT}.sig")));
+    commit_all(&w, &sigs, "bob's key is mallory's now");
+    assert_refused(
+        &w,
+        &sigs,
+        &push_main,
+        &[
+            format!(
+                "refused: builder-keys/bob.asc: replaces the certificates of a key file that is on the remote (was {bob}, now {mallory}): a key file may be updated, never given another key"
+            ),
+            format!(
+                "refused: 1.0/bob/{ASSERT}: re-signed by key {mallory}, but the remote's version is signed by {bob}: only its signer's own key may sign it again"
+            ),
+        ],
+    );
+    // Adding mallory's key under a new name and re-signing bob's assert with it.
+    std::fs::write(sigs.join("builder-keys/bob2.asc"), w.public_key("mallory")).unwrap();
+    std::fs::write(&bob_assert, text.replacen(&hash('a'), &hash('f'), 1)).unwrap();
+    sign_as(&w, "mallory", &bob_assert, &sigs.join(format!("1.0/bob/{ASSERT}.sig")));
+    commit_all(&w, &sigs, "bob2");
+    assert_refused(
+        &w,
+        &sigs,
+        &push_main,
+        &[format!(
+            "refused: 1.0/bob/{ASSERT}: re-signed by key {mallory}, but the remote's version is signed by {bob}: only its signer's own key may sign it again"
+        )],
+    );
+    // Removing a key file.
+    w.git_ok(&sigs, &["rm", "-q", "builder-keys/bob.asc"]);
+    commit_all(&w, &sigs, "no bob");
+    assert_refused(
+        &w,
+        &sigs,
+        &push_main,
+        &["refused: builder-keys/bob.asc: removes a key file that is on the remote (its signers' attestations would no longer verify)".to_string()],
+    );
+
+    // A good .asc next to a garbage .sig (the .asc sorts first).
+    let sig = sigs.join(format!("1.0/alice/{ASSERT}.sig"));
+    std::fs::copy(&sig, sigs.join(format!("1.0/alice/{ASSERT}.asc"))).unwrap();
+    std::fs::write(&sig, "garbage, not a signature\n").unwrap();
+    commit_all(&w, &sigs, "alice's .asc");
+    let push = w.git(&sigs, &push_main);
+    let refusal = format!(
+        "refused: 1.0/alice/{ASSERT}: UNVERIFIED: signature status error_rc2 (1.0/alice/{ASSERT}.sig)"
+    );
+    assert!(stdout(&push).lines().any(|l| l == refusal), "{}", stdout(&push));
+    assert_refused(&w, &sigs, &push_main, &[refusal]);
+
+    // Deleting a branch of the remote.
+    w.git_ok(&sigs, &["push", "-q", "--no-verify", "origin", "main:topic"]);
+    assert_refused(
+        &w,
+        &sigs,
+        &["push", "origin", ":topic"],
+        &["refused: refs/heads/topic: deletes this branch on the remote, and with it every attestation only it holds".to_string()],
+    );
+    assert!(remote_refs(&w).contains("refs/heads/topic"));
+    // A re-signature by the same key, of an unchanged file, goes through.
+    sign_as(&w, "bob", &bob_assert, &sigs.join(format!("1.0/bob/{ASSERT}.sig")));
+    commit_all(&w, &sigs, "bob signs again");
+    let push = w.git(&sigs, &push_main);
+    assert!(push.status.success(), "{}{}", stdout(&push), stderr(&push));
+}
+
+#[test]
+fn test_hooks_pre_push_refusals_name_the_file_and_why() {
+    // Issue 16: each refusal with its exact line, and the remote unchanged.
+    let (w, sigs) = ledger(&["alice", "bob"]);
+    build_and_sign(&w, "alice", &hash('a'));
+    let push = w.git(&sigs, &["push", "origin", "main"]);
+    assert!(push.status.success(), "{}", stderr(&push));
+    let push_main = ["push", "origin", "main"];
+    let alice = fingerprint(&w, "alice");
+
+    // A missing signature.
+    let b = w.build_dir("build-bob", NAME, &hash('a'));
+    w.gitian_ok(
+        &b,
+        &["sign", "-s", "bob", "-r", "1.0", "-d", "../sigs", "-p", "true", "demo-linux-1.0.yml"],
+    );
+    commit_all(&w, &sigs, "bob unsigned");
+    assert_refused(
+        &w,
+        &sigs,
+        &push_main,
+        &[format!(
+            "refused: 1.0/bob/{ASSERT}: MISSING: it has no signature next to it (no_signature)"
+        )],
+    );
+
+    // A signer folder verify refuses (a name starting with '-'): not found at the commit.
+    std::fs::create_dir_all(sigs.join("1.0/-x")).unwrap();
+    for f in [ASSERT.to_string(), format!("{ASSERT}.sig")] {
+        std::fs::copy(sigs.join("1.0/alice").join(&f), sigs.join("1.0/-x").join(&f)).unwrap();
+    }
+    commit_all(&w, &sigs, "-x");
+    assert_refused(
+        &w,
+        &sigs,
+        &push_main,
+        &[format!(
+            "refused: 1.0/-x/{ASSERT}: not found at the pushed commit (a signature without its file?)"
+        )],
+    );
+
+    // SHARED KEY: alice's key signs a second folder.
+    std::fs::create_dir_all(sigs.join("1.0/alice2")).unwrap();
+    for f in [ASSERT.to_string(), format!("{ASSERT}.sig")] {
+        std::fs::copy(sigs.join("1.0/alice").join(&f), sigs.join("1.0/alice2").join(&f)).unwrap();
+    }
+    commit_all(&w, &sigs, "alice2");
+    assert_refused(
+        &w,
+        &sigs,
+        &push_main,
+        &[format!(
+            "refused: 1.0/alice2/{ASSERT}: SHARED KEY: its key {alice} also signs another signer's folder of this release"
+        )],
+    );
+
+    // INVALID: alice's signed files copied into another release.
+    std::fs::create_dir_all(sigs.join("2.0/alice")).unwrap();
+    for f in [ASSERT.to_string(), format!("{ASSERT}.sig")] {
+        std::fs::copy(sigs.join("1.0/alice").join(&f), sigs.join("2.0/alice").join(&f)).unwrap();
+    }
+    commit_all(&w, &sigs, "2.0");
+    assert_refused(
+        &w,
+        &sigs,
+        &push_main,
+        &[format!("refused: 2.0/alice/{ASSERT}: INVALID: its release field is '1.0', not '2.0'")],
+    );
+
+    // allow_disagreement does not let a bad signature through.
+    let policy = std::fs::read_to_string(sigs.join("policy.yml")).unwrap();
+    std::fs::write(
+        sigs.join("policy.yml"),
+        policy.replace("allow_disagreement: false", "allow_disagreement: true"),
+    )
+    .unwrap();
+    commit_all(&w, &sigs, "allow disagreement");
+    w.git_ok(&sigs, &["push", "-q", "--no-verify", "origin", "main"]);
+    build_and_sign(&w, "bob", &hash('f'));
+    let bob_assert = sigs.join(format!("1.0/bob/{ASSERT}"));
+    let text = std::fs::read_to_string(&bob_assert).unwrap();
+    std::fs::write(&bob_assert, text.replacen(&hash('f'), &hash('e'), 1)).unwrap();
+    commit_all(&w, &sigs, "bob edits after signing");
+    assert_refused(
+        &w,
+        &sigs,
+        &push_main,
+        &[format!(
+            "refused: 1.0/bob/{ASSERT}: UNVERIFIED: the signature does not match the file's bytes (edited after signing?)"
+        )],
+    );
+
+    // Guix SHA256SUMS: a good one goes through, one edited after signing is refused.
+    let sums = |who: &str, h: char| {
+        let d = sigs.join(format!("3.0/{who}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let f = d.join("all.SHA256SUMS");
+        std::fs::write(&f, format!("{}  demo-3.0.tar.gz\n", hash(h))).unwrap();
+        let out = w
+            .cmd("gpg")
+            .args(["--batch", "--yes", "--armor", "--detach-sign", "-u", who, "-o"])
+            .arg(d.join("all.SHA256SUMS.asc"))
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        f
+    };
+    sums("alice", 'a');
+    commit_all(&w, &sigs, "alice 3.0");
+    let push = w.git(&sigs, &push_main);
+    assert!(push.status.success(), "{}{}", stdout(&push), stderr(&push));
+    assert!(stderr(&push).contains("verified: 3.0/alice/all.SHA256SUMS"), "{}", stderr(&push));
+    let f = sums("bob", 'a');
+    std::fs::write(&f, format!("{}  demo-3.0.tar.gz\n", hash('b'))).unwrap();
+    commit_all(&w, &sigs, "bob 3.0");
+    assert_refused(
+        &w,
+        &sigs,
+        &push_main,
+        &["refused: 3.0/bob/all.SHA256SUMS: UNVERIFIED: the signature does not match the file's bytes (edited after signing?)".to_string()],
+    );
 }

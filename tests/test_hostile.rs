@@ -138,8 +138,8 @@ ls -l "$OUTDIR"
 "#;
 
 fn check_plant(backend: &str) {
-    let _guests = crate::test_build::guest_lock();
-    let _lxc = (backend == "lxc").then(crate::test_backends::lxc_lock);
+    let _guests = crate::common::guests::guest_lock();
+    let _lxc = (backend == "lxc").then(crate::common::guests::lxc_lock);
     let root = Scratch::new(&format!("hostile-plant-{backend}"));
     let engines = Engines::for_kind(kind_of(backend));
     let work = workdir(&root.0, PLANT, "sudo: true\n");
@@ -210,8 +210,8 @@ mkdir "$OUTDIR/d"; ln -s ../../../../../../../../etc/passwd "$OUTDIR/d/up"
 "#;
 
 fn check_links(backend: &str) {
-    let _guests = crate::test_build::guest_lock();
-    let _lxc = (backend == "lxc").then(crate::test_backends::lxc_lock);
+    let _guests = crate::common::guests::guest_lock();
+    let _lxc = (backend == "lxc").then(crate::common::guests::lxc_lock);
     let root = Scratch::new(&format!("hostile-links-{backend}"));
     let engines = Engines::for_kind(kind_of(backend));
     let work = workdir(&root.0, LINKS, "");
@@ -256,7 +256,7 @@ fn test_hostile_ctrl_c_while_hashing() {
     if skip_unless_root() {
         return;
     }
-    let _guests = crate::test_build::guest_lock();
+    let _guests = crate::common::guests::guest_lock();
     let root = Scratch::new("hostile-hash-int");
     let work = workdir(&root.0, "head -c 1G /dev/zero > \"$OUTDIR/big\"\n", "");
     let mut all = vec!["build"];
@@ -342,8 +342,8 @@ fn nanos() -> u128 {
 /// holding the log open). The step ends with the script, on every backend: the build takes
 /// seconds, not forever, and none of them is left on the host afterwards.
 fn check_leftovers(backend: &str) {
-    let _guests = crate::test_build::guest_lock();
-    let _lxc = (backend == "lxc").then(crate::test_backends::lxc_lock);
+    let _guests = crate::common::guests::guest_lock();
+    let _lxc = (backend == "lxc").then(crate::common::guests::lxc_lock);
     let root = Scratch::new(&format!("hostile-left-{backend}"));
     let engines = Engines::for_kind(kind_of(backend));
     let mark = format!("gg-left-{}", nanos());
@@ -367,8 +367,8 @@ fn check_leftovers(backend: &str) {
 /// the build user's processes: none, on every backend.
 fn check_step_ends(backend: &str) {
     use git_gitian::guest::{Guest, Network, User};
-    let _guests = crate::test_build::guest_lock();
-    let _lxc = (backend == "lxc").then(crate::test_backends::lxc_lock);
+    let _guests = crate::common::guests::guest_lock();
+    let _lxc = (backend == "lxc").then(crate::common::guests::lxc_lock);
     let root = Scratch::new(&format!("hostile-step-{backend}"));
     let engines = Engines::for_kind(kind_of(backend));
     let mut g: Box<dyn Guest> = match backend {
@@ -461,8 +461,8 @@ fn test_hostile_leftovers_end_with_the_step_kvm() {
 /// Attack 3: the script takes what the host has. Each limit stops the build, which fails
 /// (exit 2) saying which limit, its value and how to raise it; nothing is left running.
 fn check_limit(backend: &str, script: &str, extra: &str, args: &[&str], says: &str) -> Run {
-    let _guests = crate::test_build::guest_lock();
-    let _lxc = (backend == "lxc").then(crate::test_backends::lxc_lock);
+    let _guests = crate::common::guests::guest_lock();
+    let _lxc = (backend == "lxc").then(crate::common::guests::lxc_lock);
     let root = Scratch::new(&format!("hostile-limit-{backend}"));
     let engines = Engines::for_kind(kind_of(backend));
     let work = workdir(&root.0, script, extra);

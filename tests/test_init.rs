@@ -27,14 +27,31 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32, i64, i64)> {
     out
 }
 
+/// The template files init must write, read from the repository's `sigs-template/` folder (not
+/// from the code's own copy of them).
+fn template_files() -> Vec<(String, Vec<u8>)> {
+    let dir = crate::common::root().join("sigs-template");
+    ["README.md", ".gitattributes", "builder-keys/README.md", "policy.yml"]
+        .iter()
+        .map(|p| (p.to_string(), std::fs::read(dir.join(p)).unwrap()))
+        .collect()
+}
+
 #[test]
 fn test_init_creates_a_committed_template_with_hooks() {
     let w = World::new(&[]);
     let out = w.gitian_ok(w.root.path(), &["init", "sigs"]);
     let sigs = w.path("sigs");
-    for (path, text) in git_gitian::ops::init::TEMPLATE {
-        assert_eq!(std::fs::read_to_string(sigs.join(path)).unwrap(), text, "{path}");
+    for (path, bytes) in template_files() {
+        assert_eq!(std::fs::read(sigs.join(&path)).unwrap(), bytes, "{path}");
+        // 0666 less the default umask (022), as git and Gitian create files.
+        let mode = std::fs::metadata(sigs.join(&path)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{path} mode {mode:o}");
     }
+    assert_eq!(
+        w.git_ok(&sigs, &["ls-files"]),
+        ".gitattributes\nREADME.md\nbuilder-keys/README.md\npolicy.yml\n"
+    );
     let attrs = std::fs::read_to_string(sigs.join(".gitattributes")).unwrap();
     for line in ["*assert* -text", "*.SHA256SUMS -text", "*.sig -text", "*.asc -text"] {
         assert!(attrs.lines().any(|l| l == line), "{line} missing");
@@ -84,7 +101,7 @@ fn test_init_twice_changes_nothing() {
 }
 
 #[test]
-fn test_init_in_an_existing_repository_keeps_the_users_files() {
+fn test_init_in_a_repository_with_commits_adds_nothing_unless_asked() {
     let w = World::new(&[]);
     let sigs = w.path("sigs");
     std::fs::create_dir(&sigs).unwrap();
@@ -97,17 +114,137 @@ fn test_init_in_an_existing_repository_keeps_the_users_files() {
     // A hooks directory of the user's own choosing.
     w.git_ok(&sigs, &["config", "core.hooksPath", "myhooks"]);
 
-    w.gitian_ok(&sigs, &["init"]);
-    assert_eq!(std::fs::read_to_string(sigs.join("README.md")).unwrap(), "our own readme\n");
-    assert_eq!(
-        w.git_ok(&sigs, &["log", "-1", "--format=%s"]),
-        "Add sigs repository template files\n"
-    );
-    assert_eq!(
-        w.git_ok(&sigs, &["show", "--name-only", "--format=", "HEAD"]),
-        ".gitattributes\nbuilder-keys/README.md\npolicy.yml\n"
-    );
+    let out = w.gitian_ok(&sigs, &["init"]);
+    let err = stderr(&out);
+    assert_eq!(w.git_ok(&sigs, &["log", "--format=%s"]), "first\n", "{err}");
     assert_eq!(w.git_ok(&sigs, &["status", "--porcelain"]), "A  wip.txt\n?? myhooks/\n");
+    assert!(!sigs.join("policy.yml").exists() && !sigs.join(".gitattributes").exists());
+    assert!(err.contains("not added policy.yml") && err.contains("--policy"), "{err}");
+    assert!(err.contains("not added .gitattributes") && err.contains("--template"), "{err}");
     assert!(sigs.join("myhooks/pre-push").exists());
     assert!(!sigs.join(".git/hooks/pre-push").exists());
+
+    w.gitian_ok(&sigs, &["init", "--policy"]);
+    assert_eq!(std::fs::read_to_string(sigs.join("README.md")).unwrap(), "our own readme\n");
+    assert_eq!(
+        w.git_ok(&sigs, &["show", "--name-only", "--format=%s", "HEAD"]),
+        "Add sigs repository template files\n\npolicy.yml\n"
+    );
+    w.gitian_ok(&sigs, &["init", "--template"]);
+    assert_eq!(
+        w.git_ok(&sigs, &["show", "--name-only", "--format=", "HEAD"]),
+        ".gitattributes\nbuilder-keys/README.md\n"
+    );
+    assert_eq!(w.git_ok(&sigs, &["status", "--porcelain"]), "A  wip.txt\n?? myhooks/\n");
+}
+
+#[test]
+fn test_init_on_a_clone_of_a_real_ledger_changes_nothing() {
+    let w = World::new(&[]);
+    let bundle = crate::common::corpus().join("../ledgers/guix.sigs.bundle");
+    let bundle =
+        if bundle.exists() { bundle } else { "/work/shared/ledgers/guix.sigs.bundle".into() };
+    let sigs = w.path("guix.sigs");
+    let out =
+        w.git(w.root.path(), &["clone", "-q", bundle.to_str().unwrap(), sigs.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let verify = |w: &World| {
+        let out =
+            w.gitian(&sigs, &["verify", "-r", "25.0", "--format", "json", "--at", "2024-01-01"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let head = w.git_ok(&sigs, &["rev-parse", "HEAD"]);
+    let before = verify(&w);
+    assert!(before.contains("\"release\": \"25.0\""), "{before}");
+    let out = w.gitian_ok(&sigs, &["init"]);
+    assert!(stderr(&out).contains("not added policy.yml"), "{}", stderr(&out));
+    assert_eq!(w.git_ok(&sigs, &["rev-parse", "HEAD"]), head);
+    assert_eq!(w.git_ok(&sigs, &["status", "--porcelain", "--untracked-files=all"]), "");
+    assert_eq!(verify(&w), before, "init changed a verdict");
+    assert!(sigs.join(".git/hooks/pre-push").exists());
+}
+
+#[test]
+fn test_init_files_follow_the_umask() {
+    let w = World::new(&[]);
+    let script = format!("umask 077 && exec '{}' init sigs", crate::common::bin().display());
+    let out = w.cmd("sh").args(["-c", &script]).current_dir(w.root.path()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (path, _) in template_files() {
+        let mode = std::fs::metadata(w.path("sigs").join(&path)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{path}");
+    }
+}
+
+#[test]
+fn test_init_killed_at_any_point_is_finished_by_the_next_run() {
+    // SIGKILL a real `init` of a new directory after increasing delays; each time, the next
+    // `init` must finish the job: the same four committed files, the hooks, no leftovers.
+    let w = World::new(&[]);
+    let mut landed_mid_init = 0;
+    for step in 0..40u64 {
+        let dir = w.path(&format!("s{step}"));
+        let mut child = w
+            .cmd(crate::common::bin())
+            .args(["init", dir.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(step * 750));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let committed = dir.join(".git").exists()
+            && w.git(&dir, &["rev-parse", "-q", "--verify", "HEAD"]).status.success();
+        if !status.success() && dir.exists() && !committed {
+            landed_mid_init += 1;
+        }
+        let again = w.gitian(w.root.path(), &["init", dir.to_str().unwrap()]);
+        assert!(again.status.success(), "after a kill at {step}: {}", stderr(&again));
+        assert_eq!(
+            w.git_ok(&dir, &["ls-files"]),
+            ".gitattributes\nREADME.md\nbuilder-keys/README.md\npolicy.yml\n",
+            "after a kill at {step}"
+        );
+        assert_eq!(w.git_ok(&dir, &["log", "--format=%s"]), "Initialize sigs repository\n");
+        assert_eq!(w.git_ok(&dir, &["status", "--porcelain", "--untracked-files=all"]), "");
+        assert!(dir.join(".git/hooks/pre-commit").exists());
+    }
+    // The kills must really have landed inside init, not only before or after it.
+    assert!(landed_mid_init > 0, "no kill landed while init was running");
+    eprintln!("{landed_mid_init} of 40 kills landed mid-init");
+}
+
+#[test]
+fn test_init_on_a_read_only_file_system_names_the_path_and_what_to_do() {
+    // A real read-only mount (tmpfs, ro): needs root to mount.
+    if is_root() {
+        let w = World::new(&[]);
+        let ro = w.path("ro");
+        std::fs::create_dir(&ro).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs"])
+            .arg(&ro)
+            .status()
+            .unwrap();
+        assert!(mounted.success());
+        let out = w.gitian(w.root.path(), &["init", "ro/sigs"]);
+        let _ = std::process::Command::new("umount").arg(&ro).status();
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(&format!("error: cannot write {}", ro.join("sigs").display())),
+            "{err}"
+        );
+        assert!(err.contains("hint: that file system is mounted read-only"), "{err}");
+    } else {
+        eprintln!("skipped: mounting a read-only tmpfs needs root");
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
 }

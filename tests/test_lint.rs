@@ -240,3 +240,34 @@ fn test_lint_needs_a_file() {
     let out = run_in(Path::new("/"), &["lint"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Issue 11 item 15: hostile descriptors are answered at once with the right verdicts (the
+/// timings are in bench/lint): 64,000 nested `[`, 4,000 unknown keys, 20,000 duplicate keys.
+#[test]
+fn test_lint_hostile_sizes_are_answered_with_their_lines() {
+    let nested = "[".repeat(64_000);
+    let keys: String =
+        GOOD.to_string() + &(0..4000).map(|i| format!("k{i}: 1\n")).collect::<String>();
+    let dups = "name: a\n".repeat(20_000);
+    let (_tmp, out) = lint(&[
+        ("nested.yml", nested.as_bytes()),
+        ("keys.yml", keys.as_bytes()),
+        ("dups.yml", dups.as_bytes()),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "error: nested.yml:1: the YAML nests deeper than 128 levels; descriptors need 3\n"
+        ),
+        "{err}"
+    );
+    let first_key = GOOD.lines().count() + 1;
+    assert!(err.contains(&format!("warning: keys.yml:{first_key}: unknown key 'k0'")), "{err}");
+    let last = first_key + 3999;
+    assert!(err.contains(&format!("warning: keys.yml:{last}: unknown key 'k3999'")), "{err}");
+    assert!(stdout(&out).contains("ok: keys.yml: "), "{}", stdout(&out));
+    assert!(err.contains("error: dups.yml:2: duplicate key 'name' (first at line 1)\n"), "{err}");
+    // 50 duplicates (the cap), then the five absent required keys.
+    assert_eq!(err.matches("error: dups.yml:").count(), 50 + 5, "{err}");
+}

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use git_gitian::openpgp::{self, Keyring, Verdict};
 
 use crate::common::corpus;
+use crate::common::gnupg::GnupgHome;
 
 /// The corpus verdict time, 2026-11-28T00:00:00Z.
 fn corpus_time() -> SystemTime {
@@ -131,42 +132,9 @@ fn test_openpgp_corpus_matches_gnupg() {
 #[path = "../src/openpgp/fixtures.rs"]
 mod fixtures;
 
-/// A throwaway GNUPGHOME (short path, mode 700) whose gpg believes it is the corpus time; the
-/// agent and any other daemon are killed on drop.
-struct GnupgHome {
-    dir: tempfile::TempDir,
-}
-
-impl GnupgHome {
-    /// None when gpg is missing and we are not in CI (where missing gpg is a failure).
-    fn new() -> Option<Self> {
-        let gpg = std::process::Command::new("gpg").arg("--version").output();
-        if !gpg.is_ok_and(|o| o.status.success()) {
-            assert!(std::env::var_os("CI").is_none(), "gpg is required in CI");
-            eprintln!("skipped: no gpg");
-            return None;
-        }
-        let dir = tempfile::Builder::new().prefix("gg").tempdir_in("/tmp").unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        // gpg's "now" is the corpus verdict time, so expiry is judged where expected.tsv judged it.
-        std::fs::write(dir.path().join("gpg.conf"), "faked-system-time 20261128T000000\n").unwrap();
-        Some(Self { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for GnupgHome {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.dir.path())
-            .args(["--kill", "all"])
-            .output();
-    }
+/// gpg's "now" is the corpus verdict time, so expiry is judged where expected.tsv judged it.
+fn corpus_time_home() -> GnupgHome {
+    GnupgHome::at_time("20261128T000000")
 }
 
 fn verdict_line(v: &Verdict) -> String {
@@ -177,7 +145,7 @@ fn verdict_line(v: &Verdict) -> String {
 #[test]
 fn test_openpgp_gpgme_agrees_on_the_corpus() {
     use git_gitian::gpg::verify::GpgmeVerifier;
-    let Some(home) = GnupgHome::new() else { return };
+    let home = corpus_time_home();
     let mut gpgme = GpgmeVerifier::new(home.path()).unwrap();
     for (_, path) in key_files() {
         gpgme.import(&std::fs::read(path).unwrap()).unwrap();
@@ -204,7 +172,7 @@ fn test_openpgp_gpgme_agrees_on_the_corpus() {
 #[test]
 fn test_openpgp_gpgme_agrees_on_adversarial_signatures() {
     use git_gitian::gpg::verify::GpgmeVerifier;
-    let Some(home) = GnupgHome::new() else { return };
+    let home = corpus_time_home();
     let fx = fixtures::build(corpus_time());
     let mut gpgme = GpgmeVerifier::new(home.path()).unwrap();
     let mut keyring = Keyring::new();
@@ -237,28 +205,11 @@ fn test_openpgp_gpgme_agrees_on_adversarial_signatures() {
 #[test]
 fn test_openpgp_verifies_what_gpg_signs() {
     use git_gitian::openpgp::SigStatus;
-    let Some(home) = GnupgHome::new() else { return };
+    let home = corpus_time_home();
     let gpg = |args: &[&str], input: Option<&[u8]>| -> Vec<u8> {
-        use std::io::Write;
-        let mut child = std::process::Command::new("gpg")
-            .arg("--homedir")
-            .arg(home.path())
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input.unwrap_or_default()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "gpg {args:?} failed");
-        out.stdout
+        home.gpg_with_input(args, input.unwrap_or_default())
     };
-    gpg(
-        &["--quick-gen-key", "Builder <builder@example.invalid>", "rsa2048", "sign", "never"],
-        None,
-    );
+    home.key_with("Builder", "rsa2048");
     let mut keyring = Keyring::new();
     keyring.add_file("builder.asc", &gpg(&["--armor", "--export"], None)).unwrap();
     let fpr = keyring.fingerprints().next().unwrap();

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::sigs::*;
 use crate::common::*;
 
 const AT: &str = "2026-11-28T00:00:00Z";
@@ -11,6 +12,22 @@ const AT: &str = "2026-11-28T00:00:00Z";
 /// Rows of a TSV without the columns the issue leaves free (manifest_id, sig_path).
 fn comparable(tsv: &str) -> Vec<String> {
     tsv.lines().map(|l| l.split('\t').take(8).collect::<Vec<_>>().join("\t")).collect()
+}
+
+/// `run_in` with a cache folder of its own, removed afterwards: no test reads another's memory.
+fn run_fresh(dir: &Path, args: &[&str]) -> std::process::Output {
+    let cache = tempfile::tempdir().unwrap();
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_SYSTEM", "/dev/null")
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .env("XDG_CACHE_HOME", cache.path())
+        .env_remove("GNUPGHOME")
+        .output()
+        .unwrap()
 }
 
 fn corpus_args(a: &Path, b: &Path) -> Vec<String> {
@@ -54,7 +71,7 @@ fn test_verify_corpus_tsv_matches_expected() {
     let c = corpus();
     let args = corpus_args(&c.join("gitian.sigs"), &c.join("guix.sigs"));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_in(&c, &args);
+    let out = run_fresh(&c, &args);
     assert_eq!(out.status.code(), Some(1), "the corpus has no_pubkey rows: {}", stderr(&out));
     assert_rows_equal(&stdout(&out));
 }
@@ -91,145 +108,9 @@ fn test_verify_corpus_from_git_objects_gives_the_same_rows() {
     let mut args = corpus_args(&a, &b);
     args.extend(["--rev".into(), "main".into()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_in(tmp.path(), &args);
+    let out = run_fresh(tmp.path(), &args);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_rows_equal(&stdout(&out));
-}
-
-/// A throwaway GnuPG home with real keys; the agent is killed on drop.
-struct Gpg {
-    home: tempfile::TempDir,
-}
-
-impl Gpg {
-    fn new() -> Self {
-        // Short path: the agent socket lives inside and must fit in 108 bytes.
-        let home = tempfile::Builder::new().prefix("gg").tempdir_in("/tmp").unwrap();
-        std::fs::set_permissions(home.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .unwrap();
-        Self { home }
-    }
-
-    fn gpg(&self, args: &[&str]) -> std::process::Output {
-        let out = Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        out
-    }
-
-    fn key(&self, name: &str) {
-        self.gpg(&[
-            "--quick-gen-key",
-            &format!("{name} <{name}@example.invalid>"),
-            "ed25519",
-            "sign",
-            "never",
-        ]);
-    }
-
-    fn export(&self, name: &str, to: &Path) {
-        let out = self.gpg(&["--armor", "--export", &format!("{name}@example.invalid")]);
-        std::fs::write(to, out.stdout).unwrap();
-    }
-
-    fn sign(&self, name: &str, file: &Path) {
-        let sig = format!("{}.sig", file.display());
-        self.gpg(&[
-            "-u",
-            &format!("{name}@example.invalid"),
-            "--detach-sign",
-            "-o",
-            &sig,
-            &file.display().to_string(),
-        ]);
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
-    }
-}
-
-fn assert_text(release: &str, name: &str, manifest: &str) -> String {
-    use git_gitian::core::assertion::{BuildResult, Document, to_assert};
-    let r = BuildResult {
-        out_manifest: manifest.to_string(),
-        in_manifest: format!("{}  {name}-desc.yml\ngit:{} src", "d".repeat(64), "a".repeat(40)),
-        ..Default::default()
-    };
-    let doc = Document::parse(&r.render()).unwrap();
-    to_assert(&doc, release, name, None).render()
-}
-
-const GOOD: &str = "1111111111111111111111111111111111111111111111111111111111111111  hello-1.0.tar.gz\n2222222222222222222222222222222222222222222222222222222222222222  hello-1.0.zip\n";
-const EVIL: &str = "1111111111111111111111111111111111111111111111111111111111111111  hello-1.0.tar.gz\n6666666666666666666666666666666666666666666666666666666666666666  hello-1.0.zip\n";
-
-/// A ledger with release 1.0 signed by alice, bob and carol, all agreeing.
-struct Ledger {
-    gpg: Gpg,
-    dir: tempfile::TempDir,
-}
-
-impl Ledger {
-    fn new() -> Self {
-        let gpg = Gpg::new();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("builder-keys")).unwrap();
-        for who in ["alice", "bob", "carol", "mallory"] {
-            gpg.key(who);
-            if who != "mallory" {
-                gpg.export(who, &dir.path().join("builder-keys").join(format!("{who}.asc")));
-            }
-        }
-        let l = Self { gpg, dir };
-        for who in ["alice", "bob", "carol"] {
-            l.attest("1.0", who, who, GOOD);
-        }
-        l
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Writes `<release>/<signer>/hello-build.assert` and signs it with `key`.
-    fn attest(&self, release: &str, signer: &str, key: &str, manifest: &str) -> PathBuf {
-        let d = self.path().join(release).join(signer);
-        std::fs::create_dir_all(&d).unwrap();
-        let f = d.join("hello-build.assert");
-        std::fs::write(&f, assert_text(release, "hello", manifest)).unwrap();
-        self.gpg.sign(key, &f);
-        f
-    }
-
-    fn verify(&self, extra: &[&str]) -> (i32, serde_json::Value, String) {
-        let mut args = vec!["verify", "-d", self.path().to_str().unwrap(), "--format", "json"];
-        args.extend_from_slice(extra);
-        let out = run_in(self.path(), &args);
-        let code = out.status.code().unwrap_or(-1);
-        let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-        (code, json, stderr(&out))
-    }
-
-    fn row(json: &serde_json::Value, signer: &str) -> serde_json::Value {
-        json["releases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|r| r["signers"].as_array().unwrap().clone())
-            .find(|s| s["signer"] == signer)
-            .unwrap_or_else(|| panic!("no row for {signer} in {json:#}"))
-    }
 }
 
 #[test]
@@ -267,14 +148,14 @@ fn test_verify_one_differing_artifact_is_named_in_table_and_grid() {
         .clone();
     assert_eq!(zip["signers"]["dave"], "differs");
     assert_eq!(zip["signers"]["alice"], "agrees");
-    let out = run_in(l.path(), &["verify", "-d", l.path().to_str().unwrap()]);
+    let out = l.run(&["verify", "-d", l.path().to_str().unwrap()]);
     let table = stdout(&out);
     assert!(table.contains("MISMATCH") && table.contains("hello-1.0.zip"), "{table}");
-    let out = run_in(
-        l.path(),
-        &["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"],
-    );
-    assert!(stdout(&out).contains("dave: MISMATCH\n\n"), "{}", stdout(&out));
+    let out =
+        l.run(&["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"]);
+    // gverify's status line, then our reason as a note, then gverify's empty line.
+    let note = "note: manifest #2 differs from the consensus on 1 of 2 artifacts: hello-1.0.zip";
+    assert!(stdout(&out).contains(&format!("dave: MISMATCH\n{note}\n\n")), "{}", stdout(&out));
     assert!(stdout(&out).contains("alice: OK\n\n"));
 }
 
@@ -354,7 +235,7 @@ fn test_verify_one_key_signing_several_signers_is_one_vote() {
         assert_eq!(r["key_file"], "builder-keys/m1.asc");
     }
     assert_eq!(Ledger::row(&json, "alice")["verdict"], "OK");
-    let out = run_in(l.path(), &["verify", "-d", l.path().to_str().unwrap()]);
+    let out = l.run(&["verify", "-d", l.path().to_str().unwrap()]);
     assert!(stdout(&out).contains("builder-keys/m1.asc"), "{}", stdout(&out));
 }
 
@@ -489,10 +370,8 @@ fn test_verify_missing_signature_and_missing_data() {
     assert_eq!(code, 1);
     assert_eq!(Ledger::row(&json, "bob")["signature_status"], "no_signature");
     assert_eq!(Ledger::row(&json, "carol")["signature_status"], "no_data");
-    let out = run_in(
-        l.path(),
-        &["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"],
-    );
+    let out =
+        l.run(&["verify", "-d", l.path().to_str().unwrap(), "--format", "gverify", "--no-markup"]);
     let text = stdout(&out);
     assert!(text.contains("missing signature at") && text.contains("missing result at"), "{text}");
 }
@@ -518,60 +397,87 @@ fn test_verify_reads_unmerged_branches_and_reports_conflicts() {
     git(p, &["commit", "-q", "-m", "carol again"]);
     git(p, &["checkout", "-q", "main"]);
 
-    let (code, json, err) = l.verify(&["--rev", "main", "--rev", "dave"]);
+    // dave's key is not at the main revision: given with --keys, his branch's attestation
+    // counts.
+    let key = p.join("dave-key.asc");
+    l.gpg.export("mallory", &key);
+    let (code, json, err) =
+        l.verify(&["--rev", "main", "--rev", "dave", "--keys", key.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}{json:#}");
     assert_eq!(Ledger::row(&json, "dave")["verdict"], "OK");
+    assert_eq!(Ledger::row(&json, "dave")["revisions"], serde_json::json!(["dave"]));
+    assert_eq!(Ledger::row(&json, "alice")["revisions"], serde_json::json!(["main", "dave"]));
     assert_eq!(json["releases"][0]["consensus_votes"], 4);
 
+    // carol signed two different versions with her own key: a conflict, both reported, neither
+    // counted (the votes are alice's and bob's), each naming the revisions of both.
     let (code, json, _) = l.verify(&["--all-branches"]);
     assert_eq!(code, 1);
-    let carol: Vec<_> = json["releases"][0]["signers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["signer"] == "carol")
-        .cloned()
-        .collect();
+    let rel = &json["releases"][0];
+    assert_eq!(rel["consensus_votes"], 2, "{rel:#}");
+    let carol = Ledger::rows(&json, "carol");
     assert_eq!(carol.len(), 2, "both versions reported");
-    for c in carol {
+    let mut revisions = Vec::new();
+    for c in &carol {
         assert_eq!(c["verdict"], "CONFLICT");
+        assert_eq!(c["signature_status"], "good");
+        revisions.push(c["revisions"].clone());
+        let problem = c["problem"].as_str().unwrap();
+        assert!(problem.contains("differs between revisions"), "{problem}");
+        assert!(problem.contains("carol2") && problem.contains("main"), "{problem}");
     }
+    revisions.sort_by_key(|r| r.to_string());
+    assert_eq!(revisions, [serde_json::json!(["carol2"]), serde_json::json!(["dave", "main"])]);
+    let table = stdout(&l.run(&["verify", "-d", p.to_str().unwrap(), "--all-branches"]));
+    assert!(table.contains("CONFLICT") && table.contains("carol2"), "{table}");
 }
 
 #[test]
 fn test_verify_errors_exit_2_with_hint() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = run_in(tmp.path(), &["verify"]);
+    let out = run_fresh(tmp.path(), &["verify"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
     assert!(stderr(&out).contains("hint: "));
-    let out = run_in(tmp.path(), &["verify", "-d", tmp.path().to_str().unwrap()]);
+    let out = run_fresh(tmp.path(), &["verify", "-d", tmp.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no attestations"), "{}", stderr(&out));
-    let out = run_in(tmp.path(), &["verify", "-d", "/nonexistent/x"]);
+    let out = run_fresh(tmp.path(), &["verify", "-d", "/nonexistent/x"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn test_verify_uses_your_keyring_only_when_asked() {
     let l = Ledger::new();
-    // dave's key is in nobody's ledger, only in the GnuPG home the keys were made in.
+    // dave's key is in nobody's ledger, only in the GnuPG home the keys were made in, which is
+    // GNUPGHOME for this run (and HOME's ~/.gnupg is that home too): it must not be read.
     l.attest("1.0", "dave", "mallory", GOOD);
-    let (code, json, _) = l.verify(&[]);
-    assert_eq!(code, 1);
+    let home = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(l.gpg.home.path(), home.path().join(".gnupg")).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["verify", "-d", l.path().to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = Command::new(bin())
+            .args(&args)
+            .env("GNUPGHOME", l.gpg.home.path())
+            .env("HOME", home.path())
+            .env("XDG_CACHE_HOME", l.cache.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), json)
+    };
+    let (code, json) = run(&[]);
+    assert_eq!(code, Some(1), "{json:#}");
+    let dave = Ledger::row(&json, "dave");
+    assert_eq!(dave["signature_status"], "no_pubkey", "{dave}");
+    assert_eq!(dave["key_file"], serde_json::Value::Null, "{dave}");
+    // The same run again (warm memory): still not.
+    let (_, json) = run(&[]);
     assert_eq!(Ledger::row(&json, "dave")["signature_status"], "no_pubkey");
-    let mut args =
-        vec!["verify", "-d", l.path().to_str().unwrap(), "--format", "json", "--gpg-keyring"];
-    args.push("--threshold");
-    args.push("4");
-    let out = Command::new(bin())
-        .args(&args)
-        .env("GNUPGHOME", l.gpg.home.path())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{json:#}");
+    let (code, json) = run(&["--gpg-keyring", "--threshold", "4"]);
+    assert_eq!(code, Some(0), "{json:#}");
     assert_eq!(Ledger::row(&json, "dave")["key_file"], "gpg-keyring");
 }
 
@@ -667,4 +573,38 @@ fn test_verify_cache_of_checks_changes_no_verdict() {
 
 fn r_path(release: &str, signer: &str, file: &str) -> PathBuf {
     Path::new(release).join(signer).join(file)
+}
+
+/// Issue 13: gverify reads only `name` from a descriptor, so a descriptor holding only
+/// `name:` selects the same attestations as `--name`.
+#[test]
+fn test_verify_descriptor_holding_only_its_name() {
+    let c = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let desc = tmp.path().join("gitian-linux.yml");
+    std::fs::write(&desc, "name: bitcoin-core-linux-0.20\n").unwrap();
+    let mut base = corpus_args(&c.join("gitian.sigs"), &c.join("guix.sigs"));
+    base.drain(3..5); // the gitian ledger only
+    let mut by_desc: Vec<String> = base.clone();
+    by_desc.extend(["-r".into(), "0.20.1-linux".into(), desc.display().to_string()]);
+    let mut by_name = base;
+    by_name.extend(["-r", "0.20.1-linux", "--name", "bitcoin-core-linux-0.20"].map(String::from));
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_fresh(&c, &args)
+    };
+    let (d, n) = (run(&by_desc), run(&by_name));
+    assert_eq!(d.status.code(), n.status.code(), "{}", stderr(&d));
+    assert!(!stdout(&d).is_empty(), "{}", stderr(&d));
+    assert_eq!(stdout(&d), stdout(&n));
+    assert_eq!(stdout(&d).lines().skip(1).count(), 19, "header + 19 rows: {}", stdout(&d));
+    // Anything wrong with the name itself is still an error naming the line.
+    std::fs::write(&desc, "# x\nname: a/b\n").unwrap();
+    let d = run(&by_desc);
+    assert_eq!(d.status.code(), Some(2));
+    assert!(
+        stderr(&d).contains("gitian-linux.yml:2: name 'a/b' may contain only"),
+        "{}",
+        stderr(&d)
+    );
 }

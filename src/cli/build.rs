@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
+use crate::config::GitConfig;
 use crate::core::assertion::Document;
-use crate::core::descriptor::Descriptor;
 use crate::core::limits::{LimitSpec, Which};
 use crate::core::manifest::Manifest;
 use crate::guest::{Guest, kvm, process, select};
-use crate::ops::{base, build, fetch, matrix};
+use crate::ops::{base, build, fetch, matrix, plan};
 
 /// QEMU accelerator choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,12 +85,18 @@ pub struct BuildArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// Guest backend: kvm, lxc, sandbox, docker, podman, vbox, auto, all, or a comma list
-    #[arg(long, value_name = "BACKEND", default_value = "auto")]
-    pub backend: String,
+    /// [default: git config gitian.backend, else auto]
+    #[arg(long, value_name = "BACKEND", value_parser = BackendNames, hide_possible_values = true)]
+    pub backend: Option<String>,
+    /// Check everything and print the plan (backend and why, base images, remotes and commits,
+    /// the build script), then exit without building
+    #[arg(long)]
+    pub dry_run: bool,
     /// QEMU accelerator for the kvm backend
     #[arg(long, value_enum, default_value_t = Accel::Auto)]
     pub accel: Accel,
-    /// Folder of base images (default: $XDG_CACHE_HOME/git-gitian/base)
+    /// Folder of base images [default: git config gitian.baseDir, else
+    /// $XDG_CACHE_HOME/git-gitian/base]
     #[arg(long, value_name = "DIR", env = "GITIAN_BASE_DIR")]
     pub base_dir: Option<PathBuf>,
 }
@@ -109,6 +115,31 @@ fn processes_arg(s: &str) -> Result<u64, String> {
 
 fn disk_arg(s: &str) -> Result<u64, String> {
     limit_arg(Which::Disk, s)
+}
+
+/// `--backend` values: any name or comma list is taken (and checked when the build resolves
+/// it); the single names are offered to shell completion.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendNames;
+
+impl clap::builder::TypedValueParser for BackendNames {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let names = ["auto", "all", "kvm", "lxc", "sandbox", "docker", "podman", "vbox"];
+        Some(Box::new(names.into_iter().map(clap::builder::PossibleValue::new)))
+    }
 }
 
 /// Progress lines through the Ui.
@@ -131,12 +162,15 @@ impl build::Progress for UiProgress<'_> {
     }
 }
 
-/// Runs `git gitian build`.
+/// Runs `git gitian build`: the plan is checked first (descriptor, `-c`/`-u`, commits), then
+/// the backend is chosen, then the build runs under the work dir's lock.
 pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     ui.quiet |= args.quiet;
     let workdir = std::env::current_dir()
         .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
-    let base_dir_given = args.base_dir.is_some();
+    let config = GitConfig::load(&workdir);
+    let configured_base = config.path(crate::config::BASE_DIR, &workdir);
+    let base_dir_given = args.base_dir.is_some() || configured_base.is_some();
     let opts = build::BuildOptions {
         descriptor: args.descriptor.clone(),
         commits: args.commit.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
@@ -155,29 +189,40 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
             fetch_branches: args.fetch_branches,
         },
         allow_sudo: args.allow_sudo,
-        base_dir: args.base_dir.clone().unwrap_or_else(base::default_base_dir),
+        base_dir: args.base_dir.clone().or(configured_base).unwrap_or_else(base::default_base_dir),
         base_dir_given,
     };
+    let plan = plan::plan(&plan::PlanInput {
+        descriptor: &opts.descriptor,
+        commits: &opts.commits,
+        urls: &opts.urls,
+        base_dir: &opts.base_dir,
+        base_dir_given,
+        skip_fetch: args.skip_fetch,
+    })
+    .map_err(plan_error)?;
+    let backend = args
+        .backend
+        .clone()
+        .or_else(|| config.get(crate::config::BACKEND).map(str::to_string))
+        .unwrap_or_else(|| "auto".to_string());
     let selection: select::Selection =
-        args.backend.parse().map_err(|e: String| CliError::new(format!("--backend: {e}")))?;
+        backend.parse().map_err(|e: String| CliError::new(format!("--backend: {e}")))?;
     let gitian_env = match selection {
         select::Selection::Auto => select::from_gitian_env(|k| std::env::var(k).ok()),
         _ => None,
     };
     // For `auto`: the base image a kvm build of this descriptor would boot first, which
     // KVM's boot probe boots (once per host boot; the answer is remembered).
-    let kvm_base = fs::read_to_string(&opts.descriptor)
-        .ok()
-        .and_then(|text| Descriptor::parse(&opts.descriptor.to_string_lossy(), &text).ok())
-        .and_then(|d| {
-            let suite = d.suites.first()?;
-            let arch = d.architectures.first()?;
-            Some((base::image_dir(&opts.base_dir, &d.distro, suite, arch), arch.clone()))
-        });
+    let kvm_base = plan.bases.first().map(|b| (b.dir.clone(), b.arch.clone()));
     let probe = select::HostProbe { kvm_base, probe_cache: base::default_kvm_probe() };
     let choice = select::resolve(&selection, gitian_env, &probe).map_err(|e| {
         CliError::new(e).hint("pass --backend with one of the backends that can run here")
     })?;
+    if args.dry_run {
+        ui.out(&render_plan(&plan, &backend, &choice));
+        return Ok(ExitCode::SUCCESS);
+    }
     for note in &choice.notes {
         ui.info(note);
     }
@@ -205,12 +250,15 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         ui.warn("--skip-cleanup has no effect: the guest is always stopped and removed");
     }
     process::catch_interrupts();
-    // The descriptor first: a wrong one must not leave a lock (or var/) behind.
-    build::read_descriptor(&opts.descriptor).map_err(build_error)?;
     let _lock = build::lock(&workdir).map_err(build_error)?;
+    // gbuild's CI=1: the build log streams to stderr while it is written.
+    let _stream = std::env::var_os("CI")
+        .filter(|v| !v.is_empty())
+        .map(|_| LogStream::start(workdir.join("var/build.log")));
     let mut progress = UiProgress { ui, start: std::time::Instant::now() };
     let outcome = build::build(&workdir, &opts, guest.as_mut(), &mut progress);
     drop(guest);
+    drop(_stream);
     let outcome = outcome.map_err(build_error)?;
     if !ui.quiet {
         ui.info(&format!("Built with {}", outcome.backend));
@@ -218,6 +266,106 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         ui.info("Done.");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--dry-run`'s text.
+fn render_plan(plan: &plan::Plan, asked: &str, choice: &select::Choice) -> String {
+    let d = &plan.descriptor;
+    let names: Vec<&str> = choice.backends.iter().map(|b| b.name()).collect();
+    let mut out = format!("descriptor: {} ({} {})\n", d.name, d.distro, d.suites.join(" "));
+    out.push_str(&format!("backend: {} (asked: {asked})\n", names.join(", ")));
+    for note in &choice.notes {
+        out.push_str(&format!("  {note}\n"));
+    }
+    for b in &plan.bases {
+        let state =
+            if b.present { "present".to_string() } else { format!("missing: {}", b.make_base) };
+        out.push_str(&format!(
+            "base image: {} {} {} ({state})\n",
+            b.suite,
+            b.arch,
+            b.dir.display()
+        ));
+    }
+    for r in &plan.remotes {
+        out.push_str(&format!("remote: {} {} at {}: {}\n", r.dir, r.url, r.commit, r.resolved));
+    }
+    out.push_str("script:\n");
+    for line in d.script.lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out
+}
+
+/// A thread copying a growing log file to stderr until dropped.
+struct LogStream {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LogStream {
+    fn start(path: PathBuf) -> Self {
+        use std::io::{Read, Seek, SeekFrom, Write};
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        // The log of an earlier build is not this one's: start after what is there now.
+        let mut offset = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let thread = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let last_round = flag.load(Ordering::SeqCst);
+                if let Ok(mut f) = fs::File::open(&path) {
+                    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                    if len < offset {
+                        offset = 0; // a new log replaced the old one
+                    }
+                    if f.seek(SeekFrom::Start(offset)).is_ok() {
+                        while let Ok(n @ 1..) = f.read(&mut buf) {
+                            let _ = std::io::stderr().write_all(&buf[..n]);
+                            offset += n as u64;
+                        }
+                    }
+                }
+                if last_round {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+        Self { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for LogStream {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn plan_error(e: plan::PlanError) -> CliError {
+    use plan::PlanError as E;
+    match e {
+        E::Descriptor(d) => {
+            let mut err = CliError::new(d.to_string());
+            if let Some(h) = d.hint {
+                err = err.hint(h);
+            }
+            err
+        }
+        e @ E::UnknownDir { .. } => CliError::new(e.to_string())
+            .hint("-c and -u take DIR=VALUE pairs where DIR is a remote's `dir:` in the descriptor"),
+        e @ (E::NoCommit { .. } | E::BadPair { .. }) => {
+            CliError::new(e.to_string()).hint("pass the commit as -c DIR=COMMIT (a tag, a branch or a commit id)")
+        }
+        e @ E::NoUrl { .. } => CliError::new(e.to_string()).hint("pass the url as -u DIR=URL"),
+        e @ E::Unresolved { .. } => CliError::new(e.to_string())
+            .hint("give a tag, a branch or a full 40-hex commit id; `git ls-remote URL` lists what the remote has"),
+        e => CliError::new(e.to_string()),
+    }
 }
 
 /// `--backend all` or a list: the descriptor built on each backend in turn, in this folder; then
@@ -232,7 +380,6 @@ fn run_matrix(
     ui: &mut Ui,
 ) -> Result<ExitCode, CliError> {
     process::catch_interrupts();
-    build::read_descriptor(&opts.descriptor).map_err(build_error)?;
     let _lock = build::lock(workdir).map_err(build_error)?;
     let mut first: Option<(std::path::PathBuf, std::path::PathBuf)> = None;
     let mut interrupted = false;

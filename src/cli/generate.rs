@@ -39,31 +39,152 @@ pub fn run(args: GenerateArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         GenerateWhat::Completions { shell } => {
-            let mut cmd = super::command();
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "git-gitian", &mut buf);
-            if shell == Shell::Bash {
-                // `git gitian <TAB>` goes through git's completion, which calls _git_gitian.
-                buf.extend_from_slice(GIT_BASH_SHIM.as_bytes());
-            }
-            ui.out(&String::from_utf8_lossy(&buf));
+            ui.out(&completion_script(shell));
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
+/// The completion script for `shell`, for both `git-gitian ...` and `git gitian ...`.
+pub fn completion_script(shell: Shell) -> String {
+    // Every function and case label is named from "git-gitian" (the clap command's bin name
+    // "git gitian" has a space, which the generators turn into names that do not match).
+    let mut cmd = with_bin_names(super::command().name("git-gitian"), "git-gitian");
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "git-gitian", &mut buf);
+    let mut text = String::from_utf8_lossy(&buf).into_owned();
+    match shell {
+        Shell::Bash => {
+            text = bash_handler_labels(&text);
+            text.push_str(GIT_BASH_SHIM);
+        }
+        Shell::Zsh => text.push_str(GIT_ZSH_NOTE),
+        _ => {}
+    }
+    ledger_aware(shell, &text)
+}
+
+/// Release (or signer) names of the sigs repository completion would use: git config
+/// gitian.sigs, else the repository around the current directory; nothing when there is none.
+pub fn ledger_names(what: &str) -> String {
+    let Ok(cwd) = std::env::current_dir() else { return String::new() };
+    let sigs = crate::config::GitConfig::load(&cwd)
+        .path(crate::config::SIGS, &cwd)
+        .or_else(|| crate::git::repo::Repo::discover(&cwd).map(|r| r.workdir().to_path_buf()));
+    let Some(sigs) = sigs else { return String::new() };
+    let releases = crate::ops::status::ledger_releases(&sigs);
+    let mut names: Vec<String> = if what == "signers" {
+        releases.into_iter().flat_map(|(_, s)| s).collect()
+    } else {
+        releases.into_iter().map(|(r, _)| r).collect()
+    };
+    names.sort();
+    names.dedup();
+    names.into_iter().map(|n| n + "\n").collect()
+}
+
+/// Completion of `-r` and `-s`/`-c` values: the ledger's names, from the hidden `__names`
+/// command, instead of file names.
+fn ledger_aware(shell: Shell, text: &str) -> String {
+    const RELEASES: &str = "$(git-gitian __names releases 2>/dev/null)";
+    const SIGNERS: &str = "$(git-gitian __names signers 2>/dev/null)";
+    if shell == Shell::Zsh {
+        return text
+            .replace(":RELEASE:_default", &format!(":RELEASE:{{compadd -- {RELEASES}}}"))
+            .replace(":SIGNER:_default", &format!(":SIGNER:{{compadd -- {SIGNERS}}}"));
+    }
+    if shell != Shell::Bash {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut handler = "";
+    let mut names: Option<&str> = None;
+    for line in text.split_inclusive('\n') {
+        if let Some(h) = line.strip_prefix("        git__gitian__subcmd__") {
+            handler = h.trim_end().trim_end_matches(')');
+        }
+        let opt = line.trim();
+        if line.starts_with("                -") && opt.ends_with(')') {
+            let releases = matches!(opt, "--release)" | "-r)");
+            let signers = matches!((handler, opt), ("sign" | "status", "--signer)" | "-s)"))
+                || matches!((handler, opt), ("verify", "--compare-to)" | "-c)"));
+            names = match (matches!(handler, "sign" | "verify" | "status"), releases, signers) {
+                (true, true, _) => Some(RELEASES),
+                (true, _, true) => Some(SIGNERS),
+                _ => None,
+            };
+        }
+        // Hidden commands are not offered.
+        if opt.starts_with("opts=\"") {
+            let words: Vec<&str> =
+                line.split(' ').filter(|w| !matches!(*w, "generate" | "__names")).collect();
+            out.push_str(&words.join(" "));
+            continue;
+        }
+        match names {
+            Some(words) if line.trim() == r#"COMPREPLY=($(compgen -f "${cur}"))"# => {
+                out.push_str(&format!(
+                    "                    COMPREPLY=($(compgen -W \"{words}\" -- \"${{cur}}\"))\n"
+                ));
+                names = None;
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// `cmd` and its subcommands named `bin`, `bin sub`, `bin sub subsub`.
+fn with_bin_names(cmd: clap::Command, bin: &str) -> clap::Command {
+    cmd.bin_name(bin).mut_subcommands(|sc| {
+        let name = format!("{bin} {}", sc.get_name());
+        with_bin_names(sc, &name)
+    })
+}
+
+/// clap_complete's bash script names the root's handler `git__gitian` (`-` escaped as `__`)
+/// but the subcommands' handlers `git__subcmd__gitian__subcmd__build` (`-` escaped as the
+/// subcommand separator), while it dispatches to `git__gitian__subcmd__build`: the handler
+/// labels are spelled as the dispatcher spells them.
+fn bash_handler_labels(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        match line.strip_prefix("        git__subcmd__gitian__subcmd__") {
+            Some(rest) if line.ends_with(")\n") => {
+                out.push_str("        git__gitian__subcmd__");
+                out.push_str(rest);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// git's bash completion loads `completions/git-gitian` and calls `_git_gitian` for
+/// `git gitian <TAB>`, with its own `words`/`cword`: the line is re-presented as
+/// `git-gitian ...` (after any `git -C dir` options) to the generated function. git completes
+/// with `-o nospace`, so the words get their trailing space here.
 const GIT_BASH_SHIM: &str = r#"
-# git's own completion calls _git_<subcommand> for `git gitian <TAB>`.
 _git_gitian() {
-    local cur="${COMP_WORDS[COMP_CWORD]}"
-    local words=("git-gitian" "${COMP_WORDS[@]:2}")
-    COMP_WORDS=("${words[@]}")
-    COMP_CWORD=$((COMP_CWORD - 1))
-    _git-gitian "git-gitian" "$cur" "${COMP_WORDS[COMP_CWORD-1]}"
+    local i=1
+    while [[ $i -lt $COMP_CWORD && "${COMP_WORDS[i]}" != gitian ]]; do
+        i=$((i + 1))
+    done
+    local COMP_WORDS=("git-gitian" "${COMP_WORDS[@]:i+1}")
+    local COMP_CWORD=$((COMP_CWORD - i))
+    _git__gitian git-gitian "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    local k
+    for k in "${!COMPREPLY[@]}"; do
+        [[ "${COMPREPLY[k]}" == */ ]] || COMPREPLY[k]="${COMPREPLY[k]} "
+    done
 }
 "#;
 
-/// Writes the man page of the tool and of every visible subcommand into `dir`.
+/// zsh's `_git` calls `_git-<command>` for a command it does not know, so `_git-gitian` serves
+/// `git gitian <TAB>` as it is.
+const GIT_ZSH_NOTE: &str = "\n# zsh's _git calls _git-gitian for `git gitian <TAB>`.\n";
+
+/// Writes the man page of the tool and of every visible subcommand (and theirs) into `dir`.
 pub fn write_man_pages(dir: &Path) -> Result<(), CliError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", dir.display())))?;
@@ -74,24 +195,115 @@ pub fn write_man_pages(dir: &Path) -> Result<(), CliError> {
     let alias = dir.join("gitian.1");
     std::fs::write(&alias, ".so man1/git-gitian.1\n")
         .map_err(|e| CliError::new(format!("cannot write {}: {e}", alias.display())))?;
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let name = format!("git-gitian-{}", sub.get_name());
-        let sub = sub.clone().name(name.clone()).bin_name(format!("git gitian {}", sub.get_name()));
-        let sub = sub.display_name(name.clone());
+    write_subcommand_pages(&cmd, "git-gitian", "git gitian", dir)
+}
+
+/// The page of each visible subcommand of `cmd` (named `page-sub`), recursively.
+fn write_subcommand_pages(
+    cmd: &clap::Command,
+    page: &str,
+    bin: &str,
+    dir: &Path,
+) -> Result<(), CliError> {
+    for sub in pages_below(cmd) {
+        let name = format!("{page}-{}", sub.get_name());
+        let sub_bin = format!("{bin} {}", sub.get_name());
+        let sub =
+            sub.clone().name(name.clone()).bin_name(sub_bin.clone()).display_name(name.clone());
         render_page(&sub, &name, dir)?;
+        write_subcommand_pages(&sub, &name, &sub_bin, dir)?;
     }
     Ok(())
 }
 
+/// The subcommands that get a page: visible ones, not clap's `help`.
+fn pages_below(cmd: &clap::Command) -> impl Iterator<Item = &clap::Command> {
+    cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help")
+}
+
+/// SYNOPSIS with the value each option takes (`[-s|--signer <SIGNER>]`), which clap_mangen's
+/// own leaves out.
+fn synopsis(cmd: &clap::Command) -> String {
+    use clap_mangen::roff::{Roff, bold, italic, roman};
+    let mut line = vec![bold(cmd.get_bin_name().unwrap_or(cmd.get_name()).to_string())];
+    for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        let takes_value = arg.get_action().takes_values();
+        let values: Vec<String> = arg
+            .get_value_names()
+            .map(|v| v.iter().map(|n| n.to_string()).collect())
+            .unwrap_or_else(|| vec![arg.get_id().as_str().to_uppercase()]);
+        let repeat = matches!(arg.get_action(), clap::ArgAction::Append)
+            || arg.get_num_args().is_some_and(|n| n.max_values() > 1);
+        let dots = if repeat { "..." } else { "" };
+        let (open, close) = if arg.is_required_set() { ("", "") } else { ("[", "]") };
+        line.push(roman(format!(" {open}")));
+        if arg.is_positional() {
+            line.push(italic(format!("<{}>", values.join(" "))));
+            line.push(roman(format!("{dots}{close}")));
+            continue;
+        }
+        let mut names = Vec::new();
+        if let Some(s) = arg.get_short() {
+            names.push(format!("-{s}"));
+        }
+        if let Some(l) = arg.get_long() {
+            names.push(format!("--{l}"));
+        }
+        line.push(bold(names.join("|")));
+        if takes_value {
+            line.push(roman(" "));
+            line.push(italic(format!("<{}>", values.join(" "))));
+        }
+        line.push(roman(format!("{close}{dots}")));
+    }
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        line.push(roman(" "));
+        line.push(italic("<COMMAND>"));
+    }
+    let mut r = Roff::new();
+    r.control("SH", ["SYNOPSIS"]);
+    r.text(line);
+    r.to_roff()
+}
+
 fn render_page(cmd: &clap::Command, name: &str, dir: &Path) -> Result<(), CliError> {
-    let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd.clone())
+    let man = clap_mangen::Man::new(cmd.clone())
         .title(name.to_uppercase())
         .section("1")
         .source(format!("git-gitian {}", env!("CARGO_PKG_VERSION")))
-        .manual("Git Manual")
-        .render(&mut buf)
-        .map_err(|e| CliError::new(format!("cannot render man page {name}: {e}")))?;
+        .manual("Git Manual");
+    let fail = |e: std::io::Error| CliError::new(format!("cannot render man page {name}: {e}"));
+    let mut buf = Vec::new();
+    man.render_title(&mut buf).map_err(fail)?;
+    man.render_name_section(&mut buf).map_err(fail)?;
+    buf.extend_from_slice(synopsis(cmd).as_bytes());
+    man.render_description_section(&mut buf).map_err(fail)?;
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        man.render_options_section(&mut buf).map_err(fail)?;
+    }
+    let subs: Vec<&clap::Command> = pages_below(cmd).collect();
+    if !subs.is_empty() {
+        let mut r = clap_mangen::roff::Roff::new();
+        r.control("SH", ["COMMANDS"]);
+        for sub in subs {
+            r.control("TP", []);
+            r.text([
+                clap_mangen::roff::bold(format!("{name}-{}", sub.get_name())),
+                clap_mangen::roff::roman("(1)"),
+            ]);
+            r.text([clap_mangen::roff::roman(
+                sub.get_about().map(|a| a.to_string()).unwrap_or_default(),
+            )]);
+        }
+        buf.extend_from_slice(r.to_roff().as_bytes());
+    }
+    if cmd.get_after_long_help().is_some() {
+        let mut extra = Vec::new();
+        man.render_extra_section(&mut extra).map_err(fail)?;
+        let extra = String::from_utf8_lossy(&extra).replacen(".SH EXTRA", ".SH OUTPUT", 1);
+        buf.extend_from_slice(extra.as_bytes());
+    }
+    buf.extend_from_slice(super::man_extra::render(name).as_bytes());
     let path = dir.join(format!("{name}.1"));
     std::fs::write(&path, buf)
         .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))

@@ -37,18 +37,29 @@ pub struct HooksArgs {
 #[derive(Debug, Subcommand)]
 pub enum HooksCommand {
     /// Write the pre-commit and pre-push hooks (between marker lines; your own hook text stays)
+    ///
+    /// Adds a block calling `git gitian hooks run` to .git/hooks/pre-commit and pre-push (or
+    /// core.hooksPath), creating the files when missing and keeping anything else in them.
+    /// Running it again changes nothing.
     Install {
         /// Repository (default: the current one)
         #[arg(long, value_name = "DIR")]
         repo: Option<PathBuf>,
     },
     /// Remove our block from the hooks, keeping your own hook text
+    ///
+    /// A hook file that held nothing but the block is removed; any other text in it stays as
+    /// it is.
     Uninstall {
         /// Repository (default: the current one)
         #[arg(long, value_name = "DIR")]
         repo: Option<PathBuf>,
     },
     /// Run a hook (called by the installed hook scripts)
+    ///
+    /// pre-commit checks the staged attestations; pre-push verifies what the push adds against
+    /// the ledger's keys and the other signers of each release (see git-gitian-hooks(1)).
+    /// Exit status 1 refuses the commit or the push.
     Run {
         /// Hook name: pre-commit or pre-push
         hook: String,
@@ -143,6 +154,7 @@ fn pre_push(ui: &mut Ui, args: &[String]) -> Result<ExitCode, CliError> {
         problems: report.problems.clone(),
         warnings: report.warnings.clone(),
         keys_loaded: report.keys_loaded,
+        ..Meta::default()
     };
     let table = report::table(&report.groups, &meta, ui.width());
     if !report.passed() {

@@ -16,15 +16,14 @@ use crate::ops::base;
 /// (and SOURCE_DATE_EPOCH) it gives the same image hash.
 #[derive(Debug, Args)]
 pub struct MakeBaseArgs {
-    /// Distribution (ubuntu is set up like debian but untested: no Ubuntu archive was
-    /// reachable where git-gitian is developed)
-    #[arg(long, default_value = "debian", value_parser = ["debian", "ubuntu"])]
+    /// Distribution (ubuntu images are set up like debian's but have not been tested)
+    #[arg(short, long, default_value = "debian", value_parser = ["debian", "ubuntu"])]
     pub distro: String,
     /// Suite (release code name)
-    #[arg(long, default_value = "bookworm")]
+    #[arg(short, long, default_value = "bookworm")]
     pub suite: String,
     /// Architecture
-    #[arg(long, default_value = "amd64", value_parser = ["amd64", "i386"])]
+    #[arg(short, long, default_value = "amd64", value_parser = ["amd64", "i386"])]
     pub arch: String,
     /// Disk size of the QEMU image in MiB
     #[arg(long, value_name = "MB", default_value_t = 12287)]
@@ -32,11 +31,12 @@ pub struct MakeBaseArgs {
     /// Mirror URL (default: the distribution's own)
     #[arg(long, value_name = "URL")]
     pub mirror: Option<String>,
-    /// Folder of base images (default: $XDG_CACHE_HOME/git-gitian/base)
+    /// Folder of base images [default: git config gitian.baseDir, else
+    /// $XDG_CACHE_HOME/git-gitian/base]
     #[arg(long, value_name = "DIR", env = "GITIAN_BASE_DIR")]
     pub base_dir: Option<PathBuf>,
-    /// Replace an existing base image made from other flags (one that another version of
-    /// git-gitian made from the same flags is made again without it)
+    /// Replace an existing base image made from other flags (an image that an older version
+    /// of git-gitian made from the same flags is remade without it)
     #[arg(long)]
     pub force: bool,
     /// No progress or information lines
@@ -59,12 +59,22 @@ pub fn run(args: MakeBaseArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         arch: args.arch,
         disksize_mib: args.disksize,
         mirror: args.mirror,
-        base_dir: args.base_dir.unwrap_or_else(base::default_base_dir),
+        base_dir: match args.base_dir {
+            Some(dir) => dir,
+            None => {
+                let cwd = std::env::current_dir().map_err(|e| {
+                    CliError::new(format!("cannot read the current directory: {e}"))
+                })?;
+                crate::config::GitConfig::load(&cwd)
+                    .path(crate::config::BASE_DIR, &cwd)
+                    .unwrap_or_else(base::default_base_dir)
+            }
+        },
         force: args.force,
         epoch,
     };
     if opts.distro == "ubuntu" {
-        ui.warn("Ubuntu base images are configured like Debian's but were never tested (no Ubuntu archive reachable where git-gitian is developed)");
+        ui.warn("Ubuntu base images are configured like Debian's but have not been tested");
     }
     process::catch_interrupts();
     let image = base::make_base(&opts, &mut |line| ui.info(line)).map_err(|e| match e {

@@ -1,13 +1,18 @@
 //! Command line: argv -> workflow -> output. The only layer that knows clap or prints.
 
 pub mod build;
+pub mod diff;
 pub mod error;
 pub mod generate;
+pub mod gitian_compat;
 pub mod hooks;
 pub mod init;
 pub mod lint;
 pub mod make_base;
+pub mod man_extra;
+pub mod normalize;
 pub mod sign;
+pub mod status;
 pub mod ui;
 pub mod verify;
 
@@ -38,23 +43,39 @@ pub struct Cli {
 /// The subcommands of git-gitian.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build a Gitian descriptor in a fresh guest and write result/<name>-res.yml
+    // The subcommands' help comes from their argument structs' doc comments (a comment here
+    // would replace their long description).
     Build(build::BuildArgs),
-    /// Create a base image (root file system and kernel) for the guests
     MakeBase(make_base::MakeBaseArgs),
-    /// Sign a build result into the sigs repository
     Sign(sign::SignArgs),
-    /// Verify signatures and consensus of the attestations in a sigs repository
     Verify(verify::VerifyArgs),
-    /// Check Gitian descriptors without building
     Lint(lint::LintArgs),
-    /// Create a sigs repository from the template, with hooks installed
+    Status(status::StatusArgs),
+    Diff(diff::DiffArgs),
+    Normalize(normalize::NormalizeArgs),
     Init(init::InitArgs),
-    /// Install, remove or run the sigs repository's git hooks
     Hooks(hooks::HooksArgs),
+    /// Print the shell completion script for bash, zsh or fish
+    ///
+    /// The script completes both `git gitian ...` and `git-gitian ...`: subcommands, options
+    /// and their values. scripts/install installs it; to load it by hand:
+    /// `source <(git gitian completions bash)` in ~/.bashrc, or
+    /// `git gitian completions zsh > ~/.zfunc/_git-gitian` with ~/.zfunc in $fpath.
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Generate man pages or shell completions
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
+    /// The release or signer names of the sigs repository, one a line (for shell completion)
+    #[command(hide = true, name = "__names")]
+    Names {
+        /// releases or signers
+        #[arg(value_parser = ["releases", "signers"])]
+        what: String,
+    },
 }
 
 /// The clap command, for man pages and completions.
@@ -70,9 +91,20 @@ pub fn run(cli: Cli, ui: &mut Ui) -> Result<ExitCode, CliError> {
         Command::Sign(args) => sign::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),
         Command::Lint(args) => lint::run(args, ui),
+        Command::Status(args) => status::run(args, ui),
+        Command::Diff(args) => diff::run(args, ui),
+        Command::Normalize(args) => normalize::run(args, ui),
         Command::Init(args) => init::run(args, ui),
         Command::Hooks(args) => hooks::run(args, ui),
+        Command::Completions { shell } => {
+            ui.out(&generate::completion_script(shell));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Generate(args) => generate::run(args, ui),
+        Command::Names { what } => {
+            ui.out(&generate::ledger_names(&what));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -84,6 +116,9 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
+            if let Some(hint) = gitian_hint(&e) {
+                eprintln!("hint: {hint}");
+            }
             return ExitCode::from(code);
         }
     };
@@ -95,6 +130,19 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// For an argument or subcommand clap refused that is Gitian's: what to use instead.
+fn gitian_hint(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let key = match e.kind() {
+        ErrorKind::UnknownArgument => ContextKind::InvalidArg,
+        ErrorKind::InvalidSubcommand => ContextKind::InvalidSubcommand,
+        _ => return None,
+    };
+    let Some(ContextValue::String(arg)) = e.get(key) else { return None };
+    let args: Vec<String> = std::env::args().collect();
+    gitian_compat::hint(gitian_compat::subcommand_of(&args), arg)
 }
 
 /// sequoia reports expected conditions (a packet that is not what was tried) through anyhow,

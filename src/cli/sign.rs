@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, Ui};
+use crate::config::{self, GitConfig};
 use crate::git::repo::RepoError;
 use crate::gpg::GpgError;
 use crate::ops::sign::{self, CommitOutcome, FileState, Format, SignError, SignRequest};
@@ -44,21 +45,27 @@ pub struct SignArgs {
     /// The Gitian descriptor the result was built from (guix format: one or more)
     #[arg(required = true, num_args = 1..)]
     pub descriptor: Vec<PathBuf>,
-    /// Signer: the gpg key to sign with (-u) and the directory name
+    /// Signer: the gpg key to sign with (-u) and the directory name [default: git config
+    /// gitian.signer]
     #[arg(short, long)]
-    pub signer: String,
+    pub signer: Option<String>,
     /// Sign with this gpg key (fingerprint, key id or user id) instead of the signer name
     #[arg(short = 'u', long = "key", value_name = "KEY")]
     pub key: Option<String>,
     /// Release directory name
     #[arg(short, long, default_value = "test")]
     pub release: String,
-    /// The sigs repository (default: git config gitian.sigs, else the repository around the
-    /// current directory)
+    /// The sigs repository [default: git config gitian.sigs, else the repository around the
+    /// current directory]
     #[arg(short, long, value_name = "DEST")]
     pub destination: Option<PathBuf>,
     /// Run this program instead of signing in process (`true` to sign later), as gsign
-    #[arg(short = 'p', long = "signing-program", value_name = "PROG")]
+    #[arg(
+        short = 'p',
+        long = "signing-program",
+        visible_alias = "signing_program",
+        value_name = "PROG"
+    )]
     pub signing_program: Option<String>,
     /// Layout to write
     #[arg(long, value_enum, default_value_t = SignFormat::Gitian)]
@@ -72,9 +79,13 @@ pub struct SignArgs {
     /// Sign the git commit too (also when git config commit.gpgSign is true)
     #[arg(long)]
     pub sign_commit: bool,
-    /// Write and sign, but do not commit
-    #[arg(long)]
+    /// Write and sign, but do not commit (as gsign; git config gitian.commit=false makes it
+    /// the default)
+    #[arg(long, overrides_with = "commit")]
     pub no_commit: bool,
+    /// Commit the attestation (the default, unless git config gitian.commit is false)
+    #[arg(long, overrides_with = "no_commit")]
+    pub commit: bool,
     /// No information lines
     #[arg(short, long)]
     pub quiet: bool,
@@ -85,18 +96,50 @@ pub fn run(args: SignArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     ui.quiet |= args.quiet;
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
+    let config = GitConfig::load(&cwd);
+    let signer = match args.signer.or_else(|| config.get(config::SIGNER).map(str::to_string)) {
+        Some(s) => s,
+        None => {
+            return Err(CliError::new("no signer: pass -s NAME")
+                .hint("or set it once: `git config --global gitian.signer NAME`"));
+        }
+    };
+    let commit_config = config.bool(config::COMMIT).map_err(|v| {
+        CliError::new(format!("git config gitian.commit is '{v}', not a boolean"))
+            .hint("set it to true or false")
+    })?;
+    let no_commit =
+        if args.no_commit || args.commit { args.no_commit } else { commit_config == Some(false) };
+    let destination = args.destination.or_else(|| config.path(config::SIGS, &cwd));
+    // The signer's first attestation in this ledger says, in its commit message, that sign
+    // commits (gsign did not), until the user chose with gitian.commit.
+    let ledger = destination
+        .as_ref()
+        .map(|d| cwd.join(d))
+        .or_else(|| crate::git::repo::Repo::discover(&cwd).map(|r| r.workdir().to_path_buf()));
+    let signed_before = ledger.is_some_and(|l| {
+        crate::ops::status::ledger_releases(&l)
+            .iter()
+            .any(|(rel, signers)| *rel != args.release && signers.contains(&signer))
+    });
+    let commit_note = (commit_config.is_none() && !signed_before).then(|| {
+        "Committed by `git gitian sign`, which commits what it signs (gsign did not). \
+         `git config gitian.commit false` or --no-commit leaves committing to you."
+            .to_string()
+    });
     let req = SignRequest {
         descriptors: args.descriptor,
         codesigned: args.codesigned,
-        signer: args.signer,
+        signer,
         key: args.key,
         release: args.release,
-        destination: args.destination,
+        destination,
         signing_program: args.signing_program,
         format: args.format.into_format(),
         force: args.force,
         sign_commit: args.sign_commit,
-        no_commit: args.no_commit,
+        no_commit,
+        commit_note,
         home: std::env::var_os("HOME").map(PathBuf::from),
         cwd,
     };
@@ -172,10 +215,8 @@ fn explain(err: SignError, req: &SignRequest) -> CliError {
             .hint("pass --key <fingerprint> when the signer name is not in your key's user id"),
         e @ SignError::Repo(RepoError::NoIdentity { .. }) => CliError::from(e)
             .hint("set it with `git config user.name 'Your Name'` and `git config user.email you@example.org`"),
-        SignError::Repo(e) if e.is_locked() => {
-            CliError::from(e)
-                .hint("another git process seems to be running in the sigs repository; if none is, remove the .lock file it names and run the same command again")
-        }
+        // RepoError's own conversion adds the hint for a held lock.
+        SignError::Repo(e) if e.is_locked() => CliError::from(e),
         e => CliError::from(e),
     }
 }

@@ -1,5 +1,6 @@
-//! The text gbuild writes for a build: the build script (`var/build-script`, spec §2.4) and the
-//! `in_manifest` of the result (spec §2.2, §3). Pure: values in, exact bytes out.
+//! The text gbuild writes for a build: the root steps that install packages in the guest, the
+//! build script (`var/build-script`, spec §2.4) and the `in_manifest` of the result (spec §2.2,
+//! §3). Pure: values in, exact bytes out.
 
 use super::descriptor::{Descriptor, bits};
 
@@ -66,6 +67,77 @@ pub fn build_script(
     s
 }
 
+/// One root step of package installation: what the progress line says, and the shell text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallStep {
+    /// Progress text (`Installing additional packages`); lowercased in a failure message.
+    pub what: String,
+    /// The commands, one per line (the caller runs them under `set -e`).
+    pub script: String,
+}
+
+/// The root steps that prepare a guest's packages, in Gitian's order: multiarch, extra
+/// repositories, `apt-get update` (only when something follows that needs it), packages,
+/// packages per repository, alternatives, and the upgrade when `upgrade` (`--upgrade`).
+/// Empty when the descriptor installs nothing: then the guest needs no network.
+pub fn install_steps(desc: &Descriptor, upgrade: bool) -> Vec<InstallStep> {
+    let mut steps = Vec::new();
+    let mut step = |what: &str, script: String| {
+        steps.push(InstallStep { what: what.to_string(), script });
+    };
+    if !desc.multiarch.is_empty() {
+        step(
+            "Adding multiarch support",
+            desc.multiarch.iter().map(|a| format!("dpkg --add-architecture {a}\n")).collect(),
+        );
+    }
+    if !desc.repositories.is_empty() {
+        let s = desc
+            .repositories
+            .iter()
+            .map(|r| format!("printf '%s\\n' {} >> /etc/apt/sources.list\n", quote(&r.source)))
+            .collect();
+        step("Adding repositories to the sources list", s);
+    }
+    let any_packages = !desc.packages.is_empty()
+        || desc.repositories.iter().any(|r| !r.packages.is_empty())
+        || upgrade;
+    if any_packages || !desc.multiarch.is_empty() || !desc.repositories.is_empty() {
+        step("Updating apt-get repository", "apt-get update\n".into());
+    }
+    if !desc.packages.is_empty() {
+        step(
+            "Installing additional packages",
+            format!("apt-get --no-install-recommends -y install {}\n", desc.packages.join(" ")),
+        );
+    }
+    for r in desc.repositories.iter().filter(|r| !r.packages.is_empty()) {
+        step(
+            &format!("Installing additional packages from repository {}", r.distribution),
+            format!(
+                "apt-get -t {} --no-install-recommends -y install {}\n",
+                r.distribution,
+                r.packages.join(" ")
+            ),
+        );
+    }
+    if !desc.alternatives.is_empty() {
+        let s = desc
+            .alternatives
+            .iter()
+            .map(|a| format!("update-alternatives --set {} {}\n", a.package, a.path))
+            .collect();
+        step("Set alternatives", s);
+    }
+    if upgrade {
+        step(
+            "Upgrading system, may take a while",
+            "apt-get -q -y purge grub || true\napt-get -y dist-upgrade\n".into(),
+        );
+    }
+    steps
+}
+
 /// Single-quotes a string for bash.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -100,7 +172,7 @@ pub fn in_manifest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::descriptor::Remote;
+    use crate::core::descriptor::{Alternative, Remote, Repository};
 
     fn remote(dir: &str) -> Remote {
         Remote {
@@ -241,5 +313,52 @@ make
     fn test_in_manifest_without_remotes_ends_with_newline() {
         let files = [("h1".to_owned(), "f".to_owned())];
         assert_eq!(in_manifest("d", "x", &files, &[]), "d  x-desc.yml\nh1  f\n");
+    }
+
+    #[test]
+    fn test_install_steps_none_without_packages_and_update_only_when_needed() {
+        assert_eq!(install_steps(&Descriptor::default(), false), vec![]);
+        let up = install_steps(&Descriptor::default(), true);
+        let whats: Vec<&str> = up.iter().map(|s| s.what.as_str()).collect();
+        assert_eq!(whats, ["Updating apt-get repository", "Upgrading system, may take a while"]);
+        assert_eq!(up[1].script, "apt-get -q -y purge grub || true\napt-get -y dist-upgrade\n");
+    }
+
+    #[test]
+    fn test_install_steps_in_gitian_order_with_exact_commands() {
+        let desc = Descriptor {
+            multiarch: vec!["i386".into()],
+            packages: vec!["g++".into(), "make".into()],
+            repositories: vec![Repository {
+                source: "deb http://x.invalid/d sid main".into(),
+                distribution: "sid".into(),
+                packages: vec!["clang".into()],
+            }],
+            alternatives: vec![Alternative { package: "cc".into(), path: "/usr/bin/gcc".into() }],
+            ..Descriptor::default()
+        };
+        let steps = install_steps(&desc, false);
+        let got: Vec<(&str, &str)> =
+            steps.iter().map(|s| (s.what.as_str(), s.script.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("Adding multiarch support", "dpkg --add-architecture i386\n"),
+                (
+                    "Adding repositories to the sources list",
+                    "printf '%s\\n' 'deb http://x.invalid/d sid main' >> /etc/apt/sources.list\n"
+                ),
+                ("Updating apt-get repository", "apt-get update\n"),
+                (
+                    "Installing additional packages",
+                    "apt-get --no-install-recommends -y install g++ make\n"
+                ),
+                (
+                    "Installing additional packages from repository sid",
+                    "apt-get -t sid --no-install-recommends -y install clang\n"
+                ),
+                ("Set alternatives", "update-alternatives --set cc /usr/bin/gcc\n"),
+            ]
+        );
     }
 }

@@ -29,7 +29,10 @@ pub fn check_component(kind: &'static str, name: &str) -> Result<(), BadName> {
     if name.is_empty() {
         return bad("is empty");
     }
-    if name == "." || name == ".." || name.contains("..") {
+    if name == "." || name == ".." {
+        return bad("names a folder (the current or the parent one), not an entry of the ledger");
+    }
+    if name.contains("..") {
         return bad("contains '..'");
     }
     if name.contains('/') || name.contains('\\') {
@@ -46,6 +49,36 @@ pub fn check_component(kind: &'static str, name: &str) -> Result<(), BadName> {
     }
     if name.len() > 255 {
         return bad("is longer than 255 bytes");
+    }
+    Ok(())
+}
+
+/// Folders of a ledger that hold public keys rather than releases.
+pub const KEY_DIRS: [&str; 3] = ["builder-keys", "keys", "gitian-keys"];
+
+/// Names at a ledger's root that are not releases: the key folders and the policy file.
+pub const RESERVED_RELEASES: [&str; 4] = ["builder-keys", "keys", "gitian-keys", "policy.yml"];
+
+/// Checks a release name as gsign takes it: a ledger path component ([`check_component`]) made
+/// only of `[A-Za-z0-9_.-]` (gsign refuses anything else with "unsanitary string"), and none of
+/// the ledger's own folders and files ([`RESERVED_RELEASES`], in any case: a case-insensitive
+/// file system would write into them), so that an attestation never lands among the keys or
+/// the policy.
+pub fn check_release(name: &str) -> Result<(), BadName> {
+    check_component("release", name)?;
+    if !is_gitian_word(name) {
+        return Err(BadName {
+            kind: "release",
+            shown: name.escape_default().to_string(),
+            reason: "has a character gsign refuses in a release name (only letters, digits, '_', '.' and '-')",
+        });
+    }
+    if RESERVED_RELEASES.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        return Err(BadName {
+            kind: "release",
+            shown: name.escape_default().to_string(),
+            reason: "is reserved for the ledger's keys or policy",
+        });
     }
     Ok(())
 }
@@ -71,6 +104,30 @@ mod tests {
         }
         for good in ["laanwj", "0.20.1-linux", "E50FE137", "luke-jr", "some one@x"] {
             assert!(check_component("signer", good).is_ok(), "{good:?} rejected");
+        }
+        let dot = check_component("release", ".").unwrap_err().to_string();
+        assert!(!dot.contains("'..'") && dot.contains("folder"), "{dot}");
+    }
+
+    #[test]
+    fn releases_follow_gsigns_rule() {
+        for bad in ["bad rel", "1.0;rm", "v1/x", "é", "a+b", "."] {
+            assert!(check_release(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["0.21.0-linux", "test", "v1_rc.2", "Y"] {
+            assert!(check_release(good).is_ok(), "{good:?} rejected");
+        }
+    }
+
+    #[test]
+    fn key_folders_and_the_policy_are_not_releases() {
+        for bad in ["builder-keys", "keys", "gitian-keys", "policy.yml", "Builder-Keys", "KEYS"] {
+            let e = check_release(bad).unwrap_err();
+            assert!(e.to_string().contains("reserved"), "{e}");
+        }
+        assert!(check_release("../x").is_err());
+        for good in ["0.20.1-linux", "26.0", "keys2", "policy"] {
+            assert!(check_release(good).is_ok(), "{good:?} rejected");
         }
     }
 }

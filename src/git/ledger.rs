@@ -1,29 +1,11 @@
-//! Reading a ledger straight from git objects at one or more revisions, without a checkout, so
-//! that signers' unmerged branches count too.
+//! The git side of reading a ledger: which revisions to read (`--all-branches`), whether a
+//! path is a repository, blob ids. The trees themselves are read by `crate::ledger::GitTree`.
 
 use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository};
 
-use crate::ops::source::{Content, Entry, Kind, LedgerTree, SourceError};
-
-/// A ledger as the tree of one commit.
-pub struct GitTree {
-    repo: Repository,
-    tree: Oid,
-    label: String,
-    rev: String,
-}
-
-impl std::fmt::Debug for GitTree {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GitTree").field("label", &self.label).field("rev", &self.rev).finish()
-    }
-}
-
-fn gerr(what: &str, e: impl std::fmt::Display) -> SourceError {
-    SourceError { what: what.to_string(), message: e.to_string() }
-}
+use crate::ledger::SourceError;
 
 /// Whether `path` is inside a git repository (work tree or bare).
 pub fn is_repository(path: &Path) -> bool {
@@ -45,21 +27,22 @@ pub fn revisions(
     all_branches: bool,
 ) -> Result<Vec<(String, String)>, SourceError> {
     let what = path.display().to_string();
-    let repo = Repository::open(path).map_err(|e| gerr(&what, e))?;
+    let repo = Repository::open(path).map_err(|e| SourceError::new(&what, e.message()))?;
     let mut out: Vec<(String, String)> = Vec::new();
     for rev in revs {
-        let obj = repo
-            .revparse_single(rev)
-            .map_err(|e| gerr(&what, format!("unknown revision '{rev}': {}", e.message())))?;
-        let commit =
-            obj.peel_to_commit().map_err(|e| gerr(&what, format!("'{rev}': {}", e.message())))?;
+        let obj = repo.revparse_single(rev).map_err(|e| {
+            SourceError::new(&what, format!("unknown revision '{rev}': {}", e.message()))
+        })?;
+        let commit = obj
+            .peel_to_commit()
+            .map_err(|e| SourceError::new(&what, format!("'{rev}': {}", e.message())))?;
         out.push((rev.clone(), commit.id().to_string()));
     }
     if all_branches {
-        let branches = repo.branches(None).map_err(|e| gerr(&what, e))?;
+        let branches = repo.branches(None).map_err(|e| SourceError::new(&what, e.message()))?;
         let mut found = Vec::new();
         for b in branches {
-            let (branch, _) = b.map_err(|e| gerr(&what, e))?;
+            let (branch, _) = b.map_err(|e| SourceError::new(&what, e.message()))?;
             let name = branch.get().shorthand().unwrap_or("?").to_string();
             if name.ends_with("/HEAD") {
                 continue;
@@ -75,7 +58,7 @@ pub fn revisions(
         let head = repo
             .head()
             .and_then(|h| h.peel_to_commit())
-            .map_err(|e| gerr(&what, format!("no HEAD commit: {}", e.message())))?;
+            .map_err(|e| SourceError::new(&what, format!("no HEAD commit: {}", e.message())))?;
         out.push(("HEAD".to_string(), head.id().to_string()));
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -83,80 +66,28 @@ pub fn revisions(
     Ok(out)
 }
 
-impl GitTree {
-    /// The tree of commit `commit` in the repository at `path`.
-    pub fn open(path: &Path, rev_label: &str, commit: &str) -> Result<Self, SourceError> {
-        let what = path.display().to_string();
-        let repo = Repository::open(path).map_err(|e| gerr(&what, e))?;
-        let oid = Oid::from_str(commit).map_err(|e| gerr(&what, e))?;
-        let tree = repo.find_commit(oid).and_then(|c| c.tree()).map_err(|e| gerr(&what, e))?.id();
-        Ok(Self { repo, tree, label: format!("{}@{rev_label}", what), rev: rev_label.to_string() })
-    }
-
-    fn entry_oid(&self, path: &str) -> Result<(Oid, i32), SourceError> {
-        let tree = self.repo.find_tree(self.tree).map_err(|e| gerr(&self.label, e))?;
-        if path.is_empty() {
-            return Ok((self.tree, 0o040000));
-        }
-        let entry = tree
-            .get_path(Path::new(path))
-            .map_err(|e| gerr(&format!("{}:{path}", self.rev), e.message()))?;
-        Ok((entry.id(), entry.filemode()))
-    }
-}
-
-impl LedgerTree for GitTree {
-    fn label(&self) -> String {
-        self.label.clone()
-    }
-
-    fn rev(&self) -> Option<String> {
-        Some(self.rev.clone())
-    }
-
-    fn list(&self, path: &str) -> Result<Vec<Entry>, SourceError> {
-        let (oid, mode) = self.entry_oid(path)?;
-        if mode != 0o040000 {
-            return Err(gerr(&format!("{}:{path}", self.rev), "not a directory"));
-        }
-        let tree = self.repo.find_tree(oid).map_err(|e| gerr(&self.label, e))?;
-        Ok(tree
-            .iter()
-            .map(|e| {
-                let kind = match e.filemode() {
-                    0o040000 => Kind::Dir,
-                    0o100644 | 0o100755 | 0o100664 => Kind::File,
-                    0o120000 => Kind::Symlink,
-                    _ => Kind::Other,
-                };
-                let name = std::str::from_utf8(e.name_bytes())
-                    .map(str::to_string)
-                    .map_err(|_| e.name_bytes().to_vec());
-                Entry { name, kind }
-            })
-            .collect())
-    }
-
-    fn read(&self, path: &str, limit: u64) -> Result<Content, SourceError> {
-        let (oid, mode) = self.entry_oid(path)?;
-        if !matches!(mode, 0o100644 | 0o100755 | 0o100664) {
-            return Err(gerr(&format!("{}:{path}", self.rev), "not a regular file"));
-        }
-        // The header gives the size without inflating the object.
-        let odb = self.repo.odb().map_err(|e| gerr(&self.label, e))?;
-        let (size, kind) = odb.read_header(oid).map_err(|e| gerr(&self.label, e))?;
-        if kind != ObjectType::Blob {
-            return Err(gerr(&format!("{}:{path}", self.rev), "not a blob"));
-        }
-        if size as u64 > limit {
-            return Ok(Content::TooLarge(size as u64));
-        }
-        let blob = self.repo.find_blob(oid).map_err(|e| gerr(&self.label, e))?;
-        Ok(Content::Bytes(blob.content().to_vec()))
-    }
-}
-
 /// `git hash-object` of some bytes (a blob id), as hex.
 pub fn blob_id(bytes: &[u8]) -> String {
     Oid::hash_object(ObjectType::Blob, bytes).map(|o| o.to_string()).unwrap_or_default()
+}
+
+/// What a ledger directory is, for the header of verify's report: a plain directory, or the
+/// work tree of a repository at a commit, with or without uncommitted changes (ignored files
+/// aside). `None` when `path` is not the top of a work tree.
+pub fn describe_work_tree(path: &Path) -> Option<String> {
+    let repo = Repository::open(path).ok()?;
+    let top = repo.workdir()?.canonicalize().ok()?;
+    if top != path.canonicalize().ok()? {
+        return None;
+    }
+    let head = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .map_or("no commit yet".to_string(), |c| c.id().to_string()[..12].to_string());
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true).include_ignored(false);
+    let dirty = repo.statuses(Some(&mut opts)).map(|s| !s.is_empty()).unwrap_or(true);
+    let state = if dirty { "with uncommitted changes" } else { "no uncommitted changes" };
+    Some(format!("work tree at {head}, {state}"))
 }

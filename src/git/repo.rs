@@ -15,18 +15,20 @@ pub enum RepoError {
     Git {
         /// What we were doing.
         context: String,
-        /// libgit2's error.
+        /// libgit2's error code.
+        code: git2::ErrorCode,
+        /// What libgit2 said, when it said something.
         #[source]
-        source: git2::Error,
+        source: Option<GitCause>,
     },
     /// user.name / user.email are not set.
     #[error("cannot commit in {repo}: author identity unknown")]
     NoIdentity {
         /// The repository.
         repo: String,
-        /// libgit2's error.
+        /// What libgit2 said.
         #[source]
-        source: git2::Error,
+        source: Option<GitCause>,
     },
     /// Signing the commit failed.
     #[error("cannot sign the commit")]
@@ -36,16 +38,35 @@ pub enum RepoError {
     Path(String),
 }
 
+/// What libgit2 said, in words: its message without the `; class=...; code=...` it appends,
+/// and nothing at all for its "no error".
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct GitCause(String);
+
+impl GitCause {
+    /// The cause worth showing of a libgit2 error, if any.
+    pub fn of(e: &git2::Error) -> Option<Self> {
+        let message = e.message().trim();
+        (!message.is_empty() && message != "no error").then(|| Self(message.to_string()))
+    }
+}
+
 impl RepoError {
     /// Whether a lock file held by another process (or left by a killed one) stopped us.
     pub fn is_locked(&self) -> bool {
-        matches!(self, Self::Git { source, .. } if source.code() == git2::ErrorCode::Locked)
+        matches!(self, Self::Git { code: git2::ErrorCode::Locked, .. })
+    }
+
+    /// Whether a ref moved under us (another commit landed between our read and our update).
+    pub fn is_moved(&self) -> bool {
+        matches!(self, Self::Git { code: git2::ErrorCode::Modified, .. })
     }
 }
 
 fn ctx(context: impl Into<String>) -> impl FnOnce(git2::Error) -> RepoError {
     let context = context.into();
-    move |source| RepoError::Git { context, source }
+    move |e| RepoError::Git { context, code: e.code(), source: GitCause::of(&e) }
 }
 
 /// Signs the text of a commit object, returning an armored detached signature.
@@ -135,6 +156,11 @@ impl Repo {
     /// The `.git` directory (of this work tree).
     pub fn git_dir(&self) -> &Path {
         self.inner.path()
+    }
+
+    /// The git directory shared by all work trees (where branches live).
+    pub fn common_dir(&self) -> &Path {
+        self.inner.commondir()
     }
 
     /// Where git looks for hooks: `core.hooksPath` (relative to the work tree top, `~/`
@@ -283,9 +309,9 @@ impl Repo {
         }
 
         let tree = repo.find_tree(tree_id).map_err(ctx("cannot read the new tree"))?;
-        let who = repo.signature().map_err(|source| RepoError::NoIdentity {
+        let who = repo.signature().map_err(|e| RepoError::NoIdentity {
             repo: self.workdir().display().to_string(),
-            source,
+            source: GitCause::of(&e),
         })?;
         let parents: Vec<&git2::Commit<'_>> = head.iter().collect();
         let oid = match sign {
@@ -320,7 +346,11 @@ impl Repo {
                     Some(old) => repo.reference_matching(&branch, oid, true, old, &log),
                     None => repo.reference(&branch, oid, false, &log),
                 }
-                .map_err(ctx(format!("cannot move {branch}")))?;
+                .map_err(|e| {
+                    let moved = e.code() == git2::ErrorCode::Modified;
+                    let why = if moved { ": another commit landed on it meanwhile" } else { "" };
+                    ctx(format!("cannot move {branch}{why}"))(e)
+                })?;
             }
             None => {
                 repo.set_head_detached(oid).map_err(ctx("cannot move HEAD"))?;
@@ -431,11 +461,6 @@ pub fn is_bare_repository(dir: &Path) -> bool {
         .is_ok_and(|r| r.is_bare())
 }
 
-/// A string from the user's git config (global and system), outside any repository.
-pub fn default_config_string(key: &str) -> Option<String> {
-    git2::Config::open_default().ok()?.get_string(key).ok()
-}
-
 /// A unified diff of two texts, as `git diff` would print it, for error messages.
 pub fn unified_diff(old: &[u8], new: &[u8], path: &str) -> String {
     let mut opts = git2::DiffOptions::new();
@@ -469,5 +494,40 @@ mod tests {
         let d = unified_diff(b"a\nb\nc\n", b"a\nB\nc\n", "x.assert");
         assert!(d.contains("-b\n+B\n"), "{d}");
         assert!(d.contains("x.assert"), "{d}");
+    }
+
+    /// Issue 10 item 7: libgit2's "no error" and its `; class=...; code=...` tails never
+    /// reach the user; the code still tells a lock and a moved ref apart.
+    #[test]
+    fn libgit2_messages_are_words_only() {
+        use git2::{ErrorClass, ErrorCode};
+        let chain = |e: &RepoError| {
+            let mut out = vec![e.to_string()];
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                out.push(s.to_string());
+                source = s.source();
+            }
+            out
+        };
+        let raw = git2::Error::new(
+            ErrorCode::Modified,
+            ErrorClass::Reference,
+            "old reference value does not match",
+        );
+        assert!(raw.to_string().contains("class="));
+        let e = ctx("cannot move refs/heads/main")(raw);
+        assert_eq!(
+            chain(&e),
+            ["cannot move refs/heads/main", "old reference value does not match"]
+        );
+        assert!(e.is_moved() && !e.is_locked());
+        let e = ctx("cannot write the index")(git2::Error::new(
+            ErrorCode::Locked,
+            ErrorClass::None,
+            "no error",
+        ));
+        assert_eq!(chain(&e), ["cannot write the index"]);
+        assert!(e.is_locked());
     }
 }

@@ -4,6 +4,7 @@
 //! Signing goes through the user's gpg-agent exactly as `gpg -u <signer>` would: `GNUPGHOME`,
 //! pinentry, passphrase caching and smartcards all work because gpgme drives the real `gpg`.
 
+pub mod fallback;
 pub mod verify;
 
 use thiserror::Error;

@@ -148,9 +148,9 @@ impl Container {
         self.runner.output_ok(inv).map_err(GuestError::process(self.bname()))
     }
 
-    /// Runs a one-shot engine command whose failure does not matter (removals).
+    /// Runs a removal whose failure does not matter, to its end even after an interruption.
     fn run_quiet(&self, inv: &Invocation) {
-        let _ = self.runner.output(inv);
+        let _ = self.runner.cleanup(inv);
     }
 
     fn cmd(&self) -> Invocation {
@@ -265,7 +265,7 @@ impl Container {
             .unwrap_or(false);
         if !ready {
             client.stop();
-            let _ = runner.output(&engine.cmd(&env).args(["rm", "-f", &name]));
+            let _ = runner.cleanup(&engine.cmd(&env).args(["rm", "-f", &name]));
             let why = fs::read_to_string(&log).unwrap_or_default();
             return Err(err(
                 b,
@@ -290,7 +290,7 @@ fn run_invocation(engine: Invocation, name: &str, network: Network, image: &str)
         .args(["--label", &format!("org.git-gitian.pid={}", std::process::id())])
         .args(ULIMITS);
     let cmd = match network {
-        Network::Offline => cmd.args(["--network", "none", "--hostname", "gitian"]),
+        Network::Offline => cmd.args(["--network", "none", "--hostname", env::HOSTNAME]),
         Network::Online => cmd.args(["--network", "host"]),
     };
     cmd.args(["--user", "0:0", "--entrypoint", "/bin/sh", image])
@@ -302,7 +302,7 @@ fn run_invocation(engine: Invocation, name: &str, network: Network, image: &str)
 fn stop(runner: &dyn Runner, engine: Invocation, running: Option<Running>) {
     let Some(mut r) = running else { return };
     drop(r.client.take_stdin());
-    let _ = runner.output(&engine.args(["rm", "-f", &r.name]));
+    let _ = runner.cleanup(&engine.args(["rm", "-f", &r.name]));
     let _ = r.client.wait();
 }
 

@@ -1,8 +1,11 @@
-//! What a build sees of its guest, built once for every backend: the build user's login
-//! environment (HOME, USER, LOGNAME, SHELL, PATH, then the command's own variables), its working
-//! directory, personality and shell. Every backend runs [`inner_argv`] (kvm writes the same
-//! words into its wrapper script), so a script observes the same environment whichever guest
-//! runs it.
+//! What a build sees of its guest, decided once for every backend: the login environment
+//! ([`login_vars`]: HOME, USER, LOGNAME, SHELL, PATH, DEBIAN_FRONTEND for root, then the
+//! command's own variables), the umask ([`UMASK`]), the working directory (the home), the
+//! personality and the shell. The container backends run [`inner_argv`]; kvm writes the same
+//! values into its wrapper script (`kvm::login`). The host name ([`HOSTNAME`]) and the network
+//! devices (loopback only while the script runs) are each backend's to set up, and the
+//! cross-backend test (`test_backends_cli_matrix_agrees_on_every_backend`) compares what a
+//! script records of all of it, byte for byte.
 
 use super::{Exec, User};
 
@@ -19,6 +22,12 @@ impl GuestUser {
     /// root.
     pub(crate) fn root() -> Self {
         Self { name: "root".into(), uid: 0, gid: 0, home: "/root".into() }
+    }
+
+    /// An unprivileged user named `name` with the Debian home, for backends that cannot read
+    /// the guest's passwd before they run commands (kvm, vbox); only uid != 0 matters there.
+    pub(crate) fn unprivileged(name: &str) -> Self {
+        Self { name: name.into(), uid: 1000, gid: 1000, home: format!("/home/{name}") }
     }
 
     /// Looks `name` up in the passwd text of a root file system.
@@ -38,17 +47,24 @@ impl GuestUser {
     }
 }
 
+/// The umask every guest command starts with (not the host's: the sandbox and LXC would
+/// otherwise inherit whatever git-gitian was started with).
+pub(crate) const UMASK: &str = "022";
+
+/// The host name of every guest.
+pub const HOSTNAME: &str = "gitian";
+
 /// PATH inside the guest, as a Debian login shell sets it.
 pub(crate) const PATH_USER: &str = "/usr/local/bin:/usr/bin:/bin:/usr/games";
 /// PATH for root inside the guest.
 pub(crate) const PATH_ROOT: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The argv that runs an [`Exec`] inside the guest once the backend has switched to the right
-/// user: a clean environment (as after a login: HOME, USER, LOGNAME, SHELL, PATH, plus the
-/// exec's own variables), cwd = home, optional `setarch`, then `bash [-x]` reading the script on
-/// stdin. Every backend uses it so a script sees the same environment whichever guest runs it.
+/// user: umask [`UMASK`], cwd = home, a clean environment ([`login_vars`] through `env -i`),
+/// optional `setarch`, then `bash [-x]` reading the script on stdin.
 pub(crate) fn inner_argv(user: &GuestUser, cmd: &Exec<'_>) -> Vec<String> {
-    let mut v: Vec<String> = vec!["/bin/sh".into(), "-c".into(), "cd \"$0\" && exec \"$@\"".into()];
+    let mut v: Vec<String> =
+        vec!["/bin/sh".into(), "-c".into(), format!("umask {UMASK} && cd \"$0\" && exec \"$@\"")];
     v.push(user.home.clone());
     v.extend(env_argv(user, cmd.env));
     if let Some(p) = cmd.setarch {
@@ -62,16 +78,29 @@ pub(crate) fn inner_argv(user: &GuestUser, cmd: &Exec<'_>) -> Vec<String> {
     v
 }
 
-/// `env -i K=V ...` for a guest user, with `extra` appended (later wins).
-pub(crate) fn env_argv(user: &GuestUser, extra: &[(String, String)]) -> Vec<String> {
+/// The login environment of `user` as `K=V` words: HOME, USER, LOGNAME, SHELL, PATH (root's
+/// or a user's), `DEBIAN_FRONTEND=noninteractive` for root (root's commands are the unattended
+/// package installation; kvm alone used to set it), then `extra` (later wins).
+pub(crate) fn login_vars(user: &GuestUser, extra: &[(String, String)]) -> Vec<String> {
     let path = if user.uid == 0 { PATH_ROOT } else { PATH_USER };
-    let mut v: Vec<String> = vec!["env".into(), "-i".into()];
-    v.push(format!("HOME={}", user.home));
-    v.push(format!("USER={}", user.name));
-    v.push(format!("LOGNAME={}", user.name));
-    v.push("SHELL=/bin/bash".into());
-    v.push(format!("PATH={path}"));
+    let mut v = vec![
+        format!("HOME={}", user.home),
+        format!("USER={}", user.name),
+        format!("LOGNAME={}", user.name),
+        "SHELL=/bin/bash".into(),
+        format!("PATH={path}"),
+    ];
+    if user.uid == 0 {
+        v.push("DEBIAN_FRONTEND=noninteractive".into());
+    }
     v.extend(extra.iter().map(|(k, val)| format!("{k}={val}")));
+    v
+}
+
+/// `env -i` and [`login_vars`].
+pub(crate) fn env_argv(user: &GuestUser, extra: &[(String, String)]) -> Vec<String> {
+    let mut v: Vec<String> = vec!["env".into(), "-i".into()];
+    v.extend(login_vars(user, extra));
     v
 }
 
@@ -111,9 +140,22 @@ mod tests {
         };
         assert_eq!(
             inner_argv(&u, &e).join(" "),
-            "/bin/sh -c cd \"$0\" && exec \"$@\" /home/debian env -i HOME=/home/debian USER=debian \
+            "/bin/sh -c umask 022 && cd \"$0\" && exec \"$@\" /home/debian env -i HOME=/home/debian USER=debian \
              LOGNAME=debian SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games A=b c \
              setarch x86_64 bash -x"
         );
+    }
+
+    #[test]
+    fn root_logs_in_noninteractive_for_apt() {
+        let vars = login_vars(&GuestUser::root(), &[("X".into(), "1".into())]);
+        assert_eq!(
+            vars.join(" "),
+            "HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
+             PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+             DEBIAN_FRONTEND=noninteractive X=1"
+        );
+        let user = login_vars(&GuestUser::unprivileged("ubuntu"), &[]);
+        assert!(!user.iter().any(|v| v.starts_with("DEBIAN_FRONTEND")), "{user:?}");
     }
 }

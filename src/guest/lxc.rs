@@ -16,6 +16,7 @@
 use super::env::{self, GuestUser};
 use super::util::{self, err};
 use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy, limits, sandbox};
+use crate::core::arch::Arch;
 use crate::process::piped::{self, Proc, Stdio};
 use crate::process::{self, Invocation};
 use std::fs;
@@ -125,12 +126,9 @@ impl Lxc {
 
 /// `lxc.arch` for a descriptor architecture.
 pub fn lxc_arch(arch: &str) -> &str {
-    match arch {
-        "amd64" | "linux64" | "x86_64" => "x86_64",
-        "i386" | "linux32" | "i686" => "i686",
-        "arm64" | "aarch64" => "aarch64",
-        "armhf" => "armv7l",
-        other => other,
+    match Arch::from_descriptor(arch, std::env::consts::ARCH) {
+        Some(a) => a.kernel(),
+        None => arch,
     }
 }
 
@@ -144,7 +142,7 @@ pub fn config_text(
     cgroup: Option<&str>,
 ) -> String {
     let mut c = String::new();
-    c.push_str("lxc.uts.name = gitian\n");
+    c.push_str(&format!("lxc.uts.name = {}\n", env::HOSTNAME));
     c.push_str(&format!("lxc.rootfs.path = overlay:{}:{}\n", lower.display(), upper.display()));
     c.push_str(&format!("lxc.arch = {}\n", lxc_arch(arch)));
     match network {
@@ -218,7 +216,7 @@ fn remove_stale_cgroups() {
             };
             let pid = rest.split('-').next().unwrap_or("");
             if process::is_gone(pid) {
-                let _ = process::succeeds(
+                let _ = process::run_cleanup(
                     &Invocation::new("find")
                         .arg(e.path())
                         .args(["-depth", "-type", "d", "-exec", "rmdir", "{}", "+"]),
@@ -442,7 +440,7 @@ mod tests {
         let children = format!("/proc/{0}/task/{0}/children", sup.id());
         let start = Instant::now();
         while fs::read_to_string(&children).unwrap_or_default().trim().is_empty() {
-            assert!(start.elapsed() < Duration::from_secs(10), "the command never started");
+            assert!(start.elapsed() < Duration::from_secs(60), "the command never started");
             std::thread::sleep(Duration::from_millis(10));
         }
         drop(sup.stderr.take()); // git-gitian is gone: nobody reads the pipe
@@ -457,7 +455,7 @@ mod tests {
             if inmate.try_wait().unwrap().is_some() {
                 break true;
             }
-            if start.elapsed() > Duration::from_secs(10) {
+            if start.elapsed() > Duration::from_secs(60) {
                 let _ = inmate.kill();
                 let _ = inmate.wait();
                 break false;

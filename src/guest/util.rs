@@ -69,14 +69,9 @@ pub(crate) fn rootfs_of(
     Ok((tar, format!("s{}m{}i{}", meta.len(), meta.mtime(), meta.ino())))
 }
 
-/// The per-user cache folder of git-gitian: `$XDG_CACHE_HOME/git-gitian` or
-/// `$HOME/.cache/git-gitian`.
+/// The per-user cache folder of git-gitian (`crate::config::cache_root`).
 pub(crate) fn cache_dir() -> PathBuf {
-    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
-        return PathBuf::from(x).join("git-gitian");
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
-    PathBuf::from(home).join(".cache/git-gitian")
+    crate::config::cache_root()
 }
 
 /// Reads a file of the guest tree at `root` (e.g. `etc/passwd`).

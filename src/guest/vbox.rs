@@ -207,7 +207,7 @@ mod tests {
         rec.reply("root@localhost true", Some(1), 255, "");
         let mut g = Vbox::with_runner(Box::new(rec.clone()), "/g/var/id_rsa".into());
         g.create(&spec()).unwrap();
-        let env = [("DEBIAN_FRONTEND".to_string(), "noninteractive".to_string())];
+        let env = [("APT_LISTCHANGES_FRONTEND".to_string(), "none".to_string())];
         let install = Exec {
             user: User::Root,
             network: Network::Online,
@@ -243,17 +243,17 @@ mod tests {
             "sleep 2".to_string(),
             format!("{ssh} true"),
             format!(
-                "{ssh} '/bin/sh -c '\\''cd \"$0\" && exec \"$@\"'\\'' /root env -i HOME=/root USER=root \
+                "{ssh} '/bin/sh -c '\\''umask 022 && cd \"$0\" && exec \"$@\"'\\'' /root env -i HOME=/root USER=root \
                  LOGNAME=root SHELL=/bin/bash \
                  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-                 DEBIAN_FRONTEND=noninteractive bash' <<< \"apt-get update\\n\""
+                 DEBIAN_FRONTEND=noninteractive APT_LISTCHANGES_FRONTEND=none bash' <<< \"apt-get update\\n\""
             ),
             format!(
                 "tar -C /w/inputs -cf - hello | {ssh} 'unshare --net -- runuser -u debian -- {user_env} \
                  /bin/sh -c '\\''cd && mkdir -p build && exec tar -C build --no-same-owner -xf -'\\'''"
             ),
             format!(
-                "{ssh} 'unshare --net -- runuser -u debian -- /bin/sh -c '\\''cd \"$0\" && exec \"$@\"'\\'' \
+                "{ssh} 'unshare --net -- runuser -u debian -- /bin/sh -c '\\''umask 022 && cd \"$0\" && exec \"$@\"'\\'' \
                  /home/debian {user_env} setarch linux64 bash -x' <<< \"make\\n\""
             ),
             "VBoxManage controlvm Gitian-bookworm-amd64 savestate".to_string(),

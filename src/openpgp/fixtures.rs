@@ -519,5 +519,61 @@ pub fn build(at: SystemTime) -> Fixtures {
         Some("keys/heidi-2025.asc"),
     ));
 
+    // Attack: Dave's key, expired 50 days before the verdict time, signs 10 days before it.
+    // Dave's signature made after his key expired is expired_key at any verdict time.
+    let sig = detached(&mut primary_signer(&dave), &data, at - 10 * DAY);
+    cases.push(case(
+        "signature made after the key expired",
+        &data,
+        sig,
+        "expired_key",
+        Some(fpr(dave.primary_key().key())),
+        Some(fpr(dave.primary_key().key())),
+        Some("keys/dave.asc"),
+    ));
+
+    // Attack: Oscar's authentication subkey signs data; it is not a signing key.
+    let (oscar, _) = CertBuilder::new()
+        .add_userid("Oscar <oscar@example.invalid>")
+        .set_creation_time(at - 100 * DAY)
+        .set_cipher_suite(CipherSuite::Cv25519)
+        .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
+        .add_subkey(KeyFlags::empty().set_authentication(), None, None)
+        .generate()
+        .unwrap();
+    key_files.push(("keys/oscar.asc", public(&oscar)));
+    let sig = detached(&mut subkey_signer(&oscar), &data, at - 10 * DAY);
+    cases.push(case(
+        "signature by an authentication subkey",
+        &data,
+        sig,
+        "error_rc2",
+        Some(fpr(oscar.primary_key().key())),
+        Some(subkey_fpr(&oscar)),
+        Some("keys/oscar.asc"),
+    ));
+
+    // Peggy's primary key certifies only; it signs data anyway (her signing subkey did not).
+    let (peggy, _) = CertBuilder::new()
+        .add_userid("Peggy <peggy@example.invalid>")
+        .set_creation_time(at - 100 * DAY)
+        .set_cipher_suite(CipherSuite::Cv25519)
+        .set_primary_key_flags(KeyFlags::empty().set_certification())
+        .add_subkey(KeyFlags::empty().set_signing(), None, None)
+        .generate()
+        .unwrap();
+    key_files.push(("keys/peggy.asc", public(&peggy)));
+    let p = Some(fpr(peggy.primary_key().key()));
+    let sig = detached(&mut primary_signer(&peggy), &data, at - 10 * DAY);
+    cases.push(case(
+        "signature by a certification-only primary key",
+        &data,
+        sig,
+        "error_rc2",
+        p.clone(),
+        p,
+        Some("keys/peggy.asc"),
+    ));
+
     Fixtures { at, key_files, cases }
 }

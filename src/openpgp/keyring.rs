@@ -9,14 +9,16 @@
 //! certifications of user IDs.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sequoia_openpgp as openpgp;
 
 use openpgp::cert::raw::{RawCert, RawCertParser, RawPacket};
+use openpgp::packet::Signature;
 use openpgp::packet::Tag;
 use openpgp::parse::Parse;
 use openpgp::types::SignatureType;
@@ -30,6 +32,13 @@ pub struct Keyring {
     entries: Vec<Entry>,
     by_primary: HashMap<Fingerprint, usize>,
     by_keyid: HashMap<KeyID, Vec<usize>>,
+    /// Key revocations found outside any certificate (a revocation certificate in its own
+    /// block or file), applied to the certificate they name, whenever it comes.
+    revocations: Vec<Signature>,
+    /// The verifier of what this library cannot check, if any.
+    fallback: Option<Arc<dyn super::Fallback>>,
+    /// Certificates the fallback checked a signature for: primary fingerprint -> why.
+    fallback_used: Mutex<BTreeMap<String, String>>,
 }
 
 /// One certificate, all its versions.
@@ -41,6 +50,10 @@ pub(super) struct Entry {
     versions: Vec<Version>,
     /// Primary and subkey fingerprints over all versions.
     keys: Vec<Fingerprint>,
+    /// Every key file that held a version, in the order added.
+    origins: Vec<String>,
+    /// Revocation certificates issued by this certificate's primary key, found on their own.
+    revocations: Vec<Signature>,
     /// The merged certificate, built on first use; `None` when no version parses.
     cert: OnceLock<Option<Cert>>,
 }
@@ -57,15 +70,40 @@ impl Entry {
                         Version::Raw(raw) => Some(&**raw),
                         Version::InFile(file, nth) => file
                             .certs
-                            .get_or_init(|| parse_file(&file.bytes).0)
+                            .get_or_init(|| {
+                                parse_file(&file.bytes).map(|p| p.0).unwrap_or_default()
+                            })
                             .get(*nth)
                             .filter(|raw| raw.fingerprint() == self.fingerprint),
                     })
                     .collect();
                 let own: Vec<KeyID> = self.keys.iter().map(KeyID::from).collect();
-                build(&raws, &own)
+                let cert = build(&raws, &own)?;
+                if self.revocations.is_empty() {
+                    return Some(cert);
+                }
+                // A revocation that does not verify is kept aside by the certificate, unused.
+                let packets = self.revocations.iter().cloned().map(Packet::from);
+                Some(cert.clone().insert_packets(packets).map_or(cert, |(c, _)| c))
             })
             .as_ref()
+    }
+}
+
+impl Entry {
+    /// Every version of the certificate read, as binary OpenPGP (for another verifier).
+    pub(super) fn version_bytes(&self) -> Vec<Vec<u8>> {
+        self.versions
+            .iter()
+            .filter_map(|v| match v {
+                Version::Raw(raw) => Some(raw.as_bytes().to_vec()),
+                Version::InFile(file, nth) => file
+                    .certs
+                    .get_or_init(|| parse_file(&file.bytes).map(|p| p.0).unwrap_or_default())
+                    .get(*nth)
+                    .map(|raw| raw.as_bytes().to_vec()),
+            })
+            .collect()
     }
 }
 
@@ -115,13 +153,33 @@ impl Keyring {
     /// no readable certificate at all is an error; unreadable ones among readable ones are
     /// skipped, as gpg's import skips them.
     pub fn add_file(&mut self, origin: &str, bytes: &[u8]) -> Result<usize, KeyError> {
-        self.add_file_indexed(origin, bytes).map(|index| index.len())
+        self.add_parsed(origin, bytes).map(|(index, _)| index.len())
     }
 
     /// [`Keyring::add_file`], returning what the file holds (for [`Keyring::add_known_file`]
     /// on a later run).
-    pub fn add_file_indexed(&mut self, origin: &str, bytes: &[u8]) -> Result<FileIndex, KeyError> {
-        let (certs, first_error) = parse_file(bytes);
+    ///
+    /// `None` instead of an index when the file holds what an index cannot stand for (a
+    /// revocation certificate outside any certificate): it is then parsed on every run.
+    pub fn add_file_indexed(
+        &mut self,
+        origin: &str,
+        bytes: &[u8],
+    ) -> Result<Option<FileIndex>, KeyError> {
+        self.add_parsed(origin, bytes).map(|(index, indexable)| indexable.then_some(index))
+    }
+
+    /// Adds a key file; returns what it holds and whether that index stands for all of it.
+    fn add_parsed(&mut self, origin: &str, bytes: &[u8]) -> Result<(FileIndex, bool), KeyError> {
+        let (certs, revocations, first_error) =
+            parse_file(bytes).map_err(|reason| KeyError { origin: origin.to_string(), reason })?;
+        let indexable = revocations.is_empty();
+        for sig in revocations {
+            self.add_revocation(sig);
+        }
+        if certs.is_empty() && !indexable {
+            return Ok((Vec::new(), false));
+        }
         if certs.is_empty() {
             let reason = match first_error {
                 Some(e) => format!("no readable OpenPGP certificate: {}", lowercase_first(&e)),
@@ -135,7 +193,19 @@ impl Keyring {
             index.push((raw.fingerprint(), keys.clone()));
             self.insert(origin, raw.fingerprint(), keys, Version::Raw(Box::new(raw)));
         }
-        Ok(index)
+        Ok((index, indexable))
+    }
+
+    /// A key revocation found on its own: applied to the certificate whose primary key issued
+    /// it (now, or when that certificate is added).
+    fn add_revocation(&mut self, sig: Signature) {
+        for entry in &mut self.entries {
+            if revokes(&sig, &entry.fingerprint) {
+                entry.revocations.push(sig.clone());
+                entry.cert = OnceLock::new();
+            }
+        }
+        self.revocations.push(sig);
     }
 
     /// Adds the certificates of a key file whose [`FileIndex`] is known from an earlier run of
@@ -148,6 +218,27 @@ impl Keyring {
             let version = Version::InFile(file.clone(), nth);
             self.insert(origin, fingerprint.clone(), keys.clone(), version);
         }
+    }
+
+    /// Hands signatures by keys this library cannot use (see [`super::Fallback`]) to `fallback`.
+    pub fn set_fallback(&mut self, fallback: Arc<dyn super::Fallback>) {
+        self.fallback = Some(fallback);
+    }
+
+    pub(super) fn fallback(&self) -> Option<&dyn super::Fallback> {
+        self.fallback.as_deref()
+    }
+
+    pub(super) fn note_fallback(&self, fingerprint: &str, why: &str) {
+        if let Ok(mut used) = self.fallback_used.lock() {
+            used.entry(fingerprint.to_string()).or_insert_with(|| why.to_string());
+        }
+    }
+
+    /// The certificates whose signatures the fallback checked (primary fingerprint, and the
+    /// algorithm this library lacks), in fingerprint order.
+    pub fn fallback_used(&self) -> Vec<(String, String)> {
+        self.fallback_used.lock().map(|u| u.clone().into_iter().collect()).unwrap_or_default()
     }
 
     /// Number of distinct certificates (by primary fingerprint).
@@ -180,11 +271,15 @@ impl Keyring {
         let index = match self.by_primary.get(&fingerprint) {
             Some(&i) => i,
             None => {
+                let revocations =
+                    self.revocations.iter().filter(|s| revokes(s, &fingerprint)).cloned().collect();
                 self.entries.push(Entry {
                     origin: origin.to_string(),
                     fingerprint: fingerprint.clone(),
                     versions: Vec::new(),
                     keys: Vec::new(),
+                    origins: Vec::new(),
+                    revocations,
                     cert: OnceLock::new(),
                 });
                 self.by_primary.insert(fingerprint, self.entries.len() - 1);
@@ -192,6 +287,9 @@ impl Keyring {
             }
         };
         let entry = &mut self.entries[index];
+        if !entry.origins.iter().any(|o| o == origin) {
+            entry.origins.push(origin.to_string());
+        }
         entry.versions.push(version);
         // A new version invalidates a certificate built from the earlier ones.
         entry.cert = OnceLock::new();
@@ -204,6 +302,25 @@ impl Keyring {
                 entry.keys.push(fpr);
             }
         }
+    }
+
+    /// Records that the key file `origin` holds the same bytes as the key file `same_as`,
+    /// added before: its certificates are held by both.
+    pub fn add_copy(&mut self, origin: &str, same_as: &str) {
+        for entry in &mut self.entries {
+            if entry.origins.iter().any(|o| o == same_as)
+                && !entry.origins.iter().any(|o| o == origin)
+            {
+                entry.origins.push(origin.to_string());
+            }
+        }
+    }
+
+    /// Every key file that holds the certificate whose primary fingerprint is `fingerprint`
+    /// (hex), in the order they were added.
+    pub fn origins_of(&self, fingerprint: &str) -> &[String] {
+        let Ok(fpr) = fingerprint.parse::<Fingerprint>() else { return &[] };
+        self.by_primary.get(&fpr).map_or(&[], |&i| self.entries[i].origins.as_slice())
     }
 
     /// Every (certificate, key) whose key matches one of the signature's issuers, fingerprints
@@ -408,10 +525,22 @@ fn is_third_party_certification(sig: &openpgp::packet::Signature, own: &[KeyID])
     }
 }
 
-/// Every certificate of a key file, in file order, and the first problem met (unreadable
-/// blocks or certificates among readable ones are skipped, as gpg's import skips them).
-fn parse_file(bytes: &[u8]) -> (Vec<RawCert<'static>>, Option<String>) {
+/// A key file's certificates, loose revocations and first problem.
+type ParsedFile = (Vec<RawCert<'static>>, Vec<Signature>, Option<String>);
+
+/// Every certificate of a key file, in file order, the key revocations found outside any
+/// certificate (a revocation certificate, as `gpg --gen-revoke` writes it, appended or alone),
+/// and the first problem met (unreadable blocks or certificates among readable ones are
+/// skipped, as gpg's import skips them).
+///
+/// Refused whole (`Err`) when the library's certificate splitter indexed a packet that is not
+/// in the certificate it returns: a packet that has no place in a certificate (an empty
+/// one-pass, compressed, literal or session-key packet, bad input item 13) right after one. Its
+/// packet list then points past the certificate's bytes, and reading the packets panics inside
+/// the library; one contributed key file must not stop every verify of the ledger.
+fn parse_file(bytes: &[u8]) -> Result<ParsedFile, String> {
     let mut certs = Vec::new();
+    let mut revocations = Vec::new();
     let mut first_error = None;
     for block in key_blocks(bytes) {
         let binary = match dearmor(block) {
@@ -421,6 +550,10 @@ fn parse_file(bytes: &[u8]) -> (Vec<RawCert<'static>>, Option<String>) {
                 continue;
             }
         };
+        if starts_with_signature(&binary) {
+            revocations.extend(loose_revocations(&binary));
+            continue;
+        }
         let parser = match RawCertParser::from_bytes(&*binary) {
             Ok(parser) => parser,
             Err(e) => {
@@ -428,16 +561,71 @@ fn parse_file(bytes: &[u8]) -> (Vec<RawCert<'static>>, Option<String>) {
                 continue;
             }
         };
+        let mut last_ok = false;
         for raw in parser {
             match raw {
-                Ok(raw) => certs.push(raw.into_owned()),
+                Ok(raw) => {
+                    certs.push(raw.into_owned());
+                    last_ok = true;
+                }
                 Err(e) => {
+                    // The splitter stops a certificate at a foreign packet with an error.
+                    if last_ok && certs.last().is_some_and(|raw| !packets_in_bounds(raw)) {
+                        return Err(format!(
+                            "a packet that has no place in a certificate follows one: {}",
+                            lowercase_first(&e.to_string())
+                        ));
+                    }
+                    last_ok = false;
                     first_error.get_or_insert_with(|| e.to_string());
                 }
             }
         }
     }
-    (certs, first_error)
+    Ok((certs, revocations, first_error))
+}
+
+/// Whether every packet `raw` lists lies inside its bytes: its bytes split again hold as many.
+fn packets_in_bounds(raw: &RawCert<'_>) -> bool {
+    RawCertParser::from_bytes(raw.as_bytes())
+        .ok()
+        .and_then(|mut parser| parser.next())
+        .and_then(Result::ok)
+        .is_some_and(|again| again.count() == raw.count())
+}
+
+/// Whether binary OpenPGP begins with a signature packet (a block that is no certificate).
+fn starts_with_signature(binary: &[u8]) -> bool {
+    match binary.first() {
+        // New format: the tag is the low six bits; old format: bits 5-2.
+        Some(&b) if b & 0xc0 == 0xc0 => b & 0x3f == 2,
+        Some(&b) if b & 0x80 != 0 => (b >> 2) & 0x0f == 2,
+        _ => false,
+    }
+}
+
+/// The key revocation signatures of a block of loose signatures (at most 64 read).
+fn loose_revocations(binary: &[u8]) -> Vec<Signature> {
+    use openpgp::parse::{PacketParserResult, Parse as _};
+    let mut out = Vec::new();
+    let Ok(mut ppr) = openpgp::parse::PacketParser::from_bytes(binary) else { return out };
+    for _ in 0..64 {
+        let PacketParserResult::Some(pp) = ppr else { break };
+        let Ok((packet, next)) = pp.next() else { break };
+        if let Packet::Signature(sig) = packet
+            && sig.typ() == SignatureType::KeyRevocation
+        {
+            out.push(sig);
+        }
+        ppr = next;
+    }
+    out
+}
+
+/// Whether `sig` claims to be issued by the primary key `primary` (checked later, with the
+/// certificate, as every self-signature is).
+fn revokes(sig: &Signature, primary: &Fingerprint) -> bool {
+    sig.get_issuers().iter().any(|h| h.aliases(KeyHandle::from(primary)))
 }
 
 /// The binary OpenPGP of one key block: armor decoded (fast path, else sequoia's tolerant

@@ -9,11 +9,11 @@
 
 mod armor;
 pub mod cache;
+mod fallback;
 mod keyring;
 mod message;
 pub mod policy;
 
-use std::fmt;
 use std::time::SystemTime;
 
 use sequoia_openpgp as openpgp;
@@ -23,62 +23,12 @@ use openpgp::packet::{Key, Signature, key};
 use openpgp::types::{RevocationStatus, SignatureType};
 use openpgp::{Cert, Fingerprint, KeyHandle};
 
+pub use fallback::Fallback;
 pub use keyring::{FileIndex, KeyError, Keyring};
 use message::SigFile;
 use policy::GpgPolicy;
 
-/// The status of one signature file, in the vocabulary of `../shared/corpus/README.md`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SigStatus {
-    /// The maths hold and the key is valid, unexpired and unrevoked at the verdict time.
-    Good,
-    /// Good maths, but the signing key or subkey (or its primary) had expired.
-    ExpiredKey,
-    /// Good maths, but the signing key or subkey (or its primary) is revoked.
-    RevokedKey,
-    /// Good maths, but the signature itself had expired.
-    ExpiredSig,
-    /// The signature does not match the data.
-    Bad,
-    /// The issuer is not among the keys.
-    NoPubkey,
-    /// Could not check; the reason.
-    Error(String),
-    /// No OpenPGP signature in the file.
-    NoSig,
-    /// The file is a complete signed message, not a detached signature; the message's own status.
-    Inline(Box<SigStatus>),
-}
-
-impl SigStatus {
-    /// The corpus vocabulary: good, expired_key, revoked_key, expired_sig, bad, no_pubkey,
-    /// error_rc2 (Error), error_nosig (NoSig), inline:<inner> (Inline).
-    pub fn as_str(&self) -> String {
-        match self {
-            Self::Good => "good".into(),
-            Self::ExpiredKey => "expired_key".into(),
-            Self::RevokedKey => "revoked_key".into(),
-            Self::ExpiredSig => "expired_sig".into(),
-            Self::Bad => "bad".into(),
-            Self::NoPubkey => "no_pubkey".into(),
-            Self::Error(_) => "error_rc2".into(),
-            Self::NoSig => "error_nosig".into(),
-            Self::Inline(inner) => format!("inline:{}", inner.as_str()),
-        }
-    }
-
-    /// Only a good detached signature is good: an inline message's data is not the file next to
-    /// it, whatever its own status.
-    pub fn is_good(&self) -> bool {
-        *self == Self::Good
-    }
-}
-
-impl fmt::Display for SigStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.as_str())
-    }
-}
+pub use crate::core::status::SigStatus;
 
 /// The verdict on one signature file.
 #[derive(Debug, Clone)]
@@ -109,17 +59,28 @@ impl Verdict {
 
 /// Verifies a detached signature (armored or binary) over `data`, judging expiry/revocation at `at`.
 ///
-/// A file with several signatures gets the verdict of the first, as the first status line of
-/// `gpg --verify` gives it; [`verify_detached_all`] returns them all.
+/// A file with several signatures gets a [`SigStatus::Multi`] verdict naming the first
+/// signature's key: good only when every signature is (`gpg --verify` fails the file when any
+/// fails); [`verify_detached_all`] returns them one by one.
 pub fn verify_detached(
     keyring: &Keyring,
     data: &[u8],
     signature: &[u8],
     at: SystemTime,
 ) -> Verdict {
-    let mut all = verify_detached_all(keyring, data, signature, at);
-    // Never empty: a file without signatures yields one NoSig verdict.
-    all.swap_remove(0)
+    combine(verify_detached_all(keyring, data, signature, at))
+}
+
+/// One verdict for a file from the verdicts of its signatures (never empty: a file without
+/// signatures yields one NoSig verdict).
+pub fn combine(mut all: Vec<Verdict>) -> Verdict {
+    if all.len() == 1 {
+        return all.swap_remove(0);
+    }
+    let statuses = all.iter().map(|v| v.status.clone()).collect();
+    let mut first = all.swap_remove(0);
+    first.status = SigStatus::Multi(statuses);
+    first
 }
 
 /// [`verify_detached`] that skips the hashing and the public-key operation of a check that held
@@ -135,8 +96,7 @@ pub fn verify_detached_memo<'a>(
     at: SystemTime,
     memo: &'a dyn Memo,
 ) -> Verdict {
-    let mut all = verify_all(keyring, Data::Lazy(data), Some((data_digest, memo)), signature, at);
-    all.swap_remove(0)
+    combine(verify_all(keyring, Data::Lazy(data), Some((data_digest, memo)), signature, at))
 }
 
 /// Like [`verify_detached`], one verdict per signature in the file (at most 64), in file order.
@@ -303,26 +263,68 @@ fn check(keyring: &Keyring, sig: &Signature, payload: Payload<'_>, at: SystemTim
             created,
         };
     }
+    // The first failure is the verdict when no candidate holds, but a key that is not for
+    // signing is only named when no signing key was tried: another certificate binding
+    // someone's key as its authentication subkey does not take their failures either.
     let mut first = None;
+    let mut not_signing = None;
     for (entry, fpr) in candidates {
-        let status = match entry.cert() {
-            Some(cert) => status_with(cert, &fpr, sig, payload, at),
-            None => SigStatus::Error("the certificate holding the key is unreadable".into()),
-        };
-        let verdict = Verdict {
-            status,
-            key_fingerprint: entry.cert().map(|c| c.fingerprint().to_hex()),
-            signing_key_fingerprint: Some(fpr.to_hex()),
-            key_origin: Some(entry.origin.clone()),
-            created,
-        };
+        let fallback =
+            entry.cert().and_then(|c| by_fallback(keyring, entry, c, &fpr, sig, payload, at));
+        let verdict = fallback.unwrap_or_else(|| {
+            let status = match entry.cert() {
+                Some(cert) => status_with(cert, &fpr, sig, payload, at),
+                None => SigStatus::Error("the certificate holding the key is unreadable".into()),
+            };
+            Verdict {
+                status,
+                key_fingerprint: entry.cert().map(|c| c.fingerprint().to_hex()),
+                signing_key_fingerprint: Some(fpr.to_hex()),
+                key_origin: Some(entry.origin.clone()),
+                created,
+            }
+        });
         if !matches!(verdict.status, SigStatus::Bad | SigStatus::Error(_)) {
             return verdict;
         }
-        first.get_or_insert(verdict);
+        if matches!(&verdict.status, SigStatus::Error(e) if e.ends_with(NOT_SIGNING)) {
+            not_signing.get_or_insert(verdict);
+        } else {
+            first.get_or_insert(verdict);
+        }
     }
-    first.unwrap_or_else(|| Verdict::bare(SigStatus::Error("no candidate key".into())))
+    first
+        .or(not_signing)
+        .unwrap_or_else(|| Verdict::bare(SigStatus::Error("no candidate key".into())))
 }
+
+/// The fallback's verdict on `sig` when the in-process library cannot use the primary key of
+/// `cert` or its signing key `fpr` (see [`fallback`]); `None` when it can, when there is no
+/// fallback, or when the fallback cannot check it either. Detached signatures only.
+fn by_fallback(
+    keyring: &Keyring,
+    entry: &keyring::Entry,
+    cert: &Cert,
+    fpr: &Fingerprint,
+    sig: &Signature,
+    payload: Payload<'_>,
+    at: SystemTime,
+) -> Option<Verdict> {
+    use openpgp::serialize::MarshalInto;
+    let Payload::Detached(data, _) = payload else { return None };
+    let signing = cert.keys().key_handle(fpr.clone()).next()?;
+    let reason = fallback::unsupported(cert.primary_key().key())
+        .or_else(|| fallback::unsupported(signing.key()))?;
+    let fallback = keyring.fallback()?;
+    let sig_bytes = openpgp::Packet::from(sig.clone()).to_vec().ok()?;
+    let mut verdict = fallback.verify(&entry.version_bytes(), &sig_bytes, data.get(), at)?;
+    verdict.key_origin = Some(entry.origin.clone());
+    keyring.note_fallback(&cert.fingerprint().to_hex(), &reason);
+    Some(verdict)
+}
+
+/// How a key that is not for signing is refused.
+const NOT_SIGNING: &str = "is not a signing key";
 
 /// The status of `sig` if it was made by the key `fpr` of `cert`.
 fn status_with(
@@ -348,6 +350,9 @@ fn status_with(
     if key.creation_time() > at {
         return SigStatus::Error(format!("key {fpr} was created after the verdict time"));
     }
+    // A signature made after the verdict time is judged when it was made: a key that had
+    // expired or was revoked by then cannot vouch for it, whatever its state at `--at`.
+    let at = sig.signature_creation_time().map_or(at, |created| created.max(at));
     let vc = match cert.with_policy(&policy, at) {
         Ok(vc) => vc,
         Err(e) => {
@@ -362,6 +367,12 @@ fn status_with(
     let Ok(vka) = ka.clone().with_policy(&policy, at) else {
         return SigStatus::Error(format!("key {fpr} has no valid binding to its certificate"));
     };
+    // A key whose binding says it is not for signing (an authentication or encryption
+    // subkey, perhaps someone else's key material bound to this certificate) signs nothing
+    // here, as in gpg. A key with no flags at all (old keys) is judged by its algorithm.
+    if vka.key_flags().is_some_and(|f| !f.for_signing()) {
+        return SigStatus::Error(format!("key {fpr} {NOT_SIGNING}"));
+    }
     if !maths_hold(sig, key, payload) {
         return SigStatus::Bad;
     }

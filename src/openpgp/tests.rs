@@ -114,6 +114,71 @@ fn test_openpgp_verdict_time_decides_expiry() {
 }
 
 #[test]
+fn test_openpgp_a_signature_made_after_its_key_expired_never_counts() {
+    // Attack 6 of issue 11: Dave's key lived from 100 to 50 days before `at`; a signature dated
+    // 10 days before `at` (after the expiry) was good when judged at a time the key was alive.
+    let fx = fixtures::build(at());
+    let keyring = keyring_of(&fx.key_files);
+    let late = fx.cases.iter().find(|c| c.name == "signature made after the key expired").unwrap();
+    for days_before in [70, 60, 20, 0] {
+        let when = at() - Duration::from_secs(86_400 * days_before);
+        let v = verify_detached(&keyring, &late.data, &late.sig, when);
+        assert_eq!(v.status, SigStatus::ExpiredKey, "judged {days_before} days before");
+    }
+    // Made while the key was alive, judged before the expiry: good, as gpg says.
+    let early = fx.cases.iter().find(|c| c.name == "expired key").unwrap();
+    let when = at() - Duration::from_secs(86_400 * 55);
+    assert_eq!(verify_detached(&keyring, &early.data, &early.sig, when).status, SigStatus::Good);
+}
+
+#[test]
+fn test_openpgp_a_key_bound_as_someone_elses_authentication_subkey_is_not_captured() {
+    // Attack 5 of issue 11: Trudy's certificate binds Alice's public key as an authentication
+    // subkey (no secret key is needed for that) and is read before Alice's. Alice's signatures
+    // were attributed to Trudy. gpg fails them (error); ours stay Alice's.
+    use openpgp::types::KeyFlags;
+    let (alice, mut pair) = signer_cert();
+    let (trudy, _) = CertBuilder::new()
+        .add_userid("Trudy <trudy@example.invalid>")
+        .set_creation_time(at() - Duration::from_secs(86_400 * 60))
+        .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
+        .generate()
+        .unwrap();
+    let mut trudy_signer =
+        trudy.primary_key().key().clone().parts_into_secret().unwrap().into_keypair().unwrap();
+    let stolen = alice.primary_key().key().clone().role_into_subordinate();
+    let binding = SignatureBuilder::new(SignatureType::SubkeyBinding)
+        .set_signature_creation_time(at() - Duration::from_secs(86_400 * 20))
+        .unwrap()
+        .set_key_flags(KeyFlags::empty().set_authentication())
+        .unwrap()
+        .sign_subkey_binding(&mut trudy_signer, None, &stolen)
+        .unwrap();
+    let (trudy, _) = trudy
+        .insert_packets([openpgp::Packet::from(stolen), openpgp::Packet::from(binding)])
+        .unwrap();
+    let keyring = keyring_of(&[
+        ("keys/0-trudy.asc", trudy.armored().to_vec().unwrap()),
+        ("keys/alice.asc", alice.armored().to_vec().unwrap()),
+    ]);
+    let alice_fpr = alice.fingerprint().to_hex();
+    let data = b"payload\n";
+    let sig = sign(&mut pair, data);
+    let v = verify_detached(&keyring, data, &sig, at());
+    assert_eq!(v.status, SigStatus::Good);
+    assert_eq!(v.key_fingerprint.as_deref(), Some(alice_fpr.as_str()));
+    assert_eq!(v.key_origin.as_deref(), Some("keys/alice.asc"));
+    // Bad bytes: Alice's failure, not Trudy's.
+    let v = verify_detached(&keyring, b"other\n", &sig, at());
+    assert_eq!(v.status, SigStatus::Bad);
+    assert_eq!(v.key_fingerprint.as_deref(), Some(alice_fpr.as_str()));
+    // Only Trudy's certificate holds the key: it is not a signing key there.
+    let only = keyring_of(&[("keys/0-trudy.asc", trudy.armored().to_vec().unwrap())]);
+    let v = verify_detached(&only, data, &sig, at());
+    assert!(matches!(&v.status, SigStatus::Error(e) if e.contains("not a signing key")), "{v:?}");
+}
+
+#[test]
 fn test_openpgp_no_prefix_of_a_signature_is_good_and_nothing_panics() {
     let (cert, mut pair) = signer_cert();
     let keyring = keyring_of(&[("t.asc", cert.armored().to_vec().unwrap())]);
@@ -196,14 +261,22 @@ fn test_openpgp_inline_message_larger_than_the_limit_is_an_error() {
 }
 
 #[test]
-fn test_openpgp_many_signatures_first_decides_and_all_are_returned() {
+fn test_openpgp_many_signatures_all_decide_and_all_are_returned() {
     let (cert, mut pair) = signer_cert();
     let keyring = keyring_of(&[("t.asc", cert.armored().to_vec().unwrap())]);
     let data = b"payload\n";
     let good = sign(&mut pair, data);
     let bad = sign(&mut pair, b"something else");
     let both = [bad.clone(), good.clone()].concat();
-    assert_eq!(verify_detached(&keyring, data, &both, at()).status, SigStatus::Bad);
+    // A bad signature anywhere in the file fails it, as in gpg: a good one first hides nothing.
+    let multi = SigStatus::Multi(vec![SigStatus::Bad, SigStatus::Good]);
+    assert_eq!(verify_detached(&keyring, data, &both, at()).status, multi);
+    let good_first = [good.clone(), bad.clone()].concat();
+    let v = verify_detached(&keyring, data, &good_first, at());
+    assert_eq!(v.status.as_str(), "multi:good+bad");
+    assert!(!v.status.is_good());
+    let twice = [good.clone(), good.clone()].concat();
+    assert!(verify_detached(&keyring, data, &twice, at()).status.is_good());
     let all: Vec<_> =
         verify_detached_all(&keyring, data, &both, at()).into_iter().map(|v| v.status).collect();
     assert_eq!(all, [SigStatus::Bad, SigStatus::Good]);
@@ -211,7 +284,10 @@ fn test_openpgp_many_signatures_first_decides_and_all_are_returned() {
     let many = good.repeat(200_000);
     let start = std::time::Instant::now();
     assert_eq!(verify_detached_all(&keyring, data, &many, at()).len(), 64);
-    assert_eq!(verify_detached(&keyring, data, &many, at()).status, SigStatus::Good);
+    assert_eq!(
+        verify_detached(&keyring, data, &many, at()).status,
+        SigStatus::Multi(vec![SigStatus::Good; 64])
+    );
     assert!(start.elapsed() < Duration::from_secs(20), "{:?}", start.elapsed());
     // Thousands of packets that are not signatures: refused, not read to the end.
     let marker = openpgp::Packet::Marker(Default::default()).to_vec().unwrap();
@@ -302,5 +378,42 @@ fn test_openpgp_status_vocabulary() {
     assert!(SigStatus::Good.is_good());
     for s in [SigStatus::ExpiredKey, SigStatus::RevokedKey, SigStatus::ExpiredSig, SigStatus::Bad] {
         assert!(!s.is_good());
+    }
+}
+
+#[test]
+fn test_openpgp_key_file_then_a_foreign_empty_packet_is_refused_not_a_panic() {
+    // Bad input item 13: `90 00` (an empty one-pass signature packet) after a key, and empty
+    // packets of tags 3, 8 and 11 (session key, compressed, literal), old and new format,
+    // made the library's certificate splitter index a packet past the certificate's bytes.
+    let (cert, mut pair) = signer_cert();
+    let key = cert.to_vec().unwrap();
+    let data = b"signed bytes\n";
+    let sig = sign(&mut pair, data);
+    let mut refused = 0;
+    for tail in [[0x90u8, 0x00], [0x8c, 0x00], [0xa0, 0x00], [0xac, 0x00], [0xc4, 0x00]] {
+        let mut file = key.clone();
+        file.extend(tail);
+        let mut keyring = Keyring::new();
+        let err = keyring.add_file("builder-keys/x.gpg", &file).unwrap_err();
+        assert!(
+            err.to_string().starts_with("builder-keys/x.gpg: a packet that has no place"),
+            "{err}"
+        );
+        refused += 1;
+        // The rest is judged: the same key from another file still verifies.
+        keyring.add_file("builder-keys/y.gpg", &key).unwrap();
+        assert_eq!(verify_detached(&keyring, data, &sig, at()).status, SigStatus::Good);
+    }
+    assert_eq!(refused, 5);
+    // No trailing byte pair (any first byte, a few lengths) makes key loading panic.
+    for b in 0u8..=255 {
+        for tail in [vec![b], vec![b, 0], vec![b, 0, 0], vec![b, 1, 0]] {
+            let mut file = key.clone();
+            file.extend(&tail);
+            let mut keyring = Keyring::new();
+            let _ = keyring.add_file("k.gpg", &file);
+            let _ = verify_detached(&keyring, data, &sig, at());
+        }
     }
 }

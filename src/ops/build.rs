@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::core::assertion::BuildResult;
-use crate::core::buildscript::{build_script, in_manifest};
+use crate::core::buildscript::{InstallStep, build_script, in_manifest, install_steps};
 use crate::core::descriptor::{Descriptor, DescriptorError, personality};
 use crate::core::limits::{LimitHit, LimitSpec, Limits};
 use crate::core::manifest::{Entry, Manifest, sha256_hex};
@@ -394,7 +394,7 @@ pub fn build(
         progress.info(&format!("Preparing remote {} at {commit}", r.dir));
         let got = fetch::prepare(
             &inputs,
-            &base::cache_root().join("remotes"),
+            &crate::config::remotes_dir(),
             &RemoteSpec { dir: r.dir.clone(), url, commit },
             opts.fetch,
         )
@@ -473,62 +473,7 @@ fn build_one(
         let _ = fs::remove_file(f);
     }
     // Packages, with the network; everything logged to var/install.log.
-    let mut steps: Vec<(String, String)> = Vec::new();
-    if !desc.multiarch.is_empty() {
-        let s = desc.multiarch.iter().map(|a| format!("dpkg --add-architecture {a}\n")).collect();
-        steps.push(("Adding multiarch support".into(), s));
-    }
-    if !desc.repositories.is_empty() {
-        let s = desc
-            .repositories
-            .iter()
-            .map(|r| {
-                format!(
-                    "printf '%s\\n' {} >> /etc/apt/sources.list\n",
-                    process::shell_quote(&r.source)
-                )
-            })
-            .collect();
-        steps.push(("Adding repositories to the sources list".into(), s));
-    }
-    let any_packages = !desc.packages.is_empty()
-        || desc.repositories.iter().any(|r| !r.packages.is_empty())
-        || opts.upgrade;
-    if any_packages || !desc.multiarch.is_empty() || !desc.repositories.is_empty() {
-        steps.push(("Updating apt-get repository".into(), "apt-get update\n".into()));
-    }
-    if !desc.packages.is_empty() {
-        steps.push((
-            "Installing additional packages".into(),
-            format!("apt-get --no-install-recommends -y install {}\n", desc.packages.join(" ")),
-        ));
-    }
-    for r in &desc.repositories {
-        if !r.packages.is_empty() {
-            steps.push((
-                format!("Installing additional packages from repository {}", r.distribution),
-                format!(
-                    "apt-get -t {} --no-install-recommends -y install {}\n",
-                    r.distribution,
-                    r.packages.join(" ")
-                ),
-            ));
-        }
-    }
-    if !desc.alternatives.is_empty() {
-        let s = desc
-            .alternatives
-            .iter()
-            .map(|a| format!("update-alternatives --set {} {}\n", a.package, a.path))
-            .collect();
-        steps.push(("Set alternatives".into(), s));
-    }
-    if opts.upgrade {
-        steps.push((
-            "Upgrading system, may take a while".into(),
-            "apt-get -q -y purge grub || true\napt-get -y dist-upgrade\n".into(),
-        ));
-    }
+    let steps = install_steps(desc, opts.upgrade);
     let spec = GuestSpec {
         distro: desc.distro.clone(),
         suite: suite.to_string(),
@@ -615,7 +560,7 @@ fn build_one(
         guest.copy_in(&common, "cache").map_err(guest_err)?;
     }
 
-    for (what, script) in &steps {
+    for InstallStep { what, script } in &steps {
         check_interrupt()?;
         progress.info(&format!("{what} (log in var/install.log)"));
         let t = Instant::now();

@@ -122,11 +122,29 @@ pub fn prepare(
     } else {
         r.commit.clone()
     };
-    // A worktree of another cache repository (the URL changed) is made anew; one whose build
-    // folder moved is repaired; worktrees whose folders are gone are forgotten.
-    let abs_repo = fs::canonicalize(&repo).map_err(|e| io_fail("cannot read", &repo, e))?;
+    attach_worktree(&repo, inputs, &path, r, &sha)?;
+    drop(lock);
+    finish(r, path, fetched)
+}
+
+/// Checks `sha` out at `path` (`inputs/<dir>`) as a worktree of the cache repository `repo`.
+/// A worktree of another cache repository (the URL changed) is made anew; one whose build
+/// folder moved is repaired; worktrees whose folders are gone are forgotten.
+fn attach_worktree(
+    repo: &Path,
+    inputs: &Path,
+    path: &Path,
+    r: &RemoteSpec,
+    sha: &str,
+) -> Result<(), FetchError> {
+    let fail = |e: ProcessError| FetchError { dir: r.dir.clone(), message: e.to_string() };
+    let io_fail = |what: &str, p: &Path, e: std::io::Error| FetchError {
+        dir: r.dir.clone(),
+        message: format!("{what} '{}': {e}", p.display()),
+    };
+    let abs_repo = fs::canonicalize(repo).map_err(|e| io_fail("cannot read", repo, e))?;
     if path.exists() {
-        let theirs = process::run_ok(&git(&path).args([
+        let theirs = process::run_ok(&git(path).args([
             "rev-parse",
             "--path-format=absolute",
             "--git-common-dir",
@@ -134,29 +152,28 @@ pub fn prepare(
         .ok()
         .and_then(|s| fs::canonicalize(s.trim()).ok());
         if theirs.as_deref() == Some(abs_repo.as_path()) {
-            let abs = fs::canonicalize(&path).map_err(|e| io_fail("cannot read", &path, e))?;
-            let _ = process::run(&git(&repo).args(["worktree", "repair"]).arg(abs));
+            let abs = fs::canonicalize(path).map_err(|e| io_fail("cannot read", path, e))?;
+            let _ = process::run(&git(repo).args(["worktree", "repair"]).arg(abs));
         } else {
-            fs::remove_dir_all(&path).map_err(|e| io_fail("cannot remove", &path, e))?;
+            fs::remove_dir_all(path).map_err(|e| io_fail("cannot remove", path, e))?;
         }
     }
-    process::run_ok(&git(&repo).args(["worktree", "prune"])).map_err(fail)?;
+    process::run_ok(&git(repo).args(["worktree", "prune"])).map_err(fail)?;
     if path.exists() {
-        process::run_ok(&git(&path).args(["checkout", "-q", "-f", "--detach", &sha]))
+        process::run_ok(&git(path).args(["checkout", "-q", "-f", "--detach", sha]))
             .map_err(fail)?;
     } else {
         fs::create_dir_all(inputs).map_err(|e| io_fail("cannot create", inputs, e))?;
         let abs = fs::canonicalize(inputs).map_err(|e| io_fail("cannot read", inputs, e))?;
         process::run_ok(
-            &git(&repo)
+            &git(repo)
                 .args(["worktree", "add", "-q", "-f", "--detach"])
                 .arg(abs.join(&r.dir))
-                .arg(&sha),
+                .arg(sha),
         )
         .map_err(fail)?;
     }
-    drop(lock);
-    finish(r, path, fetched)
+    Ok(())
 }
 
 /// What to copy into the guest for `inputs/<dir>`: the folder itself when it is a clone of

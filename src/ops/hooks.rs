@@ -1,7 +1,7 @@
 //! The sigs repository's git hooks: installing our block into `pre-commit` and `pre-push`
 //! (wherever git looks for hooks), removing it again, and the checks the hooks run.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -10,13 +10,16 @@ use std::time::SystemTime;
 use thiserror::Error;
 
 use crate::core::assertion::Document;
-use crate::core::consensus::{GroupReport, Verdict, normalised};
+use crate::core::consensus::GroupReport;
+pub use crate::core::consensus::push::Judged;
+use crate::core::consensus::push::judge_push;
 use crate::core::hook_script::{self, Edit, HookScriptError};
 use crate::core::policy::Policy;
-use crate::core::{manifest::Manifest, sums};
+use crate::core::sums;
+use crate::git::push::CommitId;
 use crate::git::repo::{Repo, RepoError};
-use crate::ops::publish;
 use crate::ops::verify::{self, LedgerSpec, Query, SIG_EXTS, VerifyError};
+use crate::ops::{publish, push_guard};
 
 /// The hook templates shipped in `hooks/`.
 pub const HOOKS: [(&str, &str); 2] = [
@@ -95,21 +98,35 @@ fn read_hook(path: &Path) -> Result<Option<String>, HooksError> {
     }
 }
 
-/// Writes a hook through a temp file, keeping the old mode; a hook that is executable by
-/// nobody (git skips it) becomes executable where it is readable.
-fn write_hook(path: &Path, text: &str) -> Result<(), HooksError> {
+/// The mode a hook gets: its old one (0755 for a new file), made executable where it is
+/// readable when nobody could execute it (git skips such a hook).
+fn hook_mode(path: &Path) -> u32 {
     let mut mode =
         std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o755);
     if mode & 0o111 == 0 {
         mode |= 0o100 | ((mode & 0o044) >> 2);
     }
-    publish::write_file(path, text.as_bytes()).map_err(io_err(path))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(io_err(path))
+    mode
+}
+
+/// Writes a hook through a temp file that has its final mode before the rename, so a kill at
+/// any instant leaves the old hook or the new, executable one.
+fn write_hook(path: &Path, text: &str) -> Result<(), HooksError> {
+    publish::write_file_mode(path, text.as_bytes(), hook_mode(path)).map_err(io_err(path))
+}
+
+/// Whether a hook file exists but nobody may execute it (a kill of an older version between
+/// its rename and its chmod left it so); `install` repairs it.
+fn not_executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 == 0)
 }
 
 /// Puts our block into the `pre-commit` and `pre-push` hooks of `repo`.
 pub fn install(repo: &Repo, home: Option<&Path>) -> Result<Vec<HookChange>, HooksError> {
     let dir = repo.hooks_dir(home);
+    // What killed runs left: our temporary hook files, libgit2's temporary files.
+    publish::clean_stale_tmp(&dir);
+    publish::clean_git2_leftovers(repo.common_dir(), publish::GIT2_LEFTOVER_AGE);
     let mut out = Vec::new();
     // Check every file first, so a refusal leaves all of them untouched.
     let mut edits = Vec::new();
@@ -123,6 +140,11 @@ pub fn install(repo: &Repo, home: Option<&Path>) -> Result<Vec<HookChange>, Hook
     }
     for (path, existed, edit) in edits {
         let action = match edit {
+            Edit::Unchanged if not_executable(&path) => {
+                let mode = std::fs::Permissions::from_mode(hook_mode(&path));
+                std::fs::set_permissions(&path, mode).map_err(io_err(&path))?;
+                HookAction::Updated
+            }
             Edit::Unchanged => HookAction::Unchanged,
             Edit::Write(text) => {
                 std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
@@ -234,19 +256,6 @@ fn sums_problem(text: &str) -> Option<String> {
     })
 }
 
-/// One attestation a push adds or changes, and the hook's judgement of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Judged {
-    /// `<release>/<signer>/<file>`.
-    pub path: String,
-    /// Why it is refused; `None` when it may be pushed.
-    pub refused: Option<String>,
-    /// Artifacts whose hash differs from the other signers' (or is missing on one side).
-    pub differing: Vec<String>,
-    /// It disagrees, but the policy lets disagreement be recorded.
-    pub allowed_disagreement: bool,
-}
-
 /// What the pre-push hook found.
 #[derive(Debug, Clone)]
 pub struct PrePushReport {
@@ -336,134 +345,110 @@ pub fn pre_push(
         keys_loaded: 0,
         policy: Policy::default(),
     };
-    for r in refs.iter().filter(|r| !is_zero(&r.local_sha)) {
-        let local = repo.resolve(&r.local_sha)?;
-        let remote_old =
-            if is_zero(&r.remote_sha) { None } else { repo.resolve(&r.remote_sha).ok() };
-        let touched: BTreeSet<(String, String, String)> = repo
-            .pushed_paths(local, remote_old, remote)?
-            .iter()
-            .filter_map(|p| attestation_of(p))
-            .collect();
-        if touched.is_empty() {
+    for r in refs {
+        if is_zero(&r.local_sha) {
+            report.judged.push(refuse(push_guard::branch_deletion(&r.remote_ref)));
             continue;
         }
-        let releases: BTreeSet<String> = touched.iter().map(|t| t.0.clone()).collect();
-        let q = Query {
-            ledgers: vec![LedgerSpec::Git {
-                path: repo.workdir().to_path_buf(),
-                revs: vec![local.to_string()],
-                all_branches: false,
-            }],
-            releases: releases.into_iter().collect(),
-            name: None,
-            keys: Vec::new(),
-            extra_keys: Vec::new(),
-            at: SystemTime::now(),
-            threshold: None,
-            compare_to: None,
-            cache: Some(super::verify::default_cache()),
+        let local = repo.resolve(&r.local_sha)?;
+        let remote_old = match is_zero(&r.remote_sha) {
+            true => None,
+            false => match repo.resolve(&r.remote_sha) {
+                Ok(old) => Some(old),
+                Err(_) => {
+                    let unknown = push_guard::unknown_remote_commit(&r.remote_ref, &r.remote_sha);
+                    report.judged.push(refuse(unknown));
+                    continue;
+                }
+            },
         };
-        let v = verify::verify(&q)?;
-        for t in &touched {
-            report.judged.push(judge(&v.groups, t, v.policy.allow_disagreement));
+        if let Some(old) = remote_old {
+            let is_attestation = |p: &str| attestation_of(p).is_some();
+            let taken = push_guard::removals_and_keys(
+                repo.workdir(),
+                &old.to_string(),
+                &local.to_string(),
+                is_attestation,
+            )?;
+            report.judged.extend(taken.into_iter().map(refuse));
         }
-        report.groups.extend(v.groups);
-        report.problems.extend(v.problems);
-        report.warnings.extend(v.warnings);
-        report.keys_loaded = report.keys_loaded.max(v.keys_loaded);
-        report.policy = v.policy;
+        judge_pushed(repo, remote, local, remote_old, &mut report)?;
     }
     Ok(report)
 }
 
-/// The judgement of one pushed attestation against the verification of its release.
-fn judge(
-    groups: &[GroupReport],
-    (release, signer, file): &(String, String, String),
-    allow: bool,
-) -> Judged {
-    let path = format!("{release}/{signer}/{file}");
-    let mut j = Judged { path, refused: None, differing: Vec::new(), allowed_disagreement: false };
-    let found = groups.iter().find_map(|g| {
-        let i = g
-            .rows
-            .iter()
-            .position(|r| r.release == *release && r.signer == *signer && r.file == *file)?;
-        Some((g, i))
-    });
-    let Some((g, i)) = found else {
-        // The signed file was deleted and only its signature remains, or the other way round.
-        j.refused = Some("not found at the pushed commit (a signature without its file?)".into());
-        return j;
-    };
-    let row = &g.rows[i];
-    let verdict = &g.verdicts[i];
-    if let Some(e) = row.file_error.as_ref().or(row.field_error.as_ref()).or(row.conflict.as_ref())
-    {
-        j.refused = Some(format!("{}: {e}", verdict.as_str()));
-        return j;
-    }
-    if matches!(
-        verdict,
-        Verdict::BadSignature | Verdict::Missing | Verdict::SharedKey | Verdict::Invalid
-    ) || !row.counts
-    {
-        let why = match row.status.as_str() {
-            "bad" => {
-                "the signature does not match the file's bytes (edited after signing?)".to_string()
-            }
-            "no_pubkey" => "signed by a key that is not in builder-keys/ (no_pubkey)".to_string(),
-            "no_signature" => "it has no signature next to it (no_signature)".to_string(),
-            other => format!("signature status {other}"),
-        };
-        j.refused = Some(format!("{}: {why}", verdict.as_str()));
-        return j;
-    }
-    let Some(mine) = &row.manifest else {
-        j.refused = Some("no manifest".into());
-        return j;
-    };
-    // The outputs the other counting signers agree on, one key one vote.
-    let mut votes: BTreeMap<String, (BTreeSet<String>, &Manifest)> = BTreeMap::new();
-    for (k, other) in g.rows.iter().enumerate() {
-        if k == i || other.signer == *signer || !other.counts {
-            continue;
-        }
-        if let (Some(m), Some(key)) = (&other.manifest, &other.key_fingerprint) {
-            votes
-                .entry(normalised(m))
-                .or_insert_with(|| (BTreeSet::new(), m))
-                .0
-                .insert(key.clone());
-        }
-    }
-    let Some(best) = votes.values().map(|(keys, _)| keys.len()).max() else {
-        return j; // the first signer of this release
-    };
-    let top: Vec<&Manifest> =
-        votes.values().filter(|(k, _)| k.len() == best).map(|(_, m)| *m).collect();
-    if top.iter().any(|m| normalised(m) == normalised(mine)) {
-        return j;
-    }
-    j.differing = differing_artifacts(mine, top[0]);
-    if allow {
-        j.allowed_disagreement = true;
-    } else {
-        j.refused =
-            Some(format!("outputs differ from the other signers': {}", j.differing.join(", ")));
-    }
-    j
+fn refuse((path, why): push_guard::Refusal) -> Judged {
+    Judged { path, refused: Some(why), differing: Vec::new(), allowed_disagreement: false }
 }
 
-/// Artifact names whose hash differs between two manifests, or that only one lists.
-fn differing_artifacts(mine: &Manifest, theirs: &Manifest) -> Vec<String> {
-    let a: BTreeMap<&str, &str> =
-        mine.entries.iter().map(|e| (e.path.as_str(), e.hash.as_str())).collect();
-    let b: BTreeMap<&str, &str> =
-        theirs.entries.iter().map(|e| (e.path.as_str(), e.hash.as_str())).collect();
-    let names: BTreeSet<&str> = a.keys().chain(b.keys()).copied().collect();
-    names.into_iter().filter(|n| a.get(n) != b.get(n)).map(str::to_string).collect()
+/// Verification of the releases at one revision of the repository.
+fn query_at(repo: &Repo, rev: String, releases: Vec<String>) -> Query {
+    Query {
+        ledgers: vec![LedgerSpec::Git {
+            path: repo.workdir().to_path_buf(),
+            revs: vec![rev],
+            all_branches: false,
+        }],
+        releases,
+        name: None,
+        keys: Vec::new(),
+        extra_keys: Vec::new(),
+        at: SystemTime::now(),
+        threshold: None,
+        compare_to: None,
+        cache: Some(super::verify::default_cache()),
+    }
+}
+
+/// Judges every attestation the commits up to `local` add or change (that the remote, at
+/// `remote_old`, does not have), into `report`.
+fn judge_pushed(
+    repo: &Repo,
+    remote: &str,
+    local: CommitId,
+    remote_old: Option<CommitId>,
+    report: &mut PrePushReport,
+) -> Result<(), HooksError> {
+    let touched: BTreeSet<(String, String, String)> = repo
+        .pushed_paths(local, remote_old, remote)?
+        .iter()
+        .filter_map(|p| attestation_of(p))
+        .collect();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let releases: BTreeSet<String> = touched.iter().map(|t| t.0.clone()).collect();
+    let v = verify::verify(&query_at(repo, local.to_string(), releases.iter().cloned().collect()))?;
+    // The remote's versions of the touched releases, to know who signed them (none when the
+    // remote has none of them yet).
+    let before = match remote_old {
+        Some(old) => {
+            let on_remote: Vec<String> = releases
+                .into_iter()
+                .filter(|r| push_guard::has_dir(repo.workdir(), old, r))
+                .collect();
+            match on_remote.is_empty() {
+                true => Vec::new(),
+                false => verify::verify(&query_at(repo, old.to_string(), on_remote))?.groups,
+            }
+        }
+        None => Vec::new(),
+    };
+    for t in &touched {
+        let mut j = judge_push(&v.groups, t, v.policy.allow_disagreement);
+        // Another key over a builder's attestation says more than what it attests.
+        if let Some(why) = push_guard::resigned_by_another_key(&before, &v.groups, t) {
+            j.refused = Some(why);
+            j.allowed_disagreement = false;
+        }
+        report.judged.push(j);
+    }
+    report.groups.extend(v.groups);
+    report.problems.extend(v.problems);
+    report.warnings.extend(v.warnings);
+    report.keys_loaded = report.keys_loaded.max(v.keys_loaded);
+    report.policy = v.policy;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -500,12 +485,5 @@ mod tests {
         assert_eq!(sums_problem(&format!("{h}  x.tar.gz\n")), None);
         assert!(sums_problem("").is_some());
         assert!(sums_problem("abc  x.tar.gz\n").is_some());
-    }
-
-    #[test]
-    fn differing_names_both_ways() {
-        let a = Manifest::parse("h1  a\nh2  b\n");
-        let b = Manifest::parse("h1  a\nh3  b\nh4  c\n");
-        assert_eq!(differing_artifacts(&a, &b), vec!["b", "c"]);
     }
 }

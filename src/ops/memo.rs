@@ -17,7 +17,9 @@
 //!
 //! It lives in `$XDG_CACHE_HOME/git-gitian/verify/` and is the user's own state, like
 //! `~/.gnupg`: whoever can write it can make a forged signature pass, as whoever can write
-//! `~/.gnupg` can. `git gitian verify --no-cache` neither reads nor writes it.
+//! `~/.gnupg` can. So it is used only when [`check_private`] finds that nobody else can
+//! (otherwise verify says why and runs without it). `git gitian verify --no-cache` neither
+//! reads nor writes it.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -215,6 +217,56 @@ impl Memory {
     }
 }
 
+/// Whether the memory folder `dir` is the user's alone: the folder and its files owned by the
+/// user and writable by nobody else, each folder above it owned by the user or root and
+/// writable by others only when sticky (as `/tmp`). A folder that does not exist yet is judged
+/// by the ones above it. The error says why not, naming the path.
+pub fn check_private(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let absolute = std::path::absolute(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // The part that exists, with symlinks resolved; the rest will be made by this user.
+    let mut existing = absolute.as_path();
+    let mut own = true;
+    while !existing.exists() {
+        own = false;
+        existing = existing.parent().unwrap_or(Path::new("/"));
+    }
+    let real = existing.canonicalize().map_err(|e| format!("{}: {e}", existing.display()))?;
+    let mut first = own;
+    for p in real.ancestors() {
+        let m = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let writable_by_others = m.mode() & 0o022 != 0;
+        if first {
+            if m.uid() != me {
+                return Err(format!("{} is owned by uid {}, not by you", p.display(), m.uid()));
+            }
+            if writable_by_others {
+                return Err(format!("{} is writable by others", p.display()));
+            }
+        } else if m.uid() != me && m.uid() != 0 {
+            return Err(format!("{} is owned by uid {}, not by you or root", p.display(), m.uid()));
+        } else if writable_by_others && m.mode() & 0o1000 == 0 {
+            return Err(format!("{} is writable by others", p.display()));
+        }
+        first = false;
+    }
+    for name in [FILE, SIGNATURES] {
+        let p = absolute.join(name);
+        let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+        if !m.file_type().is_file() {
+            return Err(format!("{} is not a regular file", p.display()));
+        }
+        if m.uid() != me {
+            return Err(format!("{} is owned by uid {}, not by you", p.display(), m.uid()));
+        }
+        if m.mode() & 0o022 != 0 {
+            return Err(format!("{} is writable by others", p.display()));
+        }
+    }
+    Ok(())
+}
+
 /// Starts loading sequoia's verification cache from `dir` (see [`crate::openpgp::cache`]).
 pub fn load_signatures(dir: &Path) -> openpgp::cache::Loading {
     openpgp::cache::load(&std::fs::read(dir.join(SIGNATURES)).unwrap_or_default())
@@ -247,6 +299,31 @@ impl Memo for Memory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_memory_not_made_yet_is_judged_by_the_folders_above_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let shared = tmp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        let set = |m| std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(m));
+        let dir = shared.join("git-gitian/verify");
+        set(0o777).unwrap();
+        let e = check_private(&dir).unwrap_err();
+        assert!(e.contains("shared is writable by others"), "{e}");
+        // Sticky, as /tmp: others cannot replace what this user makes in it.
+        set(0o1777).unwrap();
+        assert_eq!(check_private(&dir), Ok(()));
+        set(0o700).unwrap();
+        assert_eq!(check_private(&dir), Ok(()));
+        // A symlink to a folder others can write is that folder.
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&open, &link).unwrap();
+        assert!(check_private(&link).unwrap_err().contains("writable by others"));
+    }
 
     #[test]
     fn remembers_across_save_and_load_and_ignores_other_files() {

@@ -2,12 +2,16 @@
 
 pub mod base;
 pub mod build;
+pub mod diff;
 pub mod fetch;
 pub mod hooks;
 pub mod init;
 pub mod matrix;
 pub mod memo;
+pub mod normalize;
+pub mod plan;
 pub mod publish;
+pub mod push_guard;
 pub mod sign;
-pub mod source;
+pub mod status;
 pub mod verify;

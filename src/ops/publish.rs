@@ -45,7 +45,7 @@ pub fn clean_stale(area: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(pid) = name.to_str().and_then(|n| n.split('.').next()) else { continue };
-        if crate::guest::process::is_gone(pid) {
+        if crate::process::is_gone(pid) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
@@ -197,21 +197,80 @@ impl Staged {
     }
 }
 
-/// Writes one file through a temporary file and a rename (no half-written file). The file is
-/// created as `open(2)` with mode 0666 would create it: the umask applies (0644 under the usual
-/// 022, as Gitian wrote its files), not tempfile's private 0600.
+/// Prefix of the temporary files [`write_file`] renames into place; the writer's process id
+/// follows, so that leftovers of killed runs can be told from a live writer's.
+const TMP_PREFIX: &str = ".gitian-tmp-";
+
+/// Writes one file through a temporary file and a rename (no half-written file), with the
+/// mode a new file gets under the user's umask (0644 by default), as `git` and Gitian do.
 pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_new(path, bytes, None)
+}
+
+/// [`write_file`] with exactly `mode`, set on the temporary file before the rename: the file
+/// never appears with another mode, whenever the process is killed.
+pub fn write_file_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    write_new(path, bytes, Some(mode))
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent)?;
+    clean_stale_tmp(parent);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".gitian-tmp-")
+        .prefix(&format!("{TMP_PREFIX}{}-", std::process::id()))
         .permissions(fs::Permissions::from_mode(0o666))
         .tempfile_in(parent)?;
     tmp.write_all(bytes)?;
+    if let Some(mode) = mode {
+        tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     fsync_dir(parent)
+}
+
+/// Removes the temporary files of [`write_file`] runs in `dir` whose process is gone (killed
+/// between creating and renaming them).
+pub fn clean_stale_tmp(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(TMP_PREFIX)?.split_once('-'))
+        else {
+            continue;
+        };
+        if pid.0.bytes().all(|b| b.is_ascii_digit()) && crate::process::is_gone(pid.0) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// How old a libgit2 temporary file must be to count as a dead process's leftover.
+pub const GIT2_LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes the temporary files libgit2 leaves in a git directory when it is killed while
+/// writing (`_git2_*` beside the config, `objects/tmp_object_git2_*`), once they are older
+/// than `min_age`: libgit2 renames a live one into place within moments, so an old one
+/// belongs to a dead process.
+pub fn clean_git2_leftovers(git_dir: &Path, min_age: std::time::Duration) {
+    let now = std::time::SystemTime::now();
+    for (dir, prefix) in
+        [(git_dir.to_path_buf(), "_git2_"), (git_dir.join("objects"), "tmp_object_git2_")]
+    {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age >= min_age));
+            let ours = entry.file_name().to_str().is_some_and(|n| n.starts_with(prefix));
+            if ours && old && entry.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -299,5 +358,52 @@ mod tests {
         write_file(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(tmp.path().join("x")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn write_file_follows_the_umask_and_write_file_mode_sets_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("a");
+        write_file(&p, b"x").unwrap();
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status.lines().find_map(|l| l.strip_prefix("Umask:")).unwrap().trim();
+        let want = 0o666 & !u32::from_str_radix(umask, 8).unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, want);
+        let h = tmp.path().join("hook");
+        write_file_mode(&h, b"#!/bin/sh\n", 0o750).unwrap();
+        assert_eq!(fs::metadata(&h).unwrap().permissions().mode() & 0o7777, 0o750);
+    }
+
+    #[test]
+    fn temporary_files_of_dead_writers_are_removed_and_live_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Above the kernel's largest process id: no process has it.
+        let pid_max = fs::read_to_string("/proc/sys/kernel/pid_max").unwrap();
+        let dead = pid_max.trim().parse::<u64>().unwrap() + 1;
+        let stale = tmp.path().join(format!(".gitian-tmp-{dead}-abc"));
+        let live = tmp.path().join(format!(".gitian-tmp-{}-abc", std::process::id()));
+        let other = tmp.path().join(".gitian-tmp-notapid");
+        for f in [&stale, &live, &other] {
+            fs::write(f, b"x").unwrap();
+        }
+        write_file(&tmp.path().join("f"), b"y").unwrap();
+        assert!(!stale.exists() && live.exists() && other.exists());
+    }
+
+    #[test]
+    fn old_libgit2_leftovers_are_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir(tmp.path().join("objects")).unwrap();
+        let a = tmp.path().join("_git2_a12345");
+        let b = tmp.path().join("objects/tmp_object_git2_b12345");
+        let keep = tmp.path().join("config");
+        for f in [&a, &b, &keep] {
+            fs::write(f, b"x").unwrap();
+        }
+        clean_git2_leftovers(tmp.path(), std::time::Duration::from_secs(3600));
+        assert!(a.exists() && b.exists(), "young ones may be a live writer's");
+        clean_git2_leftovers(tmp.path(), std::time::Duration::ZERO);
+        assert!(!a.exists() && !b.exists() && keep.exists());
     }
 }

@@ -9,6 +9,10 @@
 //! - Files appear through [`publish::Staged`]: after a kill at any instant the signer
 //!   directory is either as it was or complete (assert and its signature together). A retry
 //!   finds identical bytes, checks the signature and commits what is not yet committed.
+//! - Signers of one ledger take turns ([`LedgerLock`]): two `sign` runs at once both commit,
+//!   neither loses the other's attestation, and the index stays HEAD plus what is staged
+//!   by the user. A commit that another writer (a plain `git commit`) beat to the branch is
+//!   made again on the new HEAD.
 
 use crate::process::Invocation;
 use std::io;
@@ -27,8 +31,42 @@ use crate::ops::publish::{self, Staged};
 /// Scratch area for signer directories being assembled, inside the git directory.
 const SCRATCH: &str = "gitian-sign";
 
-/// The git config key naming the default sigs repository.
-pub const CONFIG_SIGS: &str = "gitian.sigs";
+/// The lock file signers of one ledger take turns on, in the common git directory.
+const LOCK: &str = "gitian-sign.lock";
+
+/// How many times a commit is made again when another writer moved the branch meanwhile.
+const COMMIT_ATTEMPTS: usize = 5;
+
+/// Held from reading the signer directory to moving the branch: one `sign` at a time per
+/// ledger. An flock: the kernel releases it when the process ends, however it ends, so a
+/// kill never leaves the ledger locked (the empty file stays, as git's own `config` does).
+#[derive(Debug)]
+pub struct LedgerLock {
+    _file: std::fs::File,
+}
+
+impl LedgerLock {
+    /// Waits for the ledger of `repo` to be free and takes it.
+    pub fn take(repo: &Repo) -> Result<Self, SignError> {
+        let path = repo.common_dir().join(LOCK);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        loop {
+            match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(io_err(&path)(e.into())),
+            }
+        }
+    }
+}
+
+/// The git config key naming the default sigs repository (`crate::config::SIGS`).
+pub const CONFIG_SIGS: &str = crate::config::SIGS.name;
 
 /// Attestation layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +90,8 @@ pub struct SignRequest {
     pub key: Option<String>,
     /// Release directory name.
     pub release: String,
-    /// Destination; `None` for the default (git config `gitian.sigs`, else the repository
-    /// around `cwd`).
+    /// Destination; `None` for the repository around `cwd` (the CLI resolves git config
+    /// `gitian.sigs` into this field, through git's own config resolution).
     pub destination: Option<PathBuf>,
     /// gsign's `--signing-program`: `<prog> -u <signer> <file>` instead of signing in process.
     pub signing_program: Option<String>,
@@ -65,6 +103,9 @@ pub struct SignRequest {
     pub sign_commit: bool,
     /// Do not commit.
     pub no_commit: bool,
+    /// A paragraph for the commit message body (the CLI says there that sign commits, until the
+    /// user chose with `gitian.commit`).
+    pub commit_note: Option<String>,
     /// Where `result/` is.
     pub cwd: PathBuf,
     /// `$HOME`, to expand `~/` in git config paths.
@@ -272,26 +313,12 @@ pub fn sums_bytes(results: &[Document]) -> Vec<u8> {
 
 /// Where attestations go, and the repository they are committed in (if any).
 fn destination(req: &SignRequest) -> Result<(PathBuf, Option<Repo>), SignError> {
-    let expand = |p: &str| -> PathBuf {
-        match (p.strip_prefix("~/"), &req.home) {
-            (Some(rest), Some(home)) => home.join(rest),
-            _ => PathBuf::from(p),
-        }
-    };
-    let around = Repo::discover(&req.cwd);
     let dest = match &req.destination {
         Some(d) => req.cwd.join(d),
-        None => {
-            let configured = match &around {
-                Some(r) => r.config_string(CONFIG_SIGS),
-                None => repo::default_config_string(CONFIG_SIGS),
-            };
-            match (configured, &around) {
-                (Some(p), _) => req.cwd.join(expand(&p)),
-                (None, Some(r)) => r.workdir().to_path_buf(),
-                (None, None) => return Err(SignError::NoDestination),
-            }
-        }
+        None => match Repo::discover(&req.cwd) {
+            Some(r) => r.workdir().to_path_buf(),
+            None => return Err(SignError::NoDestination),
+        },
     };
     if repo::is_bare_repository(&dest) {
         return Err(SignError::Usage(format!(
@@ -313,36 +340,18 @@ struct Wanted {
 /// Signs a build result into the sigs repository.
 pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
     layout::check_component("signer", &req.signer)?;
-    layout::check_component("release", &req.release)?;
+    layout::check_release(&req.release)?;
     let (wanted, what) = match req.format {
-        Format::Gitian => {
-            let [descriptor] = req.descriptors.as_slice() else {
-                return Err(SignError::Usage(
-                    "the gitian format signs one descriptor at a time".into(),
-                ));
-            };
-            if !req.codesigned.is_empty() {
-                return Err(SignError::Usage("--codesigned needs --format guix".into()));
-            }
-            let info = read_descriptor(&req.cwd.join(descriptor))?;
-            let result = read_result(&req.cwd, &info.name)?;
-            let name = layout::assert_file(&info.name);
-            let bytes = assert_bytes(&result, &req.release, &info);
-            (vec![Wanted { sig_name: format!("{name}.sig"), name, bytes }], info.name)
-        }
+        Format::Gitian => gitian_wanted(req)?,
         Format::Guix => guix_wanted(req)?,
     };
 
     let (dest, repo) = destination(req)?;
+    let _turn = repo.as_ref().map(LedgerLock::take).transpose()?;
     let dir = dest.join(&req.release).join(&req.signer);
-    let rel = |name: &str| -> Result<Option<String>, SignError> {
-        match &repo {
-            Some(r) => Ok(Some(r.rel_path(&dir.join(name))?)),
-            None => Ok(None),
-        }
-    };
     if let Some(r) = &repo {
         publish::clean_stale(&r.git_dir().join(SCRATCH));
+        publish::clean_git2_leftovers(r.common_dir(), publish::GIT2_LEFTOVER_AGE);
     }
     let armor = req.format == Format::Guix;
     let identity = req.key.clone().unwrap_or_else(|| req.signer.clone());
@@ -354,56 +363,9 @@ pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
     let before: Vec<Option<Vec<u8>>> =
         names.iter().map(|n| read_opt(&dir.join(n))).collect::<Result<_, _>>()?;
 
-    // Refuse before touching anything: an existing attestation with other bytes, in the work
-    // tree or committed.
-    for (i, w) in wanted.iter().enumerate() {
-        let at_head = match (&repo, rel(&w.name)?) {
-            (Some(r), Some(p)) => r.head_blob(&p),
-            _ => None,
-        };
-        for (old, committed) in [(&before[2 * i], false), (&at_head, true)] {
-            if let Some(old) = old.as_ref().filter(|o| **o != w.bytes)
-                && !req.force
-            {
-                return Err(SignError::Differs {
-                    path: dir.join(&w.name).display().to_string(),
-                    diff: repo::unified_diff(
-                        old,
-                        &w.bytes,
-                        &format!("{}/{}/{}", req.release, req.signer, w.name),
-                    ),
-                    committed,
-                });
-            }
-        }
-    }
+    refuse_differing(req, repo.as_ref(), &dir, &wanted, &before)?;
 
-    // What is missing: data files with other bytes, signatures absent or not ours over them.
-    let mut need_data = Vec::new();
-    let mut need_sig = Vec::new();
-    for (i, w) in wanted.iter().enumerate() {
-        let data_ok = before[2 * i].as_deref() == Some(&w.bytes[..]);
-        let sig_ok = data_ok
-            && match &before[2 * i + 1] {
-                None => false,
-                Some(sig) => {
-                    if gpg.is_none() {
-                        gpg = GpgSigner::new(&identity).ok();
-                    }
-                    match &mut gpg {
-                        Some(g) => g.made_this(&w.bytes, sig),
-                        // A sign-later machine may have no secret key: keep what is there.
-                        None => req.signing_program.is_some(),
-                    }
-                }
-            };
-        if !data_ok {
-            need_data.push(w);
-        }
-        if !sig_ok {
-            need_sig.push(w);
-        }
-    }
+    let (need_data, need_sig) = missing(req, &wanted, &before, &identity, &mut gpg);
 
     let mut unsigned = Vec::new();
     let mut signed_with = None;
@@ -439,8 +401,106 @@ pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
         staged.publish().map_err(io_err(&dir))?;
     }
 
+    let files = file_outcomes(&dir, &names, &before)?;
+
+    let commit = commit(req, repo.as_ref(), &wanted, &dir, &what, &unsigned, &identity, &mut gpg)?;
+    Ok(SignOutcome { dir, files, unsigned, signed_with, commit })
+}
+
+/// What is missing: data files with other bytes than `wanted`, signatures absent or not
+/// made by `identity` over them. `gpg` is opened when a signature must be checked.
+fn missing<'w>(
+    req: &SignRequest,
+    wanted: &'w [Wanted],
+    before: &[Option<Vec<u8>>],
+    identity: &str,
+    gpg: &mut Option<GpgSigner>,
+) -> (Vec<&'w Wanted>, Vec<&'w Wanted>) {
+    let mut need_data = Vec::new();
+    let mut need_sig = Vec::new();
+    for (i, w) in wanted.iter().enumerate() {
+        let data_ok = before[2 * i].as_deref() == Some(&w.bytes[..]);
+        let sig_ok = data_ok
+            && match &before[2 * i + 1] {
+                None => false,
+                Some(sig) => {
+                    if gpg.is_none() {
+                        *gpg = GpgSigner::new(identity).ok();
+                    }
+                    match gpg {
+                        Some(g) => g.made_this(&w.bytes, sig),
+                        // A sign-later machine may have no secret key: keep what is there.
+                        None => req.signing_program.is_some(),
+                    }
+                }
+            };
+        if !data_ok {
+            need_data.push(w);
+        }
+        if !sig_ok {
+            need_sig.push(w);
+        }
+    }
+    (need_data, need_sig)
+}
+
+/// Gitian layout: one descriptor's result as gsign's assert.
+fn gitian_wanted(req: &SignRequest) -> Result<(Vec<Wanted>, String), SignError> {
+    let [descriptor] = req.descriptors.as_slice() else {
+        return Err(SignError::Usage("the gitian format signs one descriptor at a time".into()));
+    };
+    if !req.codesigned.is_empty() {
+        return Err(SignError::Usage("--codesigned needs --format guix".into()));
+    }
+    let info = read_descriptor(&req.cwd.join(descriptor))?;
+    let result = read_result(&req.cwd, &info.name)?;
+    let name = layout::assert_file(&info.name);
+    let bytes = assert_bytes(&result, &req.release, &info);
+    Ok((vec![Wanted { sig_name: format!("{name}.sig"), name, bytes }], info.name))
+}
+
+/// Refuses, before anything is touched, an existing attestation with other bytes in the work
+/// tree (`before`, data and signature of each wanted file in turn) or committed at HEAD,
+/// unless `force`.
+fn refuse_differing(
+    req: &SignRequest,
+    repo: Option<&Repo>,
+    dir: &Path,
+    wanted: &[Wanted],
+    before: &[Option<Vec<u8>>],
+) -> Result<(), SignError> {
+    for (i, w) in wanted.iter().enumerate() {
+        let at_head = match repo {
+            Some(r) => r.head_blob(&r.rel_path(&dir.join(&w.name))?),
+            None => None,
+        };
+        for (old, committed) in [(&before[2 * i], false), (&at_head, true)] {
+            if let Some(old) = old.as_ref().filter(|o| **o != w.bytes)
+                && !req.force
+            {
+                return Err(SignError::Differs {
+                    path: dir.join(&w.name).display().to_string(),
+                    diff: repo::unified_diff(
+                        old,
+                        &w.bytes,
+                        &format!("{}/{}/{}", req.release, req.signer, w.name),
+                    ),
+                    committed,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What happened to each file: compared with its bytes `before`.
+fn file_outcomes(
+    dir: &Path,
+    names: &[&str],
+    before: &[Option<Vec<u8>>],
+) -> Result<Vec<FileOutcome>, SignError> {
     let mut files = Vec::new();
-    for (name, old) in names.iter().zip(&before) {
+    for (name, old) in names.iter().zip(before) {
         let path = dir.join(name);
         let state = match (old, read_opt(&path)?) {
             (_, None) => continue,
@@ -450,9 +510,7 @@ pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
         };
         files.push(FileOutcome { path, state });
     }
-
-    let commit = commit(req, repo.as_ref(), &wanted, &dir, &what, &unsigned, &identity, &mut gpg)?;
-    Ok(SignOutcome { dir, files, unsigned, signed_with, commit })
+    Ok(files)
 }
 
 /// Guix layout: noncodesigned over the plain results, all over everything when code-signed
@@ -570,6 +628,10 @@ fn commit(
         req.signer,
         req.release
     );
+    let message = match &req.commit_note {
+        Some(note) => format!("{subject}\n\n{note}\n"),
+        None => subject.clone(),
+    };
     let sign_commit = req.sign_commit || repo.config_bool("commit.gpgSign").unwrap_or(false);
     let id = if sign_commit {
         let commit_key =
@@ -582,14 +644,28 @@ fn commit(
             let sig = signer.sign_detached(text.as_bytes(), true)?;
             Ok(String::from_utf8(sig)?)
         };
-        repo.commit_paths(&paths, &subject, Some(&mut sign))?
+        commit_again_if_moved(|| repo.commit_paths(&paths, &message, Some(&mut sign)))?
     } else {
-        repo.commit_paths(&paths, &subject, None)?
+        commit_again_if_moved(|| repo.commit_paths(&paths, &message, None))?
     };
     Ok(match id {
         Some(id) => CommitOutcome::Committed { id: id.to_string(), subject, signed: sign_commit },
         None => CommitOutcome::AlreadyCommitted,
     })
+}
+
+/// Runs `commit` again (it rebuilds on the new HEAD) while another writer moved the branch
+/// between its read and its update, a few times at most.
+fn commit_again_if_moved<T>(
+    mut commit: impl FnMut() -> Result<T, RepoError>,
+) -> Result<T, RepoError> {
+    let mut attempt = 1;
+    loop {
+        match commit() {
+            Err(e) if e.is_moved() && attempt < COMMIT_ATTEMPTS => attempt += 1,
+            other => return other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -633,5 +709,35 @@ mod tests {
         std::fs::write(&p, "suites: [x]\n").unwrap();
         let e = read_descriptor(&p).unwrap_err().to_string();
         assert!(e.starts_with(&format!("{}:1: ", p.display())), "{e}");
+    }
+
+    fn git_error(code: git2::ErrorCode) -> RepoError {
+        RepoError::Git { context: "cannot move refs/heads/main".into(), code, source: None }
+    }
+
+    /// A branch another writer moved is committed to again, a few times at most; any other
+    /// error is not retried.
+    #[test]
+    fn a_moved_branch_is_committed_to_again() {
+        let mut calls = 0;
+        let r = commit_again_if_moved(|| {
+            calls += 1;
+            if calls < 3 { Err(git_error(git2::ErrorCode::Modified)) } else { Ok(calls) }
+        });
+        assert_eq!(r.unwrap(), 3);
+        let mut calls = 0;
+        let r: Result<(), _> = commit_again_if_moved(|| {
+            calls += 1;
+            Err(git_error(git2::ErrorCode::Modified))
+        });
+        assert!(r.unwrap_err().is_moved());
+        assert_eq!(calls, COMMIT_ATTEMPTS);
+        let mut calls = 0;
+        let r: Result<(), _> = commit_again_if_moved(|| {
+            calls += 1;
+            Err(git_error(git2::ErrorCode::Locked))
+        });
+        assert!(r.unwrap_err().is_locked());
+        assert_eq!(calls, 1);
     }
 }

@@ -268,6 +268,16 @@ pub fn run_ok(inv: &Invocation) -> Result<String, ProcessError> {
     Ok(out.stdout_text())
 }
 
+/// Runs a clean-up command (removing a container, an image, a leftover) to its end even after
+/// Ctrl-C or SIGTERM: [`run`] would stop it at once, as the interruption flag stays set while
+/// git-gitian cleans up. Output is discarded; true when it exited 0.
+pub fn run_cleanup(inv: &Invocation) -> bool {
+    let mut cmd = inv.command();
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let Ok(mut child) = cmd.spawn() else { return false };
+    stop::wait_to_end(&mut child).is_ok_and(|s| s.success())
+}
+
 /// Runs in the foreground with our stdin, stdout and stderr (a program that may ask the user,
 /// like a signing program's passphrase prompt): it stays in the terminal's process group, so it
 /// can read the terminal and a Ctrl-C reaches it directly. Returns its exit status.

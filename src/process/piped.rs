@@ -116,6 +116,20 @@ impl Proc {
         status
     }
 
+    /// Waits for it to end even when git-gitian is interrupted: for clean-up commands (see
+    /// [`super::run_cleanup`]).
+    pub fn wait_to_end(&mut self) -> Result<ExitStatus, ProcessError> {
+        let Some(child) = self.child.as_mut() else {
+            return Err(ProcessError::Io(std::io::Error::other(format!(
+                "'{}' was already waited for",
+                self.command
+            ))));
+        };
+        let status = stop::wait_to_end(child);
+        self.child = None;
+        status
+    }
+
     /// Stops it and its group (SIGINT, grace, SIGKILL) and reaps them. Idempotent.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -23,6 +23,9 @@ pub trait Runner: std::fmt::Debug + Send + Sync {
     fn output(&self, inv: &Invocation) -> Result<Captured, ProcessError>;
     /// Runs `producer | consumer`; fails unless both exit 0.
     fn pipe(&self, producer: &Invocation, consumer: &Invocation) -> Result<(), ProcessError>;
+    /// Runs a clean-up command to its end, even after an interruption (see
+    /// [`super::run_cleanup`]); whether it exited 0.
+    fn cleanup(&self, inv: &Invocation) -> bool;
     /// Waits before retrying (a wait loop).
     fn sleep(&self, d: Duration);
     /// [`Self::output`] that fails unless the command exits 0; returns stdout.
@@ -61,6 +64,10 @@ impl Runner for HostRunner {
 
     fn pipe(&self, producer: &Invocation, consumer: &Invocation) -> Result<(), ProcessError> {
         piped::pipe_commands(producer, consumer)
+    }
+
+    fn cleanup(&self, inv: &Invocation) -> bool {
+        super::run_cleanup(inv)
     }
 
     fn sleep(&self, d: Duration) {
@@ -167,6 +174,10 @@ impl Runner for Recorder {
                 stderr: String::new(),
             }),
         }
+    }
+
+    fn cleanup(&self, inv: &Invocation) -> bool {
+        self.record(Self::line_of(inv)).0 == 0
     }
 
     fn sleep(&self, d: Duration) {

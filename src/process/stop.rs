@@ -53,6 +53,12 @@ pub(crate) fn wait(child: &mut Child) -> Result<ExitStatus, ProcessError> {
     wait_until(child, &interrupted, GRACE)
 }
 
+/// Waits for `child` whatever happens: for clean-up commands, which must run to their end
+/// after an interruption (removing what the interrupted build left is why it was caught).
+pub(crate) fn wait_to_end(child: &mut Child) -> Result<ExitStatus, ProcessError> {
+    wait_until(child, &|| false, GRACE)
+}
+
 /// [`wait`] with the interruption test and grace period given (for tests).
 fn wait_until(
     child: &mut Child,

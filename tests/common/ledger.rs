@@ -2,16 +2,18 @@
 //! gpg-agent killed on drop), real ed25519 builder keys, a git identity, and the binary on PATH
 //! so that installed hooks find `git gitian`.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use super::gnupg::GnupgHome;
 use super::{bin, stderr};
 
 /// Test world. Dropping it stops its gpg-agent and removes everything.
 pub struct World {
-    /// Everything lives under here (a short path in /tmp: the agent socket must fit).
+    /// Everything but the GnuPG home lives under here.
     pub root: tempfile::TempDir,
+    /// The builders' keys.
+    pub gpg: GnupgHome,
 }
 
 impl World {
@@ -19,9 +21,7 @@ impl World {
     /// is `<name> <name@example.invalid>`.
     pub fn new(builders: &[&str]) -> Self {
         let root = tempfile::Builder::new().prefix("gg").tempdir_in("/tmp").unwrap();
-        let w = Self { root };
-        std::fs::create_dir(w.gnupghome()).unwrap();
-        std::fs::set_permissions(w.gnupghome(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let w = Self { root, gpg: GnupgHome::new() };
         std::fs::create_dir(w.home()).unwrap();
         std::fs::write(
             w.home().join(".gitconfig"),
@@ -29,28 +29,14 @@ impl World {
         )
         .unwrap();
         for b in builders {
-            let out = w
-                .cmd("gpg")
-                .args([
-                    "--batch",
-                    "--passphrase",
-                    "",
-                    "--pinentry-mode",
-                    "loopback",
-                    "--quick-gen-key",
-                ])
-                .arg(format!("{b} <{b}@example.invalid>"))
-                .args(["ed25519", "sign", "never"])
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "gpg key for {b}: {}", stderr(&out));
+            w.gpg.key(b);
         }
         w
     }
 
     /// The GNUPGHOME.
     pub fn gnupghome(&self) -> PathBuf {
-        self.root.path().join("g")
+        self.gpg.path().to_path_buf()
     }
 
     /// The HOME (holds .gitconfig).
@@ -114,9 +100,7 @@ impl World {
 
     /// Armored public key of a builder.
     pub fn public_key(&self, builder: &str) -> Vec<u8> {
-        let out = self.cmd("gpg").args(["--armor", "--export", builder]).output().unwrap();
-        assert!(out.status.success() && !out.stdout.is_empty());
-        out.stdout
+        self.gpg.export(builder)
     }
 
     /// `gpg --verify sig data`: whether GnuPG accepts the signature.
@@ -158,17 +142,4 @@ pub fn res_yml(out_hash: &str) -> String {
 /// A hash made of one repeated hex digit.
 pub fn hash(c: char) -> String {
     c.to_string().repeat(64)
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.gnupghome())
-            .args(["--kill", "gpg-agent"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
 }

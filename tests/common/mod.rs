@@ -69,8 +69,33 @@ pub fn gitian_build_cmd(dir: &Path, args: &[&str], base_dir: &Path) -> Command {
         .env_remove("USE_LXC")
         .env_remove("USE_DOCKER")
         .env_remove("USE_VBOX")
+        // CI=1 streams the build log to stderr (gbuild's behaviour); tests read stderr.
+        .env_remove("CI")
         .stdin(std::process::Stdio::null());
     cmd
+}
+
+/// A test that cannot run here says so, and why, on the terminal (written past the test
+/// harness's capture, which would hide an `eprintln!` of a passing test):
+/// `SKIPPED test_x: needs root`. In CI (`CI` set) a test that cannot run fails instead.
+pub fn skip(why: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    assert!(std::env::var_os("CI").is_none(), "{test} cannot run in CI: {why}");
+    say_skipped(&test, why);
+}
+
+/// A test whose subject does not exist on this machine (it checks what happens without KVM,
+/// and KVM works here; a deliberate gap run with `--include-ignored`): it says so, as
+/// [`skip`] does, also in CI, where either machine is legitimate.
+pub fn not_applicable(why: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    say_skipped(&test, why);
+}
+
+/// `SKIPPED <test>: <why>` on the terminal, past the test harness's capture.
+fn say_skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {why}");
 }
 
 /// stdout as text.
@@ -83,4 +108,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+pub mod gnupg;
+pub mod guests;
 pub mod ledger;
+pub mod png;
+pub mod report;
+pub mod schema;
+pub mod sigs;

@@ -8,7 +8,9 @@
 #   guest: EXIT <id> <status>         when it has finished
 #   host:  NET on                     configure the network interface (package installation)
 #   guest: NET on
-#   host:  NET off                    take it down for good (before the build script)
+#   host:  NET off                    take it away for good (before the build script): the
+#                                     NIC is unbound from its driver, so eth0 is gone and a
+#                                     script sees only lo, as on every other backend
 #   guest: NET off
 # The host stops the guest itself (it kills QEMU); nothing on disk needs to survive.
 [ -d /sys/module/virtio_console ] || modprobe virtio_console
@@ -21,6 +23,8 @@ if [ -z "$port" ]; then
     echo o >/proc/sysrq-trigger
 fi
 [ -d /sys/module/virtio_net ] || modprobe virtio_net 2>/dev/null
+# The host name every backend gives its guests (guest/env.rs HOSTNAME); a builtin, no program.
+echo gitian >/proc/sys/kernel/hostname
 exec 3<>"$port"
 echo READY >&3
 while read -r verb arg <&3; do
@@ -40,6 +44,11 @@ while read -r verb arg <&3; do
             printf '%s\n' 'link set eth0 down' 'addr flush dev eth0' |
                 ip -force -batch - >/dev/null 2>&1
             : >/etc/resolv.conf
+            # Builtins only: unbinding removes eth0 from the guest altogether (the host also
+            # deletes the NIC's backend, so even root rebinding it reaches nothing).
+            for d in /sys/bus/virtio/drivers/virtio_net/virtio*; do
+                [ -e "$d" ] && echo "${d##*/}" >/sys/bus/virtio/drivers/virtio_net/unbind
+            done
         fi
         echo "NET $arg" >&3
         ;;

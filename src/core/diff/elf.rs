@@ -1,0 +1,86 @@
+//! Which sections of two ELF files differ, by comparing each section's bytes (sections are
+//! paired by name and, for repeated names, by occurrence).
+
+use object::{Object, ObjectSection};
+use serde::Serialize;
+
+/// One section that differs or is on one side only.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SectionChange {
+    /// Section name (`.text`, `.note.gnu.build-id`, ...).
+    pub name: String,
+    /// Its size in A (None: not in A).
+    pub size_a: Option<u64>,
+    /// Its size in B.
+    pub size_b: Option<u64>,
+    /// Offset inside the section of the first differing byte, when on both sides.
+    pub first_difference: Option<u64>,
+}
+
+struct Section {
+    name: String,
+    size: u64,
+    data: Vec<u8>,
+}
+
+fn sections(bytes: &[u8]) -> Result<Vec<Section>, String> {
+    let file = object::File::parse(bytes).map_err(|e| format!("not a readable ELF file: {e}"))?;
+    let mut out = Vec::new();
+    for s in file.sections() {
+        let name = s.name().unwrap_or("(unnamed)").to_string();
+        if name.is_empty() {
+            continue;
+        }
+        let data = s.data().map_err(|e| format!("section {name}: {e}"))?.to_vec();
+        out.push(Section { name, size: s.size(), data });
+    }
+    Ok(out)
+}
+
+fn keyed(list: Vec<Section>) -> Vec<((String, usize), Section)> {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    list.into_iter()
+        .map(|s| {
+            let n = seen.entry(s.name.clone()).or_default();
+            *n += 1;
+            ((s.name.clone(), *n), s)
+        })
+        .collect()
+}
+
+/// The sections that differ between two ELF files, in A's section order then B's extras.
+/// An empty list with differing files means the difference is outside every section (ELF or
+/// program headers, padding).
+pub fn section_changes(a: &[u8], b: &[u8]) -> Result<Vec<SectionChange>, String> {
+    let sa = keyed(sections(a)?);
+    let sb = keyed(sections(b)?);
+    let mut out = Vec::new();
+    for (key, x) in &sa {
+        match sb.iter().find(|(k, _)| k == key) {
+            Some((_, y)) if x.data == y.data && x.size == y.size => {}
+            Some((_, y)) => out.push(SectionChange {
+                name: x.name.clone(),
+                size_a: Some(x.size),
+                size_b: Some(y.size),
+                first_difference: Some(super::first_difference(&x.data, &y.data)),
+            }),
+            None => out.push(SectionChange {
+                name: x.name.clone(),
+                size_a: Some(x.size),
+                size_b: None,
+                first_difference: None,
+            }),
+        }
+    }
+    for (key, y) in &sb {
+        if !sa.iter().any(|(k, _)| k == key) {
+            out.push(SectionChange {
+                name: y.name.clone(),
+                size_a: None,
+                size_b: Some(y.size),
+                first_difference: None,
+            });
+        }
+    }
+    Ok(out)
+}
