@@ -294,7 +294,29 @@ impl Shared {
 /// Where this process sits in a cgroup hierarchy (`/` when unknown), from /proc/self/cgroup:
 /// the v1 line naming `controller`, or the v2 line (`0::`) for `None`.
 fn own_cgroup(controller: Option<&str>) -> String {
-    let text = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    cgroup_of("self", controller)
+}
+
+/// The folders of process `pid`'s cgroups in the `pids` and `memory` hierarchies (and the v2
+/// one): where a container engine put a container, for a [`Watch`].
+pub(crate) fn cgroups_of(pid: &str) -> Vec<PathBuf> {
+    let root = Path::new("/sys/fs/cgroup");
+    let mut v = Vec::new();
+    for (dir, ctrl) in [("pids", Some("pids")), ("memory", Some("memory")), ("", None)] {
+        let at = cgroup_of(pid, ctrl);
+        let base = if dir.is_empty() { root.to_path_buf() } else { root.join(dir) };
+        let d = base.join(at.trim_start_matches('/'));
+        // Never the root of a hierarchy (the whole host).
+        if at != "/" && d.is_dir() {
+            v.push(d);
+        }
+    }
+    v
+}
+
+/// [`own_cgroup`] of process `pid` (`self` for this one).
+fn cgroup_of(pid: &str, controller: Option<&str>) -> String {
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
     text.lines()
         .find_map(|l| {
             let mut f = l.splitn(3, ':');
