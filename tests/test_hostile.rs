@@ -40,6 +40,8 @@ fn workdir(root: &Path, script: &str, extra: &str) -> PathBuf {
 /// How a `git gitian build` ended: exit code (`None`: still running at the deadline, then
 /// killed), stderr, seconds.
 struct Run {
+    /// git-gitian's process id.
+    pid: u32,
     code: Option<i32>,
     stderr: String,
     secs: f64,
@@ -65,6 +67,7 @@ fn build(work: &Path, backend: &str, args: &[&str], env: &[(String, String)], li
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let pid = child.id();
     let mut pipe = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
@@ -83,7 +86,7 @@ fn build(work: &Path, backend: &str, args: &[&str], env: &[(String, String)], li
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    Run { code, stderr: reader.join().unwrap(), secs: start.elapsed().as_secs_f64() }
+    Run { pid, code, stderr: reader.join().unwrap(), secs: start.elapsed().as_secs_f64() }
 }
 
 /// The result file's out_manifest.
@@ -471,7 +474,94 @@ fn check_limit(backend: &str, script: &str, extra: &str, args: &[&str], says: &s
     assert!(run.stderr.contains(says), "{backend}: {}", run.stderr);
     assert!(run.stderr.contains("hint: raise it with --"), "{backend}: {}", run.stderr);
     assert!(!work.join("result/hostile-res.yml").exists());
+    let left = cgroups_of_run(run.pid);
+    assert!(left.is_empty(), "{backend}: cgroups left after the build: {left:#?}");
     run
+}
+
+/// The cgroups (any hierarchy, three levels deep) that the git-gitian with process id `pid`
+/// made for its guests (`gitian-<pid>-*`, LXC's `lxc.payload.gitian-<pid>-*`): a cgroup that
+/// still holds a process cannot be removed, so none left means nothing of the guest runs on.
+fn cgroups_of_run(pid: u32) -> Vec<PathBuf> {
+    let tag = format!("gitian-{pid}-");
+    let mut found = Vec::new();
+    let mut level = vec![PathBuf::from("/sys/fs/cgroup")];
+    for _ in 0..4 {
+        let mut next = Vec::new();
+        for d in level {
+            for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+                if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue;
+                }
+                if e.file_name().to_string_lossy().contains(&tag) {
+                    found.push(e.path());
+                } else {
+                    next.push(e.path());
+                }
+            }
+        }
+        level = next;
+    }
+    found
+}
+
+/// A tmpfs mounted on a folder for the life of the value (lazily unmounted when dropped).
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Self {
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "gg-hostile-tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "cannot mount a tmpfs on {}", dir.display());
+        Self(dir.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Disk full for real: the build folder (and so the guest's writable layer) on a 600 MiB
+/// tmpfs, the default disk limit (40 GiB, far more than there is). The script fills the
+/// disk; the build stops with the disk limit's failure while the file system still has its
+/// reserve, and the tmpfs is empty again afterwards.
+fn check_disk_full(backend: &str) {
+    let _guests = crate::common::guests::guest_lock();
+    let _lxc = (backend == "lxc").then(crate::common::guests::lxc_lock);
+    let root = Scratch::new(&format!("hostile-full-{backend}"));
+    let mnt = root.0.join("fs");
+    fs::create_dir_all(&mnt).unwrap();
+    let _tmpfs = Tmpfs::mount(&mnt, "600m");
+    let engines = Engines::for_kind(kind_of(backend));
+    let work = workdir(&mnt, "head -c 100G /dev/zero > big\n", "");
+    let run = build(&work, backend, &[], &engines.env(), 300);
+    assert_eq!(run.code, Some(2), "{backend} ({:.0} s): {}", run.secs, run.stderr);
+    assert!(run.stderr.contains("disk limit ("), "{backend}: {}", run.stderr);
+    assert!(run.stderr.contains("left free"), "{backend}: {}", run.stderr);
+    assert!(cgroups_of_run(run.pid).is_empty(), "{backend}");
+    let used = Command::new("df").args(["--output=used", "-B1M"]).arg(&mnt).output().unwrap();
+    let used: u64 =
+        String::from_utf8_lossy(&used.stdout).lines().nth(1).unwrap().trim().parse().unwrap();
+    assert!(used < 50, "{backend}: {used} MiB still used on the tmpfs after the build");
+}
+
+#[test]
+fn test_hostile_disk_full_on_a_tmpfs_sandbox() {
+    if !skip_unless_root() {
+        check_disk_full("sandbox");
+    }
+}
+
+#[test]
+fn test_hostile_disk_full_on_a_tmpfs_lxc() {
+    if !skip_unless_root() {
+        check_disk_full("lxc");
+    }
 }
 
 /// A fork bomb.
