@@ -641,3 +641,10 @@ fn test_hostile_disk_fill_hits_the_disk_limit_lxc() {
         check_limit("lxc", FILL, "", &["--disk", "300M"], "disk limit (300 MiB)");
     }
 }
+
+#[test]
+fn test_hostile_disk_fill_hits_the_disk_limit_docker() {
+    if !skip_unless_root() {
+        check_limit("docker", FILL, "", &["--disk", "300M"], "disk limit (300 MiB)");
+    }
+}
