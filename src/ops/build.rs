@@ -19,11 +19,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::out_manifest::manifest_of;
 use crate::core::assertion::BuildResult;
 use crate::core::buildscript::{InstallStep, build_script, in_manifest, install_steps};
 use crate::core::descriptor::{Descriptor, DescriptorError, personality};
 use crate::core::limits::{LimitHit, LimitSpec, Limits};
-use crate::core::manifest::{Entry, Manifest, sha256_hex};
+use crate::core::manifest::{Manifest, sha256_hex};
 use crate::guest::process;
 use crate::guest::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
 use crate::ops::base;
@@ -151,12 +152,12 @@ pub enum BuildError {
     Other(String),
 }
 
-fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BuildError {
+pub(crate) fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BuildError {
     let path = path.to_path_buf();
     move |source| BuildError::Io { what, path, source }
 }
 
-fn check_interrupt() -> Result<(), BuildError> {
+pub(crate) fn check_interrupt() -> Result<(), BuildError> {
     if process::interrupted() { Err(BuildError::Interrupted) } else { Ok(()) }
 }
 
@@ -166,8 +167,8 @@ fn guest_err(e: GuestError) -> BuildError {
 }
 
 /// Reads and parses the descriptor: its bytes (hashed into the in-manifest) and its meaning.
-/// The command line calls it before taking the [`lock`], so that a mistyped descriptor leaves
-/// nothing behind (not even `var/`).
+/// (The command line checks it through `ops::plan` before taking the [`lock`], so that a
+/// mistyped descriptor leaves nothing behind, not even `var/`.)
 pub fn read_descriptor(path: &Path) -> Result<(Vec<u8>, Descriptor), BuildError> {
     let text = fs::read(path).map_err(io("cannot read", path))?;
     let desc = Descriptor::parse_bytes(&path.to_string_lossy(), &text)?;
@@ -219,78 +220,6 @@ impl Drop for Running<'_> {
     fn drop(&mut self) {
         let _ = self.guest.destroy();
     }
-}
-
-/// sha256 manifest lines over the regular files under `dir` (dot files included), paths checked
-/// with Gitian's sanitizer. As Gitian's `find -type f`: symbolic links are neither followed nor
-/// listed (a link out of the tree would put a host file's hash in the manifest, a link to
-/// `/dev/zero` would never end), and FIFOs, sockets and devices are never opened. Stops with
-/// [`BuildError::Interrupted`] on Ctrl-C or SIGTERM, also in the middle of a large file.
-pub fn manifest_of(dir: &Path, label: &str) -> Result<String, BuildError> {
-    let mut entries = Vec::new();
-    if fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
-        walk(dir, dir, label, &mut entries)?;
-    }
-    Ok(Manifest { entries }.render())
-}
-
-fn walk(root: &Path, dir: &Path, label: &str, out: &mut Vec<Entry>) -> Result<(), BuildError> {
-    for entry in fs::read_dir(dir).map_err(io("cannot read", dir))? {
-        check_interrupt()?;
-        let entry = entry.map_err(io("cannot read", dir))?;
-        let path = entry.path();
-        // The entry's own type: never what a link points to.
-        let ft = entry.file_type().map_err(io("cannot read", &path))?;
-        if ft.is_dir() {
-            walk(root, &path, label, out)?;
-            continue;
-        }
-        if !ft.is_file() {
-            continue;
-        }
-        let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
-        if !rel.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@/.:+-".contains(&b)) {
-            return Err(BuildError::Other(format!("unsanitary string in {label}/{rel}")));
-        }
-        if let Some(hash) = hash_regular_file(&path)? {
-            out.push(Entry { path: rel, hash });
-        }
-    }
-    Ok(())
-}
-
-/// The sha256 of `path` if it is a regular file: opened without following a link or blocking
-/// (`O_NOFOLLOW | O_NONBLOCK`), its type checked on the open file, read in 1 MiB pieces with
-/// an interruption check between them. `None` when it is not a regular file (any more).
-fn hash_regular_file(path: &Path) -> Result<Option<String>, BuildError> {
-    use sha2::Digest;
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path);
-    let mut f = match f {
-        Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
-        Err(e) => return Err(io("cannot read", path)(e)),
-    };
-    if !f.metadata().map_err(io("cannot read", path))?.is_file() {
-        return Ok(None);
-    }
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        check_interrupt()?;
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io("cannot read", path)(e)),
-        };
-        hasher.update(&buf[..n]);
-    }
-    Ok(Some(crate::core::manifest::hex(&hasher.finalize())))
 }
 
 /// Merges `sha256  file.deb` lines: the base image's manifest and the packages fetched in the
@@ -560,29 +489,7 @@ fn build_one(
         guest.copy_in(&common, "cache").map_err(guest_err)?;
     }
 
-    for InstallStep { what, script } in &steps {
-        check_interrupt()?;
-        progress.info(&format!("{what} (log in var/install.log)"));
-        let t = Instant::now();
-        let script = format!("set -e\n{script}");
-        let code = guest
-            .exec(&Exec { script: &script, log: Some(&install_log), ..root("") })
-            .map_err(guest_err)?;
-        if code != 0 {
-            if let Some(hit) = guest.limit_hit() {
-                return Err(BuildError::Limit(hit));
-            }
-            return Err(BuildError::InstallFailed {
-                step: what.to_lowercase(),
-                code,
-                log: install_log.clone(),
-                tail: process::tail_of_file(&install_log, 20),
-            });
-        }
-        if t.elapsed().as_secs() >= 5 {
-            progress.info(&format!("  done in {:.0} s", t.elapsed().as_secs_f64()));
-        }
-    }
+    install(guest, &steps, &install_log, progress)?;
 
     progress.info("Creating package manifest");
     // The base image's apt cache is empty: only packages installed above can be in it.
@@ -669,6 +576,48 @@ fn build_one(
     Ok(manifest)
 }
 
+/// The package-installation steps, as root with the network, logged to `log`; a failed step
+/// that ran into a limit is that limit's failure.
+fn install(
+    guest: &mut dyn Guest,
+    steps: &[InstallStep],
+    log: &Path,
+    progress: &mut dyn Progress,
+) -> Result<(), BuildError> {
+    for InstallStep { what, script } in steps {
+        check_interrupt()?;
+        progress.info(&format!("{what} (log in var/install.log)"));
+        let t = Instant::now();
+        let script = format!("set -e\n{script}");
+        let code = guest
+            .exec(&Exec {
+                user: User::Root,
+                network: Network::Online,
+                setarch: None,
+                trace: false,
+                script: &script,
+                env: &[],
+                log: Some(log),
+            })
+            .map_err(guest_err)?;
+        if code != 0 {
+            if let Some(hit) = guest.limit_hit() {
+                return Err(BuildError::Limit(hit));
+            }
+            return Err(BuildError::InstallFailed {
+                step: what.to_lowercase(),
+                code,
+                log: log.to_path_buf(),
+                tail: process::tail_of_file(log, 20),
+            });
+        }
+        if t.elapsed().as_secs() >= 5 {
+            progress.info(&format!("  done in {:.0} s", t.elapsed().as_secs_f64()));
+        }
+    }
+    Ok(())
+}
+
 fn prepare_failed(code: i32) -> BuildError {
     BuildError::Other(format!("preparing the build environment failed (exit status {code})"))
 }
@@ -713,40 +662,6 @@ mod tests {
         let base = "aa  b_1.deb\ncc  a_1.deb\n";
         let fetched = "aa  b_1.deb\ndd  Z_2.deb\n";
         assert_eq!(merge_deb_manifests(base, fetched), "dd  Z_2.deb\ncc  a_1.deb\naa  b_1.deb\n");
-    }
-
-    #[test]
-    fn out_manifest_sorts_bytewise_and_refuses_spaces() {
-        let t = tempfile::tempdir().unwrap();
-        fs::create_dir_all(t.path().join("src")).unwrap();
-        fs::write(t.path().join("src/x"), "x").unwrap();
-        fs::write(t.path().join("a.tar.gz"), "").unwrap();
-        fs::write(t.path().join(".hidden"), "").unwrap();
-        let m = manifest_of(t.path(), "build/out").unwrap();
-        let names: Vec<&str> = m.lines().map(|l| &l[66..]).collect();
-        assert_eq!(names, [".hidden", "a.tar.gz", "src/x"]);
-        fs::write(t.path().join("a b"), "").unwrap();
-        let e = manifest_of(t.path(), "build/out").unwrap_err().to_string();
-        assert_eq!(e, "unsanitary string in build/out/a b");
-    }
-
-    #[test]
-    fn out_manifest_lists_regular_files_only_and_never_follows_links() {
-        let t = tempfile::tempdir().unwrap();
-        let d = t.path();
-        fs::write(d.join("real"), "real\n").unwrap();
-        std::os::unix::fs::symlink("/etc/hostname", d.join("x")).unwrap();
-        std::os::unix::fs::symlink("/dev/zero", d.join("z")).unwrap();
-        std::os::unix::fs::symlink("/etc", d.join("etc")).unwrap();
-        std::os::unix::fs::symlink("real", d.join("inner")).unwrap();
-        let fifo = d.join("fifo");
-        crate::process::run_ok(&crate::process::Invocation::new("mkfifo").arg(&fifo)).unwrap();
-        let m = manifest_of(d, "build/out").unwrap();
-        assert_eq!(m, format!("{}  real\n", sha256_hex(b"real\n")));
-        // A link as the folder itself is not walked either.
-        let link = t.path().join("out-link");
-        std::os::unix::fs::symlink("/etc", &link).unwrap();
-        assert_eq!(manifest_of(&link, "build/out").unwrap(), "");
     }
 
     #[test]
