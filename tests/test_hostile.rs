@@ -50,7 +50,7 @@ struct Run {
 /// The backend arguments of `git gitian build` for a backend name.
 fn backend_args(backend: &str) -> Vec<&str> {
     match backend {
-        "kvm" => vec!["--backend", "kvm", "--accel", "tcg", "-m", "1024"],
+        "kvm" => vec!["--backend", "kvm", "--accel", "tcg"],
         b => vec!["--backend", b],
     }
 }
@@ -59,6 +59,9 @@ fn backend_args(backend: &str) -> Vec<&str> {
 fn build(work: &Path, backend: &str, args: &[&str], env: &[(String, String)], limit: u64) -> Run {
     let mut all = vec!["build"];
     all.extend(backend_args(backend));
+    if backend == "kvm" && !args.contains(&"--memory") {
+        all.extend(["-m", "1024"]);
+    }
     all.extend(args);
     all.push("desc.yml");
     let mut child = crate::common::gitian_build_cmd(work, &all, &base_dir())
@@ -615,6 +618,13 @@ fn test_hostile_memory_hog_hits_the_memory_limit_sandbox() {
 fn test_hostile_memory_hog_hits_the_memory_limit_lxc() {
     if !skip_unless_root() {
         check_limit("lxc", HOG, "", &["--memory", "256M"], "memory limit (256 MiB)");
+    }
+}
+
+#[test]
+fn test_hostile_memory_hog_hits_the_memory_limit_kvm() {
+    if !skip_unless_root() {
+        check_limit("kvm", HOG, "", &["--memory", "384M"], "memory limit (384 MiB)");
     }
 }
 
