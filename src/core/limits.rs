@@ -200,10 +200,20 @@ pub struct LimitHit {
     pub value: u64,
     /// What was seen (`the out-of-memory killer ended a process`).
     pub detail: String,
+    /// The host's file system ran short before the disk limit was reached (git-gitian keeps
+    /// some of it free): raising the limit would not help.
+    pub host_full: bool,
 }
 
 impl fmt::Display for LimitHit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host_full {
+            return write!(
+                f,
+                "the build was stopped before it filled its host's disk: {}",
+                self.detail
+            );
+        }
         write!(
             f,
             "the build hit its {} limit ({}): {}",
@@ -215,8 +225,13 @@ impl fmt::Display for LimitHit {
 }
 
 impl LimitHit {
-    /// How to raise it.
+    /// How to raise it (or, when the host ran short, how to make room).
     pub fn hint(&self) -> String {
+        if self.host_full {
+            return "free space on that file system, or build in a folder on another one \
+                    (raising --disk would not help)"
+                .into();
+        }
         format!(
             "raise it with {} on the command line or 'limits: {{{}: ...}}' in the descriptor",
             self.which.option(),
@@ -261,8 +276,12 @@ mod tests {
 
     #[test]
     fn hit_says_which_value_and_how_to_raise() {
-        let h = LimitHit { which: Which::Memory, value: 4096, detail: "oom".into() };
+        let h =
+            LimitHit { which: Which::Memory, value: 4096, detail: "oom".into(), host_full: false };
         assert_eq!(h.to_string(), "the build hit its memory limit (4 GiB): oom");
         assert!(h.hint().contains("--memory") && h.hint().contains("limits: {memory: ...}"));
+        let full = LimitHit { which: Which::Disk, host_full: true, ..h };
+        assert!(full.hint().starts_with("free space on that file system"), "{}", full.hint());
+        assert_eq!(full.to_string(), "the build was stopped before it filled its host's disk: oom");
     }
 }

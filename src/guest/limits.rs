@@ -192,8 +192,9 @@ impl Shared {
 
     fn poll(&self, failed: bool) -> Option<LimitHit> {
         let l = self.limits;
-        let hit =
-            |which: Which, detail: String| Some(LimitHit { which, value: which.of(l), detail });
+        let hit = |which: Which, detail: String| {
+            Some(LimitHit { which, value: which.of(l), detail, host_full: false })
+        };
         let dirs = self.dirs();
         for d in &dirs {
             // A folder's counters, or a file of counters saved before a cgroup was removed
@@ -249,15 +250,13 @@ impl Shared {
         let free = s.f_bavail * s.f_frsize;
         let keep = reserve(s.f_blocks * s.f_frsize);
         if free < keep {
-            return hit(
-                Which::Disk,
-                format!(
-                    "only {} MiB were left free on the file system holding {} (git-gitian keeps {} MiB free)",
-                    free / MIB,
-                    path.display(),
-                    keep / MIB
-                ),
+            let detail = format!(
+                "only {} MiB were left free on the file system holding {} (git-gitian keeps {} MiB free)",
+                free / MIB,
+                path.display(),
+                keep / MIB
             );
+            return Some(LimitHit { host_full: true, ..hit(Which::Disk, detail)? });
         }
         None
     }

@@ -185,6 +185,7 @@ impl Guest for Kvm {
             which: Which::Memory,
             value: self.memory_mib,
             detail: "the guest kernel's out-of-memory killer ended a process".into(),
+            host_full: false,
         })
     }
 
