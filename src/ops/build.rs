@@ -12,7 +12,11 @@
 //! - a failed build leaves no result file and no guest; a second build in the same folder is
 //!   refused while one runs (`var/build.lock`);
 //! - which backend built it goes to `var/build-info`, not into the result (whose keys are
-//!   Gitian's, so results stay comparable).
+//!   Gitian's, so results stay comparable);
+//! - with `normalize: [...]` in the descriptor (ours), the archives of those formats in
+//!   `build/out` are normalised (timestamps capped at the reference time) before they are
+//!   hashed, and the result ends with a `normalized:` list of those formats (see
+//!   `ops::normalize::result_text` for why that key is safe for gsign and gverify).
 
 use std::fs;
 use std::io::Write;
@@ -27,7 +31,7 @@ use crate::guest::process;
 use crate::guest::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
 use crate::ops::base;
 use crate::ops::fetch::{self, FetchOptions, RemoteSpec};
-use crate::ops::publish;
+use crate::ops::{normalize, publish};
 
 /// What to build and how (gbuild's flags).
 #[derive(Debug, Clone)]
@@ -368,6 +372,16 @@ pub fn build(
         base_manifests.push((format!("{suite}-{arch}"), manifest));
     }
 
+    if !desc.normalize.is_empty() {
+        progress.info(&format!("Normalizing build/out ({})", desc.normalize.join(", ")));
+        let out = build_dir.join("out");
+        let done = normalize::build_outputs(&out, &desc.normalize, &reference)
+            .map_err(|e| BuildError::Other(format!("cannot normalize {e}")))?;
+        for o in done {
+            let rel = o.path.strip_prefix(&out).unwrap_or(&o.path).display().to_string();
+            progress.info(&format!("  {rel}: {}", o.changes.join(", ")));
+        }
+    }
     progress.info("Generating report");
     let out_manifest = manifest_of(&build_dir.join("out"), "build/out")?;
     let (cache_common_manifest, cache_package_manifest) = if desc.enable_cache {
@@ -383,7 +397,7 @@ pub fn build(
         cache_package_manifest,
     };
     let result_path = result_dir.join(format!("{}-res.yml", desc.name));
-    let text = result.render();
+    let text = normalize::result_text(&result, &desc.normalize);
     write_atomic(&result_path, &text)?;
     let result_sha256 = sha256_hex(text.as_bytes());
     let backend = guest.describe();

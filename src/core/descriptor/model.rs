@@ -4,6 +4,9 @@
 /// The architectures Gitian knows (spec §1, architecture table).
 pub const ARCHITECTURES: [&str; 3] = ["i386", "amd64", "linux64"];
 
+/// The archive formats a descriptor's `normalize:` list may name (`git gitian normalize`'s).
+pub const NORMALIZE_FORMATS: [&str; 4] = ["tar", "gzip", "zip", "ar"];
+
 /// A parsed and checked Gitian descriptor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descriptor {
@@ -39,6 +42,9 @@ pub struct Descriptor {
     pub docker_image_digests: Vec<String>,
     /// Output files allowed to be missing; `None` when the key is absent or null.
     pub optionals: Option<Vec<String>>,
+    /// Ours (Gitian ignores it): archive formats whose outputs are normalised before the
+    /// out_manifest is made, in the descriptor's order; empty when the key is absent.
+    pub normalize: Vec<String>,
 }
 
 impl Default for Descriptor {
@@ -60,6 +66,7 @@ impl Default for Descriptor {
             alternatives: Vec::new(),
             docker_image_digests: Vec::new(),
             optionals: None,
+            normalize: Vec::new(),
         }
     }
 }
