@@ -181,10 +181,7 @@ fn test_build_normalize_outputs_then_diff_and_sign_the_builds() {
     let assert = fs::read_to_string(&assert_path).unwrap();
     assert_eq!(
         assert,
-        format!(
-            "{}- release: '1.0'\n- name: normed\n- type: build\n- optionals:\n",
-            result(&a)
-        )
+        format!("{}- release: '1.0'\n- name: normed\n- type: build\n- optionals:\n", result(&a))
     );
     let gsign = "require 'yaml'; r = YAML.unsafe_load_file(ARGV[0]); r['release'] = '1.0'; \
                  r['name'] = 'normed'; r['type'] = 'build'; r['optionals'] = nil; print r.to_yaml";
@@ -234,7 +231,10 @@ fn test_diff_two_build_folders_of_check() {
     assert_eq!(paths, ["result/t-res.yml!/notes.txt", "result/u-res.yml"], "{v:#}");
     assert_eq!(nodes(&v)[1].1["presence"], "only_in_a");
     // the same build twice: same, whatever its logs say
-    sh(d, "rm var/check/one/result/u-res.yml && cp -a var/check/one var/check/three && echo other > var/check/three/var/build.log");
+    sh(
+        d,
+        "rm var/check/one/result/u-res.yml && cp -a var/check/one var/check/three && echo other > var/check/three/var/build.log",
+    );
     let out = run_in(d, &["diff", "var/check/one", "var/check/three"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     // without build/out it is a plain directory: every file is compared

@@ -94,9 +94,9 @@ pub fn run(args: DiffArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     };
     let report = diff_paths(&args.a, &args.b, &opts).map_err(|e| {
         let hint = match &e {
-            DiffError::Mismatch { .. } => {
-                Some("give two files, two directories, two *-res.yml result files or two build folders")
-            }
+            DiffError::Mismatch { .. } => Some(
+                "give two files, two directories, two *-res.yml result files or two build folders",
+            ),
             _ => None,
         };
         let err = CliError::new(e.to_string());

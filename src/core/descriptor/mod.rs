@@ -50,7 +50,8 @@ mod tests;
 
 pub use error::{Checked, DescriptorError, DescriptorWarning, ErrorKind};
 pub use model::{
-    ARCHITECTURES, Alternative, Descriptor, NORMALIZE_FORMATS, Remote, Repository, bits, personality,
+    ARCHITECTURES, Alternative, Descriptor, NORMALIZE_FORMATS, Remote, Repository, bits,
+    personality,
 };
 
 use checker::Checker;

@@ -573,8 +573,5 @@ fn test_descriptor_normalize_key() {
     let e = error(&minimal("normalize: tar\n"));
     assert_eq!(e.to_string(), "x.yml:11: 'normalize' must be a list");
     assert_eq!(e.hint.as_deref(), Some("found a string; write it as a list: [\"tar\"]"));
-    assert_eq!(
-        errors(&minimal("normalize: [1]\n")),
-        ["x.yml:11: 'normalize[0]' must be a string"]
-    );
+    assert_eq!(errors(&minimal("normalize: [1]\n")), ["x.yml:11: 'normalize[0]' must be a string"]);
 }

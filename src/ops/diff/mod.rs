@@ -282,11 +282,8 @@ fn compare_builds(
     let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     let mut out = Vec::new();
     for name in names {
-        let at = |presence| Node {
-            path: vec![format!("result/{name}")],
-            presence,
-            ..Node::default()
-        };
+        let at =
+            |presence| Node { path: vec![format!("result/{name}")], presence, ..Node::default() };
         match (a.get(name), b.get(name)) {
             (Some(x), Some(y)) => {
                 for mut node in compare_results(ctx, x, y)? {
