@@ -244,3 +244,32 @@ fn test_diff_two_build_folders_of_check() {
     let paths: Vec<String> = nodes(&v).into_iter().map(|(p, _)| p).collect();
     assert!(paths.contains(&"b2".to_string()) && paths.contains(&"build".to_string()), "{v:#}");
 }
+
+/// An output that cannot be normalised (a gzip header over garbage) fails the build with the
+/// file named, and leaves no result that could be signed.
+#[test]
+fn test_build_normalize_refuses_a_broken_archive() {
+    base();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("w");
+    fs::create_dir_all(&dir).unwrap();
+    let desc = descriptor("normalize: [gzip]\n").replace(
+        "script: |\n",
+        "script: |\n  printf '\\037\\213\\010\\000\\000\\000\\000\\000\\000\\003garbage' > $OUTDIR/bad.gz\n",
+    );
+    fs::write(dir.join("desc.yml"), desc).unwrap();
+    let out = gitian_build_cmd(&dir, &["build", "--backend", "sandbox", "desc.yml"], &base_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("error: cannot normalize ") && err.contains("build/out/bad.gz: "), "{err}");
+    assert!(!dir.join("result/normed-res.yml").exists());
+    let left: Vec<_> = fs::read_dir(dir.join("build/out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".normalize-"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}
