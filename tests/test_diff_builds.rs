@@ -125,7 +125,7 @@ fn test_build_normalize_outputs_then_diff_and_sign_the_builds() {
         let out = build(&d.join(dir), desc);
         if dir == "a" {
             let err = stderr(&out);
-            assert!(err.contains("Normalizing build/out (tar, gzip)"), "{err}");
+            assert!(err.contains("Normalising build/out (tar, gzip)"), "{err}");
             assert!(err.contains("  pkg.tar.gz: ") && err.contains("  notes.txt.gz: "), "{err}");
         }
         std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -263,7 +263,10 @@ fn test_build_normalize_refuses_a_broken_archive() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("error: cannot normalize ") && err.contains("build/out/bad.gz: "), "{err}");
+    assert!(
+        err.contains("error: cannot normalise ") && err.contains("build/out/bad.gz: "),
+        "{err}"
+    );
     assert!(!dir.join("result/normed-res.yml").exists());
     let left: Vec<_> = fs::read_dir(dir.join("build/out"))
         .unwrap()

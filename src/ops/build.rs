@@ -373,13 +373,14 @@ pub fn build(
     }
 
     if !desc.normalize.is_empty() {
-        progress.info(&format!("Normalizing build/out ({})", desc.normalize.join(", ")));
+        progress.info(&format!("Normalising build/out ({})", desc.normalize.join(", ")));
         let out = build_dir.join("out");
-        let done = normalize::build_outputs(&out, &desc.normalize, &reference)
-            .map_err(|e| match process::interrupted() {
+        let done = normalize::build_outputs(&out, &desc.normalize, &reference).map_err(|e| {
+            match process::interrupted() {
                 true => BuildError::Interrupted,
-                false => BuildError::Other(format!("cannot normalize {e}")),
-            })?;
+                false => BuildError::Other(format!("cannot normalise {e}")),
+            }
+        })?;
         for o in done {
             let rel = o.path.strip_prefix(&out).unwrap_or(&o.path).display().to_string();
             progress.info(&format!("  {rel}: {}", o.changes.join(", ")));
