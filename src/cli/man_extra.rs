@@ -222,6 +222,11 @@ fn extra(page: &str) -> Extra {
     match page {
         "git-gitian" | "git-gitian-build" | "git-gitian-make-base" => extra_build(page),
         "git-gitian-sign" | "git-gitian-verify" | "git-gitian-status" => extra_ledger(page),
+        "git-gitian-init"
+        | "git-gitian-hooks"
+        | "git-gitian-hooks-install"
+        | "git-gitian-hooks-uninstall"
+        | "git-gitian-hooks-run" => extra_setup(page),
         _ => extra_other(page),
     }
 }
@@ -353,7 +358,8 @@ fn extra_ledger(page: &str) -> Extra {
     }
 }
 
-fn extra_other(page: &str) -> Extra {
+/// The pages of setting a ledger up: init and hooks.
+fn extra_setup(page: &str) -> Extra {
     match page {
         "git-gitian-init" => Extra {
             examples: &[
@@ -396,6 +402,12 @@ fn extra_other(page: &str) -> Extra {
                 "git-gitian",
             ],
         },
+        _ => Extra::default(),
+    }
+}
+
+fn extra_other(page: &str) -> Extra {
+    match page {
         "git-gitian-lint" => Extra {
             examples: &[(
                 "git gitian lint contrib/gitian-descriptors/*.yml",
