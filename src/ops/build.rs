@@ -373,18 +373,12 @@ pub fn build(
     }
 
     if !desc.normalize.is_empty() {
-        progress.info(&format!("Normalising build/out ({})", desc.normalize.join(", ")));
-        let out = build_dir.join("out");
-        let done = normalize::build_outputs(&out, &desc.normalize, &reference).map_err(|e| {
-            match process::interrupted() {
+        let mut info = |line: &str| progress.info(line);
+        normalize::build_step(&build_dir.join("out"), &desc.normalize, &reference, &mut info)
+            .map_err(|e| match process::interrupted() {
                 true => BuildError::Interrupted,
                 false => BuildError::Other(format!("cannot normalise {e}")),
-            }
-        })?;
-        for o in done {
-            let rel = o.path.strip_prefix(&out).unwrap_or(&o.path).display().to_string();
-            progress.info(&format!("  {rel}: {}", o.changes.join(", ")));
-        }
+            })?;
     }
     progress.info("Generating report");
     let out_manifest = manifest_of(&build_dir.join("out"), "build/out")?;

@@ -393,6 +393,22 @@ pub fn build_outputs(
     normalize_tree(out, &formats, Clamp { time, overwrite: false }, 6)
 }
 
+/// The build's step for a descriptor's `normalize:` list: [`build_outputs`] on `build/out`,
+/// telling `info` what it does and each file it changed.
+pub fn build_step(
+    out: &Path,
+    names: &[String],
+    reference: &str,
+    info: &mut dyn FnMut(&str),
+) -> Result<(), NormalizeError> {
+    info(&format!("Normalising build/out ({})", names.join(", ")));
+    for o in build_outputs(out, names, reference)? {
+        let rel = o.path.strip_prefix(out).unwrap_or(&o.path).display().to_string();
+        info(&format!("  {rel}: {}", o.changes.join(", ")));
+    }
+    Ok(())
+}
+
 /// The result file's text, recording under `normalized:` the formats whose outputs were
 /// normalised before hashing (the descriptor's list: the same for every builder, whatever
 /// each one's archives held before). Without any, Gitian's bytes exactly.
