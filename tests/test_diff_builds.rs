@@ -199,9 +199,10 @@ fn test_build_normalize_outputs_then_diff_and_sign_the_builds() {
     assert!(gpg.status.success(), "{}", stderr(&gpg));
 }
 
-/// Build folders as `git gitian check` keeps them (`var/check/<build-name>/`): their results'
-/// manifests are compared and then the outputs beside them; logs and other files around them
-/// are not compared. Two result files, or a build folder and a plain directory, still work.
+/// Build folders as `git gitian check` keeps them (`var/check/<build-name>/`): with
+/// `result/*-res.yml` and `build/out`, their results' manifests are compared and then the
+/// outputs beside them; with `out/` and its `manifest`, the `out/` folders. Logs and other
+/// files around them are not compared. A folder of neither shape is compared file by file.
 #[test]
 fn test_diff_two_build_folders_of_check() {
     let t = tempfile::tempdir().unwrap();
@@ -236,6 +237,20 @@ fn test_diff_two_build_folders_of_check() {
         "rm var/check/one/result/u-res.yml && cp -a var/check/one var/check/three && echo other > var/check/three/var/build.log",
     );
     let out = run_in(d, &["diff", "var/check/one", "var/check/three"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // check's other layout: out/ beside its manifest, log and variations; only out/ counts
+    sh(
+        d,
+        "for n in 1 2; do k=var/check/control-$n && mkdir -p $k/out/sub && echo same > $k/out/sub/s.txt \
+         && echo v$n > $k/out/v.txt && echo log $n > $k/build.log && echo tz$n > $k/variations \
+         && (cd $k/out && sha256sum sub/s.txt v.txt) > $k/manifest; done",
+    );
+    let (code, v) = diff_json(d, "var/check/control-1", "var/check/control-2");
+    assert_eq!(code, 1);
+    let paths: Vec<String> = nodes(&v).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["v.txt"], "{v:#}");
+    sh(d, "echo v1 > var/check/control-2/out/v.txt");
+    let out = run_in(d, &["diff", "var/check/control-1", "var/check/control-2"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     // without build/out it is a plain directory: every file is compared
     sh(d, "mv var/check/three/build var/check/three/b2");

@@ -50,7 +50,8 @@ removed their archive metadata (member mtimes); the program embeds its build tim
 /// their manifests, then the outputs in build/out beside them when those are the files the
 /// manifests name), or two build folders (a directory holding build/out and result/*-res.yml:
 /// a Gitian work directory, or a build `git gitian check` keeps in var/check/<build-name>/),
-/// compared as their result files. Files are hashed first and looked inside only when their hashes
+/// compared as their result files (a kept build holding out/ and manifest instead: by its
+/// out/). Files are hashed first and looked inside only when their hashes
 /// differ; tar, gzip, xz, bzip2, zstd, zip/jar and ar/deb are read as streams, never extracted,
 /// and archives inside archives are followed. For each differing entry it names what differs:
 /// content, size, mtime, mode, owner/group, member order, link target, the compression header

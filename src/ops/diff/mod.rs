@@ -95,8 +95,9 @@ pub fn diff_paths(a: &Path, b: &Path, opts: &DiffOptions) -> Result<Report, Diff
     let mb = std::fs::metadata(b).map_err(read_err(b))?;
     let ctx = Ctx { opts, compared: Cell::new(0) };
     let differences = if ma.is_dir() && mb.is_dir() {
-        match (results_of(a), results_of(b)) {
-            (Some(ra), Some(rb)) => compare_builds(&ctx, &ra, &rb)?,
+        match (results_of(a), results_of(b), kept_out(a), kept_out(b)) {
+            (Some(ra), Some(rb), _, _) => compare_builds(&ctx, &ra, &rb)?,
+            (_, _, Some(oa), Some(ob)) => compare_dirs(&ctx, &oa, &ob)?,
             _ => compare_dirs(&ctx, a, b)?,
         }
     } else if ma.is_file() && mb.is_file() {
@@ -268,6 +269,13 @@ fn results_of(dir: &Path) -> Option<BTreeMap<String, PathBuf>> {
         }
     }
     (!found.is_empty()).then_some(found)
+}
+
+/// The outputs of a build `git gitian check` keeps without a result file: `<dir>/out` when
+/// `dir` holds `out/` and the `manifest` of it (and its log and variations, not compared).
+fn kept_out(dir: &Path) -> Option<PathBuf> {
+    let out = dir.join("out");
+    (out.is_dir() && dir.join("manifest").is_file()).then_some(out)
 }
 
 /// Two build folders: each result file of one compared with the one of the same name in the
