@@ -608,6 +608,30 @@ fn test_normalize_time_from_descriptor_or_source_date_epoch() {
     let two = listing("two.tar");
     assert!(two.contains("2020-06-01 00:00 src/a.txt"), "{two}");
     assert!(two.contains("2020-01-01 00:00 src/run.sh"), "{two}");
+    // the descriptor's normalize: list chooses the formats, as in the build; --only overrides
+    let zip_only = std::fs::read_to_string(d.join("d.yml")).unwrap() + "normalize: [zip]\n";
+    std::fs::write(d.join("z.yml"), zip_only).unwrap();
+    sh(
+        d,
+        &format!(
+            "touch -d '2024-05-05' src/a.txt && {TAR} -cf three.tar src && cp three.tar before.tar"
+        ),
+    );
+    let out = run_in(d, &["normalize", "--descriptor", "z.yml", "three.tar"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: three.tar: not an archive of the formats chosen (zip)\n"),
+        "{}",
+        stderr(&out)
+    );
+    sh(d, "cmp three.tar before.tar");
+    let out = run_in(d, &["normalize", "--descriptor", "z.yml", "--only", "tar", "three.tar"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        listing("three.tar").contains("2019-03-04 05:06 src/a.txt"),
+        "{}",
+        listing("three.tar")
+    );
     let bad = std::fs::read_to_string(d.join("d.yml")).unwrap().replace('"', "");
     std::fs::write(d.join("bad.yml"), bad).unwrap();
     let out = run_in(d, &["normalize", "--descriptor", "bad.yml", "one.tar"]);
