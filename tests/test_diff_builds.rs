@@ -117,7 +117,7 @@ fn out_manifest(dir: &Path) -> String {
 #[test]
 fn test_build_normalize_outputs_then_diff_and_sign_the_builds() {
     base();
-    let w = World::new(&["alice"]);
+    let w = World::new(&["alice", "bob"]);
     let d = w.root.path();
     let plain = descriptor("");
     let normed = descriptor("normalize: [tar, gzip]\n");
@@ -197,6 +197,17 @@ fn test_build_normalize_outputs_then_diff_and_sign_the_builds() {
     let sig = d.join("sigs/1.0/alice/normed-build.assert.sig");
     let gpg = w.gpg_verify(&sig, &assert_path);
     assert!(gpg.status.success(), "{}", stderr(&gpg));
+    // bob signs the other normalised build: verify finds the two in agreement
+    w.gitian_ok(&b, &["sign", "-s", "bob", "-r", "1.0", "-d", "../sigs", "desc.yml"]);
+    fs::create_dir_all(d.join("sigs/builder-keys")).unwrap();
+    for who in ["alice", "bob"] {
+        w.gpg.export_to(who, &d.join(format!("sigs/builder-keys/{who}.asc")));
+    }
+    let v =
+        w.gitian(d, &["verify", "-d", "sigs", "-r", "1.0", "--format", "gverify", "--no-markup"]);
+    let text = stdout(&v);
+    assert_eq!(v.status.code(), Some(0), "{text}{}", stderr(&v));
+    assert!(text.contains("alice: OK\n") && text.contains("bob: OK\n"), "{text}");
 }
 
 /// Build folders as `git gitian check` keeps them (`var/check/<build-name>/`): with
