@@ -1,7 +1,7 @@
 //! `git gitian diff` of whole builds, and a descriptor's `normalize:` (issue 15): real builds
 //! on the sandbox backend whose archives differ only in metadata, normalised before hashing,
-//! signed as gsign signs them; and build folders of the shape `git gitian check` keeps
-//! (`var/check/<build-name>/`: `build/out` and `result/*-res.yml`).
+//! signed as gsign signs them; build folders of the shapes `git gitian check` keeps
+//! (`var/check/<build-name>/`); and the bounds of a report (text lines, the --deep timeout).
 
 use std::fs;
 use std::path::Path;
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::common::guests::{base, base_dir};
 use crate::common::ledger::World;
-use crate::common::{gitian_build_cmd, run_in, stderr, stdout};
+use crate::common::{bin, gitian_build_cmd, run_in, stderr, stdout};
 
 /// Runs a bash script in `dir` with UTC and the C locale; returns its stdout; panics when it
 /// fails.
@@ -27,8 +27,10 @@ fn sh(dir: &Path, script: &str) -> String {
     stdout(&out)
 }
 
-fn diff_json(dir: &Path, a: &str, b: &str) -> (i32, Value) {
-    let out = run_in(dir, &["diff", "--format", "json", a, b]);
+fn diff_json(dir: &Path, a: &str, b: &str, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["diff", "--format", "json", a, b];
+    args.extend_from_slice(extra);
+    let out = run_in(dir, &args);
     let v = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&out), stderr(&out)));
     (out.status.code().unwrap_or(-1), v)
@@ -154,7 +156,7 @@ fn test_build_normalize_outputs_then_diff_and_sign_the_builds() {
 
     // diff of two build folders: what differs inside the plain builds' outputs, nothing in
     // the normalised ones'; the normalised against a plain one says so.
-    let (code, v) = diff_json(d, "c", "d");
+    let (code, v) = diff_json(d, "c", "d", &[]);
     assert_eq!(code, 1, "{v:#}");
     let found = nodes(&v);
     let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
@@ -169,7 +171,7 @@ fn test_build_normalize_outputs_then_diff_and_sign_the_builds() {
     assert_eq!(header["fields"][0][0], "mtime", "{v:#}");
     let out = run_in(d, &["diff", "a", "b"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    let (code, v) = diff_json(d, "a", "c");
+    let (code, v) = diff_json(d, "a", "c", &[]);
     assert_eq!(code, 1);
     let norm = nodes(&v).into_iter().find(|(p, _)| p == "(normalized)").unwrap().1;
     assert_eq!(norm["changes"][0]["a"], "tar gzip", "{v:#}");
@@ -229,7 +231,7 @@ fn test_diff_two_build_folders_of_check() {
             ),
         );
     }
-    let (code, v) = diff_json(d, "var/check/one", "var/check/two");
+    let (code, v) = diff_json(d, "var/check/one", "var/check/two", &[]);
     assert_eq!(code, 1, "{v:#}");
     let found = nodes(&v);
     assert_eq!(found.len(), 1, "{v:#}");
@@ -237,7 +239,7 @@ fn test_diff_two_build_folders_of_check() {
     assert_eq!(what(&found[0].1), ["sha256 (manifest)", "content", "text"], "{v:#}");
     // a result on one side only
     sh(d, "cp var/check/one/result/t-res.yml var/check/one/result/u-res.yml");
-    let (code, v) = diff_json(d, "var/check/one", "var/check/two");
+    let (code, v) = diff_json(d, "var/check/one", "var/check/two", &[]);
     assert_eq!(code, 1);
     let paths: Vec<String> = nodes(&v).into_iter().map(|(p, _)| p).collect();
     assert_eq!(paths, ["result/t-res.yml!/notes.txt", "result/u-res.yml"], "{v:#}");
@@ -256,7 +258,7 @@ fn test_diff_two_build_folders_of_check() {
          && echo v$n > $k/out/v.txt && echo log $n > $k/build.log && echo tz$n > $k/variations \
          && (cd $k/out && sha256sum sub/s.txt v.txt) > $k/manifest; done",
     );
-    let (code, v) = diff_json(d, "var/check/control-1", "var/check/control-2");
+    let (code, v) = diff_json(d, "var/check/control-1", "var/check/control-2", &[]);
     assert_eq!(code, 1);
     let paths: Vec<String> = nodes(&v).into_iter().map(|(p, _)| p).collect();
     assert_eq!(paths, ["v.txt"], "{v:#}");
@@ -265,7 +267,7 @@ fn test_diff_two_build_folders_of_check() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     // without build/out it is a plain directory: every file is compared
     sh(d, "mv var/check/three/build var/check/three/b2");
-    let (code, v) = diff_json(d, "var/check/one", "var/check/three");
+    let (code, v) = diff_json(d, "var/check/one", "var/check/three", &[]);
     assert_eq!(code, 1);
     let paths: Vec<String> = nodes(&v).into_iter().map(|(p, _)| p).collect();
     assert!(paths.contains(&"b2".to_string()) && paths.contains(&"build".to_string()), "{v:#}");
@@ -301,4 +303,63 @@ fn test_build_normalize_refuses_a_broken_archive() {
         .filter(|n| n.starts_with(".normalize-"))
         .collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
+}
+
+/// Text diffs are bounded (`--max-lines`, the rest counted in the table and the JSON), and
+/// `--deep` stops diffoscope at its timeout, says so, and leaves no process behind.
+#[test]
+fn test_diff_text_bound_and_deep_timeout() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    sh(
+        d,
+        "mkdir a b && seq 1 300 > a/n.txt && seq 1 300 | sed 's/$/x/' > b/n.txt \
+         && touch -d 2020-01-01 a/n.txt b/n.txt && tar -C a -cf a.tar n.txt && tar -C b -cf b.tar n.txt",
+    );
+    let (code, v) = diff_json(d, "a.tar", "b.tar", &["--max-lines", "20"]);
+    assert_eq!(code, 1);
+    let member = nodes(&v).into_iter().find(|(p, _)| p == "a.tar!/n.txt").unwrap().1;
+    let text = member["changes"].as_array().unwrap().iter().find(|c| c["kind"] == "text");
+    let text = text.expect("a text change");
+    assert_eq!(text["unified"].as_str().unwrap().lines().count(), 20, "{member:#}");
+    // 2 header lines, 1 hunk header, 300 removed and 300 added lines; 20 shown
+    assert_eq!(text["omitted_lines"], 603 - 20, "{member:#}");
+    let table = stdout(&run_in(d, &["diff", "--max-lines", "20", "a.tar", "b.tar"]));
+    assert!(table.contains("line diff below (583 more lines not shown)"), "{table}");
+    assert!(table.contains("[583 more lines of diff not shown]\n"), "{table}");
+
+    // A diffoscope that never finishes (and has a child of its own): stopped at the timeout,
+    // with its whole process group. The real one is run by the test above when installed.
+    let slow = d.join("slow-bin");
+    std::fs::create_dir(&slow).unwrap();
+    std::fs::write(slow.join("diffoscope"), "#!/bin/sh\necho started\nsleep 137 & wait\n").unwrap();
+    sh(d, "chmod 755 slow-bin/diffoscope");
+    let path = format!("{}:{}", slow.display(), std::env::var("PATH").unwrap());
+    let deep = |format: &str| {
+        let start = std::time::Instant::now();
+        let out = std::process::Command::new(bin())
+            .args(["diff", "--deep", "--deep-timeout", "1", "--format", format, "a.tar", "b.tar"])
+            .current_dir(d)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(start.elapsed().as_secs() < 30, "the timeout did not stop it");
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let table = deep("table");
+    assert!(table.contains("output below (stopped at the timeout)"), "{table}");
+    assert!(table.contains("a.tar!/n.txt (diffoscope):\nstarted\n"), "{table}");
+    let v: Value = serde_json::from_str(&deep("json")).unwrap();
+    let member = nodes(&v).into_iter().find(|(p, _)| p == "a.tar!/n.txt").unwrap().1;
+    let deep = member["changes"].as_array().unwrap().iter().find(|c| c["kind"] == "deep");
+    assert_eq!(deep.expect("a deep change")["timed_out"], true, "{member:#}");
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("sleep 137") || c.contains("slow-bin/diffoscope"))
+        .collect();
+    assert!(left.is_empty(), "left running after the timeout: {left:?}");
 }
