@@ -8,6 +8,7 @@ mod test_build;
 mod test_cli;
 mod test_completion;
 mod test_diff;
+mod test_diff_builds;
 mod test_formats;
 mod test_fuzz;
 mod test_hooks;

@@ -163,7 +163,7 @@ struct Extra {
 }
 
 /// Every README recipe, in README order.
-const README_EXAMPLES: [Example; 15] = [
+const README_EXAMPLES: [Example; 16] = [
     (
         "bash scripts/demo",
         "In a clone of git-gitian, as root: install the packages, build the tool, make a base image, build the bundled example, sign it as two throwaway builders and verify (as another user: sudo bash scripts/demo).",
@@ -212,12 +212,21 @@ const README_EXAMPLES: [Example; 15] = [
     ),
     ("git gitian diff --format json A B", "The same as JSON (schema git-gitian/diff/v1)."),
     ("git gitian diff --deep A B", "Also run diffoscope on each member that differs."),
+    (
+        "git gitian diff var/check/build-1 var/check/build-2",
+        "Two build folders (build/out and result/*-res.yml, as check keeps them), compared as their results.",
+    ),
 ];
 
 fn extra(page: &str) -> Extra {
     match page {
         "git-gitian" | "git-gitian-build" | "git-gitian-make-base" => extra_build(page),
         "git-gitian-sign" | "git-gitian-verify" | "git-gitian-status" => extra_ledger(page),
+        "git-gitian-init"
+        | "git-gitian-hooks"
+        | "git-gitian-hooks-install"
+        | "git-gitian-hooks-uninstall"
+        | "git-gitian-hooks-run" => extra_setup(page),
         _ => extra_other(page),
     }
 }
@@ -349,7 +358,8 @@ fn extra_ledger(page: &str) -> Extra {
     }
 }
 
-fn extra_other(page: &str) -> Extra {
+/// The pages of setting a ledger up: init and hooks.
+fn extra_setup(page: &str) -> Extra {
     match page {
         "git-gitian-init" => Extra {
             examples: &[
@@ -392,6 +402,12 @@ fn extra_other(page: &str) -> Extra {
                 "git-gitian",
             ],
         },
+        _ => Extra::default(),
+    }
+}
+
+fn extra_other(page: &str) -> Extra {
+    match page {
         "git-gitian-lint" => Extra {
             examples: &[(
                 "git gitian lint contrib/gitian-descriptors/*.yml",
@@ -402,7 +418,7 @@ fn extra_other(page: &str) -> Extra {
             see_also: &["git-gitian-build", "git-gitian"],
         },
         "git-gitian-diff" => Extra {
-            examples: &README_EXAMPLES[12..15],
+            examples: &README_EXAMPLES[12..16],
             environment: ENV_COMMON[2..].to_vec(),
             files: FILES_WORK[1..3].to_vec(),
             see_also: &["git-gitian-normalize", "git-gitian-build", "git-gitian"],

@@ -12,7 +12,11 @@
 //! - a failed build leaves no result file and no guest; a second build in the same folder is
 //!   refused while one runs (`var/build.lock`);
 //! - which backend built it goes to `var/build-info`, not into the result (whose keys are
-//!   Gitian's, so results stay comparable).
+//!   Gitian's, so results stay comparable);
+//! - with `normalize: [...]` in the descriptor (ours), the archives of those formats in
+//!   `build/out` are normalised (timestamps capped at the reference time) before they are
+//!   hashed, and the result ends with a `normalized:` list of those formats (see
+//!   `ops::normalize::result_text` for why that key is safe for gsign and gverify).
 
 use std::fs;
 use std::io::Write;
@@ -29,7 +33,7 @@ use crate::guest::process;
 use crate::guest::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
 use crate::ops::base;
 use crate::ops::fetch::{self, FetchOptions, RemoteSpec};
-use crate::ops::publish;
+use crate::ops::{normalize, publish};
 
 /// What to build and how (gbuild's flags).
 #[derive(Debug, Clone)]
@@ -346,6 +350,14 @@ pub fn build(
         base_manifests.push((format!("{suite}-{arch}"), manifest));
     }
 
+    if !desc.normalize.is_empty() {
+        let mut info = |line: &str| progress.info(line);
+        normalize::build_step(&build_dir.join("out"), &desc.normalize, &reference, &mut info)
+            .map_err(|e| match process::interrupted() {
+                true => BuildError::Interrupted,
+                false => BuildError::Other(format!("cannot normalise {e}")),
+            })?;
+    }
     check_interrupt()?;
     progress.info("Generating report");
     let out_manifest = manifest_of(&build_dir.join("out"), "build/out")?;
@@ -362,7 +374,7 @@ pub fn build(
         cache_package_manifest,
     };
     let result_path = result_dir.join(format!("{}-res.yml", desc.name));
-    let text = result.render();
+    let text = normalize::result_text(&result, &desc.normalize);
     // Ctrl-C during the report ends the build like anywhere else: no result.
     check_interrupt()?;
     write_atomic(&result_path, &text)?;

@@ -8,12 +8,12 @@ use super::chars::{
 };
 use super::checker::{At, Checker, Path};
 use super::error::DescriptorWarning;
-use super::model::{ARCHITECTURES, Descriptor};
+use super::model::{ARCHITECTURES, Descriptor, NORMALIZE_FORMATS};
 use super::positions::Seg;
 use super::tree::Node;
 
 /// Keys Gitian reads at the top level.
-const KNOWN_KEYS: [&str; 17] = [
+const KNOWN_KEYS: [&str; 18] = [
     "name",
     "distro",
     "suites",
@@ -31,6 +31,7 @@ const KNOWN_KEYS: [&str; 17] = [
     "docker_image_digests",
     "optionals",
     "limits",
+    "normalize",
 ];
 
 /// The top-level mapping's entries, and the first value of each string key.
@@ -69,6 +70,7 @@ impl Checker<'_> {
         self.apt_extras(&top, &mut d);
         self.docker_and_optionals(&top, &mut d);
         self.limits(&top, &mut d);
+        self.normalize(&top, &mut d);
         Some(d)
     }
 
@@ -348,6 +350,32 @@ impl Checker<'_> {
                 "mapping",
                 "write limits: {memory: 8G, processes: 4096, disk: 40G}",
             ),
+        }
+    }
+
+    /// `normalize`: optional list of [`NORMALIZE_FORMATS`], each at most once.
+    fn normalize(&mut self, top: &Top<'_>, d: &mut Descriptor) {
+        let path = Path::key("normalize");
+        let Some(v) = top.get("normalize").filter(|v| **v != Node::Null) else { return };
+        let formats = self.list_of_strings(&path, v, "normalize: [tar, gzip, zip]");
+        for (i, f) in formats.iter().enumerate() {
+            if !NORMALIZE_FORMATS.contains(&f.as_str()) {
+                self.invalid(
+                    &path.index(i),
+                    At::Value,
+                    format!("unknown normalize format '{}'", shown(f)),
+                    Some(format!("use some of {}", NORMALIZE_FORMATS.join(", "))),
+                );
+            } else if let Some(first) = formats[..i].iter().position(|g| g == f) {
+                self.invalid(
+                    &path.index(i),
+                    At::Value,
+                    format!("normalize format '{f}' is listed twice"),
+                    Some(format!("keep one (the first is normalize[{first}])")),
+                );
+            } else {
+                d.normalize.push(f.clone());
+            }
         }
     }
 }

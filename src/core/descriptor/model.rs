@@ -4,6 +4,9 @@
 /// The architectures Gitian knows (spec §1, architecture table).
 pub const ARCHITECTURES: [&str; 3] = ["i386", "amd64", "linux64"];
 
+/// The archive formats a descriptor's `normalize:` list may name (`git gitian normalize`'s).
+pub const NORMALIZE_FORMATS: [&str; 4] = ["tar", "gzip", "zip", "ar"];
+
 /// A parsed and checked Gitian descriptor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descriptor {
@@ -41,6 +44,9 @@ pub struct Descriptor {
     pub optionals: Option<Vec<String>>,
     /// `limits: {memory: 8G, processes: 4096, disk: 40G}` (git-gitian's; Gitian ignores it).
     pub limits: crate::core::limits::LimitSpec,
+    /// Ours (Gitian ignores it): archive formats whose outputs are normalised before the
+    /// out_manifest is made, in the descriptor's order; empty when the key is absent.
+    pub normalize: Vec<String>,
 }
 
 impl Default for Descriptor {
@@ -63,6 +69,7 @@ impl Default for Descriptor {
             docker_image_digests: Vec::new(),
             optionals: None,
             limits: Default::default(),
+            normalize: Vec::new(),
         }
     }
 }
