@@ -78,6 +78,8 @@ struct Shared {
     hit: Mutex<Option<LimitHit>>,
     cgroups: Mutex<Vec<PathBuf>>,
     kill: Mutex<Vec<u32>>,
+    /// A process whose child is the init of a pid namespace to count the tasks of.
+    namespace: Mutex<Option<u32>>,
     disk: Option<(PathBuf, u64)>,
 }
 
@@ -92,6 +94,7 @@ impl Watch {
             hit: Mutex::new(None),
             cgroups: Mutex::new(Vec::new()),
             kill: Mutex::new(Vec::new()),
+            namespace: Mutex::new(None),
             disk,
         });
         let s = Arc::clone(&shared);
@@ -115,6 +118,15 @@ impl Watch {
             && !c.contains(&dir)
         {
             c.push(dir);
+        }
+    }
+
+    /// Counts the tasks of the pid namespace whose init is `parent`'s child (the sandbox's
+    /// `unshare --fork`), replacing the previous one: as many as the processes limit is a hit
+    /// (the kernel's RLIMIT_NPROC refuses the next fork, and says so nowhere else).
+    pub(crate) fn watch_namespace(&self, parent: u32) {
+        if let Ok(mut n) = self.shared.namespace.lock() {
+            *n = Some(parent);
         }
     }
 
@@ -232,6 +244,15 @@ impl Shared {
                     "the kernel's out-of-memory killer ended a process of the guest".into(),
                 );
             }
+        }
+        if let Some(n) = self.namespace.lock().ok().and_then(|n| *n)
+            && let Some(tasks) = namespace_tasks(n)
+            && tasks >= l.processes
+        {
+            return hit(
+                Which::Processes,
+                format!("{tasks} processes ran in the guest: all it may have"),
+            );
         }
         let (path, start) = self.disk.as_ref()?;
         let s = rustix::fs::statvfs(path.as_path()).ok()?;
@@ -493,6 +514,29 @@ pub(crate) fn sweep_stale(parent: &Path, prefix: &str) {
             remove_cgroup(&e.path());
         }
     }
+}
+
+/// How many tasks (threads included, as RLIMIT_NPROC counts) run in the pid namespace of
+/// `parent`'s first child; `None` when it has none (yet, or any more).
+fn namespace_tasks(parent: u32) -> Option<u64> {
+    let children = fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    let init = children.split_whitespace().next()?;
+    let ns = fs::read_link(format!("/proc/{init}/ns/pid")).ok()?;
+    let mut tasks = 0;
+    for e in fs::read_dir("/proc").ok()?.flatten() {
+        let p = e.path();
+        if e.file_name().to_str().is_none_or(|n| !n.bytes().all(|b| b.is_ascii_digit())) {
+            continue;
+        }
+        if fs::read_link(p.join("ns/pid")).is_ok_and(|l| l == ns) {
+            let status = fs::read_to_string(p.join("status")).unwrap_or_default();
+            tasks += status
+                .lines()
+                .find_map(|l| l.strip_prefix("Threads:")?.trim().parse::<u64>().ok())
+                .unwrap_or(1);
+        }
+    }
+    Some(tasks)
 }
 
 /// The processes whose process group is `pgid` (from /proc).

@@ -72,6 +72,8 @@ struct State {
     cgroup: Option<limits::Cgroup>,
     /// Its limits, watched (dropped before the cgroup: fields drop in order).
     watch: limits::Watch,
+    /// The processes limit the setup script sets as RLIMIT_NPROC (0 with a cgroup).
+    nproc: u64,
 }
 
 /// What the first process in the namespace sets up before running the command. (Maintenance
@@ -97,7 +99,7 @@ impl Sandbox {
 
     /// Why the sandbox cannot run here, if it cannot.
     pub fn unavailable() -> Option<String> {
-        for p in ["unshare", "setpriv", "mount", "pivot_root", "hostname", "tar"] {
+        for p in ["unshare", "setpriv", "mount", "pivot_root", "hostname", "tar", "prlimit"] {
             if !util::on_path(p) {
                 return Some(format!("'{p}' (util-linux) is not installed"));
             }
@@ -138,8 +140,13 @@ impl State {
             (stdin, stdout, stderr),
             self.cgroup.as_ref(),
         )?;
-        // Without a cgroup, a hit limit (the disk) stops the namespace by its process group.
+        // Without a cgroup, a hit limit stops the namespace by its process group (its init
+        // dies with unshare, and the kernel kills the rest), and the processes limit is
+        // watched by counting the namespace's tasks.
         self.watch.kill_on_hit(vec![child.pid()]);
+        if self.nproc != 0 {
+            self.watch.watch_namespace(child.pid());
+        }
         Ok(child)
     }
 
@@ -161,6 +168,7 @@ impl State {
                     self.dir.join(format!("fstab.{net}")).display().to_string(),
                     net.into(),
                     switch,
+                    self.nproc.to_string(),
                 ]
             }
         }
@@ -257,7 +265,9 @@ impl Guest for Sandbox {
         for d in cgroup.iter().flat_map(|c| c.dirs()) {
             watch.watch_cgroup(d.clone());
         }
-        self.state = Some(State { mapping, dir, root: GuestUser::root(), build, cgroup, watch });
+        let nproc = if cgroup.is_some() { 0 } else { spec.limits.processes };
+        self.state =
+            Some(State { mapping, dir, root: GuestUser::root(), build, cgroup, watch, nproc });
         Ok(())
     }
 

@@ -16,14 +16,19 @@ use crate::process::piped::{self, Proc, Stdio};
 use crate::process::{self, Invocation};
 
 /// The setup script run by the host's `/bin/sh` as root inside the new namespaces.
-/// Arguments: fifo, error file, mode, then (guest mode) root, fstab, network, user switch;
-/// then `--` and the command.
+/// Arguments: fifo, error file, mode, then (guest mode) root, fstab, network, user switch,
+/// processes limit (0: none, the guest's cgroup limits them); then `--` and the command.
 pub(super) const SETUP: &str = r#"
 fail() { printf '%s\n' "$*" > "$ERRF"; printf 'gitian-sandbox: %s\n' "$*" >&2; exit 125; }
 FIFO=$1 ERRF=$2 MODE=$3; shift 3
 read _ < "$FIFO" || fail "no go-ahead from git-gitian"
 if [ "$MODE" = plain ]; then shift; exec "$@"; fi
-R=$1 FSTAB=$2 NET=$3 SWITCH=$4; shift 5
+R=$1 FSTAB=$2 NET=$3 SWITCH=$4 NPROC=$5; shift 6
+# Without a cgroup (no root): RLIMIT_NPROC, which the kernel counts per user namespace and
+# uid, so it caps this guest's processes and nothing of the caller's outside it.
+if [ "$NPROC" != 0 ]; then
+  prlimit --nproc="$NPROC" --pid $$ 2>>"$ERRF" || fail "cannot set the processes limit"
+fi
 # One mount(8) for the overlay root, /dev (this guest's skeleton with the host's null, zero,
 # full, random, urandom and tty bound in), /dev/pts, /dev/shm and /proc: see `fstab_text`.
 mount -a -T "$FSTAB" 2>>"$ERRF" || fail "cannot mount the guest's file systems ($FSTAB)"
