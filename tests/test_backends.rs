@@ -1312,7 +1312,13 @@ fn test_backends_cli_auto_says_which() {
         None => "using kvm".to_string(),
         Some(why) => format!("using lxc (kvm: {why}"),
     };
-    let out = gitian(&work, &["build", "desc.yml"]).env("USE_LXC", "yes").output().unwrap();
+    // A probe memory of its own: a fresh probe, whatever earlier runs remembered.
+    let cache = root.0.join("cache");
+    let out = gitian(&work, &["build", "desc.yml"])
+        .env("USE_LXC", "yes")
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{err}");
     assert!(err.contains(&expected), "{err}");

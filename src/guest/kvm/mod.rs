@@ -151,9 +151,16 @@ impl Guest for Kvm {
                 }
                 vm
             }
-            Err(BootError::Timeout(detail)) => {
-                let Some((next, warning)) = accel::after_timeout(self.accel, first, &detail) else {
-                    return Err(err(format!("guest did not boot: {detail}")));
+            Err(failed) => {
+                let fallback = match &failed {
+                    BootError::Timeout(detail) => accel::after_timeout(self.accel, first, detail),
+                    BootError::Failed(e) => accel::after_failure(self.accel, first, &e.to_string()),
+                };
+                let Some((next, warning)) = fallback else {
+                    return Err(match failed {
+                        BootError::Timeout(detail) => err(format!("guest did not boot: {detail}")),
+                        BootError::Failed(e) => e,
+                    });
                 };
                 self.store_probe(&spec.base, false);
                 self.warnings.push(warning);
@@ -166,7 +173,6 @@ impl Guest for Kvm {
                     Err(BootError::Failed(e)) => return Err(e),
                 }
             }
-            Err(BootError::Failed(e)) => return Err(e),
         };
         self.used = Some(used);
         self.vm = Some(vm);
