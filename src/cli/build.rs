@@ -169,56 +169,17 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     let workdir = std::env::current_dir()
         .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
     let config = GitConfig::load(&workdir);
-    let configured_base = config.path(crate::config::BASE_DIR, &workdir);
-    let base_dir_given = args.base_dir.is_some() || configured_base.is_some();
-    let opts = build::BuildOptions {
-        descriptor: args.descriptor.clone(),
-        commits: args.commit.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
-        urls: args.url.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
-        num_make: args.num_make,
-        limits: LimitSpec {
-            memory_mib: args.memory,
-            processes: args.processes,
-            disk_mib: args.disk,
-        },
-        upgrade: args.upgrade,
-        cache_read_only: args.cache_read_only,
-        fetch: fetch::FetchOptions {
-            skip_fetch: args.skip_fetch,
-            fetch_tags: args.fetch_tags,
-            fetch_branches: args.fetch_branches,
-        },
-        allow_sudo: args.allow_sudo,
-        base_dir: args.base_dir.clone().or(configured_base).unwrap_or_else(base::default_base_dir),
-        base_dir_given,
-    };
+    let opts = options(&args, &config, &workdir);
     let plan = plan::plan(&plan::PlanInput {
         descriptor: &opts.descriptor,
         commits: &opts.commits,
         urls: &opts.urls,
         base_dir: &opts.base_dir,
-        base_dir_given,
+        base_dir_given: opts.base_dir_given,
         skip_fetch: args.skip_fetch,
     })
     .map_err(plan_error)?;
-    let backend = args
-        .backend
-        .clone()
-        .or_else(|| config.get(crate::config::BACKEND).map(str::to_string))
-        .unwrap_or_else(|| "auto".to_string());
-    let selection: select::Selection =
-        backend.parse().map_err(|e: String| CliError::new(format!("--backend: {e}")))?;
-    let gitian_env = match selection {
-        select::Selection::Auto => select::from_gitian_env(|k| std::env::var(k).ok()),
-        _ => None,
-    };
-    // For `auto`: the base image a kvm build of this descriptor would boot first, which
-    // KVM's boot probe boots (once per host boot; the answer is remembered).
-    let kvm_base = plan.bases.first().map(|b| (b.dir.clone(), b.arch.clone()));
-    let probe = select::HostProbe { kvm_base, probe_cache: base::default_kvm_probe() };
-    let choice = select::resolve(&selection, gitian_env, &probe).map_err(|e| {
-        CliError::new(e).hint("pass --backend with one of the backends that can run here")
-    })?;
+    let (backend, selection, choice) = choose(&args, &config, &plan)?;
     if args.dry_run {
         ui.out(&render_plan(&plan, &backend, &choice));
         return Ok(ExitCode::SUCCESS);
@@ -266,6 +227,60 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         ui.info("Done.");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// gbuild's flags (and git config's base folder) as build options.
+fn options(args: &BuildArgs, config: &GitConfig, workdir: &std::path::Path) -> build::BuildOptions {
+    let configured_base = config.path(crate::config::BASE_DIR, workdir);
+    let base_dir_given = args.base_dir.is_some() || configured_base.is_some();
+    build::BuildOptions {
+        descriptor: args.descriptor.clone(),
+        commits: args.commit.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
+        urls: args.url.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
+        num_make: args.num_make,
+        limits: LimitSpec {
+            memory_mib: args.memory,
+            processes: args.processes,
+            disk_mib: args.disk,
+        },
+        upgrade: args.upgrade,
+        cache_read_only: args.cache_read_only,
+        fetch: fetch::FetchOptions {
+            skip_fetch: args.skip_fetch,
+            fetch_tags: args.fetch_tags,
+            fetch_branches: args.fetch_branches,
+        },
+        allow_sudo: args.allow_sudo,
+        base_dir: args.base_dir.clone().or(configured_base).unwrap_or_else(base::default_base_dir),
+        base_dir_given,
+    }
+}
+
+/// The backend asked for (flag, git config, else auto), parsed, and what it resolves to here.
+fn choose(
+    args: &BuildArgs,
+    config: &GitConfig,
+    plan: &plan::Plan,
+) -> Result<(String, select::Selection, select::Choice), CliError> {
+    let backend = args
+        .backend
+        .clone()
+        .or_else(|| config.get(crate::config::BACKEND).map(str::to_string))
+        .unwrap_or_else(|| "auto".to_string());
+    let selection: select::Selection =
+        backend.parse().map_err(|e: String| CliError::new(format!("--backend: {e}")))?;
+    let gitian_env = match selection {
+        select::Selection::Auto => select::from_gitian_env(|k| std::env::var(k).ok()),
+        _ => None,
+    };
+    // For `auto`: the base image a kvm build of this descriptor would boot first, which
+    // KVM's boot probe boots (once per host boot; the answer is remembered).
+    let kvm_base = plan.bases.first().map(|b| (b.dir.clone(), b.arch.clone()));
+    let probe = select::HostProbe { kvm_base, probe_cache: base::default_kvm_probe() };
+    let choice = select::resolve(&selection, gitian_env, &probe).map_err(|e| {
+        CliError::new(e).hint("pass --backend with one of the backends that can run here")
+    })?;
+    Ok((backend, selection, choice))
 }
 
 /// `--dry-run`'s text.
