@@ -117,9 +117,9 @@ impl clap::builder::TypedValueParser for BackendNames {
 }
 
 /// Progress lines through the Ui.
-struct UiProgress<'a> {
-    ui: &'a mut Ui,
-    start: std::time::Instant,
+pub(super) struct UiProgress<'a> {
+    pub(super) ui: &'a mut Ui,
+    pub(super) start: std::time::Instant,
 }
 
 impl build::Progress for UiProgress<'_> {
@@ -316,7 +316,7 @@ impl Drop for LogStream {
     }
 }
 
-fn plan_error(e: plan::PlanError) -> CliError {
+pub(super) fn plan_error(e: plan::PlanError) -> CliError {
     use plan::PlanError as E;
     match e {
         E::Descriptor(d) => {
@@ -421,7 +421,7 @@ fn run_matrix(
     }
 }
 
-fn build_error(e: build::BuildError) -> CliError {
+pub(super) fn build_error(e: build::BuildError) -> CliError {
     use build::BuildError as E;
     match e {
         E::Descriptor(d) => {

@@ -370,3 +370,42 @@ mod tests {
         assert!(prepare(&facts()).contains(SHIM_SOURCE));
     }
 }
+
+/// Run as the build user before the preparation: its name and ids, and its login environment
+/// in the order the backend gave it (read from `/proc/$$/environ`, not `env`, whose order is
+/// bash's).
+pub const WHO: &str = "printf 'gitian-check: id %s %s %s\\n' \"$(id -un)\" \"$(id -u)\" \"$(id -g)\"\n\
+                       tr '\\0' '\\n' < /proc/$$/environ | sed 's/^/gitian-check: env /'\n";
+
+/// Reads [`WHO`]'s output: the facts (CPUs from the preparation, `-j` from the caller) and the
+/// login environment as `K=V`.
+pub fn parse_who(text: &str, num_make: u32) -> Option<(Facts, Vec<String>)> {
+    let mut id = None;
+    let mut env = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("gitian-check: id ") {
+            let w: Vec<&str> = rest.split(' ').collect();
+            if w.len() == 3 {
+                id = Some((w[0].to_string(), w[1].parse().ok()?, w[2].parse().ok()?));
+            }
+        } else if let Some(kv) = line.strip_prefix("gitian-check: env ") {
+            env.push(kv.to_string());
+        }
+    }
+    let (user, uid, gid) = id?;
+    let get = |k: &str| env.iter().find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(str::to_string));
+    let facts = Facts { user, uid, gid, home: get("HOME")?, cpus: 1, num_make, path: get("PATH").unwrap_or_default() };
+    Some((facts, env))
+}
+
+#[cfg(test)]
+mod who_tests {
+    #[test]
+    fn who_is_read() {
+        let text = "gitian-check: id debian 1000 1000\ngitian-check: env HOME=/home/debian\ngitian-check: env PATH=/bin\n";
+        let (f, env) = super::parse_who(text, 2).unwrap();
+        assert_eq!((f.user.as_str(), f.uid, f.home.as_str(), f.path.as_str()), ("debian", 1000, "/home/debian", "/bin"));
+        assert_eq!(env, ["HOME=/home/debian", "PATH=/bin"]);
+        assert!(super::parse_who("gitian-check: id debian x 1\n", 2).is_none());
+    }
+}

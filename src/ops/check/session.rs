@@ -1,0 +1,308 @@
+//! One prepared guest for a whole check, and the builds made in it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::io;
+use crate::core::buildscript::{build_script, install_steps};
+use crate::core::check::report::{self, BuildRecord};
+use crate::core::check::script::{self, Launch};
+use crate::core::check::search::Builds;
+use crate::core::check::{Facts, Set, Variation};
+use crate::core::descriptor::{Descriptor, personality};
+use crate::core::manifest::Manifest;
+use crate::guest::process;
+use crate::guest::{Exec, Guest, GuestError, GuestSpec, Network, User};
+use crate::ops::build::{BuildError, BuildOptions, Progress, manifest_of};
+use crate::ops::fetch;
+
+/// A prepared guest and what the check learned of it.
+pub struct Session<'a> {
+    guest: &'a mut dyn Guest,
+    pub(super) progress: &'a mut dyn Progress,
+    workdir: PathBuf,
+    desc: Descriptor,
+    out_root: PathBuf,
+    /// The guest's facts.
+    pub facts: Facts,
+    login: Vec<String>,
+    personality: Option<&'static str>,
+    script: String,
+    /// Variations the guest cannot apply, and why.
+    pub cannot: Vec<(Variation, String)>,
+    supported: Set,
+    remote_copies: Vec<PathBuf>,
+    remote_srcs: Vec<PathBuf>,
+    cache: bool,
+    /// The backend, described.
+    pub backend: String,
+    /// The first control's outputs.
+    pub control: Option<Manifest>,
+    /// The last control built again.
+    pub last_control: Option<Manifest>,
+    /// Every build, in order.
+    pub records: Vec<BuildRecord>,
+    counters: [usize; 2],
+}
+
+fn guest_err(e: GuestError) -> BuildError {
+    if process::interrupted() { BuildError::Interrupted } else { BuildError::Guest(e) }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        let _ = self.guest.destroy();
+        for c in &self.remote_copies {
+            let _ = fs::remove_dir_all(c);
+        }
+    }
+}
+
+fn root<'s>(script: &'s str, log: &'s Path) -> Exec<'s> {
+    Exec {
+        user: User::Root,
+        network: Network::Offline,
+        setarch: None,
+        trace: false,
+        script,
+        env: &[],
+        log: Some(log),
+    }
+}
+
+impl<'a> Session<'a> {
+    /// Creates the guest, installs the packages, learns the build user and prepares the
+    /// variations.
+    pub fn start(
+        workdir: &Path,
+        opts: &BuildOptions,
+        desc: &Descriptor,
+        base: &Path,
+        reference: &str,
+        guest: &'a mut dyn Guest,
+        progress: &'a mut dyn Progress,
+    ) -> Result<Self, BuildError> {
+        let (suite, arch) = (desc.suites[0].clone(), desc.architectures[0].clone());
+        let out_root = workdir.join("var/check");
+        let steps = install_steps(desc, opts.upgrade);
+        let spec = GuestSpec {
+            distro: desc.distro.clone(),
+            suite: suite.clone(),
+            arch: arch.clone(),
+            base: base.to_path_buf(),
+            scratch: workdir.join(format!("var/guest-{suite}-{arch}")),
+            memory_mib: opts.memory,
+            cpus: opts.num_make,
+            network: !steps.is_empty(),
+        };
+        progress.info("Starting target (one for the whole check)");
+        let created = guest.create(&spec);
+        for w in guest.take_warnings() {
+            progress.warn(&w);
+        }
+        let mut s = Session {
+            backend: guest.describe(),
+            guest,
+            progress,
+            workdir: workdir.to_path_buf(),
+            desc: desc.clone(),
+            out_root: out_root.clone(),
+            facts: Facts {
+                user: String::new(),
+                uid: 0,
+                gid: 0,
+                home: String::new(),
+                cpus: 1,
+                num_make: opts.num_make,
+                path: String::new(),
+            },
+            login: vec![],
+            personality: personality(&arch),
+            script: build_script(desc, &arch, opts.num_make, opts.memory, reference),
+            cannot: vec![],
+            supported: Set::all(),
+            remote_copies: vec![],
+            remote_srcs: vec![],
+            cache: desc.enable_cache,
+            control: None,
+            last_control: None,
+            records: vec![],
+            counters: [0, 0],
+        };
+        created.map_err(guest_err)?;
+        let install_log = out_root.join("install.log");
+        for step in &steps {
+            s.progress.info(&format!("{} (log in var/check/install.log)", step.what));
+            let text = format!("set -e\n{}", step.script);
+            let code = s
+                .guest
+                .exec(&Exec { network: Network::Online, ..root(&text, &install_log) })
+                .map_err(guest_err)?;
+            if code != 0 {
+                return Err(BuildError::InstallFailed {
+                    step: step.what.to_lowercase(),
+                    code,
+                    log: install_log.clone(),
+                    tail: process::tail_of_file(&install_log, 20),
+                });
+            }
+        }
+        s.prepare()?;
+        // A worktree's `.git` points at the host's cache: the guest gets a standalone copy,
+        // made once and copied in for every build.
+        for (i, r) in desc.remotes.iter().enumerate() {
+            let copies = out_root.join(format!("remote-copy-{i}"));
+            s.remote_copies.push(copies.clone());
+            let src = fetch::standalone(&workdir.join("inputs").join(&r.dir), &copies)?;
+            s.remote_srcs.push(src);
+        }
+        Ok(s)
+    }
+
+    /// Who the build user is, then the preparation script and its probes.
+    fn prepare(&mut self) -> Result<(), BuildError> {
+        self.progress.info("Preparing the variations (log in var/check/prepare.log)");
+        let who_log = self.out_root.join("who.log");
+        let code = self
+            .guest
+            .exec(&Exec { user: User::Build, ..root(script::WHO, &who_log) })
+            .map_err(guest_err)?;
+        let text = fs::read_to_string(&who_log).unwrap_or_default();
+        let (facts, login) = script::parse_who(&text, self.facts.num_make)
+            .filter(|_| code == 0)
+            .ok_or_else(|| {
+                BuildError::Other(format!(
+                    "cannot learn the build user of the guest (exit status {code}; see {})",
+                    who_log.display()
+                ))
+            })?;
+        let log = self.out_root.join("prepare.log");
+        let text = script::prepare(&facts);
+        let code = self.guest.exec(&root(&text, &log)).map_err(guest_err)?;
+        let probes = script::parse_probes(&fs::read_to_string(&log).unwrap_or_default());
+        if let Some(why) = probes.fatal {
+            return Err(BuildError::Other(format!("the guest cannot run check builds: {why}")));
+        }
+        if code != 0 {
+            return Err(BuildError::Other(format!(
+                "preparing the guest for the check failed (exit status {code}; see {})",
+                log.display()
+            )));
+        }
+        self.facts = Facts { cpus: probes.cpus.unwrap_or(1), ..facts };
+        self.login = login;
+        self.supported = Set::all().minus(&Set::of(probes.cannot.iter().map(|(v, _)| *v)));
+        self.cannot = probes.cannot;
+        Ok(())
+    }
+
+    /// `experiment-3`, `control-4`.
+    pub fn next_name(&mut self, kind: &str) -> String {
+        let i = usize::from(kind == "experiment");
+        self.counters[i] += 1;
+        let n = self.counters[i] + if i == 0 { 2 } else { 0 };
+        format!("{kind}-{n}")
+    }
+
+    /// Copies the inputs into the reset home: files, remotes, caches.
+    fn copy_inputs(&mut self) -> Result<(), BuildError> {
+        for f in &self.desc.files {
+            let p = self.workdir.join("inputs").join(f);
+            self.guest.copy_in(&p, "build").map_err(guest_err)?;
+        }
+        for src in &self.remote_srcs {
+            self.guest.copy_in(src, "build").map_err(guest_err)?;
+        }
+        if self.cache {
+            let pkg = self.workdir.join("cache").join(&self.desc.name);
+            let common = self.workdir.join("cache/common");
+            for c in [pkg, common] {
+                fs::create_dir_all(&c).map_err(io("cannot create", &c))?;
+                self.guest.copy_in(&c, "cache").map_err(guest_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One build under `set`, kept in `var/check/<name>/`; returns its out manifest.
+    pub fn build(&mut self, name: &str, set: &Set) -> Result<Manifest, BuildError> {
+        if process::interrupted() {
+            return Err(BuildError::Interrupted);
+        }
+        let t = Instant::now();
+        let dir = self.out_root.join(name);
+        fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+        let log = dir.join("build.log");
+        let reset = script::reset(&self.facts);
+        let code = self.guest.exec(&root(&reset, &log)).map_err(guest_err)?;
+        if code != 0 {
+            return Err(BuildError::Other(format!(
+                "resetting the guest's home failed (exit status {code}; see {})",
+                log.display()
+            )));
+        }
+        self.copy_inputs()?;
+        let body = script::splice(&self.script, &self.desc.script, set, &self.facts)
+            .map_err(BuildError::Other)?;
+        let launch = Launch {
+            facts: &self.facts,
+            login: &self.login,
+            personality: self.personality,
+            supported: &self.supported,
+        };
+        let text = script::launcher(set, &launch, &body);
+        let code = self.guest.exec(&root(&text, &log)).map_err(guest_err)?;
+        if code != 0 {
+            return Err(BuildError::ScriptFailed {
+                code,
+                log: log.clone(),
+                tail: process::tail_of_file(&log, 20),
+            });
+        }
+        self.guest.copy_out("out", &dir).map_err(guest_err)?;
+        let text = manifest_of(&dir.join("out"), "build/out")?;
+        let manifest = Manifest::parse(&text);
+        for (file, body) in [("manifest", text), ("variations", format!("{}\n", set.label()))] {
+            let p = dir.join(file);
+            fs::write(&p, body).map_err(io("cannot write", &p))?;
+        }
+        let differing = match &self.control {
+            Some(c) => report::differing(c, &manifest),
+            None => vec![],
+        };
+        let seconds = t.elapsed().as_secs_f64();
+        let what = if set.is_empty() { "no variation".into() } else { set.label() };
+        let res = if differing.is_empty() {
+            "same".to_string()
+        } else {
+            format!("{} file(s) differ", differing.len())
+        };
+        self.progress.info(&format!("{name} ({what}): {res} ({seconds:.1} s)"));
+        self.records.push(BuildRecord {
+            name: name.to_string(),
+            set: set.clone(),
+            differing,
+            dir: format!("var/check/{name}"),
+            seconds,
+        });
+        Ok(manifest)
+    }
+}
+
+impl Builds for Session<'_> {
+    type Error = BuildError;
+
+    fn differing(&mut self, set: &Set) -> Result<Vec<String>, BuildError> {
+        let name = self.next_name("experiment");
+        self.build(&name, set)?;
+        Ok(self.records.last().map(|r| r.differing.clone()).unwrap_or_default())
+    }
+
+    fn control_again(&mut self) -> Result<Vec<String>, BuildError> {
+        let name = self.next_name("control");
+        let m = self.build(&name, &Set::empty())?;
+        self.last_control = Some(m);
+        Ok(self.records.last().map(|r| r.differing.clone()).unwrap_or_default())
+    }
+}
