@@ -55,7 +55,7 @@ pub struct CheckArgs {
     pub descriptor: PathBuf,
     /// Which variations: a comma list of NAME, +NAME, -NAME, all; a list that starts with
     /// -NAME starts from all (`-kernel` is every variation but kernel)
-    #[arg(long, value_name = "SPEC", default_value = "+all")]
+    #[arg(long, value_name = "SPEC", default_value = "+all", allow_hyphen_values = true)]
     pub variations: String,
     /// Output format
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
@@ -170,8 +170,9 @@ fn open_backend(
         CliError::new(e).hint("pass --backend with one of the backends that can run here")
     })?;
     if matches!(selection, select::Selection::All) || choice.backends.len() > 1 {
-        return Err(CliError::new("check runs on one backend")
-            .hint("pass --backend with one backend; `git gitian build --backend all` compares backends"));
+        return Err(CliError::new("check runs on one backend").hint(
+            "pass --backend with one backend; `git gitian build --backend all` compares backends",
+        ));
     }
     for note in &choice.notes {
         ui.info(note);

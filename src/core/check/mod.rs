@@ -310,10 +310,9 @@ pub fn values(v: Variation, f: &Facts) -> (String, String) {
         ),
         Variation::Home => (f.home.clone(), EXPERIMENT_HOME.into()),
         Variation::Shell => ("/bin/sh -> dash".into(), "/bin/sh -> bash".into()),
-        Variation::Environment => (
-            "nothing extra".into(),
-            format!("{}={}", EXPERIMENT_VARIABLE.0, EXPERIMENT_VARIABLE.1),
-        ),
+        Variation::Environment => {
+            ("nothing extra".into(), format!("{}={}", EXPERIMENT_VARIABLE.0, EXPERIMENT_VARIABLE.1))
+        }
         Variation::ExecPath => (f.path.clone(), format!("{}:{EXPERIMENT_PATH_SUFFIX}", f.path)),
     };
     (c, e)

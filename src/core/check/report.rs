@@ -126,7 +126,8 @@ pub fn differing(a: &Manifest, b: &Manifest) -> Vec<String> {
 
 /// [`differing`] with both hashes.
 pub fn file_diffs(control: &Manifest, other: &Manifest) -> Vec<FileDiff> {
-    let find = |m: &Manifest, p: &str| m.entries.iter().find(|e| e.path == p).map(|e| e.hash.clone());
+    let find =
+        |m: &Manifest, p: &str| m.entries.iter().find(|e| e.path == p).map(|e| e.hash.clone());
     let mut paths: Vec<&str> =
         control.entries.iter().chain(&other.entries).map(|e| e.path.as_str()).collect();
     paths.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
@@ -176,7 +177,16 @@ impl Report {
         };
         let w = [width(0), width(1), width(2)];
         let line = |c: [&str; 4]| {
-            format!("{:w0$}  {:w1$}  {:w2$}  {}\n", c[0], c[1], c[2], c[3], w0 = w[0], w1 = w[1], w2 = w[2])
+            format!(
+                "{:w0$}  {:w1$}  {:w2$}  {}\n",
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+                w0 = w[0],
+                w1 = w[1],
+                w2 = w[2]
+            )
         };
         out.push_str(&line(head));
         for c in &cells {
@@ -212,7 +222,9 @@ impl Report {
         let verdict = match self.verdict {
             Verdict::Reproducible => "reproducible under every tested variation",
             Verdict::NotReproducible => "not reproducible",
-            Verdict::Flaky => "flaky: not deterministic even without variation (no variation blamed)",
+            Verdict::Flaky => {
+                "flaky: not deterministic even without variation (no variation blamed)"
+            }
         };
         out.push_str(&format!("verdict: {verdict}\n"));
         out.push_str(&format!("outputs of every build: {}/<build-name>/out\n", self.outputs));
@@ -271,14 +283,38 @@ mod tests {
             backend: "sandbox".into(),
             verdict: Verdict::NotReproducible,
             rows: vec![
-                Row { variation: Variation::Clock, control: "real".into(), experiment: "+398 days".into(), status: Status::Ok },
-                Row { variation: Variation::Timezone, control: "unset".into(), experiment: "TZ=GMT-14".into(), status: Status::Culprit },
-                Row { variation: Variation::Hostname, control: "gitian".into(), experiment: "x".into(), status: Status::NotTested("no CAP_SYS_ADMIN".into()) },
+                Row {
+                    variation: Variation::Clock,
+                    control: "real".into(),
+                    experiment: "+398 days".into(),
+                    status: Status::Ok,
+                },
+                Row {
+                    variation: Variation::Timezone,
+                    control: "unset".into(),
+                    experiment: "TZ=GMT-14".into(),
+                    status: Status::Culprit,
+                },
+                Row {
+                    variation: Variation::Hostname,
+                    control: "gitian".into(),
+                    experiment: "x".into(),
+                    status: Status::NotTested("no CAP_SYS_ADMIN".into()),
+                },
             ],
-            culprits: vec![Set::of([Variation::Timezone]), Set::of([Variation::Locale, Variation::Shell])],
+            culprits: vec![
+                Set::of([Variation::Timezone]),
+                Set::of([Variation::Locale, Variation::Shell]),
+            ],
             differing: file_diffs(&control, &other),
             compared_with: "experiment-1".into(),
-            builds: vec![BuildRecord { name: "control-1".into(), set: Set::empty(), differing: vec![], dir: "var/check/control-1".into(), seconds: 1.25 }],
+            builds: vec![BuildRecord {
+                name: "control-1".into(),
+                set: Set::empty(),
+                differing: vec![],
+                dir: "var/check/control-1".into(),
+                seconds: 1.25,
+            }],
             outputs: "var/check".into(),
         }
     }
@@ -299,7 +335,14 @@ mod tests {
         assert!(t.contains("timezone   unset    TZ=GMT-14   culprit\n"), "{t}");
         assert!(t.contains("not tested: no CAP_SYS_ADMIN"), "{t}");
         assert!(t.contains("culprit: timezone\nculprit: locale + shell (only together)\nverdict: not reproducible\n"), "{t}");
-        assert!(t.contains(&format!("  a\n    control-1  {}\n    experiment-1 {}\n", "1".repeat(64), "3".repeat(64))), "{t}");
+        assert!(
+            t.contains(&format!(
+                "  a\n    control-1  {}\n    experiment-1 {}\n",
+                "1".repeat(64),
+                "3".repeat(64)
+            )),
+            "{t}"
+        );
     }
 
     #[test]

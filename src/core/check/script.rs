@@ -10,8 +10,8 @@
 
 use super::{
     CLOCK_DAYS, EXPERIMENT_BUILD_DIR, EXPERIMENT_DOMAIN, EXPERIMENT_HOME, EXPERIMENT_HOSTNAME,
-    EXPERIMENT_LANGUAGE, EXPERIMENT_LOCALE, EXPERIMENT_PATH_SUFFIX, EXPERIMENT_TZ,
-    EXPERIMENT_USER, EXPERIMENT_VARIABLE, Facts, Set, Variation, experiment_jobs,
+    EXPERIMENT_LANGUAGE, EXPERIMENT_LOCALE, EXPERIMENT_PATH_SUFFIX, EXPERIMENT_TZ, EXPERIMENT_USER,
+    EXPERIMENT_VARIABLE, Facts, Set, Variation, experiment_jobs,
 };
 use crate::core::manifest::sha256_hex;
 
@@ -314,12 +314,21 @@ mod tests {
     fn the_control_runs_the_script_unchanged() {
         assert_eq!(splice(SCRIPT, "echo hi", &Set::empty(), &facts()).unwrap(), SCRIPT);
         assert_eq!(splice(SCRIPT, "echo hi\n", &Set::empty(), &facts()).unwrap(), SCRIPT);
-        assert!(splice(SCRIPT, "something else entirely, longer than the script", &Set::empty(), &facts()).is_err());
+        assert!(
+            splice(
+                SCRIPT,
+                "something else entirely, longer than the script",
+                &Set::empty(),
+                &facts()
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn script_level_variations_come_after_the_prologue() {
-        let set = Set::of([Variation::Locale, Variation::Umask, Variation::BuildPath, Variation::Home]);
+        let set =
+            Set::of([Variation::Locale, Variation::Umask, Variation::BuildPath, Variation::Home]);
         let s = splice(SCRIPT, "echo hi", &set, &facts()).unwrap();
         assert!(s.ends_with(
             "NUM_PROCS=2\n\nexport LANG=et_EE.UTF-8\nexport LC_ALL=et_EE.UTF-8\nexport LANGUAGE=et_EE:fr\n\
@@ -329,9 +338,18 @@ mod tests {
 
     #[test]
     fn the_launcher_applies_only_what_the_guest_supports() {
-        let login = vec!["HOME=/home/debian".to_string(), "USER=debian".into(), "PATH=/usr/bin:/bin".into()];
+        let login = vec![
+            "HOME=/home/debian".to_string(),
+            "USER=debian".into(),
+            "PATH=/usr/bin:/bin".into(),
+        ];
         let supported = Set::all().minus(&Set::of([Variation::Hostname]));
-        let l = Launch { facts: &facts(), login: &login, personality: Some("x86_64"), supported: &supported };
+        let l = Launch {
+            facts: &facts(),
+            login: &login,
+            personality: Some("x86_64"),
+            supported: &supported,
+        };
         let control = launcher(&Set::empty(), &l, SCRIPT);
         assert!(control.contains("setpriv --reuid=1000 --regid=1000 --init-groups -- env -i 'HOME=/home/debian' 'USER=debian' 'PATH=/usr/bin:/bin' setarch x86_64 bash -x < \"$D/script\""), "{control}");
         assert!(control.contains("ln -sfn dash /bin/sh\n"));
@@ -362,11 +380,16 @@ mod tests {
 
     #[test]
     fn probes_are_read() {
-        let p = parse_probes("noise\ngitian-check: cpus 2\ngitian-check: ok clock\ngitian-check: no hostname the guest cannot (x)\ngitian-check: no bogus y\n");
+        let p = parse_probes(
+            "noise\ngitian-check: cpus 2\ngitian-check: ok clock\ngitian-check: no hostname the guest cannot (x)\ngitian-check: no bogus y\n",
+        );
         assert_eq!(p.cpus, Some(2));
         assert_eq!(p.cannot, [(Variation::Hostname, "the guest cannot (x)".to_string())]);
         assert_eq!(p.fatal, None);
-        assert_eq!(parse_probes("gitian-check: fail no setpriv").fatal.as_deref(), Some("no setpriv"));
+        assert_eq!(
+            parse_probes("gitian-check: fail no setpriv").fatal.as_deref(),
+            Some("no setpriv")
+        );
         assert!(prepare(&facts()).contains(SHIM_SOURCE));
     }
 }
@@ -393,8 +416,17 @@ pub fn parse_who(text: &str, num_make: u32) -> Option<(Facts, Vec<String>)> {
         }
     }
     let (user, uid, gid) = id?;
-    let get = |k: &str| env.iter().find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(str::to_string));
-    let facts = Facts { user, uid, gid, home: get("HOME")?, cpus: 1, num_make, path: get("PATH").unwrap_or_default() };
+    let get =
+        |k: &str| env.iter().find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(str::to_string));
+    let facts = Facts {
+        user,
+        uid,
+        gid,
+        home: get("HOME")?,
+        cpus: 1,
+        num_make,
+        path: get("PATH").unwrap_or_default(),
+    };
     Some((facts, env))
 }
 
@@ -404,7 +436,10 @@ mod who_tests {
     fn who_is_read() {
         let text = "gitian-check: id debian 1000 1000\ngitian-check: env HOME=/home/debian\ngitian-check: env PATH=/bin\n";
         let (f, env) = super::parse_who(text, 2).unwrap();
-        assert_eq!((f.user.as_str(), f.uid, f.home.as_str(), f.path.as_str()), ("debian", 1000, "/home/debian", "/bin"));
+        assert_eq!(
+            (f.user.as_str(), f.uid, f.home.as_str(), f.path.as_str()),
+            ("debian", 1000, "/home/debian", "/bin")
+        );
         assert_eq!(env, ["HOME=/home/debian", "PATH=/bin"]);
         assert!(super::parse_who("gitian-check: id debian x 1\n", 2).is_none());
     }

@@ -94,7 +94,11 @@ impl<B: Builds> Run<'_, B> {
         if surprising {
             let again = self.builds.control_again()?;
             let flaky = !again.is_empty();
-            self.trials.push(Trial { set: Set::empty(), differing: again.clone(), surprising: flaky });
+            self.trials.push(Trial {
+                set: Set::empty(),
+                differing: again.clone(),
+                surprising: flaky,
+            });
             if flaky {
                 self.flaky = Some(again);
                 return Ok(None);

@@ -119,7 +119,8 @@ pub fn check(
         fs::remove_dir_all(&out_root).map_err(io("cannot remove", &out_root))?;
     }
     fs::create_dir_all(&out_root).map_err(io("cannot create", &out_root))?;
-    let mut s = Session::start(workdir, &opts.build, &desc, &base_dir, &reference, guest, progress)?;
+    let mut s =
+        Session::start(workdir, &opts.build, &desc, &base_dir, &reference, guest, progress)?;
     let tested = opts.variations.minus(&Set::of(s.cannot.iter().map(|(v, _)| *v)));
     for (v, why) in &s.cannot {
         if opts.variations.has(*v) {

@@ -1,0 +1,196 @@
+//! `git gitian check` with real sandbox guests: each fixture under tests/fixtures/check/ has
+//! exactly one injected non-determinism, and the check must name exactly that culprit (or say
+//! flaky, or reproducible). The fixtures install no package, so each check takes seconds; the
+//! tests hold the guest lock so that two never fight for the cores.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::common::guests::{base, base_dir, guest_lock};
+use crate::common::{git, root, stderr, stdout};
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/check").join(format!("{name}.yml"))
+}
+
+/// `git gitian check --format json` of a fixture on `backend`; returns (exit code, report).
+fn check_in(dir: &Path, backend: &str, desc: &Path, extra: &[&str]) -> (i32, Value) {
+    let desc = desc.display().to_string();
+    let mut args = vec!["check", "--backend", backend, "--format", "json"];
+    args.extend_from_slice(extra);
+    args.push(&desc);
+    let out = crate::common::gitian_build_cmd(dir, &args, &base_dir()).output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let report = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("check {desc}: exit {code}, no JSON ({e}):\n{}", stderr(&out)));
+    (code, report)
+}
+
+fn check(backend: &str, name: &str) -> (i32, Value) {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    check_in(t.path(), backend, &fixture(name), &[])
+}
+
+fn culprits(report: &Value) -> Vec<Vec<String>> {
+    report["culprits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .collect()
+}
+
+/// The fixture named after a variation breaks under that variation alone.
+fn assert_culprit(backend: &str, name: &str, expected: &[&str]) {
+    let (code, report) = check(backend, name);
+    assert_eq!(report["verdict"], "not_reproducible", "{name}: {report:#}");
+    assert_eq!(code, 1, "{name}");
+    assert_eq!(culprits(&report), [expected.to_vec()], "{name}: {report:#}");
+    // Every differing file is named with both hashes.
+    let d = report["differing"].as_array().unwrap();
+    assert!(!d.is_empty(), "{name}");
+    for f in d {
+        assert_ne!(f["control"], f["other"], "{name}: {f}");
+    }
+}
+
+macro_rules! culprit_tests {
+    ($($test:ident: $fixture:literal => [$($v:literal),+];)*) => {$(
+        #[test]
+        fn $test() {
+            assert_culprit("sandbox", $fixture, &[$($v),+]);
+        }
+    )*};
+}
+
+culprit_tests! {
+    test_check_sandbox_names_clock: "clock" => ["clock"];
+    test_check_sandbox_names_timezone: "timezone" => ["timezone"];
+    test_check_sandbox_names_locale: "locale" => ["locale"];
+    test_check_sandbox_names_umask: "umask" => ["umask"];
+    test_check_sandbox_names_hostname: "hostname" => ["hostname"];
+    test_check_sandbox_names_build_path: "build_path" => ["build_path"];
+    test_check_sandbox_names_fileordering: "fileordering" => ["fileordering"];
+    test_check_sandbox_names_num_cpus: "num_cpus" => ["num_cpus"];
+    test_check_sandbox_names_kernel: "kernel" => ["kernel"];
+    test_check_sandbox_names_user: "user" => ["user"];
+    test_check_sandbox_names_home: "home" => ["home"];
+    test_check_sandbox_names_shell: "shell" => ["shell"];
+    test_check_sandbox_names_environment: "environment" => ["environment"];
+    test_check_sandbox_names_exec_path: "exec_path" => ["exec_path"];
+    test_check_sandbox_names_a_pair_only_together: "locale_shell" => ["locale", "shell"];
+}
+
+#[test]
+fn test_check_sandbox_random_output_is_flaky_and_blames_nothing() {
+    let (code, report) = check("sandbox", "random");
+    assert_eq!(report["verdict"], "flaky", "{report:#}");
+    assert_eq!(code, 1);
+    assert_eq!(report["culprit"], serde_json::json!([]));
+    assert_eq!(report["compared_with"], "control-2");
+    assert_eq!(report["differing"][0]["path"], "random.txt");
+    for v in report["variations"].as_array().unwrap() {
+        assert_eq!(v["status"], "undecided", "{v}");
+    }
+}
+
+/// A clean descriptor is reproducible; its control build is byte for byte what `git gitian
+/// build` gives; every build's outputs are kept under var/check/<build-name>/out; and the
+/// text report prints the table with both values of every variation.
+#[test]
+fn test_check_sandbox_clean_descriptor_is_reproducible_like_a_plain_build() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    let (code, report) = check_in(t.path(), "sandbox", &fixture("clean"), &[]);
+    assert_eq!((code, report["verdict"].as_str()), (0, Some("reproducible")), "{report:#}");
+    let names: Vec<&str> =
+        report["builds"].as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["control-1", "control-2", "experiment-1"]);
+    for v in report["variations"].as_array().unwrap() {
+        assert_eq!(v["status"], "ok", "{v}");
+    }
+    for b in &names {
+        assert!(t.path().join("var/check").join(b).join("out/d.tar").is_file(), "{b}");
+    }
+    let control = fs::read_to_string(t.path().join("var/check/control-1/manifest")).unwrap();
+    let desc = fixture("clean").display().to_string();
+    let out = crate::common::gitian_build_cmd(
+        t.path(),
+        &["build", "--backend", "sandbox", &desc],
+        &base_dir(),
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let result = fs::read_to_string(t.path().join("result/check-clean-res.yml")).unwrap();
+    for line in control.lines() {
+        assert!(result.contains(line), "{line} not in {result}");
+    }
+    // The text form.
+    let out = crate::common::gitian_build_cmd(
+        t.path(),
+        &["check", "-q", "--backend", "sandbox", "--variations", "timezone,user", &desc],
+        &base_dir(),
+    )
+    .output()
+    .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.contains("timezone      TZ unset (UTC)"), "{text}");
+    assert!(text.contains("user          debian (1000:1000)"), "{text}");
+    assert!(text.contains("not selected"), "{text}");
+    assert!(text.contains("verdict: reproducible under every tested variation\n"), "{text}");
+}
+
+/// `--variations` with a bare removal varies everything else; the removed variation is not
+/// blamed even though the fixture depends on it.
+#[test]
+fn test_check_sandbox_variations_flag_excludes_the_culprit() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    let (code, report) =
+        check_in(t.path(), "sandbox", &fixture("timezone"), &["--variations", "-timezone"]);
+    assert_eq!((code, report["verdict"].as_str()), (0, Some("reproducible")), "{report:#}");
+    let tz = &report["variations"][1];
+    assert_eq!(
+        (tz["name"].as_str(), tz["status"].as_str()),
+        (Some("timezone"), Some("not_selected"))
+    );
+    let (code, _) = check_in(t.path(), "sandbox", &fixture("timezone"), &["--variations", "-all"]);
+    assert_eq!(code, 2);
+}
+
+/// examples/hello (packages from the mirror, a git remote, a C program) is reproducible.
+#[test]
+fn test_check_sandbox_examples_hello_is_reproducible() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("hello-src");
+    fs::create_dir_all(&src).unwrap();
+    for f in ["Makefile", "hello.c"] {
+        fs::copy(root().join("examples/hello/src").join(f), src.join(f)).unwrap();
+    }
+    git(&src, &["init", "-q", "."]);
+    git(&src, &["add", "."]);
+    git(&src, &["commit", "-qm", "hello"]);
+    let sha = git(&src, &["rev-parse", "HEAD"]);
+    let work = t.path().join("w");
+    fs::create_dir_all(&work).unwrap();
+    let u = format!("hello={}", src.display());
+    let c = format!("hello={sha}");
+    let (code, report) = check_in(
+        &work,
+        "sandbox",
+        &root().join("examples/hello/gitian-hello.yml"),
+        &["-u", &u, "-c", &c],
+    );
+    assert_eq!((code, report["verdict"].as_str()), (0, Some("reproducible")), "{report:#}");
+    assert!(work.join("var/check/experiment-1/out/bin/hello").is_file());
+}
