@@ -162,8 +162,15 @@ fn test_check_sandbox_variations_flag_excludes_the_culprit() {
         (tz["name"].as_str(), tz["status"].as_str()),
         (Some("timezone"), Some("not_selected"))
     );
-    let (code, _) = check_in(t.path(), "sandbox", &fixture("timezone"), &["--variations", "-all"]);
-    assert_eq!(code, 2);
+    let desc = fixture("timezone").display().to_string();
+    let args = ["check", "--backend", "sandbox", "--variations", "-all", desc.as_str()];
+    let out = crate::common::gitian_build_cmd(t.path(), &args, &base_dir()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("error: --variations: '-all' selects no variation\nhint: "),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// examples/hello (packages from the mirror, a git remote, a C program) is reproducible.
