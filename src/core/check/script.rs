@@ -19,6 +19,12 @@ use crate::core::manifest::sha256_hex;
 pub const CONTROL_HOSTNAME: &str = "gitian";
 /// The check's folder in the guest: the shim, its settings, the pristine home, the script.
 pub const STATE_DIR: &str = "/var/lib/gitian-check";
+/// The folder the host copies its cached preparation into (under the home).
+pub const IMPORT_DIR: &str = "gitian-check-import";
+/// The folder of prepared files, in the host's cache and in the guest.
+pub const PREPARED_DIR: &str = "gitian-check-prepared";
+/// The experiment locale's folder under /usr/lib/locale.
+pub const LOCALE_DIR: &str = "et_EE.utf8";
 /// The shim's source (`vary.c`).
 pub const SHIM_SOURCE: &str = include_str!("vary.c");
 
@@ -52,16 +58,26 @@ pub fn prepare(f: &Facts) -> String {
         uid = f.uid,
         gid = f.gid
     ));
+    // What an earlier check on this base image made (the shim, the locale), copied in by the
+    // host from its cache: taken instead of made again.
+    s.push_str(&format!(
+        "I=\"$H/{IMPORT_DIR}/{PREPARED_DIR}\"\n\
+         if [ -f \"$I/vary.so\" ] && [ -d \"$I/{LOCALE_DIR}\" ]; then\n\
+         \x20 cp \"$I/vary.so\" \"$D/vary.so\" && mkdir -p /usr/lib/locale && rm -rf /usr/lib/locale/{LOCALE_DIR} && cp -a \"$I/{LOCALE_DIR}\" /usr/lib/locale/ && chown -R 0:0 \"$D/vary.so\" /usr/lib/locale/{LOCALE_DIR} && touch \"$D/imported\"\n\
+         fi\nrm -rf \"$H/{IMPORT_DIR}\"\n"
+    ));
     s.push_str(&heredoc("\"$D/vary.c\"", SHIM_SOURCE));
     s.push_str(concat!(
         "mkdir -p \"$D/t\" && : > \"$D/t/a\" && : > \"$D/t/b\" && : > \"$D/t/c\"\n",
-        "if ! command -v gcc >/dev/null; then\n",
+        "if [ -f \"$D/vary.so\" ]; then :\n",
+        "elif ! command -v gcc >/dev/null; then\n",
         "  say no clock no C compiler in the guest to build the LD_PRELOAD shim\n",
         "  say no fileordering no C compiler in the guest to build the LD_PRELOAD shim\n",
         "elif ! gcc -O2 -shared -fPIC -o \"$D/vary.so\" \"$D/vary.c\" -ldl 2>\"$D/cc.log\"; then\n",
         "  say no clock the LD_PRELOAD shim does not compile: \"$(head -1 \"$D/cc.log\")\"\n",
         "  say no fileordering the LD_PRELOAD shim does not compile: \"$(head -1 \"$D/cc.log\")\"\n",
-        "else\n",
+        "fi\n",
+        "if [ -f \"$D/vary.so\" ]; then\n",
         "  printf 'clock=0\\nreaddir=natural\\n' > \"$D/vary\"\n",
         "  echo \"$D/vary.so\" >> /etc/ld.so.preload\n",
         "  a=$(ls -U \"$D/t\" | tr '\\n' ,); t0=$(date +%s)\n",
@@ -73,11 +89,10 @@ pub fn prepare(f: &Facts) -> String {
         "fi\n",
     ));
     s.push_str(&format!(
-        "localedef -i {lang} -c -f UTF-8 {loc} >\"$D/locale.log\" 2>&1\n\
-         if locale -a 2>/dev/null | grep -qix {short}; then say ok locale; else say no locale localedef cannot make {loc}: \"$(tail -1 \"$D/locale.log\")\"; fi\n",
+        "[ -d /usr/lib/locale/{LOCALE_DIR} ] || localedef -i {lang} -c -f UTF-8 /usr/lib/locale/{LOCALE_DIR} >\"$D/locale.log\" 2>&1\n\
+         if [ \"$(LC_ALL={loc} locale charmap 2>&1)\" = UTF-8 ]; then say ok locale; else say no locale localedef cannot make {loc}: \"$(tail -1 \"$D/locale.log\")\"; fi\n",
         lang = EXPERIMENT_LOCALE.split('.').next().unwrap_or("et_EE"),
         loc = EXPERIMENT_LOCALE,
-        short = q(&EXPERIMENT_LOCALE.replace("UTF-8", "utf8")),
     ));
     s.push_str(concat!(
         "if cat /proc/sys/kernel/hostname > \"$D/h\" 2>/dev/null && cat \"$D/h\" > /proc/sys/kernel/hostname 2>/dev/null; then say ok hostname\n",
@@ -95,6 +110,13 @@ pub fn prepare(f: &Facts) -> String {
          else say no user useradd failed; fi\n\
          rm -rf \"$D/home\" && cp -a \"$H\" \"$D/home\" || {{ say fail cannot copy the home \"$H\"; exit 3; }}\n"
     ));
+    // Offer what was made to the host's cache (the home is reset before every build).
+    s.push_str(&format!(
+        "if [ ! -e \"$D/imported\" ] && [ -f \"$D/vary.so\" ] && [ -d /usr/lib/locale/{LOCALE_DIR} ]; then\n\
+         \x20 mkdir -p \"$H/{PREPARED_DIR}\" && cp \"$D/vary.so\" \"$H/{PREPARED_DIR}/\" && cp -a /usr/lib/locale/{LOCALE_DIR} \"$H/{PREPARED_DIR}/\" && chown -R {}:{} \"$H/{PREPARED_DIR}\" && say export\n\
+         fi\n",
+        f.uid, f.gid
+    ));
     s
 }
 
@@ -107,6 +129,8 @@ pub struct Probes {
     pub cpus: Option<u32>,
     /// Why no build can run, if none can.
     pub fatal: Option<String>,
+    /// Whether the guest offers its preparation for the host's cache.
+    pub export: bool,
 }
 
 /// Reads the preparation's `gitian-check:` lines (other lines are ignored).
@@ -118,6 +142,7 @@ pub fn parse_probes(text: &str) -> Probes {
         match word {
             "cpus" => p.cpus = rest.trim().parse().ok(),
             "fail" => p.fatal = Some(rest.trim().to_string()),
+            "export" => p.export = true,
             "no" => {
                 let (name, why) = rest.split_once(' ').unwrap_or((rest, "not possible here"));
                 if let Some(v) = Variation::from_name(name) {

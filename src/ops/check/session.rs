@@ -11,7 +11,7 @@ use crate::core::check::script::{self, Launch};
 use crate::core::check::search::Builds;
 use crate::core::check::{Facts, Set, Variation};
 use crate::core::descriptor::{Descriptor, personality};
-use crate::core::manifest::Manifest;
+use crate::core::manifest::{Manifest, sha256_hex};
 use crate::guest::process;
 use crate::guest::{Exec, Guest, GuestError, GuestSpec, Network, User};
 use crate::ops::build::{BuildError, BuildOptions, Progress, manifest_of};
@@ -148,7 +148,7 @@ impl<'a> Session<'a> {
                 });
             }
         }
-        s.prepare()?;
+        s.prepare(base)?;
         // A worktree's `.git` points at the host's cache: the guest gets a standalone copy,
         // made once and copied in for every build.
         for (i, r) in desc.remotes.iter().enumerate() {
@@ -160,8 +160,38 @@ impl<'a> Session<'a> {
         Ok(s)
     }
 
+    /// The host's cache of this base image's preparation: (the folder, whether it is there).
+    fn cache_of(base: &Path) -> (PathBuf, bool) {
+        let sums = fs::read(base.join("SHA256SUMS")).unwrap_or_default();
+        let key = sha256_hex(
+            &[&sums[..], script::SHIM_SOURCE.as_bytes(), script::LOCALE_DIR.as_bytes()].concat(),
+        );
+        let dir = crate::config::check_cache_dir().join(&key[..24]);
+        let there = dir.join(script::PREPARED_DIR).join("vary.so").is_file();
+        (dir, there)
+    }
+
+    /// Keeps what the guest made for the next check on this base image.
+    fn keep_prepared(&mut self, cache: &Path) -> Result<(), BuildError> {
+        let parent = cache.parent().unwrap_or(cache);
+        fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
+        let tmp = parent.join(format!(".tmp-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).map_err(io("cannot create", &tmp))?;
+        let copied = self.guest.copy_out(script::PREPARED_DIR, &tmp).map_err(guest_err);
+        if copied.is_err() || fs::rename(&tmp, cache).is_err() {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        copied
+    }
+
     /// Who the build user is, then the preparation script and its probes.
-    fn prepare(&mut self) -> Result<(), BuildError> {
+    fn prepare(&mut self, base: &Path) -> Result<(), BuildError> {
+        let (cache, cached) = Self::cache_of(base);
+        if cached {
+            let from = cache.join(script::PREPARED_DIR);
+            self.guest.copy_in(&from, script::IMPORT_DIR).map_err(guest_err)?;
+        }
         self.progress.info("Preparing the variations (log in var/check/prepare.log)");
         let who_log = self.out_root.join("who.log");
         let code = self
@@ -189,6 +219,9 @@ impl<'a> Session<'a> {
                 "preparing the guest for the check failed (exit status {code}; see {})",
                 log.display()
             )));
+        }
+        if probes.export {
+            self.keep_prepared(&cache)?;
         }
         self.facts = Facts { cpus: probes.cpus.unwrap_or(1), ..facts };
         self.login = login;
