@@ -95,7 +95,7 @@ pub fn prepare(f: &Facts) -> String {
         loc = EXPERIMENT_LOCALE,
     ));
     s.push_str(concat!(
-        "if cat /proc/sys/kernel/hostname > \"$D/h\" 2>/dev/null && cat \"$D/h\" > /proc/sys/kernel/hostname 2>/dev/null; then say ok hostname\n",
+        "if hostname > \"$D/h\" && { { cat \"$D/h\" > /proc/sys/kernel/hostname; } 2>/dev/null || hostname \"$(cat \"$D/h\")\" 2>/dev/null; }; then say ok hostname\n",
         "else say no hostname the guest cannot set its host name '(no CAP_SYS_ADMIN over its UTS namespace)'; fi\n",
         "m=$(uname -m)\n",
         "if [ \"$(setarch \"$m\" --uname-2.6 uname -r 2>\"$D/k.log\" | cut -c1-4)\" = 2.6. ]; then say ok kernel\n",
@@ -262,9 +262,11 @@ pub fn launcher(set: &Set, l: &Launch<'_>, script: &str) -> String {
         } else {
             (CONTROL_HOSTNAME, "(none)")
         };
+        // /proc/sys is read-only in an LXC container, where hostname(1) still works.
         s.push_str(&format!(
-            "printf '%s\\n' {h} > /proc/sys/kernel/hostname\nprintf '%s\\n' {} > /proc/sys/kernel/domainname\n",
-            q(d)
+            "{{ printf '%s\\n' {h} > /proc/sys/kernel/hostname; }} 2>/dev/null || hostname {h}\n\
+             {{ printf '%s\\n' {d} > /proc/sys/kernel/domainname; }} 2>/dev/null || domainname {d}\n",
+            d = q(d)
         ));
     }
     if l.supported.has(Variation::Shell) {
