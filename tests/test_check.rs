@@ -201,3 +201,48 @@ fn test_check_sandbox_examples_hello_is_reproducible() {
     assert_eq!((code, report["verdict"].as_str()), (0, Some("reproducible")), "{report:#}");
     assert!(work.join("var/check/experiment-1/out/bin/hello").is_file());
 }
+
+/// Every fixture on LXC, in one test (the machine is small): the same verdicts and culprits as
+/// on the sandbox, the host name included (set with hostname(1): /proc/sys is read-only there).
+#[test]
+fn test_check_lxc_names_every_culprit() {
+    if let Some(why) = git_gitian::guest::lxc::Lxc::unavailable() {
+        crate::common::skip(&why);
+        return;
+    }
+    let _g = guest_lock();
+    let _lxc = crate::common::guests::lxc_lock();
+    base();
+    let expected: &[(&str, &str, &[&str])] = &[
+        ("clean", "reproducible", &[]),
+        ("random", "flaky", &[]),
+        ("clock", "not_reproducible", &["clock"]),
+        ("timezone", "not_reproducible", &["timezone"]),
+        ("locale", "not_reproducible", &["locale"]),
+        ("umask", "not_reproducible", &["umask"]),
+        ("hostname", "not_reproducible", &["hostname"]),
+        ("build_path", "not_reproducible", &["build_path"]),
+        ("fileordering", "not_reproducible", &["fileordering"]),
+        ("num_cpus", "not_reproducible", &["num_cpus"]),
+        ("kernel", "not_reproducible", &["kernel"]),
+        ("user", "not_reproducible", &["user"]),
+        ("home", "not_reproducible", &["home"]),
+        ("shell", "not_reproducible", &["shell"]),
+        ("environment", "not_reproducible", &["environment"]),
+        ("exec_path", "not_reproducible", &["exec_path"]),
+        ("locale_shell", "not_reproducible", &["locale", "shell"]),
+    ];
+    let mut wrong = Vec::new();
+    for (name, verdict, culprit) in expected {
+        let t = tempfile::tempdir().unwrap();
+        let (code, report) = check_in(t.path(), "lxc", &fixture(name), &[]);
+        let want_code = if *verdict == "reproducible" { 0 } else { 1 };
+        let got: Vec<&str> =
+            report["culprit"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        if report["verdict"] != *verdict || got != *culprit || code != want_code {
+            wrong.push(format!("{name}: exit {code}, {} {got:?}", report["verdict"]));
+        }
+        assert!(report["backend"].as_str().unwrap().starts_with("lxc"), "{report:#}");
+    }
+    assert!(wrong.is_empty(), "wrong verdicts on lxc: {wrong:#?}");
+}
