@@ -204,10 +204,12 @@ impl Report {
         }
         if !self.differing.is_empty() {
             out.push_str(&format!("\ndiffering files (control-1 vs {}):\n", self.compared_with));
+            let w = self.compared_with.len().max("control-1".len());
             for d in &self.differing {
                 out.push_str(&format!(
-                    "  {}\n    control-1  {}\n    {:<10} {}\n",
+                    "  {}\n    {:<w$}  {}\n    {:<w$}  {}\n",
                     d.path,
+                    "control-1",
                     short(&d.control),
                     self.compared_with,
                     short(&d.other)
@@ -337,7 +339,7 @@ mod tests {
         assert!(t.contains("culprit: timezone\nculprit: locale + shell (only together)\nverdict: not reproducible\n"), "{t}");
         assert!(
             t.contains(&format!(
-                "  a\n    control-1  {}\n    experiment-1 {}\n",
+                "  a\n    control-1     {}\n    experiment-1  {}\n",
                 "1".repeat(64),
                 "3".repeat(64)
             )),
