@@ -8,8 +8,8 @@ use clap::{Args, ValueEnum};
 use super::build::{Accel, BackendNames, UiProgress, build_error, plan_error};
 use super::{CliError, Ui};
 use crate::config::GitConfig;
+use crate::core::check::parse_spec;
 use crate::core::check::report::Verdict;
-use crate::core::check::{Variation, parse_spec};
 use crate::guest::{Guest, kvm, process, select};
 use crate::ops::{base, build, check, fetch, plan};
 
@@ -188,9 +188,4 @@ fn open_backend(
         }
         other => select::open(other).map_err(|e| CliError::new(e.to_string())),
     }
-}
-
-/// The variation names, for completion and docs.
-pub fn variation_names() -> Vec<&'static str> {
-    Variation::ALL.iter().map(|v| v.name()).collect()
 }

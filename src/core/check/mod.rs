@@ -166,7 +166,6 @@ fn reprotest_name(name: &str) -> Option<&'static str> {
         "locales" => "locale",
         "domain_host" | "domain-host" => "hostname",
         "user_group" | "user-group" => "user",
-        "aslr" => return None,
         _ => return None,
     })
 }

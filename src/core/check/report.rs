@@ -236,7 +236,7 @@ impl Report {
     /// The JSON report (`git-gitian/check/v1`).
     pub fn to_json(&self) -> Value {
         let names = |s: &Set| s.items().iter().map(|v| v.name()).collect::<Vec<_>>();
-        let mut culprit: Vec<&str> = self.culprits.iter().flat_map(|c| names(c)).collect();
+        let mut culprit: Vec<&str> = self.culprits.iter().flat_map(&names).collect();
         culprit.sort_by_key(|n| Variation::from_name(n));
         json!({
             "schema": "git-gitian/check/v1",

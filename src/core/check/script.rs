@@ -40,24 +40,10 @@ fn heredoc(target: &str, text: &str) -> String {
     format!("cat > {target} <<'{delim}'\n{text}{nl}{delim}\n")
 }
 
-/// The preparation, run once as root after the packages are installed: builds the shim
-/// (clock, fileordering), generates the experiment locale, adds the experiment user, keeps a
-/// copy of the pristine home, and probes each variation that needs the guest's consent. Prints
-/// `gitian-check: ok NAME`, `gitian-check: no NAME WHY`, `gitian-check: cpus N`, or
-/// `gitian-check: fail WHY` (then exits 3) when no build could run.
-pub fn prepare(f: &Facts) -> String {
-    let (xuser, xid) = EXPERIMENT_USER;
-    let mut s = format!(
-        "set -u\nD={STATE_DIR}\nH={home}\nsay() {{ printf 'gitian-check: %s\\n' \"$*\"; }}\nmkdir -p \"$D\"\n",
-        home = q(&f.home)
-    );
-    s.push_str(&format!(
-        "command -v setpriv >/dev/null || {{ say fail setpriv '(util-linux)' is not in the guest; exit 3; }}\n\
-         setpriv --reuid={uid} --regid={gid} --init-groups -- true 2>\"$D/setpriv.log\" || {{ say fail the guest refuses to switch to uid {uid} with setpriv: \"$(head -1 \"$D/setpriv.log\")\"; exit 3; }}\n\
-         say cpus \"$(nproc)\"\n",
-        uid = f.uid,
-        gid = f.gid
-    ));
+/// The preparation's shim part: taken from the host's cache when it copied one in, else built;
+/// then listed in /etc/ld.so.preload and tried.
+fn prepare_shim() -> String {
+    let mut s = String::new();
     // What an earlier check on this base image made (the shim, the locale), copied in by the
     // host from its cache: taken instead of made again.
     s.push_str(&format!(
@@ -88,6 +74,28 @@ pub fn prepare(f: &Facts) -> String {
         "  if [ \"$a\" != \"$b\" ]; then say ok fileordering; else say no fileordering the shim did not reverse ls -U; fi\n",
         "fi\n",
     ));
+    s
+}
+
+/// The preparation, run once as root after the packages are installed: builds the shim
+/// (clock, fileordering), generates the experiment locale, adds the experiment user, keeps a
+/// copy of the pristine home, and probes each variation that needs the guest's consent. Prints
+/// `gitian-check: ok NAME`, `gitian-check: no NAME WHY`, `gitian-check: cpus N`, or
+/// `gitian-check: fail WHY` (then exits 3) when no build could run.
+pub fn prepare(f: &Facts) -> String {
+    let (xuser, xid) = EXPERIMENT_USER;
+    let mut s = format!(
+        "set -u\nD={STATE_DIR}\nH={home}\nsay() {{ printf 'gitian-check: %s\\n' \"$*\"; }}\nmkdir -p \"$D\"\n",
+        home = q(&f.home)
+    );
+    s.push_str(&format!(
+        "command -v setpriv >/dev/null || {{ say fail setpriv '(util-linux)' is not in the guest; exit 3; }}\n\
+         setpriv --reuid={uid} --regid={gid} --init-groups -- true 2>\"$D/setpriv.log\" || {{ say fail the guest refuses to switch to uid {uid} with setpriv: \"$(head -1 \"$D/setpriv.log\")\"; exit 3; }}\n\
+         say cpus \"$(nproc)\"\n",
+        uid = f.uid,
+        gid = f.gid
+    ));
+    s.push_str(&prepare_shim());
     s.push_str(&format!(
         "[ -d /usr/lib/locale/{LOCALE_DIR} ] || localedef -i {lang} -c -f UTF-8 /usr/lib/locale/{LOCALE_DIR} >\"$D/locale.log\" 2>&1\n\
          if [ \"$(LC_ALL={loc} locale charmap 2>&1)\" = UTF-8 ]; then say ok locale; else say no locale localedef cannot make {loc}: \"$(tail -1 \"$D/locale.log\")\"; fi\n",

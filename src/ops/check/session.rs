@@ -131,11 +131,29 @@ impl<'a> Session<'a> {
             counters: [0, 0],
         };
         created.map_err(guest_err)?;
-        let install_log = out_root.join("install.log");
-        for step in &steps {
-            s.progress.info(&format!("{} (log in var/check/install.log)", step.what));
+        s.install(&steps)?;
+        s.prepare(base)?;
+        // A worktree's `.git` points at the host's cache: the guest gets a standalone copy,
+        // made once and copied in for every build.
+        for (i, r) in desc.remotes.iter().enumerate() {
+            let copies = out_root.join(format!("remote-copy-{i}"));
+            s.remote_copies.push(copies.clone());
+            let src = fetch::standalone(&workdir.join("inputs").join(&r.dir), &copies)?;
+            s.remote_srcs.push(src);
+        }
+        Ok(s)
+    }
+
+    /// The descriptor's packages, as root with the network, once for the whole check.
+    fn install(
+        &mut self,
+        steps: &[crate::core::buildscript::InstallStep],
+    ) -> Result<(), BuildError> {
+        let install_log = self.out_root.join("install.log");
+        for step in steps {
+            self.progress.info(&format!("{} (log in var/check/install.log)", step.what));
             let text = format!("set -e\n{}", step.script);
-            let code = s
+            let code = self
                 .guest
                 .exec(&Exec { network: Network::Online, ..root(&text, &install_log) })
                 .map_err(guest_err)?;
@@ -148,16 +166,7 @@ impl<'a> Session<'a> {
                 });
             }
         }
-        s.prepare(base)?;
-        // A worktree's `.git` points at the host's cache: the guest gets a standalone copy,
-        // made once and copied in for every build.
-        for (i, r) in desc.remotes.iter().enumerate() {
-            let copies = out_root.join(format!("remote-copy-{i}"));
-            s.remote_copies.push(copies.clone());
-            let src = fetch::standalone(&workdir.join("inputs").join(&r.dir), &copies)?;
-            s.remote_srcs.push(src);
-        }
-        Ok(s)
+        Ok(())
     }
 
     /// The host's cache of this base image's preparation: (the folder, whether it is there).
