@@ -272,3 +272,35 @@ fn test_check_kvm_tcg_names_the_culprit_of_the_cheapest_fixtures() {
         assert!(report["backend"].as_str().unwrap().starts_with("kvm"), "{report:#}");
     }
 }
+
+/// A build script that fails is "could not run" (exit 2) with the log's tail, and the guest is
+/// gone afterwards.
+#[test]
+fn test_check_sandbox_failing_script_exits_2_and_leaves_no_guest() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(fixture("clean"))
+        .unwrap()
+        .replace("echo hello > \"$OUTDIR/hello.txt\"", "echo about to fail; exit 7");
+    let desc = t.path().join("fails.yml");
+    fs::write(&desc, text).unwrap();
+    let d = desc.display().to_string();
+    let out = crate::common::gitian_build_cmd(
+        t.path(),
+        &["check", "--backend", "sandbox", &d],
+        &base_dir(),
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("error: the build script failed with exit status 7"), "{err}");
+    assert!(err.contains("about to fail"), "{err}");
+    let left: Vec<_> = fs::read_dir(t.path().join("var"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("guest-"))
+        .collect();
+    assert!(left.is_empty(), "guest scratch left in var/");
+}
