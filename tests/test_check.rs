@@ -304,3 +304,54 @@ fn test_check_sandbox_failing_script_exits_2_and_leaves_no_guest() {
         .collect();
     assert!(left.is_empty(), "guest scratch left in var/");
 }
+
+/// Docker (a private dockerd): a running container cannot set its host name, so the hostname
+/// fixture is reproducible under what was tested, and the report says hostname was not tested
+/// and why; other culprits are named as on the other backends.
+#[test]
+fn test_check_docker_says_hostname_cannot_vary() {
+    if std::process::Command::new("dockerd").arg("--version").output().is_err() || !is_root() {
+        crate::common::skip("needs dockerd and root");
+        return;
+    }
+    let _g = guest_lock();
+    base();
+    let dockerd = crate::test_backends::Dockerd::start();
+    for (name, verdict, culprit) in [
+        ("hostname", "reproducible", vec![]),
+        ("timezone", "not_reproducible", vec!["timezone"]),
+        ("user", "not_reproducible", vec!["user"]),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let desc = fixture(name).display().to_string();
+        let args = ["check", "--backend", "docker", "--format", "json", desc.as_str()];
+        let out = crate::common::gitian_build_cmd(t.path(), &args, &base_dir())
+            .env("DOCKER_HOST", &dockerd.host)
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_str(&stdout(&out))
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", stderr(&out)));
+        assert_eq!(report["verdict"], verdict, "{name}: {report:#}");
+        let got: Vec<&str> =
+            report["culprit"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(got, culprit, "{name}");
+        let host = &report["variations"][4];
+        assert_eq!(
+            (host["name"].as_str(), host["status"].as_str()),
+            (Some("hostname"), Some("not_tested"))
+        );
+        assert!(host["why"].as_str().unwrap().contains("host name"), "{host}");
+        assert!(
+            stderr(&out).contains("warning: hostname cannot vary on docker"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
