@@ -574,3 +574,37 @@ fn test_verify_cache_of_checks_changes_no_verdict() {
 fn r_path(release: &str, signer: &str, file: &str) -> PathBuf {
     Path::new(release).join(signer).join(file)
 }
+
+/// Issue 13: gverify reads only `name` from a descriptor, so a descriptor holding only
+/// `name:` selects the same attestations as `--name`.
+#[test]
+fn test_verify_descriptor_holding_only_its_name() {
+    let c = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let desc = tmp.path().join("gitian-linux.yml");
+    std::fs::write(&desc, "name: bitcoin-core-linux-0.20\n").unwrap();
+    let mut base = corpus_args(&c.join("gitian.sigs"), &c.join("guix.sigs"));
+    base.drain(3..5); // the gitian ledger only
+    let mut by_desc: Vec<String> = base.clone();
+    by_desc.extend(["-r".into(), "0.20.1-linux".into(), desc.display().to_string()]);
+    let mut by_name = base;
+    by_name.extend(["-r", "0.20.1-linux", "--name", "bitcoin-core-linux-0.20"].map(String::from));
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_fresh(&c, &args)
+    };
+    let (d, n) = (run(&by_desc), run(&by_name));
+    assert_eq!(d.status.code(), n.status.code(), "{}", stderr(&d));
+    assert!(!stdout(&d).is_empty(), "{}", stderr(&d));
+    assert_eq!(stdout(&d), stdout(&n));
+    assert_eq!(stdout(&d).lines().skip(1).count(), 19, "header + 19 rows: {}", stdout(&d));
+    // Anything wrong with the name itself is still an error naming the line.
+    std::fs::write(&desc, "# x\nname: a/b\n").unwrap();
+    let d = run(&by_desc);
+    assert_eq!(d.status.code(), Some(2));
+    assert!(
+        stderr(&d).contains("gitian-linux.yml:2: name 'a/b' may contain only"),
+        "{}",
+        stderr(&d)
+    );
+}

@@ -228,6 +228,11 @@ fn extra(page: &str) -> Extra {
             extra_build(page)
         }
         "git-gitian-sign" | "git-gitian-verify" | "git-gitian-status" => extra_ledger(page),
+        "git-gitian-init"
+        | "git-gitian-hooks"
+        | "git-gitian-hooks-install"
+        | "git-gitian-hooks-uninstall"
+        | "git-gitian-hooks-run" => extra_setup(page),
         _ => extra_other(page),
     }
 }
@@ -379,7 +384,8 @@ fn extra_ledger(page: &str) -> Extra {
     }
 }
 
-fn extra_other(page: &str) -> Extra {
+/// The pages of setting a ledger up: init and hooks.
+fn extra_setup(page: &str) -> Extra {
     match page {
         "git-gitian-init" => Extra {
             examples: &[
@@ -422,6 +428,12 @@ fn extra_other(page: &str) -> Extra {
                 "git-gitian",
             ],
         },
+        _ => Extra::default(),
+    }
+}
+
+fn extra_other(page: &str) -> Extra {
+    match page {
         "git-gitian-lint" => Extra {
             examples: &[(
                 "git gitian lint contrib/gitian-descriptors/*.yml",

@@ -111,22 +111,8 @@ pub fn run(args: SignArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     let no_commit =
         if args.no_commit || args.commit { args.no_commit } else { commit_config == Some(false) };
     let destination = args.destination.or_else(|| config.path(config::SIGS, &cwd));
-    // The signer's first attestation in this ledger says, in its commit message, that sign
-    // commits (gsign did not), until the user chose with gitian.commit.
-    let ledger = destination
-        .as_ref()
-        .map(|d| cwd.join(d))
-        .or_else(|| crate::git::repo::Repo::discover(&cwd).map(|r| r.workdir().to_path_buf()));
-    let signed_before = ledger.is_some_and(|l| {
-        crate::ops::status::ledger_releases(&l)
-            .iter()
-            .any(|(rel, signers)| *rel != args.release && signers.contains(&signer))
-    });
-    let commit_note = (commit_config.is_none() && !signed_before).then(|| {
-        "Committed by `git gitian sign`, which commits what it signs (gsign did not). \
-         `git config gitian.commit false` or --no-commit leaves committing to you."
-            .to_string()
-    });
+    let commit_note = first_commit_note(&cwd, destination.as_deref(), &signer, &args.release)
+        .filter(|_| commit_config.is_none());
     let req = SignRequest {
         descriptors: args.descriptor,
         codesigned: args.codesigned,
@@ -144,6 +130,35 @@ pub fn run(args: SignArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         cwd,
     };
     let outcome = sign::sign(&req).map_err(|e| explain(e, &req))?;
+    report(&outcome, &req, ui);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The signer's first attestation in a ledger says, in its commit message, that sign commits
+/// (gsign did not), until the user chose with gitian.commit.
+fn first_commit_note(
+    cwd: &Path,
+    destination: Option<&Path>,
+    signer: &str,
+    release: &str,
+) -> Option<String> {
+    let ledger = destination
+        .map(|d| cwd.join(d))
+        .or_else(|| crate::git::repo::Repo::discover(cwd).map(|r| r.workdir().to_path_buf()));
+    let signed_before = ledger.is_some_and(|l| {
+        crate::ops::status::ledger_releases(&l)
+            .iter()
+            .any(|(rel, signers)| rel != release && signers.iter().any(|s| s == signer))
+    });
+    (!signed_before).then(|| {
+        "Committed by `git gitian sign`, which commits what it signs (gsign did not). \
+         `git config gitian.commit false` or --no-commit leaves committing to you."
+            .to_string()
+    })
+}
+
+/// What sign did, one line each.
+fn report(outcome: &sign::SignOutcome, req: &SignRequest, ui: &mut Ui) {
     let shown = |p: &Path| p.strip_prefix(&req.cwd).unwrap_or(p).display().to_string();
     for f in &outcome.files {
         let verb = match f.state {
@@ -187,7 +202,6 @@ pub fn run(args: SignArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
             shown(&outcome.dir)
         )),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The error with what the user can do about it.

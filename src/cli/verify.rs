@@ -205,29 +205,7 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     let config = GitConfig::load(&cwd);
     let ledgers = ledgers(&args, &cwd, &config)?;
     let sources = ledgers.iter().map(describe).collect();
-    let query = Query {
-        ledgers,
-        releases: args.release.clone(),
-        name,
-        keys: if args.keys.is_empty() {
-            config
-                .all(crate::config::KEYS)
-                .iter()
-                .map(|k| crate::config::expand_path(k, &cwd))
-                .collect()
-        } else {
-            args.keys.clone()
-        },
-        extra_keys: if args.gpg_keyring {
-            vec![("gpg-keyring".to_string(), crate::gpg::export_public_keys()?)]
-        } else {
-            Vec::new()
-        },
-        at,
-        threshold: args.threshold,
-        compare_to: args.compare_to.clone(),
-        cache: (!args.no_cache).then(verify::default_cache),
-    };
+    let query = query(&args, ledgers, name, at, &config, &cwd)?;
     let rep = verify::verify(&query).map_err(|e| {
         let err = CliError::from(e);
         if err.message.starts_with("no attestations") {
@@ -281,6 +259,40 @@ pub fn run(args: VerifyArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         }
     }
     Ok(if rep.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// What to verify, from the flags and git config.
+fn query(
+    args: &VerifyArgs,
+    ledgers: Vec<verify::LedgerSpec>,
+    name: Option<String>,
+    at: std::time::SystemTime,
+    config: &GitConfig,
+    cwd: &std::path::Path,
+) -> Result<Query, CliError> {
+    Ok(Query {
+        ledgers,
+        releases: args.release.clone(),
+        name,
+        keys: if args.keys.is_empty() {
+            config
+                .all(crate::config::KEYS)
+                .iter()
+                .map(|k| crate::config::expand_path(k, cwd))
+                .collect()
+        } else {
+            args.keys.clone()
+        },
+        extra_keys: if args.gpg_keyring {
+            vec![("gpg-keyring".to_string(), crate::gpg::export_public_keys()?)]
+        } else {
+            Vec::new()
+        },
+        at,
+        threshold: args.threshold,
+        compare_to: args.compare_to.clone(),
+        cache: (!args.no_cache).then(verify::default_cache),
+    })
 }
 
 /// What every renderer is told about the run.

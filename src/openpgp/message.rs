@@ -9,7 +9,7 @@ use sequoia_openpgp as openpgp;
 use openpgp::Packet;
 use openpgp::armor::ReaderMode;
 use openpgp::packet::Signature;
-use openpgp::parse::{Dearmor, PacketParserBuilder, PacketParserResult, Parse};
+use openpgp::parse::{Dearmor, PacketParser, PacketParserBuilder, PacketParserResult, Parse};
 
 /// More signatures than this in one detached signature file are not read (a ledger entry has
 /// one), so that a huge file of signatures costs no more than a small one.
@@ -54,21 +54,8 @@ pub(super) fn parse(bytes: &[u8]) -> SigFile {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return SigFile::Error("empty signature file".into());
     }
-    // The common case, one regular armored signature block and nothing else, is decoded by the
-    // fast armor reader (sequoia's tolerant one is most of the cost of a small file); anything
-    // else takes sequoia's reader.
     let fast = single_signature_block(bytes).and_then(super::armor::decode);
-    let ppr = match &fast {
-        Some(binary) => PacketParserBuilder::from_bytes(binary.as_slice())
-            .and_then(|b| b.dearmor(Dearmor::Disabled).build()),
-        None => PacketParserBuilder::from_bytes(bytes).and_then(|b| {
-            // A cleartext-signed message must come out as the signed message it is; without
-            // the transformation the armor reader would skip to its signature and call it
-            // detached.
-            b.dearmor(Dearmor::Auto(ReaderMode::VeryTolerant)).process_csf_message(true).build()
-        }),
-    };
-    let mut ppr = match ppr {
+    let mut ppr = match packet_parser(bytes, fast.as_deref()) {
         Ok(ppr) => ppr,
         Err(e) => return SigFile::Error(format!("no valid OpenPGP data: {e}")),
     };
@@ -90,17 +77,10 @@ pub(super) fn parse(bytes: &[u8]) -> SigFile {
                 if body.is_some() {
                     return SigFile::Error("more than one literal data packet".into());
                 }
-                let mut data = Vec::new();
-                if let Err(e) = (&mut pp).take(MAX_LITERAL + 1).read_to_end(&mut data) {
-                    return SigFile::Error(format!("reading the signed message: {e}"));
+                match read_literal(&mut pp) {
+                    Ok(data) => body = Some(data),
+                    Err(e) => return SigFile::Error(e),
                 }
-                if data.len() as u64 > MAX_LITERAL {
-                    return SigFile::Error(format!(
-                        "signed message larger than {} MiB",
-                        MAX_LITERAL >> 20
-                    ));
-                }
-                body = Some(data);
             }
             Packet::OnePassSig(_) => one_pass += 1,
             Packet::Signature(_) | Packet::CompressedData(_) | Packet::Marker(_) => {}
@@ -141,6 +121,38 @@ pub(super) fn parse(bytes: &[u8]) -> SigFile {
         None if sigs.is_empty() => SigFile::NoSig,
         None => SigFile::Detached(sigs),
     }
+}
+
+/// The packet parser for `bytes`. The common case, one regular armored signature block and
+/// nothing else, is decoded by the fast armor reader (sequoia's tolerant one is most of the
+/// cost of a small file); anything else takes sequoia's reader.
+/// `fast` is that block decoded, when it is one.
+fn packet_parser<'a>(
+    bytes: &'a [u8],
+    fast: Option<&'a [u8]>,
+) -> openpgp::Result<PacketParserResult<'a>> {
+    match fast {
+        Some(binary) => PacketParserBuilder::from_bytes(binary)
+            .and_then(|b| b.dearmor(Dearmor::Disabled).build()),
+        None => PacketParserBuilder::from_bytes(bytes).and_then(|b| {
+            // A cleartext-signed message must come out as the signed message it is; without
+            // the transformation the armor reader would skip to its signature and call it
+            // detached.
+            b.dearmor(Dearmor::Auto(ReaderMode::VeryTolerant)).process_csf_message(true).build()
+        }),
+    }
+}
+
+/// The signed message of a literal data packet, at most [`MAX_LITERAL`] bytes.
+fn read_literal(pp: &mut PacketParser<'_>) -> Result<Vec<u8>, String> {
+    let mut data = Vec::new();
+    if let Err(e) = pp.take(MAX_LITERAL + 1).read_to_end(&mut data) {
+        return Err(format!("reading the signed message: {e}"));
+    }
+    if data.len() as u64 > MAX_LITERAL {
+        return Err(format!("signed message larger than {} MiB", MAX_LITERAL >> 20));
+    }
+    Ok(data)
 }
 
 /// Whether what was read so far is a complete set of detached signatures, so that damage after

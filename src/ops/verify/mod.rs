@@ -160,87 +160,141 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     for tree in &mains {
         read_tree_keys(tree.as_ref(), "", &mut key_files, &mut warnings, 0)?;
     }
-    let extra_keys = || -> Result<_, VerifyError> {
-        let mut files = Vec::new();
-        let mut warnings = Vec::new();
-        for path in &q.keys {
-            // Reports name key files relative to the folder given, e.g.
-            // `keys/gitian-pr621/X.pgp`.
-            let base = path.parent().unwrap_or(Path::new(""));
-            read_path_keys(path, base, &mut files, &mut warnings)?;
-        }
-        files.extend(q.extra_keys.iter().cloned());
-        Ok((files, warnings))
-    };
-
     let policy = policy::load(&mains, q.threshold)?;
-
-    let several_revisions = several.iter().any(|&s| s);
     let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
-    // The memory is trusted like ~/.gnupg: only when nobody else can write it.
-    let cache_dir = q.cache.as_deref().filter(|dir| match memo::check_private(dir) {
-        Ok(()) => true,
-        Err(why) => {
-            warnings.push(format!("the verify memory is not used: {why}"));
-            false
-        }
-    });
+    let cache_dir = private_cache(q, &mut warnings);
     let cache = cache_dir.map(memo::load_signatures);
     let memory = cache_dir.map(Memory::load);
     let (keyring, key_warnings, outcome) = pipeline(
         key_files,
-        extra_keys,
+        || extra_key_files(q),
         cache,
         memory.as_ref(),
-        || -> Result<_, VerifyError> {
-            // Everything found, in every tree.
-            let mut items: Vec<(usize, Option<String>, Found)> = Vec::new();
-            for (ledger_idx, tree) in &trees {
-                let mut absent = Vec::new();
-                match collect_tree(tree.as_ref(), q, &mut problems, &mut absent) {
-                    Ok(found) => {
-                        items.extend(found.into_iter().map(|f| (*ledger_idx, tree.rev(), f)))
-                    }
-                    // One unreadable revision among several: the others are still judged.
-                    Err(e) if several[*ledger_idx] => {
-                        problems.push(format!("{}: not read: {e}", tree.label()));
-                    }
-                    Err(e) => return Err(e),
-                }
-                absent_dirs.extend(absent.into_iter().map(|(r, s)| (*ledger_idx, r, s)));
-            }
-            // With several revisions the same bytes recur: verify and parse each distinct
-            // version once.
-            let fingerprints: Vec<[u8; 32]> = items
-                .iter()
-                .enumerate()
-                .map(|(i, (_, _, f))| {
-                    if several_revisions {
-                        f.fingerprint()
-                    } else {
-                        let mut fp = [0u8; 32];
-                        fp[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                        fp
-                    }
-                })
-                .collect();
-            let mut first_of: HashMap<[u8; 32], usize> = HashMap::new();
-            let mut unique = Vec::new();
-            for (i, fp) in fingerprints.iter().enumerate() {
-                first_of.entry(*fp).or_insert_with(|| {
-                    unique.push(i);
-                    unique.len() - 1
-                });
-            }
-            Ok(Work::new(items, fingerprints, first_of, unique))
+        || {
+            let mut c = Collected { problems: &mut problems, absent: &mut absent_dirs };
+            collect_work(&trees, &several, q, &mut c)
         },
         q.at,
     );
     warnings.extend(key_warnings?);
     let (work, parsed, verdicts) = outcome?;
     let Work { items, fingerprints, first_of, unique, .. } = work;
+    check_named_releases(q, &items, &trees)?;
 
-    // A named release must exist in each ledger, at one revision at least.
+    let mut computed: Vec<Option<Row>> = unique
+        .iter()
+        .zip(parsed.into_iter().zip(verdicts))
+        .map(|(&i, (parsed, verdict))| {
+            let (ledger_idx, _, found) = &items[i];
+            Some(row_of(found, &labels[*ledger_idx], parsed, verdict, &policy))
+        })
+        .collect();
+    let versions = spread_rows(&items, &fingerprints, &first_of, &mut computed);
+    let mut rows = versions::rows(versions.into_values());
+    versions::group_descriptors(&mut rows);
+    if rows.is_empty() && problems.is_empty() {
+        return Err(VerifyError::Empty(labels.join(", ")));
+    }
+    let opts = consensus::Options {
+        threshold: policy.threshold,
+        compare_to: q.compare_to.clone(),
+        required_signers: policy.required_signers.clone(),
+        required_keys: policy::required_keys(&keyring, &policy.required_signers),
+    };
+    let groups = consensus::compute(rows, &opts);
+    if let (Some(dir), Some(memory)) = (cache_dir, memory) {
+        // A cache that cannot be written only makes the next run slower.
+        let _ = memo::save_signatures(dir);
+        let _ = memory.save(dir);
+    }
+    let absent = absent_signers(absent_dirs, &items, &labels, q);
+    let notes = fallback_notes(&keyring);
+    Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy, absent, notes })
+}
+
+/// The key files given with `--keys` (named relative to the folder given, e.g.
+/// `keys/gitian-pr621/X.pgp`) and in memory, with their warnings.
+fn extra_key_files(q: &Query) -> Result<pipeline::KeyFiles, VerifyError> {
+    let mut files = Vec::new();
+    let mut warnings = Vec::new();
+    for path in &q.keys {
+        let base = path.parent().unwrap_or(Path::new(""));
+        read_path_keys(path, base, &mut files, &mut warnings)?;
+    }
+    files.extend(q.extra_keys.iter().cloned());
+    Ok((files, warnings))
+}
+
+/// The verify memory, trusted like ~/.gnupg: only when nobody else can write it.
+fn private_cache<'q>(q: &'q Query, warnings: &mut Vec<String>) -> Option<&'q Path> {
+    q.cache.as_deref().filter(|dir| match memo::check_private(dir) {
+        Ok(()) => true,
+        Err(why) => {
+            warnings.push(format!("the verify memory is not used: {why}"));
+            false
+        }
+    })
+}
+
+/// What collecting the trees finds beside the attestations.
+struct Collected<'a> {
+    problems: &'a mut Vec<String>,
+    /// (ledger index, release, signer) of directories without the named attestation.
+    absent: &'a mut Vec<(usize, String, String)>,
+}
+
+/// Everything found in every tree, each distinct version once.
+fn collect_work(
+    trees: &[(usize, Box<dyn crate::ledger::LedgerTree>)],
+    several: &[bool],
+    q: &Query,
+    c: &mut Collected<'_>,
+) -> Result<Work, VerifyError> {
+    let mut items: Vec<(usize, Option<String>, Found)> = Vec::new();
+    for (ledger_idx, tree) in trees {
+        let mut absent = Vec::new();
+        match collect_tree(tree.as_ref(), q, c.problems, &mut absent) {
+            Ok(found) => items.extend(found.into_iter().map(|f| (*ledger_idx, tree.rev(), f))),
+            // One unreadable revision among several: the others are still judged.
+            Err(e) if several[*ledger_idx] => {
+                c.problems.push(format!("{}: not read: {e}", tree.label()));
+            }
+            Err(e) => return Err(e),
+        }
+        c.absent.extend(absent.into_iter().map(|(r, s)| (*ledger_idx, r, s)));
+    }
+    // With several revisions the same bytes recur: verify and parse each distinct version once.
+    let several_revisions = several.iter().any(|&s| s);
+    let fingerprints: Vec<[u8; 32]> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, f))| {
+            if several_revisions {
+                f.fingerprint()
+            } else {
+                let mut fp = [0u8; 32];
+                fp[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                fp
+            }
+        })
+        .collect();
+    let mut first_of: HashMap<[u8; 32], usize> = HashMap::new();
+    let mut unique = Vec::new();
+    for (i, fp) in fingerprints.iter().enumerate() {
+        first_of.entry(*fp).or_insert_with(|| {
+            unique.push(i);
+            unique.len() - 1
+        });
+    }
+    Ok(Work::new(items, fingerprints, first_of, unique))
+}
+
+/// A named release must exist in each ledger, at one revision at least.
+fn check_named_releases(
+    q: &Query,
+    items: &[(usize, Option<String>, Found)],
+    trees: &[(usize, Box<dyn crate::ledger::LedgerTree>)],
+) -> Result<(), VerifyError> {
     for (idx, spec) in q.ledgers.iter().enumerate() {
         for wanted in &q.releases {
             let seen = items.iter().any(|(l, _, f)| *l == idx && f.release == *wanted);
@@ -253,26 +307,37 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
             }
         }
     }
-    let mut computed: Vec<Option<Row>> = unique
-        .iter()
-        .zip(parsed.into_iter().zip(verdicts))
-        .map(|(&i, (parsed, verdict))| {
-            let (ledger_idx, _, found) = &items[i];
-            let mut row = found.to_row(&labels[*ledger_idx], parsed, verdict, &policy);
-            // A signed file that could not be read (read by the workers) marks its signer
-            // INVALID; the rest of the ledger is still judged.
-            if let Some(e) = found.data.as_deref().and_then(Signed::error) {
-                row.file_error =
-                    Some(format!("{}: cannot be read: {}", found.data_path, e.message));
-                row.counts = false;
-            }
-            Some(row)
-        })
-        .collect();
-    // Each computed row is moved to its last user and cloned only for the others (a version
-    // seen at several revisions): a whole ledger's rows are not held twice.
+    Ok(())
+}
+
+/// The row of one distinct version. A signed file that could not be read (read by the
+/// workers) marks its signer INVALID; the rest of the ledger is still judged.
+fn row_of(
+    found: &Found,
+    label: &str,
+    parsed: found::Parsed,
+    verdict: Option<crate::openpgp::Verdict>,
+    policy: &Policy,
+) -> Row {
+    let mut row = found.to_row(label, parsed, verdict, policy);
+    if let Some(e) = found.data.as_deref().and_then(Signed::error) {
+        row.file_error = Some(format!("{}: cannot be read: {}", found.data_path, e.message));
+        row.counts = false;
+    }
+    row
+}
+
+/// Every item's row, keyed by (ledger, release, signer, file, signature) for the versions.
+/// Each computed row is moved to its last user and cloned only for the others (a version seen
+/// at several revisions): a whole ledger's rows are not held twice.
+fn spread_rows(
+    items: &[(usize, Option<String>, Found)],
+    fingerprints: &[[u8; 32]],
+    first_of: &HashMap<[u8; 32], usize>,
+    computed: &mut [Option<Row>],
+) -> BTreeMap<(usize, String), Vec<Version>> {
     let mut uses = vec![0usize; computed.len()];
-    for fp in &fingerprints {
+    for fp in fingerprints {
         uses[first_of[fp]] += 1;
     }
     let mut versions: BTreeMap<(usize, String), Vec<Version>> = BTreeMap::new();
@@ -292,26 +357,18 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         );
         versions.entry(key).or_default().push((row, fp));
     }
-    let mut rows = versions::rows(versions.into_values());
-    versions::group_descriptors(&mut rows);
-    if rows.is_empty() && problems.is_empty() {
-        let names: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
-        return Err(VerifyError::Empty(names.join(", ")));
-    }
-    let opts = consensus::Options {
-        threshold: policy.threshold,
-        compare_to: q.compare_to.clone(),
-        required_signers: policy.required_signers.clone(),
-        required_keys: policy::required_keys(&keyring, &policy.required_signers),
-    };
-    let groups = consensus::compute(rows, &opts);
-    if let (Some(dir), Some(memory)) = (cache_dir, memory) {
-        // A cache that cannot be written only makes the next run slower.
-        let _ = memo::save_signatures(dir);
-        let _ = memory.save(dir);
-    }
-    // A directory without the named file at one revision may hold it at another.
-    let absent = absent_dirs
+    versions
+}
+
+/// Signer directories without the named file. One without it at one revision may hold it at
+/// another.
+fn absent_signers(
+    absent_dirs: Vec<(usize, String, String)>,
+    items: &[(usize, Option<String>, Found)],
+    labels: &[String],
+    q: &Query,
+) -> Vec<Absent> {
+    absent_dirs
         .into_iter()
         .filter(|(l, r, s)| {
             !items.iter().any(|(il, _, f)| il == l && f.release == *r && f.signer == *s)
@@ -324,8 +381,12 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .collect();
-    let notes = keyring
+        .collect()
+}
+
+/// What `-v` says of the signatures GnuPG checked.
+fn fallback_notes(keyring: &crate::openpgp::Keyring) -> Vec<String> {
+    keyring
         .fallback_used()
         .into_iter()
         .map(|(fpr, why)| {
@@ -334,8 +395,7 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
                  were checked by GnuPG, in a throwaway home holding only that key"
             )
         })
-        .collect();
-    Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy, absent, notes })
+        .collect()
 }
 
 fn ledger_label(spec: &LedgerSpec) -> String {

@@ -93,6 +93,99 @@ fn classify(name: &str) -> Option<(Layout, String)> {
     }
 }
 
+/// One signer directory being collected.
+struct SignerDir<'a> {
+    tree: &'a dyn LedgerTree,
+    on_disk: Option<&'a Arc<FsTree>>,
+    q: &'a Query,
+    release: &'a str,
+    signer: &'a str,
+    /// `release/signer`.
+    dir: String,
+}
+
+impl SignerDir<'_> {
+    /// Whether `--name` selects the attestation `data_name`.
+    fn wanted(&self, data_name: &str) -> bool {
+        match &self.q.name {
+            Some(n) => data_name == format!("{n}-build.assert"),
+            None => true,
+        }
+    }
+
+    /// The directory's entries by name; a name that is not UTF-8 is refused.
+    fn files(&self, problems: &mut Vec<String>) -> Result<BTreeMap<String, Kind>, VerifyError> {
+        let mut files = BTreeMap::new();
+        for entry in self.tree.list(&self.dir)? {
+            match entry.name {
+                Ok(n) => {
+                    files.insert(n, entry.kind);
+                }
+                Err(b) => problems.push(format!(
+                    "{}: refused file '{}/{}': name is not UTF-8",
+                    self.tree.label(),
+                    self.dir,
+                    String::from_utf8_lossy(&b).escape_default()
+                )),
+            }
+        }
+        Ok(files)
+    }
+
+    /// The signed file `name` (read lazily where the tree allows), or `None` when it is
+    /// neither a file nor a symlink; a symlink is never followed.
+    fn signed(&self, name: &str, kind: Kind) -> Option<(Arc<Signed>, Option<String>)> {
+        let data_path = format!("{}/{name}", self.dir);
+        match kind {
+            Kind::File => Some((
+                Arc::new(match (self.on_disk, self.tree.blob(&data_path)) {
+                    (Some(fs), _) => {
+                        Signed::deferred(fs.clone(), data_path, self.q.cache.is_some())
+                    }
+                    (None, Some(Ok(blob))) => Signed::git(blob),
+                    (None, Some(Err(e))) => Signed::read(Err(e)),
+                    (None, None) => Signed::read(self.tree.read(&data_path, MAX_ATTESTATION)),
+                }),
+                None,
+            )),
+            Kind::Symlink => Some((
+                Arc::new(Signed::new(Content::Bytes(Vec::new()))),
+                Some(format!("{data_path} is a symlink: not followed")),
+            )),
+            _ => None,
+        }
+    }
+
+    /// A signature file's bytes, or nothing and why when it is not a regular file.
+    fn signature(
+        &self,
+        sig_path: &str,
+        kind: Kind,
+    ) -> Result<(Content, Option<String>), VerifyError> {
+        Ok(match kind {
+            Kind::File => (self.tree.read(sig_path, MAX_SIGNATURE)?, None),
+            _ => {
+                (Content::Bytes(Vec::new()), Some(format!("{sig_path} is a symlink: not followed")))
+            }
+        })
+    }
+
+    fn found(&self, layout: Layout, group: String, file: &str) -> Found {
+        Found {
+            layout,
+            release: self.release.to_string(),
+            group,
+            signer: self.signer.to_string(),
+            file: file.to_string(),
+            data: None,
+            data_path: format!("{}/{file}", self.dir),
+            sig: None,
+            sig_path: None,
+            file_error: None,
+        }
+    }
+}
+
 fn collect_signer(
     tree: &dyn LedgerTree,
     on_disk: Option<&Arc<FsTree>>,
@@ -102,81 +195,34 @@ fn collect_signer(
     found: &mut Vec<Found>,
     problems: &mut Vec<String>,
 ) -> Result<(), VerifyError> {
-    let label = tree.label();
-    let dir = format!("{release}/{signer}");
-    let mut files: BTreeMap<String, Kind> = BTreeMap::new();
-    for entry in tree.list(&dir)? {
-        match entry.name {
-            Ok(n) => {
-                files.insert(n, entry.kind);
-            }
-            Err(b) => problems.push(format!(
-                "{label}: refused file '{dir}/{}': name is not UTF-8",
-                String::from_utf8_lossy(&b).escape_default()
-            )),
-        }
-    }
-    let wanted = |data_name: &str| match &q.name {
-        Some(n) => data_name == format!("{n}-build.assert"),
-        None => true,
-    };
+    let d = SignerDir { tree, on_disk, q, release, signer, dir: format!("{release}/{signer}") };
+    let files = d.files(problems)?;
     let mut sig_used: std::collections::BTreeSet<String> = Default::default();
     for (name, kind) in &files {
         let Some((layout, group)) = classify(name) else { continue };
-        if !wanted(name) {
+        if !d.wanted(name) {
             continue;
         }
         // A refused name is never read.
         if let Err(e) = check_component("file", name) {
-            problems.push(format!("{label}: refused {e}"));
+            problems.push(format!("{}: refused {e}", tree.label()));
             continue;
         }
-        let data_path = format!("{dir}/{name}");
-        let mut file_error = None;
-        let data = match kind {
-            Kind::File => Some(Arc::new(match (on_disk, tree.blob(&data_path)) {
-                (Some(fs), _) => Signed::deferred(fs.clone(), data_path.clone(), q.cache.is_some()),
-                (None, Some(Ok(blob))) => Signed::git(blob),
-                (None, Some(Err(e))) => Signed::read(Err(e)),
-                (None, None) => Signed::read(tree.read(&data_path, MAX_ATTESTATION)),
-            })),
-            Kind::Symlink => {
-                file_error = Some(format!("{data_path} is a symlink: not followed"));
-                Some(Arc::new(Signed::new(Content::Bytes(Vec::new()))))
-            }
-            _ => continue,
-        };
+        let Some((data, file_error)) = d.signed(name, *kind) else { continue };
+        let base = Found { data: Some(data), file_error, ..d.found(layout, group, name) };
         let sigs: Vec<String> = SIG_EXTS
             .iter()
             .map(|ext| format!("{name}.{ext}"))
             .filter(|s| files.contains_key(s))
             .collect();
-        let base = Found {
-            layout,
-            release: release.to_string(),
-            group,
-            signer: signer.to_string(),
-            file: name.clone(),
-            data,
-            data_path: data_path.clone(),
-            sig: None,
-            sig_path: None,
-            file_error,
-        };
         if sigs.is_empty() {
             found.push(base);
             continue;
         }
         for sig in sigs {
-            sig_used.insert(sig.clone());
-            let sig_path = format!("{dir}/{sig}");
-            let (content, err) = match files[&sig] {
-                Kind::File => (tree.read(&sig_path, MAX_SIGNATURE)?, None),
-                _ => (
-                    Content::Bytes(Vec::new()),
-                    Some(format!("{sig_path} is a symlink: not followed")),
-                ),
-            };
+            let sig_path = format!("{}/{sig}", d.dir);
+            let (content, err) = d.signature(&sig_path, files[&sig])?;
+            sig_used.insert(sig);
             found.push(Found {
                 sig: Some(content),
                 sig_path: Some(sig_path),
@@ -185,8 +231,17 @@ fn collect_signer(
             });
         }
     }
-    // Signatures whose signed file is missing.
-    for (name, kind) in &files {
+    orphan_signatures(&d, &files, &sig_used, found)
+}
+
+/// Signatures whose signed file is missing.
+fn orphan_signatures(
+    d: &SignerDir<'_>,
+    files: &BTreeMap<String, Kind>,
+    sig_used: &std::collections::BTreeSet<String>,
+    found: &mut Vec<Found>,
+) -> Result<(), VerifyError> {
+    for (name, kind) in files {
         if sig_used.contains(name) {
             continue;
         }
@@ -195,25 +250,16 @@ fn collect_signer(
             continue;
         };
         let Some((layout, group)) = classify(stem) else { continue };
-        if !wanted(stem) {
+        if !d.wanted(stem) {
             continue;
         }
-        let sig_path = format!("{dir}/{name}");
-        let sig = match kind {
-            Kind::File => tree.read(&sig_path, MAX_SIGNATURE)?,
-            _ => Content::Bytes(Vec::new()),
-        };
+        let sig_path = format!("{}/{name}", d.dir);
+        // A signature that is not a regular file counts as empty (no_data), as before.
+        let (sig, _) = d.signature(&sig_path, *kind)?;
         found.push(Found {
-            layout,
-            release: release.to_string(),
-            group,
-            signer: signer.to_string(),
-            file: stem.to_string(),
-            data: None,
-            data_path: format!("{dir}/{stem}"),
             sig: Some(sig),
             sig_path: Some(sig_path),
-            file_error: None,
+            ..d.found(layout, group, stem)
         });
     }
     Ok(())

@@ -28,42 +28,16 @@ use crate::git::repo::{self, Repo, RepoError};
 use crate::gpg::{GpgError, GpgSigner};
 use crate::ops::publish::{self, Staged};
 
+mod commit;
+mod lock;
+#[cfg(test)]
+mod tests;
+
+use commit::commit;
+pub use lock::LedgerLock;
+
 /// Scratch area for signer directories being assembled, inside the git directory.
 const SCRATCH: &str = "gitian-sign";
-
-/// The lock file signers of one ledger take turns on, in the common git directory.
-const LOCK: &str = "gitian-sign.lock";
-
-/// How many times a commit is made again when another writer moved the branch meanwhile.
-const COMMIT_ATTEMPTS: usize = 5;
-
-/// Held from reading the signer directory to moving the branch: one `sign` at a time per
-/// ledger. An flock: the kernel releases it when the process ends, however it ends, so a
-/// kill never leaves the ledger locked (the empty file stays, as git's own `config` does).
-#[derive(Debug)]
-pub struct LedgerLock {
-    _file: std::fs::File,
-}
-
-impl LedgerLock {
-    /// Waits for the ledger of `repo` to be free and takes it.
-    pub fn take(repo: &Repo) -> Result<Self, SignError> {
-        let path = repo.common_dir().join(LOCK);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        loop {
-            match rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive) {
-                Ok(()) => return Ok(Self { _file: file }),
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(io_err(&path)(e.into())),
-            }
-        }
-    }
-}
 
 /// The git config key naming the default sigs repository (`crate::config::SIGS`).
 pub const CONFIG_SIGS: &str = crate::config::SIGS.name;
@@ -576,168 +550,5 @@ fn run_program(program: &str, signer: &str, file: &Path) -> Result<(), SignError
             command: format!("{program} -u \"{signer}\" \"{}\"", file.display()),
             status: status.to_string(),
         })
-    }
-}
-
-/// Commits the attestation files (all of them, signatures included) when the destination is
-/// a git work tree that does not ignore them.
-#[allow(clippy::too_many_arguments)]
-fn commit(
-    req: &SignRequest,
-    repo: Option<&Repo>,
-    wanted: &[Wanted],
-    dir: &Path,
-    what: &str,
-    unsigned: &[PathBuf],
-    identity: &str,
-    gpg: &mut Option<GpgSigner>,
-) -> Result<CommitOutcome, SignError> {
-    let Some(repo) = repo else { return Ok(CommitOutcome::NotARepository) };
-    let mut paths = Vec::new();
-    for w in wanted {
-        paths.push(repo.rel_path(&dir.join(&w.name))?);
-        paths.push(repo.rel_path(&dir.join(&w.sig_name))?);
-    }
-    if paths.iter().any(|p| repo.is_ignored(p)) {
-        return Ok(CommitOutcome::NotARepository);
-    }
-    if req.no_commit {
-        return Ok(CommitOutcome::Skipped);
-    }
-    if !unsigned.is_empty() || wanted.iter().any(|w| !dir.join(&w.sig_name).exists()) {
-        return Ok(CommitOutcome::AwaitingSignature);
-    }
-    // Name the attestation by what changes: the assert's name, or the SUMS kinds.
-    let mut replacing = false;
-    let mut changed = Vec::new();
-    for w in wanted {
-        let at_head = repo.head_blob(&repo.rel_path(&dir.join(&w.name))?);
-        replacing |= at_head.as_ref().is_some_and(|b| *b != w.bytes);
-        if at_head.as_ref() != Some(&w.bytes) {
-            changed.push(w.name.trim_end_matches(".SHA256SUMS"));
-        }
-    }
-    let what = if req.format == Format::Guix && !changed.is_empty() {
-        changed.join("+")
-    } else {
-        what.to_string()
-    };
-    let subject = format!(
-        "{} {} {} {what} attestation",
-        if replacing { "Update" } else { "Add" },
-        req.signer,
-        req.release
-    );
-    let message = match &req.commit_note {
-        Some(note) => format!("{subject}\n\n{note}\n"),
-        None => subject.clone(),
-    };
-    let sign_commit = req.sign_commit || repo.config_bool("commit.gpgSign").unwrap_or(false);
-    let id = if sign_commit {
-        let commit_key =
-            repo.config_string("user.signingKey").unwrap_or_else(|| identity.to_string());
-        let mut signer = match gpg.take() {
-            Some(g) if commit_key == identity => g,
-            _ => GpgSigner::new(&commit_key)?,
-        };
-        let mut sign = |text: &str| -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-            let sig = signer.sign_detached(text.as_bytes(), true)?;
-            Ok(String::from_utf8(sig)?)
-        };
-        commit_again_if_moved(|| repo.commit_paths(&paths, &message, Some(&mut sign)))?
-    } else {
-        commit_again_if_moved(|| repo.commit_paths(&paths, &message, None))?
-    };
-    Ok(match id {
-        Some(id) => CommitOutcome::Committed { id: id.to_string(), subject, signed: sign_commit },
-        None => CommitOutcome::AlreadyCommitted,
-    })
-}
-
-/// Runs `commit` again (it rebuilds on the new HEAD) while another writer moved the branch
-/// between its read and its update, a few times at most.
-fn commit_again_if_moved<T>(
-    mut commit: impl FnMut() -> Result<T, RepoError>,
-) -> Result<T, RepoError> {
-    let mut attempt = 1;
-    loop {
-        match commit() {
-            Err(e) if e.is_moved() && attempt < COMMIT_ATTEMPTS => attempt += 1,
-            other => return other,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RES: &str = "--- !!omap\n- out_manifest: |\n    aaaa  demo-1.0.tar.gz\n    bbbb  src/demo-1.0-src.tar.gz\n- in_manifest: |-\n    cccc  demo-desc.yml\n    git:0123 demo\n- base_manifests: !!omap\n  - bookworm-amd64: |\n      dddd  base.deb\n      eeee  bash.deb\n- cache_common_manifest: ''\n- cache_package_manifest: ''\n";
-
-    #[test]
-    fn assert_is_gsign_bytes() {
-        let doc = Document::parse(RES).unwrap();
-        let info = DescriptorInfo { name: "demo-linux-1.0".into(), optionals: None };
-        let out = String::from_utf8(assert_bytes(&doc, "v1", &info)).unwrap();
-        assert_eq!(
-            out,
-            format!("{RES}- release: v1\n- name: demo-linux-1.0\n- type: build\n- optionals:\n")
-        );
-        let info =
-            DescriptorInfo { name: "demo-linux-1.0".into(), optionals: Some(vec!["a.dmg".into()]) };
-        let out = String::from_utf8(assert_bytes(&doc, "v1", &info)).unwrap();
-        assert!(out.ends_with("- type: build\n- optionals:\n  - a.dmg\n"), "{out}");
-    }
-
-    #[test]
-    fn sums_use_base_names_sorted_without_duplicates() {
-        let doc = Document::parse(RES).unwrap();
-        let out = String::from_utf8(sums_bytes(&[doc.clone(), doc])).unwrap();
-        // Bytewise by name: '-' sorts before '.'.
-        assert_eq!(out, "bbbb  demo-1.0-src.tar.gz\naaaa  demo-1.0.tar.gz\n");
-    }
-
-    #[test]
-    fn descriptor_optionals_absent_or_list() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("d.yml");
-        let base = "---\nname: demo\nsuites: [bookworm]\narchitectures: [amd64]\npackages: []\nreference_datetime: \"2020-01-01 00:00:00\"\nremotes: []\nfiles: []\n";
-        std::fs::write(&p, base).unwrap();
-        assert_eq!(read_descriptor(&p).unwrap().optionals, None);
-        std::fs::write(&p, format!("{base}optionals:\n- a.dmg\n")).unwrap();
-        assert_eq!(read_descriptor(&p).unwrap().optionals, Some(vec!["a.dmg".to_string()]));
-        std::fs::write(&p, "suites: [x]\n").unwrap();
-        let e = read_descriptor(&p).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("{}:1: ", p.display())), "{e}");
-    }
-
-    fn git_error(code: git2::ErrorCode) -> RepoError {
-        RepoError::Git { context: "cannot move refs/heads/main".into(), code, source: None }
-    }
-
-    /// A branch another writer moved is committed to again, a few times at most; any other
-    /// error is not retried.
-    #[test]
-    fn a_moved_branch_is_committed_to_again() {
-        let mut calls = 0;
-        let r = commit_again_if_moved(|| {
-            calls += 1;
-            if calls < 3 { Err(git_error(git2::ErrorCode::Modified)) } else { Ok(calls) }
-        });
-        assert_eq!(r.unwrap(), 3);
-        let mut calls = 0;
-        let r: Result<(), _> = commit_again_if_moved(|| {
-            calls += 1;
-            Err(git_error(git2::ErrorCode::Modified))
-        });
-        assert!(r.unwrap_err().is_moved());
-        assert_eq!(calls, COMMIT_ATTEMPTS);
-        let mut calls = 0;
-        let r: Result<(), _> = commit_again_if_moved(|| {
-            calls += 1;
-            Err(git_error(git2::ErrorCode::Locked))
-        });
-        assert!(r.unwrap_err().is_locked());
-        assert_eq!(calls, 1);
     }
 }

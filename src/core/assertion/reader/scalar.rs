@@ -1,0 +1,178 @@
+//! Scalars as libyaml scans them: quoted (flow) scalars with their escapes and folding, and
+//! the folding of `>` blocks.
+
+/// The lines of a folded block joined: a single break between two plain lines is a space,
+/// breaks next to empty or more-indented lines are kept.
+pub(super) fn fold_block(body: &[&str]) -> String {
+    let mut text = String::new();
+    let mut prev_more_indented = false;
+    for (i, line) in body.iter().enumerate() {
+        let more = line.starts_with(' ') || line.starts_with('\t');
+        if i > 0 {
+            let prev_empty = body[i - 1].is_empty();
+            if line.is_empty() || prev_empty || more || prev_more_indented {
+                text.push('\n');
+            } else {
+                text.push(' ');
+            }
+        }
+        prev_more_indented = more;
+        text.push_str(line);
+    }
+    text
+}
+
+/// A line break at `i` of `b`: its length (CRLF is two), or 0.
+fn break_len(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b'\n') => 1,
+        Some(b'\r') if b.get(i + 1) == Some(&b'\n') => 2,
+        Some(b'\r') => 1,
+        _ => 0,
+    }
+}
+
+/// Scans a quoted scalar whose opening quote is at byte `start` of `text`, as libyaml's flow
+/// scalar scanner does: runs of text, escapes (double-quoted) or `''` (single-quoted); between
+/// them, white space and line breaks folded (one break is a space, each further break a
+/// newline, an escaped break joins without a space, white space before a break is dropped and
+/// at the start of a continuation line skipped, escaped white space always kept). Returns the
+/// value and the byte offset just past the closing quote, or (offset, message).
+pub(super) fn scan_flow_scalar(
+    text: &str,
+    start: usize,
+) -> Result<(String, usize), (usize, String)> {
+    let b = text.as_bytes();
+    let single = b[start] == b'\'';
+    let quote = b[start];
+    let mut out = String::new();
+    let mut i = start + 1;
+    loop {
+        // A document marker at the start of a line ends the stream inside the scalar.
+        if i > 0
+            && break_len(b, i - 1) > 0
+            && (b[i..].starts_with(b"---") || b[i..].starts_with(b"..."))
+            && matches!(b.get(i + 3), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            return Err((i, "a document marker inside a quoted string".into()));
+        }
+        let mut leading_blanks = false;
+        // Non-blank characters.
+        while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+            match b[i] {
+                b'\'' if single && b.get(i + 1) == Some(&b'\'') => {
+                    out.push('\'');
+                    i += 2;
+                }
+                c if c == quote => break,
+                b'\\' if !single && break_len(b, i + 1) > 0 => {
+                    i += 1 + break_len(b, i + 1);
+                    leading_blanks = true;
+                    break;
+                }
+                b'\\' if !single => i = escape(text, i, &mut out)?,
+                _ => {
+                    // A run up to the next special byte, copied whole (UTF-8 intact).
+                    let run = b[i..]
+                        .iter()
+                        .position(|&c| {
+                            matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\\') || c == quote
+                        })
+                        .map_or(b.len(), |p| i + p);
+                    out.push_str(&text[i..run]);
+                    i = run;
+                }
+            }
+        }
+        if i >= b.len() {
+            return Err((b.len().saturating_sub(1), "unterminated quoted string".into()));
+        }
+        if b[i] == quote && !leading_blanks {
+            return Ok((out, i + 1));
+        }
+        // White space and line breaks.
+        i = fold_blanks(b, i, leading_blanks, &mut out);
+    }
+}
+
+/// The white space and line breaks at `i` of a quoted scalar, folded into `out`: after a
+/// break (or an escaped one, `leading_blanks`) one break is a space and each further break a
+/// newline; white space before a break is dropped. Returns the offset after them.
+fn fold_blanks(b: &[u8], mut i: usize, mut leading_blanks: bool, out: &mut String) -> usize {
+    let mut whitespace = String::new();
+    let mut leading_break = false;
+    let mut trailing_breaks = 0usize;
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        let n = break_len(b, i);
+        if n == 0 {
+            if !leading_blanks {
+                whitespace.push(b[i] as char);
+            }
+            i += 1;
+        } else {
+            if !leading_blanks {
+                whitespace.clear();
+                leading_break = true;
+                leading_blanks = true;
+            } else {
+                trailing_breaks += 1;
+            }
+            i += n;
+        }
+    }
+    if leading_blanks {
+        if leading_break && trailing_breaks == 0 {
+            out.push(' ');
+        } else {
+            out.extend(std::iter::repeat_n('\n', trailing_breaks));
+        }
+    } else {
+        out.push_str(&whitespace);
+    }
+    i
+}
+
+/// One escape sequence at `i` (the backslash) into `out`; returns the offset after it.
+fn escape(text: &str, i: usize, out: &mut String) -> Result<usize, (usize, String)> {
+    let Some(e) = text[i + 1..].chars().next() else {
+        return Err((i, "unterminated quoted string".into()));
+    };
+    let simple = match e {
+        '0' => Some('\0'),
+        'a' => Some('\u{7}'),
+        'b' => Some('\u{8}'),
+        't' | '\t' => Some('\t'),
+        'n' => Some('\n'),
+        'v' => Some('\u{b}'),
+        'f' => Some('\u{c}'),
+        'r' => Some('\r'),
+        'e' => Some('\u{1b}'),
+        ' ' => Some(' '),
+        '"' => Some('"'),
+        '/' => Some('/'),
+        '\\' => Some('\\'),
+        'N' => Some('\u{85}'),
+        '_' => Some('\u{a0}'),
+        'L' => Some('\u{2028}'),
+        'P' => Some('\u{2029}'),
+        _ => None,
+    };
+    if let Some(c) = simple {
+        out.push(c);
+        return Ok(i + 1 + e.len_utf8());
+    }
+    let n = match e {
+        'x' => 2,
+        'u' => 4,
+        'U' => 8,
+        _ => return Err((i, format!("unknown escape '\\{}'", e.escape_debug()))),
+    };
+    let hex = text.get(i + 2..i + 2 + n).filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
+    match hex.and_then(|h| u32::from_str_radix(h, 16).ok()).and_then(char::from_u32) {
+        Some(c) => {
+            out.push(c);
+            Ok(i + 2 + n)
+        }
+        None => Err((i, "bad escape in double-quoted string".into())),
+    }
+}

@@ -1,0 +1,115 @@
+//! The reader against libyaml's strings, and its bounds.
+
+use super::super::{Document, Node};
+
+fn value(text: &str, key: &str) -> Node {
+    let doc = Document::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+    doc.get(key).unwrap_or_else(|| panic!("{text:?}: no {key}")).clone()
+}
+
+fn s(text: &str) -> String {
+    match value(text, "a") {
+        Node::Str(s) => s,
+        other => panic!("{text:?}: {other:?}"),
+    }
+}
+
+// Expected strings are what libyaml 0.2.5 reads from the same bytes.
+
+#[test]
+fn nested_omap_indented_by_four_spaces() {
+    // gitian.sigs 0.10.0-linux and other 2014-2015 asserts.
+    let text = "--- !omap \n- out_manifest: |\n    h  f\n\n- base_manifests: !omap \n    - precise-amd64: |\n        x  a.deb\n    - precise-i386: |\n        y  b.deb\n- name: n\n";
+    let Node::Omap(inner) = value(text, "base_manifests") else { panic!() };
+    assert_eq!(
+        inner,
+        vec![
+            ("precise-amd64".into(), Node::Str("x  a.deb\n".into())),
+            ("precise-i386".into(), Node::Str("y  b.deb\n".into())),
+        ]
+    );
+    assert_eq!(value(text, "name"), Node::Str("n".into()));
+    // One space deeper than the parent's dash is neither the parent's level nor a map.
+    assert!(Document::parse("--- !omap\n- a: !omap\n - b: x\n").is_err());
+    assert_eq!(value("--- !omap\n  - a: x\n  - b: y\n", "b"), Node::Str("y".into()));
+}
+
+#[test]
+fn escaped_space_after_a_folded_break_keeps_both_spaces() {
+    // `hash` at a line end, then `\ name`: the fold gives one space, the escape another.
+    let text =
+        "--- !omap\n- a: ! \"Reading\\nabc\n      \\ adduser.deb\\ndef\n      \\ apt.deb\\n\"\n";
+    assert_eq!(s(text), "Reading\nabc  adduser.deb\ndef  apt.deb\n");
+    assert_eq!(s("--- !omap\n- a: \"x\n  \\ y\"\n"), "x  y");
+    assert_eq!(s("--- !omap\n- a: \"x\\\n  \\ y\"\n"), "x y");
+    assert_eq!(s("--- !omap\n- a: \"x  \n\n  \\ y\"\n"), "x\n y");
+    assert_eq!(s("--- !omap\n- a: \"x\\\n\n  y\"\n"), "x\ny");
+    assert_eq!(s("--- !omap\n- a: \"x \\\n  y\"\n"), "x y");
+    assert_eq!(s("--- !omap\n- a: \"x\ty\t\n  z\"\n"), "x\ty z");
+    assert_eq!(s("--- !omap\n- a: 'x\n  \t y'\n"), "x y");
+    assert_eq!(s("--- !omap\n- a: 'x\n- b: y'\n"), "x - b: y");
+}
+
+#[test]
+fn escapes_and_line_breaks_as_libyaml() {
+    assert_eq!(
+        s("--- !omap\n- a: \"\\0\\a\\e\\N\\_\\L\\P\\x41\\u00e9\"\n"),
+        "\0\u{7}\u{1b}\u{85}\u{a0}\u{2028}\u{2029}A\u{e9}"
+    );
+    // A NUL from an escape is a character like any other, not a marker.
+    assert_eq!(s("--- !omap\n- a: \"x\\0\n  y\"\n"), "x\0 y");
+    assert_eq!(s("--- !omap\r- a: x\r- b: y\r"), "x");
+    assert_eq!(s("--- !omap\r\n- a: |\r\n    x\r\n    y\r\n"), "x\ny\n");
+    assert!(Document::parse("--- !omap\n- a: 'x\n---\n  y'\n").is_err());
+    assert!(Document::parse("--- !omap\n- a: \"\\q\"\n").is_err());
+    assert!(Document::parse("--- !omap\n- a: \"\\ud800\"\n").is_err());
+}
+
+#[test]
+fn blocks_and_plain_scalars_as_libyaml() {
+    assert_eq!(s("--- !omap\n- a: |2\n    x\n"), "x\n");
+    assert_eq!(s("--- !omap\n- a: |1\n    x\n"), " x\n");
+    assert_eq!(s("--- !omap\n- a: |+\n    x\n\n\n- b: y\n"), "x\n\n\n");
+    assert_eq!(s("--- !omap\n- a: >\n    x\n    y\n\n     z\n    w\n"), "x y\n\n z\nw\n");
+    assert_eq!(s("--- !omap\n- a: x\n   - y\n"), "x - y");
+    assert_eq!(s("--- !omap\n- a: x # c\n"), "x");
+    assert_eq!(s("--- !omap\n- a: |\n   x\n  # c\n- b: y\n"), "x\n");
+    assert!(Document::parse("--- !omap\n- a: |\n  x\n").is_err());
+    assert!(Document::parse("--- !omap\n- a: x\n  y\n").is_err());
+    assert_eq!(value("--- !omap\n-   a: x\n-   b:\n     - c\n", "b"), Node::Seq(vec!["c".into()]));
+    assert!(Document::parse("--- !omap\n- a:\n - c\n").is_err());
+}
+
+#[test]
+fn a_huge_line_is_quoted_short_and_read_fast() {
+    // Bad input item 14: `--- !omap` CR, 300,000 spaces, `x`.
+    let text = format!("--- !omap\r{}x", " ".repeat(300_000));
+    let start = std::time::Instant::now();
+    let e = Document::parse(&text).unwrap_err();
+    assert!(start.elapsed().as_secs() < 2, "{:?}", start.elapsed());
+    assert!(e.to_string().len() < 200, "{}", e.to_string().len());
+    let text = format!("--- !omap {}x", " ".repeat(300_000));
+    let e = Document::parse(&text).unwrap_err();
+    assert!(e.to_string().len() < 200, "{}", e.to_string().len());
+    let text = format!("--- {}\n", "y".repeat(1 << 20));
+    let e = Document::parse(&text).unwrap_err();
+    assert!(e.message.ends_with("...'"), "{e}");
+}
+
+#[test]
+fn many_keys_and_deep_nesting_stay_linear_and_bounded() {
+    let mut text = String::from("--- !omap\n");
+    for i in 0..40_000 {
+        text.push_str(&format!("- k{i}: 1\n"));
+    }
+    let start = std::time::Instant::now();
+    assert_eq!(Document::parse(&text).unwrap().entries.len(), 40_000);
+    text.push_str("- k7: 2\n");
+    assert!(Document::parse(&text).unwrap_err().message.contains("duplicate key 'k7'"));
+    assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    let mut deep = String::from("--- !omap\n");
+    for d in 0..200 {
+        deep.push_str(&format!("{}- k: !omap\n", " ".repeat(2 * d)));
+    }
+    assert!(Document::parse(&deep).unwrap_err().message.contains("nested too deeply"));
+}
