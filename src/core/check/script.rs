@@ -82,19 +82,20 @@ fn prepare_shim() -> String {
 /// copy of the pristine home, and probes each variation that needs the guest's consent. Prints
 /// `gitian-check: ok NAME`, `gitian-check: no NAME WHY`, `gitian-check: cpus N`, or
 /// `gitian-check: fail WHY` (then exits 3) when no build could run.
-pub fn prepare(f: &Facts) -> String {
+pub fn prepare(user: &str) -> String {
     let (xuser, xid) = EXPERIMENT_USER;
     let mut s = format!(
-        "set -u\nD={STATE_DIR}\nH={home}\nsay() {{ printf 'gitian-check: %s\\n' \"$*\"; }}\nmkdir -p \"$D\"\n",
-        home = q(&f.home)
+        "set -u\nD={STATE_DIR}\nsay() {{ printf 'gitian-check: %s\\n' \"$*\"; }}\nmkdir -p \"$D\"\n\
+         P=$(getent passwd {u}) || {{ say fail the guest has no user {u}; exit 3; }}\n\
+         BU=$(echo \"$P\" | cut -d: -f3); BG=$(echo \"$P\" | cut -d: -f4); H=$(echo \"$P\" | cut -d: -f6)\n\
+         say id {u} \"$BU\" \"$BG\" \"$H\"\n",
+        u = q(user)
     );
-    s.push_str(&format!(
-        "command -v setpriv >/dev/null || {{ say fail setpriv '(util-linux)' is not in the guest; exit 3; }}\n\
-         setpriv --reuid={uid} --regid={gid} --init-groups -- true 2>\"$D/setpriv.log\" || {{ say fail the guest refuses to switch to uid {uid} with setpriv: \"$(head -1 \"$D/setpriv.log\")\"; exit 3; }}\n\
+    s.push_str(
+        "command -v setpriv >/dev/null || { say fail setpriv '(util-linux)' is not in the guest; exit 3; }\n\
+         setpriv --reuid=\"$BU\" --regid=\"$BG\" --init-groups -- true 2>\"$D/setpriv.log\" || { say fail the guest refuses to switch to uid \"$BU\" with setpriv: \"$(head -1 \"$D/setpriv.log\")\"; exit 3; }\n\
          say cpus \"$(nproc)\"\n",
-        uid = f.uid,
-        gid = f.gid
-    ));
+    );
     s.push_str(&prepare_shim());
     s.push_str(&format!(
         "[ -d /usr/lib/locale/{LOCALE_DIR} ] || localedef -i {lang} -c -f UTF-8 /usr/lib/locale/{LOCALE_DIR} >\"$D/locale.log\" 2>&1\n\
@@ -121,9 +122,8 @@ pub fn prepare(f: &Facts) -> String {
     // Offer what was made to the host's cache (the home is reset before every build).
     s.push_str(&format!(
         "if [ ! -e \"$D/imported\" ] && [ -f \"$D/vary.so\" ] && [ -d /usr/lib/locale/{LOCALE_DIR} ]; then\n\
-         \x20 mkdir -p \"$H/{PREPARED_DIR}\" && cp \"$D/vary.so\" \"$H/{PREPARED_DIR}/\" && cp -a /usr/lib/locale/{LOCALE_DIR} \"$H/{PREPARED_DIR}/\" && chown -R {}:{} \"$H/{PREPARED_DIR}\" && say export\n\
-         fi\n",
-        f.uid, f.gid
+         \x20 mkdir -p \"$H/{PREPARED_DIR}\" && cp \"$D/vary.so\" \"$H/{PREPARED_DIR}/\" && cp -a /usr/lib/locale/{LOCALE_DIR} \"$H/{PREPARED_DIR}/\" && chown -R \"$BU:$BG\" \"$H/{PREPARED_DIR}\" && say export\n\
+         fi\n"
     ));
     s
 }
@@ -139,6 +139,8 @@ pub struct Probes {
     pub fatal: Option<String>,
     /// Whether the guest offers its preparation for the host's cache.
     pub export: bool,
+    /// The build user: name, uid, gid, home.
+    pub id: Option<(String, u32, u32, String)>,
 }
 
 /// Reads the preparation's `gitian-check:` lines (other lines are ignored).
@@ -151,6 +153,14 @@ pub fn parse_probes(text: &str) -> Probes {
             "cpus" => p.cpus = rest.trim().parse().ok(),
             "fail" => p.fatal = Some(rest.trim().to_string()),
             "export" => p.export = true,
+            "id" => {
+                let w: Vec<&str> = rest.split(' ').collect();
+                if let [name, uid, gid, home] = w[..]
+                    && let (Ok(uid), Ok(gid)) = (uid.parse(), gid.parse())
+                {
+                    p.id = Some((name.to_string(), uid, gid, home.to_string()));
+                }
+            }
             "no" => {
                 let (name, why) = rest.split_once(' ').unwrap_or((rest, "not possible here"));
                 if let Some(v) = Variation::from_name(name) {
@@ -170,7 +180,7 @@ pub fn reset(f: &Facts) -> String {
         "set -e\nD={STATE_DIR}\nH={home}\nrm -rf \"$H\" {xhome}\n\
          find /tmp /var/tmp -mindepth 1 -delete 2>/dev/null || true\n\
          cp -a \"$D/home\" \"$H\"\ncd \"$H\"\n\
-         for d in build out install cache cache/common; do install -d -o {uid} -g {gid} -m 755 \"$d\"; done\n",
+         mkdir -m 755 build out install cache cache/common && chown {uid}:{gid} build out install cache cache/common\n",
         home = q(&f.home),
         xhome = q(EXPERIMENT_HOME),
         uid = f.uid,
@@ -425,57 +435,9 @@ mod tests {
             parse_probes("gitian-check: fail no setpriv").fatal.as_deref(),
             Some("no setpriv")
         );
-        assert!(prepare(&facts()).contains(SHIM_SOURCE));
-    }
-}
-
-/// Run as the build user before the preparation: its name and ids, and its login environment
-/// in the order the backend gave it (read from `/proc/$$/environ`, not `env`, whose order is
-/// bash's).
-pub const WHO: &str = "printf 'gitian-check: id %s %s %s\\n' \"$(id -un)\" \"$(id -u)\" \"$(id -g)\"\n\
-                       tr '\\0' '\\n' < /proc/$$/environ | sed 's/^/gitian-check: env /'\n";
-
-/// Reads [`WHO`]'s output: the facts (CPUs from the preparation, `-j` from the caller) and the
-/// login environment as `K=V`.
-pub fn parse_who(text: &str, num_make: u32) -> Option<(Facts, Vec<String>)> {
-    let mut id = None;
-    let mut env = Vec::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("gitian-check: id ") {
-            let w: Vec<&str> = rest.split(' ').collect();
-            if w.len() == 3 {
-                id = Some((w[0].to_string(), w[1].parse().ok()?, w[2].parse().ok()?));
-            }
-        } else if let Some(kv) = line.strip_prefix("gitian-check: env ") {
-            env.push(kv.to_string());
-        }
-    }
-    let (user, uid, gid) = id?;
-    let get =
-        |k: &str| env.iter().find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(str::to_string));
-    let facts = Facts {
-        user,
-        uid,
-        gid,
-        home: get("HOME")?,
-        cpus: 1,
-        num_make,
-        path: get("PATH").unwrap_or_default(),
-    };
-    Some((facts, env))
-}
-
-#[cfg(test)]
-mod who_tests {
-    #[test]
-    fn who_is_read() {
-        let text = "gitian-check: id debian 1000 1000\ngitian-check: env HOME=/home/debian\ngitian-check: env PATH=/bin\n";
-        let (f, env) = super::parse_who(text, 2).unwrap();
-        assert_eq!(
-            (f.user.as_str(), f.uid, f.home.as_str(), f.path.as_str()),
-            ("debian", 1000, "/home/debian", "/bin")
-        );
-        assert_eq!(env, ["HOME=/home/debian", "PATH=/bin"]);
-        assert!(super::parse_who("gitian-check: id debian x 1\n", 2).is_none());
+        assert!(prepare("debian").contains(SHIM_SOURCE));
+        let p = parse_probes("gitian-check: id debian 1000 1001 /home/debian\n");
+        assert_eq!(p.id, Some(("debian".into(), 1000, 1001, "/home/debian".into())));
+        assert_eq!(parse_probes("gitian-check: id debian x 1 /h\n").id, None);
     }
 }

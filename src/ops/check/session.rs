@@ -12,6 +12,7 @@ use crate::core::check::search::Builds;
 use crate::core::check::{Facts, Set, Variation};
 use crate::core::descriptor::{Descriptor, personality};
 use crate::core::manifest::{Manifest, sha256_hex};
+use crate::guest::env::{GuestUser, login_vars};
 use crate::guest::process;
 use crate::guest::{Exec, Guest, GuestError, GuestSpec, Network, User};
 use crate::ops::build::{BuildError, BuildOptions, Progress, manifest_of};
@@ -202,22 +203,8 @@ impl<'a> Session<'a> {
             self.guest.copy_in(&from, script::IMPORT_DIR).map_err(guest_err)?;
         }
         self.progress.info("Preparing the variations (log in var/check/prepare.log)");
-        let who_log = self.out_root.join("who.log");
-        let code = self
-            .guest
-            .exec(&Exec { user: User::Build, ..root(script::WHO, &who_log) })
-            .map_err(guest_err)?;
-        let text = fs::read_to_string(&who_log).unwrap_or_default();
-        let (facts, login) = script::parse_who(&text, self.facts.num_make)
-            .filter(|_| code == 0)
-            .ok_or_else(|| {
-                BuildError::Other(format!(
-                    "cannot learn the build user of the guest (exit status {code}; see {})",
-                    who_log.display()
-                ))
-            })?;
         let log = self.out_root.join("prepare.log");
-        let text = script::prepare(&facts);
+        let text = script::prepare(&self.desc.distro);
         let code = self.guest.exec(&root(&text, &log)).map_err(guest_err)?;
         let probes = script::parse_probes(&fs::read_to_string(&log).unwrap_or_default());
         if let Some(why) = probes.fatal {
@@ -232,8 +219,25 @@ impl<'a> Session<'a> {
         if probes.export {
             self.keep_prepared(&cache)?;
         }
-        self.facts = Facts { cpus: probes.cpus.unwrap_or(1), ..facts };
-        self.login = login;
+        let Some((name, uid, gid, home)) = probes.id else {
+            return Err(BuildError::Other(format!(
+                "cannot learn the build user of the guest (see {})",
+                log.display()
+            )));
+        };
+        // The login environment every backend gives the build user (guest::env).
+        let user = GuestUser { name: name.clone(), uid, gid, home: home.clone() };
+        self.login = login_vars(&user, &[]);
+        let path = self.login.iter().find_map(|kv| kv.strip_prefix("PATH=")).unwrap_or_default();
+        self.facts = Facts {
+            user: name,
+            uid,
+            gid,
+            home,
+            cpus: probes.cpus.unwrap_or(1),
+            num_make: self.facts.num_make,
+            path: path.to_string(),
+        };
         self.supported = Set::all().minus(&Set::of(probes.cannot.iter().map(|(v, _)| *v)));
         self.cannot = probes.cannot;
         Ok(())
