@@ -355,3 +355,64 @@ fn is_root() -> bool {
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
 }
+
+/// Processes whose command line mentions `needle`, git-gitian itself left out.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = fs::read(entry.path().join("cmdline")) {
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if text.contains(needle) && !text.contains("git-gitian") {
+                found.push(text);
+            }
+        }
+    }
+    found
+}
+
+/// SIGTERM while a check build runs: the check stops at once, says so (exit 2), and leaves no
+/// guest: no process of it, no scratch folder.
+#[test]
+fn test_check_sandbox_sigterm_stops_the_guest() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(fixture("clean"))
+        .unwrap()
+        .replace("echo hello > \"$OUTDIR/hello.txt\"", "echo sleeping; sleep 617");
+    let desc = t.path().join("slow.yml");
+    fs::write(&desc, text).unwrap();
+    let d = desc.display().to_string();
+    let child = crate::common::gitian_build_cmd(
+        t.path(),
+        &["check", "--backend", "sandbox", &d],
+        &base_dir(),
+    )
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let log = t.path().join("var/check/control-1/build.log");
+    let start = std::time::Instant::now();
+    while !fs::read_to_string(&log).unwrap_or_default().contains("sleeping") {
+        assert!(start.elapsed().as_secs() < 120, "the script never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let sleeping = || processes_mentioning("sleep 617");
+    assert!(!sleeping().is_empty(), "the build's sleep is not seen");
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let stopping = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(stopping.elapsed().as_secs() < 30, "{:?}", stopping.elapsed());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(sleeping().is_empty(), "{:?}", sleeping());
+    let here = t.path().display().to_string();
+    assert!(processes_mentioning(&here).is_empty(), "{:?}", processes_mentioning(&here));
+    let left: Vec<_> = fs::read_dir(t.path().join("var"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("guest-"))
+        .collect();
+    assert!(left.is_empty(), "guest scratch left in var/");
+}
