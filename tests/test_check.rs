@@ -25,7 +25,19 @@ fn check_in(dir: &Path, backend: &str, desc: &Path, extra: &[&str]) -> (i32, Val
     let code = out.status.code().unwrap_or(-1);
     let report = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("check {desc}: exit {code}, no JSON ({e}):\n{}", stderr(&out)));
+    assert_schema(&report);
+    // The same report is kept in var/check/report.json.
+    let kept = fs::read_to_string(dir.join("var/check/report.json")).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&kept).unwrap(), report);
     (code, report)
+}
+
+/// The report follows docs/check-v1.schema.json.
+fn assert_schema(report: &Value) {
+    let text = fs::read_to_string(root().join("docs/check-v1.schema.json")).unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let errors = crate::common::schema::validate(&schema, report);
+    assert!(errors.is_empty(), "{errors:#?}\n{report:#}");
 }
 
 fn check(backend: &str, name: &str) -> (i32, Value) {
@@ -331,6 +343,7 @@ fn test_check_docker_says_hostname_cannot_vary() {
             .unwrap();
         let report: Value = serde_json::from_str(&stdout(&out))
             .unwrap_or_else(|e| panic!("{name}: {e}\n{}", stderr(&out)));
+        assert_schema(&report);
         assert_eq!(report["verdict"], verdict, "{name}: {report:#}");
         let got: Vec<&str> =
             report["culprit"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
