@@ -317,11 +317,12 @@ fn test_check_sandbox_failing_script_exits_2_and_leaves_no_guest() {
     assert!(left.is_empty(), "guest scratch left in var/");
 }
 
-/// Docker (a private dockerd): a running container cannot set its host name, so the hostname
-/// fixture is reproducible under what was tested, and the report says hostname was not tested
-/// and why; other culprits are named as on the other backends.
+/// Docker (a private dockerd) and podman (a private storage): a running container cannot set
+/// its host name, so the hostname fixture is reproducible under what was tested, and the
+/// report says hostname was not tested and why; other culprits are named as on the other
+/// backends.
 #[test]
-fn test_check_docker_says_hostname_cannot_vary() {
+fn test_check_docker_and_podman_say_hostname_cannot_vary() {
     if std::process::Command::new("dockerd").arg("--version").output().is_err() || !is_root() {
         crate::common::skip("needs dockerd and root");
         return;
@@ -329,36 +330,38 @@ fn test_check_docker_says_hostname_cannot_vary() {
     let _g = guest_lock();
     base();
     let dockerd = crate::test_backends::Dockerd::start();
-    for (name, verdict, culprit) in [
-        ("hostname", "reproducible", vec![]),
-        ("timezone", "not_reproducible", vec!["timezone"]),
-        ("user", "not_reproducible", vec!["user"]),
-    ] {
+    let docker = vec![("DOCKER_HOST".to_string(), dockerd.host.clone())];
+    let runs = [
+        ("docker", "hostname", "reproducible", vec![]),
+        ("docker", "timezone", "not_reproducible", vec!["timezone"]),
+        ("docker", "user", "not_reproducible", vec!["user"]),
+        ("podman", "user", "not_reproducible", vec!["user"]),
+    ];
+    for (backend, name, verdict, culprit) in runs {
+        let podman = (backend == "podman").then(crate::test_backends::PodmanStorage::new);
+        let env = podman.as_ref().map_or_else(|| docker.clone(), |p| p.env());
         let t = tempfile::tempdir().unwrap();
         let desc = fixture(name).display().to_string();
-        let args = ["check", "--backend", "docker", "--format", "json", desc.as_str()];
+        let args = ["check", "--backend", backend, "--format", "json", desc.as_str()];
         let out = crate::common::gitian_build_cmd(t.path(), &args, &base_dir())
-            .env("DOCKER_HOST", &dockerd.host)
+            .envs(env)
             .output()
             .unwrap();
         let report: Value = serde_json::from_str(&stdout(&out))
-            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", stderr(&out)));
+            .unwrap_or_else(|e| panic!("{backend} {name}: {e}\n{}", stderr(&out)));
         assert_schema(&report);
-        assert_eq!(report["verdict"], verdict, "{name}: {report:#}");
+        assert_eq!(report["verdict"], verdict, "{backend} {name}: {report:#}");
         let got: Vec<&str> =
             report["culprit"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        assert_eq!(got, culprit, "{name}");
+        assert_eq!(got, culprit, "{backend} {name}");
         let host = &report["variations"][4];
         assert_eq!(
             (host["name"].as_str(), host["status"].as_str()),
             (Some("hostname"), Some("not_tested"))
         );
         assert!(host["why"].as_str().unwrap().contains("host name"), "{host}");
-        assert!(
-            stderr(&out).contains("warning: hostname cannot vary on docker"),
-            "{}",
-            stderr(&out)
-        );
+        let warning = format!("warning: hostname cannot vary on {backend}");
+        assert!(stderr(&out).contains(&warning), "{}", stderr(&out));
     }
 }
 
