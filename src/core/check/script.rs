@@ -91,9 +91,17 @@ pub fn prepare(user: &str) -> String {
          say id {u} \"$BU\" \"$BG\" \"$H\"\n",
         u = q(user)
     );
+    // The build user is reached with setpriv where its ids are mapped (root, subordinate ids);
+    // in a sandbox with one mapped id, with a nested user namespace, as the sandbox does
+    // itself (then nothing can be chowned: every file is the one mapped id's).
     s.push_str(
         "command -v setpriv >/dev/null || { say fail setpriv '(util-linux)' is not in the guest; exit 3; }\n\
-         setpriv --reuid=\"$BU\" --regid=\"$BG\" --init-groups -- true 2>\"$D/setpriv.log\" || { say fail the guest refuses to switch to uid \"$BU\" with setpriv: \"$(head -1 \"$D/setpriv.log\")\"; exit 3; }\n\
+         SW=setpriv\n\
+         if ! setpriv --reuid=\"$BU\" --regid=\"$BG\" --init-groups -- true 2>\"$D/setpriv.log\"; then\n\
+         \x20 if unshare --user --map-user=\"$BU\" --map-group=\"$BG\" -- true 2>>\"$D/setpriv.log\"; then SW=nest; say switch nest\n\
+         \x20 else say fail the guest cannot switch to uid \"$BU\": \"$(head -1 \"$D/setpriv.log\")\"; exit 3; fi\n\
+         fi\n\
+         own() { [ \"$SW\" = nest ] || chown \"$@\"; }\n\
          say cpus \"$(nproc)\"\n",
     );
     s.push_str(&prepare_shim());
@@ -122,7 +130,7 @@ pub fn prepare(user: &str) -> String {
     // Offer what was made to the host's cache (the home is reset before every build).
     s.push_str(&format!(
         "if [ ! -e \"$D/imported\" ] && [ -f \"$D/vary.so\" ] && [ -d /usr/lib/locale/{LOCALE_DIR} ]; then\n\
-         \x20 mkdir -p \"$H/{PREPARED_DIR}\" && cp \"$D/vary.so\" \"$H/{PREPARED_DIR}/\" && cp -a /usr/lib/locale/{LOCALE_DIR} \"$H/{PREPARED_DIR}/\" && chown -R \"$BU:$BG\" \"$H/{PREPARED_DIR}\" && say export\n\
+         \x20 mkdir -p \"$H/{PREPARED_DIR}\" && cp \"$D/vary.so\" \"$H/{PREPARED_DIR}/\" && cp -a /usr/lib/locale/{LOCALE_DIR} \"$H/{PREPARED_DIR}/\" && own -R \"$BU:$BG\" \"$H/{PREPARED_DIR}\" && say export\n\
          fi\n"
     ));
     s
@@ -141,6 +149,8 @@ pub struct Probes {
     pub export: bool,
     /// The build user: name, uid, gid, home.
     pub id: Option<(String, u32, u32, String)>,
+    /// The build user is reached through a nested user namespace (one mapped id).
+    pub nest: bool,
 }
 
 /// Reads the preparation's `gitian-check:` lines (other lines are ignored).
@@ -153,6 +163,7 @@ pub fn parse_probes(text: &str) -> Probes {
             "cpus" => p.cpus = rest.trim().parse().ok(),
             "fail" => p.fatal = Some(rest.trim().to_string()),
             "export" => p.export = true,
+            "switch" => p.nest = rest.trim() == "nest",
             "id" => {
                 let w: Vec<&str> = rest.split(' ').collect();
                 if let [name, uid, gid, home] = w[..]
@@ -175,12 +186,13 @@ pub fn parse_probes(text: &str) -> Probes {
 
 /// Before each build, as root: the home as the base image had it (plus the build folders,
 /// which `git gitian build` makes as the build user), empty temporary folders.
-pub fn reset(f: &Facts) -> String {
+pub fn reset(f: &Facts, nest: bool) -> String {
+    let chown = if nest { ":" } else { "chown" };
     format!(
         "set -e\nD={STATE_DIR}\nH={home}\nrm -rf \"$H\" {xhome}\n\
          find /tmp /var/tmp -mindepth 1 -delete 2>/dev/null || true\n\
          cp -a \"$D/home\" \"$H\"\ncd \"$H\"\n\
-         mkdir -m 755 build out install cache cache/common && chown {uid}:{gid} build out install cache cache/common\n",
+         mkdir -m 755 build out install cache cache/common && {chown} {uid}:{gid} build out install cache cache/common\n",
         home = q(&f.home),
         xhome = q(EXPERIMENT_HOME),
         uid = f.uid,
@@ -235,6 +247,8 @@ pub struct Launch<'a> {
     pub personality: Option<&'a str>,
     /// Variations the guest can apply (the others are left as the control has them).
     pub supported: &'a Set,
+    /// Reach the build user through a nested user namespace instead of `setpriv`.
+    pub nest: bool,
 }
 
 /// The build user's environment under `set`.
@@ -271,6 +285,9 @@ pub fn launcher(set: &Set, l: &Launch<'_>, script: &str) -> String {
     let on = |v: Variation| set.has(v) && l.supported.has(v);
     let (uid, gid) = if on(Variation::User) { (xid, xid) } else { (f.uid, f.gid) };
     let mut s = format!("set -e\nD={STATE_DIR}\nH={}\n", q(&f.home));
+    if l.nest {
+        s.push_str("chown() { :; }\n");
+    }
     let clock = if on(Variation::Clock) { CLOCK_DAYS * 86_400 } else { 0 };
     let order = if on(Variation::FileOrdering) { "reverse" } else { "natural" };
     s.push_str(&format!("printf 'clock=%s\\nreaddir=%s\\n' {clock} {order} > \"$D/vary\"\n"));
@@ -305,15 +322,22 @@ pub fn launcher(set: &Set, l: &Launch<'_>, script: &str) -> String {
         s.push_str(&format!("chown -R {uid}:{gid} \"$H\"\n"));
     }
     s.push_str(&heredoc("\"$D/script\"", script));
-    let mut argv: Vec<String> = vec![
-        "setpriv".into(),
-        format!("--reuid={uid}"),
-        format!("--regid={gid}"),
-        "--init-groups".into(),
-        "--".into(),
-        "env".into(),
-        "-i".into(),
-    ];
+    let mut argv: Vec<String> = if l.nest {
+        vec![
+            "unshare".into(),
+            "--user".into(),
+            format!("--map-user={uid}"),
+            format!("--map-group={gid}"),
+        ]
+    } else {
+        vec![
+            "setpriv".into(),
+            format!("--reuid={uid}"),
+            format!("--regid={gid}"),
+            "--init-groups".into(),
+        ]
+    };
+    argv.extend(["--".into(), "env".into(), "-i".into()]);
     argv.extend(environment(set, l).iter().map(|kv| q(kv)));
     if on(Variation::NumCpus) {
         argv.extend(["taskset".into(), "-c".into(), "\"$CPU\"".into()]);
@@ -394,6 +418,7 @@ mod tests {
             login: &login,
             personality: Some("x86_64"),
             supported: &supported,
+            nest: false,
         };
         let control = launcher(&Set::empty(), &l, SCRIPT);
         assert!(control.contains("setpriv --reuid=1000 --regid=1000 --init-groups -- env -i 'HOME=/home/debian' 'USER=debian' 'PATH=/usr/bin:/bin' setarch x86_64 bash -x < \"$D/script\""), "{control}");
@@ -412,6 +437,18 @@ mod tests {
             assert!(all.contains(needle), "{needle} not in\n{all}");
         }
         assert!(!all.contains("hostname"));
+        // One mapped id: a nested user namespace, and no chown.
+        let nested = launcher(&Set::of([Variation::User]), &Launch { nest: true, ..l }, SCRIPT);
+        assert!(
+            nested.contains("unshare --user --map-user=2222 --map-group=2222 -- env -i"),
+            "{nested}"
+        );
+        assert!(
+            nested
+                .starts_with("set -e\nD=/var/lib/gitian-check\nH='/home/debian'\nchown() { :; }\n"),
+            "{nested}"
+        );
+        assert!(reset(&facts(), true).contains("&& : 1000:1000 build"));
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub struct Session<'a> {
     /// Variations the guest cannot apply, and why.
     pub cannot: Vec<(Variation, String)>,
     supported: Set,
+    nest: bool,
     remote_copies: Vec<PathBuf>,
     remote_srcs: Vec<PathBuf>,
     cache: bool,
@@ -123,6 +124,7 @@ impl<'a> Session<'a> {
             script: build_script(desc, &arch, opts.num_make, opts.memory, reference),
             cannot: vec![],
             supported: Set::all(),
+            nest: false,
             remote_copies: vec![],
             remote_srcs: vec![],
             cache: desc.enable_cache,
@@ -240,6 +242,7 @@ impl<'a> Session<'a> {
         };
         self.supported = Set::all().minus(&Set::of(probes.cannot.iter().map(|(v, _)| *v)));
         self.cannot = probes.cannot;
+        self.nest = probes.nest;
         Ok(())
     }
 
@@ -282,7 +285,7 @@ impl<'a> Session<'a> {
         let log = dir.join("build.log");
         // With nothing to copy in, the reset runs in the launcher's step (one guest command
         // fewer per build).
-        let reset = script::reset(&self.facts);
+        let reset = script::reset(&self.facts, self.nest);
         let inputs = !self.desc.files.is_empty() || !self.remote_srcs.is_empty() || self.cache;
         if inputs {
             let code = self.guest.exec(&root(&reset, &log)).map_err(guest_err)?;
@@ -301,6 +304,7 @@ impl<'a> Session<'a> {
             login: &self.login,
             personality: self.personality,
             supported: &self.supported,
+            nest: self.nest,
         };
         let mut text = script::launcher(set, &launch, &body);
         if !inputs {
