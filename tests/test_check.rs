@@ -432,3 +432,89 @@ fn test_check_sandbox_sigterm_stops_the_guest() {
         .collect();
     assert!(left.is_empty(), "guest scratch left in var/");
 }
+
+/// A user made for the test without subordinate ids, removed on drop.
+struct OneIdUser(&'static str);
+
+impl Drop for OneIdUser {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("userdel").arg(self.0).status();
+    }
+}
+
+/// An ordinary user with no subordinate ids: the sandbox maps one id, and the check reaches the
+/// build user (and the experiment user) through a nested user namespace instead of setpriv;
+/// the culprits are named the same, and no process of the user is left.
+#[test]
+fn test_check_sandbox_as_an_ordinary_user_with_one_mapped_id() {
+    if !is_root() {
+        crate::common::skip("needs root to make a user");
+        return;
+    }
+    let _g = guest_lock();
+    base();
+    let name = "ggcheckone";
+    let _ = std::process::Command::new("userdel").arg(name).status();
+    let made = std::process::Command::new("useradd")
+        .args(["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", "-M", "-d", "/nonexistent"])
+        .args(["-s", "/bin/sh", name])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let _user = OneIdUser(name);
+    let t = tempfile::tempdir_in("/var/tmp").unwrap();
+    let w = t.path();
+    // A base folder and a binary the user can read.
+    let bases = w.join("base/debian-bookworm-amd64");
+    fs::create_dir_all(&bases).unwrap();
+    for e in fs::read_dir(base()).unwrap().flatten() {
+        if fs::hard_link(e.path(), bases.join(e.file_name())).is_err() {
+            fs::copy(e.path(), bases.join(e.file_name())).unwrap();
+        }
+    }
+    fs::copy(crate::common::bin(), w.join("git-gitian")).unwrap();
+    for f in ["user", "hostname"] {
+        fs::copy(fixture(f), w.join(format!("{f}.yml"))).unwrap();
+    }
+    fs::create_dir_all(w.join("work")).unwrap();
+    let sh = |cmd: String| {
+        assert!(std::process::Command::new("sh").args(["-c", &cmd]).status().unwrap().success())
+    };
+    sh(format!(
+        "chmod -R a+rX {0} && chown -R {name}: {0}/work {0}/git-gitian {0}/user.yml {0}/hostname.yml",
+        w.display()
+    ));
+    for (f, culprit) in [("user", "user"), ("hostname", "hostname")] {
+        let out = std::process::Command::new("runuser")
+            .args(["-u", name, "--"])
+            .arg(w.join("git-gitian"))
+            .args(["check", "--backend", "sandbox", "--format", "json"])
+            .arg(w.join(format!("{f}.yml")))
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .env("HOME", w.join("work"))
+            .env("XDG_CACHE_HOME", w.join("work/cache"))
+            .env("GITIAN_BASE_DIR", w.join("base"))
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_SYSTEM", "/dev/null")
+            .current_dir(w.join("work"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_str(&stdout(&out))
+            .unwrap_or_else(|e| panic!("{f}: {e}\n{}", stderr(&out)));
+        assert_schema(&report);
+        assert!(report["backend"].as_str().unwrap().contains("single id"), "{report:#}");
+        assert_eq!(report["culprit"], serde_json::json!([culprit]), "{f}: {report:#}");
+        let prepare = fs::read_to_string(w.join("work/var/check/prepare.log")).unwrap();
+        assert!(prepare.contains("gitian-check: switch nest"), "{prepare}");
+    }
+    let ps =
+        std::process::Command::new("ps").args(["-o", "stat=,args=", "-u", name]).output().unwrap();
+    let live: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('Z'))
+        .map(str::to_string)
+        .collect();
+    assert!(live.is_empty(), "{name} left processes running: {live:?}");
+}
