@@ -62,6 +62,15 @@ fn assert_culprit(backend: &str, name: &str, expected: &[&str]) {
     assert_eq!(report["verdict"], "not_reproducible", "{name}: {report:#}");
     assert_eq!(code, 1, "{name}");
     assert_eq!(culprits(&report), [expected.to_vec()], "{name}: {report:#}");
+    // The culprit's files are among the differing ones.
+    let files = report["culprit_files"][0].as_array().unwrap();
+    assert!(!files.is_empty(), "{name}: {report:#}");
+    for f in files {
+        assert!(
+            report["differing"].as_array().unwrap().iter().any(|d| d["path"] == *f),
+            "{name}: {f}"
+        );
+    }
     // Every differing file is named with both hashes.
     let d = report["differing"].as_array().unwrap();
     assert!(!d.is_empty(), "{name}");

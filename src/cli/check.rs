@@ -34,7 +34,7 @@ output (so its bytes follow TZ); 9 builds, about 2 s on the sandbox:
       control-1     d17d8dcf136fa4ff6e2c7c580c80d9d1bd1d3323a1e28e8d1f87899c383975c2
       experiment-1  1e01a2623199c65e59cb7579920d10a677ba477140ca6ca099be52b539ef44dc
 
-  culprit: timezone
+  culprit: timezone: stamp.txt
   verdict: not reproducible
   outputs of every build: var/check/<build-name>/out
 ";

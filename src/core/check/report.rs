@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::search::Culprit;
 use super::{Set, Variation};
 use crate::core::manifest::Manifest;
 
@@ -106,8 +107,8 @@ pub struct Report {
     pub verdict: Verdict,
     /// One row per variation, in the fixed order.
     pub rows: Vec<Row>,
-    /// Minimal sets of variations that change the outputs.
-    pub culprits: Vec<Set>,
+    /// Minimal sets of variations that change the outputs, each with the files it changes.
+    pub culprits: Vec<Culprit>,
     /// The differing files: control vs the all-at-once experiment, or (flaky) vs the control
     /// built again.
     pub differing: Vec<FileDiff>,
@@ -151,8 +152,14 @@ impl Report {
         self.culprits
             .iter()
             .map(|c| {
-                let together = if c.len() > 1 { " (only together)" } else { "" };
-                format!("culprit: {}{together}", c.label())
+                let together = if c.set.len() > 1 { " (only together)" } else { "" };
+                let mut files: Vec<&str> = c.differing.iter().take(3).map(String::as_str).collect();
+                let more = c.differing.len().saturating_sub(3);
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                if files.is_empty() {
+                    files.push("no file named");
+                }
+                format!("culprit: {}{together}: {}{more}", c.set.label(), files.join(", "))
             })
             .collect()
     }
@@ -236,7 +243,7 @@ impl Report {
     /// The JSON report (`git-gitian/check/v1`).
     pub fn to_json(&self) -> Value {
         let names = |s: &Set| s.items().iter().map(|v| v.name()).collect::<Vec<_>>();
-        let mut culprit: Vec<&str> = self.culprits.iter().flat_map(&names).collect();
+        let mut culprit: Vec<&str> = self.culprits.iter().flat_map(|c| names(&c.set)).collect();
         culprit.sort_by_key(|n| Variation::from_name(n));
         json!({
             "schema": "git-gitian/check/v1",
@@ -244,7 +251,8 @@ impl Report {
             "backend": self.backend,
             "verdict": self.verdict.as_str(),
             "culprit": culprit,
-            "culprits": self.culprits.iter().map(names).collect::<Vec<_>>(),
+            "culprits": self.culprits.iter().map(|c| names(&c.set)).collect::<Vec<_>>(),
+            "culprit_files": self.culprits.iter().map(|c| &c.differing).collect::<Vec<_>>(),
             "variations": self.rows.iter().map(|r| {
                 let mut v = json!({
                     "name": r.variation.name(),
@@ -305,8 +313,11 @@ mod tests {
                 },
             ],
             culprits: vec![
-                Set::of([Variation::Timezone]),
-                Set::of([Variation::Locale, Variation::Shell]),
+                Culprit { set: Set::of([Variation::Timezone]), differing: vec!["a".into()] },
+                Culprit {
+                    set: Set::of([Variation::Locale, Variation::Shell]),
+                    differing: ["b", "c", "d", "e"].map(String::from).to_vec(),
+                },
             ],
             differing: file_diffs(&control, &other),
             compared_with: "experiment-1".into(),
@@ -336,7 +347,7 @@ mod tests {
         assert!(t.contains("variation  control  experiment  verdict\n"), "{t}");
         assert!(t.contains("timezone   unset    TZ=GMT-14   culprit\n"), "{t}");
         assert!(t.contains("not tested: no CAP_SYS_ADMIN"), "{t}");
-        assert!(t.contains("culprit: timezone\nculprit: locale + shell (only together)\nverdict: not reproducible\n"), "{t}");
+        assert!(t.contains("culprit: timezone: a\nculprit: locale + shell (only together): b, c, d and 1 more\nverdict: not reproducible\n"), "{t}");
         assert!(
             t.contains(&format!(
                 "  a\n    control-1     {}\n    experiment-1  {}\n",
@@ -354,6 +365,7 @@ mod tests {
         assert_eq!(j["verdict"], "not_reproducible");
         assert_eq!(j["culprit"], json!(["timezone", "locale", "shell"]));
         assert_eq!(j["culprits"], json!([["timezone"], ["locale", "shell"]]));
+        assert_eq!(j["culprit_files"], json!([["a"], ["b", "c", "d", "e"]]));
         assert_eq!(j["variations"][2]["status"], "not_tested");
         assert_eq!(j["variations"][2]["why"], "no CAP_SYS_ADMIN");
         assert_eq!(j["differing"][1]["other"], Value::Null);

@@ -13,7 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::core::check::report::{self, FileDiff, Report, Row, Status, Verdict};
-use crate::core::check::search::{self, Found};
+use crate::core::check::search::{self, Culprit, Found};
 use crate::core::check::{Set, Variation, values};
 use crate::core::descriptor::Descriptor;
 use crate::guest::Guest;
@@ -138,7 +138,7 @@ pub fn check(
                 Status::NotTested(why.clone())
             } else if verdict == Verdict::Flaky {
                 Status::Undecided
-            } else if culprits.iter().any(|c: &Set| c.has(v)) {
+            } else if culprits.iter().any(|c: &Culprit| c.set.has(v)) {
                 Status::Culprit
             } else {
                 Status::Ok
@@ -163,7 +163,7 @@ pub fn check(
     Ok(report)
 }
 
-type Outcome = (Verdict, Vec<Set>, String, Vec<FileDiff>);
+type Outcome = (Verdict, Vec<Culprit>, String, Vec<FileDiff>);
 
 /// Control twice, the all-at-once experiment, then the search.
 fn run_builds(s: &mut Session<'_>, tested: &Set) -> Result<Outcome, BuildError> {
@@ -191,8 +191,6 @@ fn run_builds(s: &mut Session<'_>, tested: &Set) -> Result<Outcome, BuildError> 
             let last = s.records.iter().rev().find(|r| r.set.is_empty()).map(|r| r.name.clone());
             Ok((Verdict::Flaky, vec![], last.unwrap_or_default(), report::file_diffs(&c1, &again)))
         }
-        Found::Culprits(c) => {
-            Ok((Verdict::NotReproducible, c.into_iter().map(|c| c.set).collect(), name, diffs))
-        }
+        Found::Culprits(c) => Ok((Verdict::NotReproducible, c, name, diffs)),
     }
 }
