@@ -463,7 +463,10 @@ fn test_check_sandbox_as_an_ordinary_user_with_one_mapped_id() {
     let _g = guest_lock();
     base();
     let name = "ggcheckone";
-    let _ = std::process::Command::new("userdel").arg(name).status();
+    let _ = std::process::Command::new("userdel")
+        .arg(name)
+        .stderr(std::process::Stdio::null())
+        .status();
     let made = std::process::Command::new("useradd")
         .args(["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", "-M", "-d", "/nonexistent"])
         .args(["-s", "/bin/sh", name])
