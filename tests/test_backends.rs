@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,7 @@ pub fn base_dir() -> PathBuf {
 
 /// A copy of the base image (hard links where possible) in `dir`, readable by any user: the
 /// shared base may sit under /root.
-fn readable_base(dir: &Path) -> PathBuf {
+pub(crate) fn readable_base(dir: &Path) -> PathBuf {
     let from = base_dir().join(SUITE_DIR);
     let to = dir.join(SUITE_DIR);
     fs::create_dir_all(&to).unwrap();
@@ -84,6 +84,7 @@ pub fn spec(scratch: &Path) -> GuestSpec {
         base: base_dir().join(SUITE_DIR),
         scratch: scratch.to_path_buf(),
         memory_mib: 2000,
+        limits: Default::default(),
         cpus: 2,
         network: true,
     }
@@ -317,7 +318,7 @@ impl Drop for PodmanStorage {
     }
 }
 
-fn skip_unless_root() -> bool {
+pub(crate) fn skip_unless_root() -> bool {
     let root = fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()
@@ -445,7 +446,7 @@ fn test_backends_sandbox_builds_hello() {
 
 /// Which backend a test drives, and the engine environment it needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Kvm,
     Sandbox,
     Lxc,
@@ -455,7 +456,7 @@ enum Kind {
 }
 
 impl Kind {
-    fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "kvm" => Self::Kvm,
             "sandbox" => Self::Sandbox,
@@ -467,7 +468,7 @@ impl Kind {
         }
     }
 
-    fn guest(self, env: Vec<(String, String)>) -> Box<dyn Guest> {
+    pub(crate) fn guest(self, env: Vec<(String, String)>) -> Box<dyn Guest> {
         match self {
             // TCG: the machines this runs on have no KVM that boots a stock kernel.
             Self::Kvm => Box::new(Kvm::new(Accel::Tcg, None)),
@@ -481,14 +482,14 @@ impl Kind {
 }
 
 /// Holds whatever engine a kind needs (private dockerd, private podman storage).
-enum Engines {
+pub(crate) enum Engines {
     None,
     Docker(Dockerd),
     Podman(PodmanStorage),
 }
 
 impl Engines {
-    fn for_kind(kind: Kind) -> Self {
+    pub(crate) fn for_kind(kind: Kind) -> Self {
         match kind {
             Kind::Docker => Self::Docker(Dockerd::start()),
             Kind::Podman => Self::Podman(PodmanStorage::new()),
@@ -496,7 +497,7 @@ impl Engines {
         }
     }
 
-    fn env(&self) -> Vec<(String, String)> {
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
         match self {
             Self::None => Vec::new(),
             Self::Docker(d) => vec![("DOCKER_HOST".into(), d.host.clone())],
@@ -532,7 +533,7 @@ fn run(g: &mut dyn Guest, user: User, net: Network, script: &str, work: &Path) -
 
 /// What a backend may leave behind, as lines: mounts and processes mentioning `tag`, LXC
 /// cgroups of process `pid`, containers of the engine.
-fn leftovers(tag: &str, pid: u32, engines: &Engines) -> Vec<String> {
+pub(crate) fn leftovers(tag: &str, pid: u32, engines: &Engines) -> Vec<String> {
     let mut found = Vec::new();
     for line in fs::read_to_string("/proc/mounts").unwrap().lines() {
         if line.contains(tag) {
@@ -753,8 +754,11 @@ fn check_kill(kind: Kind) {
     }
 }
 
+/// Held while a [`TestUser`] exists: each one saves and restores /etc/subuid and /etc/subgid.
+pub(crate) static TEST_USERS: Mutex<()> = Mutex::new(());
+
 /// A user created for a test (and its /etc/subuid, /etc/subgid lines), removed on drop.
-struct TestUser {
+pub(crate) struct TestUser {
     name: String,
     saved: Vec<(PathBuf, Vec<u8>)>,
     /// A base folder this user can read.
@@ -762,7 +766,7 @@ struct TestUser {
 }
 
 impl TestUser {
-    fn new(name: &str, subids: Option<u32>, base: &Path) -> Self {
+    pub(crate) fn new(name: &str, subids: Option<u32>, base: &Path) -> Self {
         let _ = Command::new("userdel").arg(name).stderr(Stdio::null()).status();
         let saved: Vec<(PathBuf, Vec<u8>)> = ["/etc/subuid", "/etc/subgid"]
             .iter()
@@ -799,15 +803,29 @@ impl TestUser {
     /// under `root` that the user owns; returns (out manifest, build info, stderr).
     fn build(&self, root: &Path) -> (String, String, String) {
         let work = cli_workdir(root, CLI_SCRIPT);
+        let out = self.run_build(root, &work, &[]);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "the build as {} failed: {err}", self.name);
+        let live = self.live_processes();
+        assert!(live.is_empty(), "{} left processes running: {live:?}", self.name);
+        let info = fs::read_to_string(work.join("var/build-info")).unwrap();
+        (out_manifest(&work), info, err)
+    }
+
+    /// `git gitian build ARGS desc.yml` (backend auto) as this user in `work` (under `root`,
+    /// which is given to the user).
+    pub(crate) fn run_build(&self, root: &Path, work: &Path, args: &[&str]) -> Output {
         // The binary may sit under a folder the user cannot enter (a clone in /root): run a
         // copy of it from the user's own folder.
         let exe = root.join("git-gitian");
         fs::copy(crate::common::bin(), &exe).unwrap();
         sh(&format!("chown -R {0}: {1}", self.name, root.display()), root);
-        let out = Command::new("runuser")
+        Command::new("runuser")
             .args(["-u", &self.name, "--"])
             .arg(&exe)
-            .args(["build", "desc.yml"])
+            .arg("build")
+            .args(args)
+            .arg("desc.yml")
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
             .env("HOME", root)
@@ -817,23 +835,21 @@ impl TestUser {
             .env("GIT_CONFIG_SYSTEM", "/dev/null")
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
-            .current_dir(&work)
+            .current_dir(work)
             .stdin(Stdio::null())
             .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "the build as {} failed: {err}", self.name);
-        // Live processes of the user (zombies of git, reparented to the host's init, are not
-        // ours to reap).
+            .unwrap()
+    }
+
+    /// Live processes of the user (zombies of git, reparented to the host's init, are not
+    /// ours to reap).
+    pub(crate) fn live_processes(&self) -> Vec<String> {
         let ps = Command::new("ps").args(["-o", "stat=,args=", "-u", &self.name]).output().unwrap();
-        let live: Vec<String> = String::from_utf8_lossy(&ps.stdout)
+        String::from_utf8_lossy(&ps.stdout)
             .lines()
             .filter(|l| !l.trim_start().starts_with('Z'))
             .map(str::to_string)
-            .collect();
-        assert!(live.is_empty(), "{} left processes running: {live:?}", self.name);
-        let info = fs::read_to_string(work.join("var/build-info")).unwrap();
-        (out_manifest(&work), info, err)
+            .collect()
     }
 }
 
@@ -853,8 +869,7 @@ fn test_backends_sandbox_as_ordinary_user() {
     if skip_unless_root() {
         return;
     }
-    static USERS: Mutex<()> = Mutex::new(());
-    let _g = USERS.lock().unwrap();
+    let _g = TEST_USERS.lock().unwrap_or_else(|e| e.into_inner());
     let work = Scratch::new("sb-user");
     let root_work = cli_workdir(&work.0.join("root"), CLI_SCRIPT);
     let out = gitian(&root_work, &["build", "--backend", "sandbox", "desc.yml"]).output().unwrap();
@@ -1297,7 +1312,13 @@ fn test_backends_cli_auto_says_which() {
         None => "using kvm".to_string(),
         Some(why) => format!("using lxc (kvm: {why}"),
     };
-    let out = gitian(&work, &["build", "desc.yml"]).env("USE_LXC", "yes").output().unwrap();
+    // A probe memory of its own: a fresh probe, whatever earlier runs remembered.
+    let cache = root.0.join("cache");
+    let out = gitian(&work, &["build", "desc.yml"])
+        .env("USE_LXC", "yes")
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{err}");
     assert!(err.contains(&expected), "{err}");

@@ -510,3 +510,89 @@ fn test_normalize_overwrite_sets_every_time_and_capping_keeps_earlier_ones() {
          && [ \"$(tar -tvf set.tar | grep -c ' 2020-06-01 00:00 ')\" = 6 ]",
     );
 }
+
+/// The time to cap at comes from --time, else the descriptor's reference_datetime, else
+/// SOURCE_DATE_EPOCH; a bad descriptor is named with its line.
+#[test]
+fn test_normalize_time_from_descriptor_or_source_date_epoch() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    tree(d);
+    sh(
+        d,
+        &format!("touch -d '2024-05-05' src/a.txt && {TAR} -cf one.tar src && cp one.tar two.tar"),
+    );
+    std::fs::write(
+        d.join("d.yml"),
+        "---\nname: x\nsuites: [bookworm]\narchitectures: [amd64]\npackages: []\n\
+         reference_datetime: \"2019-03-04 05:06:07\"\nremotes: []\nfiles: []\n",
+    )
+    .unwrap();
+    let out = run_in(d, &["normalize", "--descriptor", "d.yml", "one.tar"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let listing = |f: &str| sh_out(d, &format!("tar -tvf {f} | awk '{{print $4, $5, $6}}'"));
+    // every member was later than the reference time: all capped to it
+    let one = listing("one.tar");
+    assert!(
+        one.lines().count() == 6 && one.lines().all(|l| l.starts_with("2019-03-04 05:06 ")),
+        "{one}"
+    );
+    let out = std::process::Command::new(bin())
+        .args(["normalize", "two.tar"])
+        .current_dir(d)
+        .env("TZ", "UTC")
+        .env("SOURCE_DATE_EPOCH", "1590969600")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // src/a.txt (2024) is capped at 2020-06-01; the rest (2020-01-01) are kept
+    let two = listing("two.tar");
+    assert!(two.contains("2020-06-01 00:00 src/a.txt"), "{two}");
+    assert!(two.contains("2020-01-01 00:00 src/run.sh"), "{two}");
+    // the descriptor's normalize: list chooses the formats, as in the build; --only overrides
+    let zip_only = std::fs::read_to_string(d.join("d.yml")).unwrap() + "normalize: [zip]\n";
+    std::fs::write(d.join("z.yml"), zip_only).unwrap();
+    sh(
+        d,
+        &format!(
+            "touch -d '2024-05-05' src/a.txt && {TAR} -cf three.tar src && cp three.tar before.tar"
+        ),
+    );
+    let out = run_in(d, &["normalize", "--descriptor", "z.yml", "three.tar"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: three.tar: not an archive of the formats chosen (zip)\n"),
+        "{}",
+        stderr(&out)
+    );
+    sh(d, "cmp three.tar before.tar");
+    let out = run_in(d, &["normalize", "--descriptor", "z.yml", "--only", "tar", "three.tar"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        listing("three.tar").contains("2019-03-04 05:06 src/a.txt"),
+        "{}",
+        listing("three.tar")
+    );
+    let bad = std::fs::read_to_string(d.join("d.yml")).unwrap().replace('"', "");
+    std::fs::write(d.join("bad.yml"), bad).unwrap();
+    let out = run_in(d, &["normalize", "--descriptor", "bad.yml", "one.tar"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .starts_with("error: descriptor bad.yml:6: 'reference_datetime' is an unquoted"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn sh_out(dir: &Path, script: &str) -> String {
+    let out = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir)
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}\n{}", stderr(&out));
+    stdout(&out)
+}

@@ -271,3 +271,26 @@ fn test_lint_hostile_sizes_are_answered_with_their_lines() {
     // 50 duplicates (the cap), then the five absent required keys.
     assert_eq!(err.matches("error: dups.yml:").count(), 50 + 5, "{err}");
 }
+
+/// Issue 15: `normalize:` (ours) is checked like Gitian's keys: a format `normalize` does not
+/// handle, or one listed twice, is an error naming the file, line and item.
+#[test]
+fn test_lint_normalize_key() {
+    let good = GOOD.replace("files: []\n", "files: []\nnormalize: [tar, gzip, zip]\n");
+    let bad = GOOD.replace("files: []\n", "files: []\nnormalize:\n- tar\n- tgz\n");
+    let twice = GOOD.replace("files: []\n", "files: []\nnormalize: [zip, zip]\n");
+    let (_tmp, out) = lint(&[
+        ("good.yml", good.as_bytes()),
+        ("bad.yml", bad.as_bytes()),
+        ("twice.yml", twice.as_bytes()),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("ok: good.yml: "), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: bad.yml:17: unknown normalize format 'tgz'\n\
+         hint: use some of tar, gzip, zip, ar\n\
+         error: twice.yml:15: normalize format 'zip' is listed twice\n\
+         hint: keep one (the first is normalize[0])\n"
+    );
+}

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use super::{CliError, Ui};
 use crate::config::GitConfig;
 use crate::core::assertion::Document;
+use crate::core::limits::{LimitSpec, Which};
 use crate::core::manifest::Manifest;
 use crate::guest::{Guest, kvm, process, select};
 use crate::ops::{base, build, fetch, matrix, plan};
@@ -44,9 +45,18 @@ pub struct BuildArgs {
     /// Parallel make jobs inside the guest
     #[arg(short = 'j', long = "num-make", value_name = "PROCS", default_value_t = 2)]
     pub num_make: u32,
-    /// Guest memory in MiB
-    #[arg(short, long, value_name = "MEM", default_value_t = 2000)]
-    pub memory: u32,
+    /// Memory of the guest, in MiB or with a unit (8G); default: the descriptor's
+    /// `limits: {memory: ...}`, else 4096 MiB. QEMU's RAM, the containers' memory limit
+    #[arg(short, long, value_name = "SIZE", value_parser = memory_arg)]
+    pub memory: Option<u64>,
+    /// Processes (threads included) the guest may run at once; default: the descriptor's
+    /// `limits: {processes: ...}`, else 4096
+    #[arg(long, value_name = "N", value_parser = processes_arg)]
+    pub processes: Option<u64>,
+    /// Disk the guest's writable layer may grow by (40G); default: the descriptor's
+    /// `limits: {disk: ...}`, else 40 GiB
+    #[arg(long, value_name = "SIZE", value_parser = disk_arg)]
+    pub disk: Option<u64>,
     /// Reuse the current target instead of a fresh copy of the base
     #[arg(short = 'i', long)]
     pub skip_image: bool,
@@ -89,6 +99,22 @@ pub struct BuildArgs {
     /// $XDG_CACHE_HOME/git-gitian/base]
     #[arg(long, value_name = "DIR", env = "GITIAN_BASE_DIR")]
     pub base_dir: Option<PathBuf>,
+}
+
+fn limit_arg(which: Which, s: &str) -> Result<u64, String> {
+    which.parse(s).map_err(|(message, hint)| format!("{message} ({hint})"))
+}
+
+pub(super) fn memory_arg(s: &str) -> Result<u64, String> {
+    limit_arg(Which::Memory, s)
+}
+
+fn processes_arg(s: &str) -> Result<u64, String> {
+    limit_arg(Which::Processes, s)
+}
+
+fn disk_arg(s: &str) -> Result<u64, String> {
+    limit_arg(Which::Disk, s)
 }
 
 /// `--backend` values: any name or comma list is taken (and checked when the build resolves
@@ -150,7 +176,11 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         commits: args.commit.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
         urls: args.url.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
         num_make: args.num_make,
-        memory: args.memory,
+        limits: LimitSpec {
+            memory_mib: args.memory,
+            processes: args.processes,
+            disk_mib: args.disk,
+        },
         upgrade: args.upgrade,
         cache_read_only: args.cache_read_only,
         fetch: fetch::FetchOptions {
@@ -444,6 +474,7 @@ pub(super) fn build_error(e: build::BuildError) -> CliError {
             }
             err
         }
+        E::Limit(ref hit) => CliError::new(e.to_string()).hint(hit.hint()),
         other => CliError::new(other.to_string()),
     }
 }

@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use super::build::{Accel, BackendNames, UiProgress, build_error, plan_error};
+use super::build::{Accel, BackendNames, UiProgress, build_error, memory_arg, plan_error};
 use super::{CliError, Ui};
 use crate::config::GitConfig;
 use crate::core::check::parse_spec;
 use crate::core::check::report::Verdict;
+use crate::core::limits::LimitSpec;
 use crate::guest::{Guest, kvm, process, select};
 use crate::ops::{base, build, check, fetch, plan};
 
@@ -75,9 +76,10 @@ pub struct CheckArgs {
     /// Parallel make jobs inside the guest
     #[arg(short = 'j', long = "num-make", value_name = "PROCS", default_value_t = 2)]
     pub num_make: u32,
-    /// Guest memory in MiB
-    #[arg(short, long, value_name = "MEM", default_value_t = 2000)]
-    pub memory: u32,
+    /// Memory of the guest, in MiB or with a unit (8G); default: the descriptor's
+    /// `limits: {memory: ...}`, else 4096 MiB
+    #[arg(short, long, value_name = "SIZE", value_parser = memory_arg)]
+    pub memory: Option<u64>,
     /// No network git operations: check out the commit in the existing clone
     #[arg(long)]
     pub skip_fetch: bool,
@@ -112,7 +114,7 @@ pub fn run(args: CheckArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         commits: args.commit.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
         urls: args.url.as_deref().map(fetch::parse_pairs).unwrap_or_default(),
         num_make: args.num_make,
-        memory: args.memory,
+        limits: LimitSpec { memory_mib: args.memory, processes: None, disk_mib: None },
         upgrade: false,
         cache_read_only: true,
         fetch: fetch::FetchOptions { skip_fetch: args.skip_fetch, ..Default::default() },

@@ -46,9 +46,12 @@ removed their archive metadata (member mtimes); the program embeds its build tim
 
 /// Show what differs between two builds, down inside their archives
 ///
-/// A and B are two files, two directories (e.g. two build/out) or two result files
-/// (*-res.yml: their manifests, then the outputs in build/out beside them when those are the
-/// files the manifests name). Files are hashed first and looked inside only when their hashes
+/// A and B are two files, two directories (e.g. two build/out), two result files (*-res.yml:
+/// their manifests, then the outputs in build/out beside them when those are the files the
+/// manifests name), or two build folders (a directory holding build/out and result/*-res.yml:
+/// a Gitian work directory, or a build `git gitian check` keeps in var/check/<build-name>/),
+/// compared as their result files (a kept build holding out/ and manifest instead: by its
+/// out/). Files are hashed first and looked inside only when their hashes
 /// differ; tar, gzip, xz, bzip2, zstd, zip/jar and ar/deb are read as streams, never extracted,
 /// and archives inside archives are followed. For each differing entry it names what differs:
 /// content, size, mtime, mode, owner/group, member order, link target, the compression header
@@ -60,7 +63,7 @@ removed their archive metadata (member mtimes); the program embeds its build tim
 #[derive(Debug, Args)]
 #[command(after_long_help = EXAMPLE)]
 pub struct DiffArgs {
-    /// First build: a file, a directory or a result file
+    /// First build: a file, a directory, a result file or a build folder
     pub a: PathBuf,
     /// Second build, of the same kind
     pub b: PathBuf,
@@ -92,9 +95,9 @@ pub fn run(args: DiffArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     };
     let report = diff_paths(&args.a, &args.b, &opts).map_err(|e| {
         let hint = match &e {
-            DiffError::Mismatch { .. } => {
-                Some("give two files, two directories or two *-res.yml result files")
-            }
+            DiffError::Mismatch { .. } => Some(
+                "give two files, two directories, two *-res.yml result files or two build folders",
+            ),
             _ => None,
         };
         let err = CliError::new(e.to_string());

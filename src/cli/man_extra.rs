@@ -163,7 +163,7 @@ struct Extra {
 }
 
 /// Every README recipe, in README order.
-const README_EXAMPLES: [Example; 17] = [
+const README_EXAMPLES: [Example; 18] = [
     (
         "bash scripts/demo",
         "In a clone of git-gitian, as root: install the packages, build the tool, make a base image, build the bundled example, sign it as two throwaway builders and verify (as another user: sudo bash scripts/demo).",
@@ -212,6 +212,10 @@ const README_EXAMPLES: [Example; 17] = [
     ),
     ("git gitian diff --format json A B", "The same as JSON (schema git-gitian/diff/v1)."),
     ("git gitian diff --deep A B", "Also run diffoscope on each member that differs."),
+    (
+        "git gitian diff var/check/build-1 var/check/build-2",
+        "Two build folders (build/out and result/*-res.yml, as check keeps them), compared as their results.",
+    ),
     (
         "git gitian check --backend sandbox ../gitian-linux.yml",
         "Before signing: build twice as the control, then under every variation, and name the variations that change the outputs.",
@@ -444,7 +448,7 @@ fn extra_other(page: &str) -> Extra {
             see_also: &["git-gitian-build", "git-gitian"],
         },
         "git-gitian-diff" => Extra {
-            examples: &README_EXAMPLES[12..15],
+            examples: &README_EXAMPLES[12..16],
             environment: ENV_COMMON[2..].to_vec(),
             files: FILES_WORK[1..3].to_vec(),
             see_also: &["git-gitian-normalize", "git-gitian-build", "git-gitian"],

@@ -41,26 +41,28 @@ pub struct NormalizeArgs {
     /// The time: Unix seconds or UTC "YYYY-MM-DD HH:MM:SS"
     #[arg(long, value_name = "TIME")]
     pub time: Option<String>,
-    /// Take the time from this descriptor's reference_datetime
+    /// Take the time from this descriptor's reference_datetime, and the formats from its
+    /// normalize: list when it has one (as the build does)
     #[arg(long, value_name = "FILE")]
     pub descriptor: Option<PathBuf>,
     /// Deflate level of a recompressed .tar.gz
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
     pub gzip_level: u32,
-    /// Only these formats (comma-separated: tar, gzip, zip, ar)
+    /// Only these formats (comma-separated: tar, gzip, zip, ar); default: the descriptor's
+    /// normalize: list, else all
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub only: Vec<String>,
 }
 
-fn clamp_time(args: &NormalizeArgs) -> Result<i64, CliError> {
+fn clamp_time(args: &NormalizeArgs, desc: Option<&(String, Descriptor)>) -> Result<i64, CliError> {
     if let Some(t) = &args.time {
         return parse_time(t).ok_or_else(|| {
             CliError::new(format!("--time '{t}' is not a time"))
                 .hint("give Unix seconds or \"YYYY-MM-DD HH:MM:SS\" (UTC)")
         });
     }
-    if let Some(path) = &args.descriptor {
-        return descriptor_time(path);
+    if let Some((shown, d)) = desc {
+        return descriptor_time(shown, d);
     }
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) => parse_time(&v).ok_or_else(|| {
@@ -71,25 +73,30 @@ fn clamp_time(args: &NormalizeArgs) -> Result<i64, CliError> {
     }
 }
 
-fn descriptor_time(path: &Path) -> Result<i64, CliError> {
+fn read_descriptor(path: &Path) -> Result<(String, Descriptor), CliError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::new(format!("cannot read descriptor {shown}: {e}")))?;
     let d = Descriptor::parse_bytes(&shown, &bytes)
         .map_err(|e| CliError::new(format!("descriptor {e}")))?;
-    let t = d.reference_datetime.ok_or_else(|| {
+    Ok((shown, d))
+}
+
+fn descriptor_time(shown: &str, d: &Descriptor) -> Result<i64, CliError> {
+    let t = d.reference_datetime.as_deref().ok_or_else(|| {
         CliError::new(format!("descriptor {shown} has no reference_datetime"))
             .hint("give --time or set SOURCE_DATE_EPOCH")
     })?;
-    parse_time(&t).ok_or_else(|| {
+    parse_time(t).ok_or_else(|| {
         CliError::new(format!("descriptor {shown}: reference_datetime '{t}' is not a time"))
     })
 }
 
-/// Runs `git gitian normalize`.
-pub fn run(args: NormalizeArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
-    let time = clamp_time(&args)?;
-    crate::process::catch_interrupts();
+/// The formats: --only, else the descriptor's `normalize:` list, else all of them.
+fn formats(
+    args: &NormalizeArgs,
+    desc: Option<&(String, Descriptor)>,
+) -> Result<Vec<Format>, CliError> {
     let mut formats = Vec::new();
     for name in &args.only {
         formats.push(Format::parse(name).ok_or_else(|| {
@@ -97,9 +104,25 @@ pub fn run(args: NormalizeArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
                 .hint("formats: tar, gzip, zip, ar")
         })?);
     }
+    if formats.is_empty()
+        && let Some((_, d)) = desc
+    {
+        formats = d.normalize.iter().filter_map(|n| Format::parse(n)).collect();
+    }
     if formats.is_empty() {
         formats = Format::ALL.to_vec();
     }
+    Ok(formats)
+}
+
+/// Runs `git gitian normalize`.
+pub fn run(args: NormalizeArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
+    let desc = args.descriptor.as_deref().map(read_descriptor).transpose()?;
+    let time = clamp_time(&args, desc.as_ref())?;
+    crate::process::catch_interrupts();
+    let formats = formats(&args, desc.as_ref())?;
+    let chosen = (formats.len() < Format::ALL.len())
+        .then(|| formats.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "));
     let opts = Options {
         clamp: Clamp { time, overwrite: args.overwrite },
         check: args.check,
@@ -119,8 +142,14 @@ pub fn run(args: NormalizeArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
             }
             Ok(o) => match (&o.format, &o.skipped) {
                 (None, _) => {
+                    let err = match &chosen {
+                        None => CliError::new(format!("{shown}: not an archive normalize handles")),
+                        Some(list) => CliError::new(format!(
+                            "{shown}: not an archive of the formats chosen ({list})"
+                        )),
+                    };
                     ui.error(
-                        &CliError::new(format!("{shown}: not an archive normalize handles")).hint(
+                        &err.hint(
                             "normalize handles tar, tar.gz, tar.xz, gzip, zip/jar and ar/deb",
                         ),
                     );

@@ -11,6 +11,7 @@ pub mod descriptor;
 pub mod diff;
 pub mod hook_script;
 pub mod layout;
+pub mod limits;
 pub mod manifest;
 pub mod policy;
 pub mod report;

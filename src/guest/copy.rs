@@ -18,9 +18,16 @@ pub(crate) fn tar_create(host: &Path) -> Result<Invocation, String> {
     Ok(Invocation::new("tar").arg("-C").arg(parent).args(["-cf", "-"]).arg(name))
 }
 
-/// Extracts a tar stream on the host into `dir`, owned by the caller (never by guest ids).
+/// Extracts a tar stream on the host into `dir` with the host's tar, owned by the caller and
+/// without set-uid/set-gid bits: only VirtualBox's copy-out (through ssh) still uses it; the
+/// other backends use [`super::copyout`], which also refuses device nodes and FIFOs.
 pub(crate) fn tar_extract(dir: &Path) -> Invocation {
-    Invocation::new("tar").arg("-C").arg(dir).args(["--no-same-owner", "-xf", "-"])
+    Invocation::new("tar").arg("-C").arg(dir).args([
+        "--no-same-owner",
+        "--no-same-permissions",
+        "-xf",
+        "-",
+    ])
 }
 
 /// The guest command (as the build user, from its home) that unpacks a tar stream on stdin
@@ -71,23 +78,39 @@ pub(crate) fn copy_in_with(
 }
 
 /// `copy_out` for backends whose guest command can write stdout: the guest child that `spawn`
-/// starts (stdout and stderr piped) piped into host `tar -x` in `host_dir`.
+/// starts (stdout and stderr piped) writes a tar stream, which [`super::copyout::extract_tar`]
+/// unpacks into `host_dir` (never the host's `tar -x`: see that module). Returns the notes
+/// about entries that were not created (devices, FIFOs).
 pub(crate) fn copy_out_with(
     backend: &'static str,
     guest_path: &str,
     host_dir: &Path,
     spawn: impl FnOnce() -> Result<Proc, GuestError>,
-) -> Result<(), GuestError> {
+) -> Result<Vec<String>, GuestError> {
     check_guest_path(backend, guest_path)?;
     fs::create_dir_all(host_dir)
         .map_err(|e| err(backend, format!("cannot create {}: {e}", host_dir.display())))?;
     let mut p = spawn()?;
     let out = p.take_stdout().expect("piped stdout");
-    // On an error the producer is dropped, which stops it.
-    let c = piped::start(&tar_extract(host_dir), Stdio::from(out), Stdio::null(), Stdio::piped())
-        .map_err(GuestError::process(backend))?;
+    let p_err = p.capture_stderr();
+    let dest = host_dir.to_path_buf();
+    let extract = std::thread::spawn(move || {
+        super::copyout::extract_tar(out, &dest, &crate::process::interrupted)
+    });
     let what = format!("copying {guest_path} out to {}", host_dir.display());
-    piped::pipe(&what, p, c).map_err(GuestError::process(backend))
+    // On an error the extraction ends (its end of the pipe closes), and so does the producer.
+    let status = p.wait();
+    let extracted = extract.join().unwrap_or_else(|_| Err(std::io::Error::other("panicked")));
+    let status = status.map_err(GuestError::process(backend))?;
+    let notes = extracted.map_err(|e| err(backend, format!("{what}: {e}")))?;
+    if !status.success() {
+        let text = String::from_utf8_lossy(&p_err.join().unwrap_or_default()).trim().to_string();
+        return Err(err(
+            backend,
+            format!("{what} failed ({}): {text}", crate::process::status_text(status)),
+        ));
+    }
+    Ok(notes)
 }
 
 /// Checks a path given by the orchestration for the guest side: relative, no `..`, no

@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 
 use super::env::{self, GuestUser};
 use super::util::{self, err};
-use super::{Exec, Guest, GuestError, GuestSpec, Network, copy};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, copy, limits};
+use crate::core::limits::Limits;
 use crate::process::piped::{self, Proc, Stdio};
 use crate::process::{self, HostRunner, Invocation, Runner};
 
@@ -95,6 +96,8 @@ pub struct Container {
     /// Runs the engine's one-shot commands (a recorder in tests).
     runner: Box<dyn Runner>,
     state: Option<State>,
+    /// What copy-out did not bring to the host (devices, FIFOs), for `take_warnings`.
+    notes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -111,6 +114,10 @@ struct State {
     build: GuestUser,
     /// Where the `run` clients' stderr goes (for messages).
     dir: PathBuf,
+    /// Processes, memory (the engine's `--pids-limit`, `--memory`) and disk.
+    limits: Limits,
+    /// The limits, watched through each container's cgroups and the engine's data root.
+    watch: limits::Watch,
 }
 
 #[derive(Debug)]
@@ -138,7 +145,7 @@ impl Container {
         env: Vec<(String, String)>,
         runner: Box<dyn Runner>,
     ) -> Self {
-        Self { engine, env, runner, state: None }
+        Self { engine, env, runner, state: None, notes: Vec::new() }
     }
 
     /// Runs a one-shot engine command; its stdout, or an error unless it exits 0.
@@ -250,7 +257,7 @@ impl Container {
         let network = network.unwrap_or(Network::Offline);
         st.seq += 1;
         let name = format!("{}-{}", st.name, st.seq);
-        let cmd = run_invocation(engine.cmd(&env), &name, network, &st.image);
+        let cmd = run_invocation(engine.cmd(&env), &name, network, &st.image, &st.limits);
         let log = st.dir.join(format!("{name}.stderr"));
         let errf = fs::File::create(&log)
             .map_err(|e| err(b, format!("cannot create {}: {e}", log.display())))?;
@@ -270,6 +277,12 @@ impl Container {
                 format!("container did not start: {} ({})", cmd.display(), why.trim()),
             ));
         }
+        // The container's cgroups, for the limit watch.
+        let pid =
+            runner.output_ok(&engine.cmd(&env).args(["inspect", "-f", "{{.State.Pid}}", &name]));
+        for d in limits::cgroups_of(pid.unwrap_or_default().trim()) {
+            st.watch.watch_cgroup(d);
+        }
         st.running = Some(Running { name: name.clone(), network, client });
         Ok(name)
     }
@@ -282,17 +295,34 @@ impl Container {
 
 /// `docker run -i` of the container that keeps a guest alive: its main process is `cat`,
 /// reading the client's stdin (see the module docs); it prints `ready` once it runs.
-fn run_invocation(engine: Invocation, name: &str, network: Network, image: &str) -> Invocation {
+fn run_invocation(
+    engine: Invocation,
+    name: &str,
+    network: Network,
+    image: &str,
+    l: &Limits,
+) -> Invocation {
+    let mem = format!("{}m", l.memory_mib);
     let cmd = engine
         .args(["run", "-i", "--rm", "--name", name])
         .args(["--label", &format!("org.git-gitian.pid={}", std::process::id())])
-        .args(ULIMITS);
+        .args(ULIMITS)
+        .args(["--pids-limit", &l.processes.to_string(), "--memory", &mem, "--memory-swap", &mem])
+        .args(["--shm-size", &format!("{}m", limits::shm_mib(l))]);
     let cmd = match network {
         Network::Offline => cmd.args(["--network", "none", "--hostname", env::HOSTNAME]),
         Network::Online => cmd.args(["--network", "host"]),
     };
     cmd.args(["--user", "0:0", "--entrypoint", "/bin/sh", image])
         .args(["-c", "echo ready; exec cat >/dev/null"])
+}
+
+/// The `info` format that prints where the engine keeps images and containers' layers.
+fn data_root_format(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Docker => "{{.DockerRootDir}}",
+        Engine::Podman => "{{.Store.GraphRoot}}",
+    }
 }
 
 /// Stops a running container: closes the client's stdin (the container's `cat` ends), waits,
@@ -325,6 +355,14 @@ impl Guest for Container {
         }
     }
 
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    fn limit_hit(&mut self) -> Option<crate::core::limits::LimitHit> {
+        self.state.as_ref()?.watch.hit()
+    }
+
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
         self.destroy()?;
         let b = self.bname();
@@ -339,6 +377,10 @@ impl Guest for Container {
         util::remove_tree(b, &dir)?;
         fs::create_dir_all(&dir)
             .map_err(|e| err(b, format!("cannot create {}: {e}", dir.display())))?;
+        // The disk: the containers' writable layers grow the engine's data root.
+        let data = self.run_ok(&self.cmd().args(["info", "-f", data_root_format(self.engine)]));
+        let data = data.ok().map(|d| PathBuf::from(d.trim())).filter(|d| d.is_dir());
+        let watch = limits::Watch::start(spec.limits, data.as_deref());
         self.state = Some(State {
             name: util::unique_name("gitian"),
             image,
@@ -348,6 +390,8 @@ impl Guest for Container {
             root: GuestUser::root(),
             build,
             dir,
+            limits: spec.limits,
+            watch,
         });
         Ok(())
     }
@@ -357,8 +401,20 @@ impl Guest for Container {
         let name = self.ensure(Some(cmd.network))?;
         let st = self.state.as_ref().expect("ensured");
         let who = env::pick(cmd.user, &st.root, &st.build);
-        let argv = env::inner_argv(who, cmd);
-        let c = self.exec_cmd(&name, who, &argv);
+        // As root under the reaper (everything the command leaves running ends with it), the
+        // build user through setpriv.
+        let mut argv: Vec<String> = Vec::new();
+        if who.uid != 0 {
+            argv.extend([
+                "setpriv".to_string(),
+                format!("--reuid={}", who.uid),
+                format!("--regid={}", who.gid),
+                "--init-groups".into(),
+                "--".into(),
+            ]);
+        }
+        argv.extend(env::inner_argv(who, cmd));
+        let c = self.exec_cmd(&name, &st.root, &limits::reaped(&argv));
         self.runner.run(&c, Some(cmd.script.as_bytes()), cmd.log).map_err(GuestError::process(b))
     }
 
@@ -380,10 +436,12 @@ impl Guest for Container {
         let name = self.ensure(None)?;
         let st = self.state.as_ref().expect("ensured");
         let producer = self.exec_cmd(&name, &st.build, &copy::tar_argv(&st.build, guest_path));
-        copy::copy_out_with(b, guest_path, host_dir, || {
+        let notes = copy::copy_out_with(b, guest_path, host_dir, || {
             piped::start(&producer, Stdio::null(), Stdio::piped(), Stdio::piped())
                 .map_err(GuestError::process(b))
-        })
+        })?;
+        self.notes.extend(notes);
+        Ok(())
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {
@@ -464,18 +522,20 @@ mod tests {
     #[test]
     fn run_and_exec_command_lines() {
         let c = Container::new(Engine::Docker);
-        let run = run_invocation(c.cmd(), "gitian-1-0-1", Network::Offline, "img:1");
+        let l = Limits { memory_mib: 2048, processes: 100, disk_mib: 1000 };
+        let run = run_invocation(c.cmd(), "gitian-1-0-1", Network::Offline, "img:1", &l);
         let pid = std::process::id();
         assert_eq!(
             run.display(),
             format!(
                 "docker run -i --rm --name gitian-1-0-1 --label org.git-gitian.pid={pid} \
-                 --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 --network none \
+                 --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 --pids-limit 100 \
+                 --memory 2048m --memory-swap 2048m --shm-size 512m --network none \
                  --hostname gitian --user 0:0 --entrypoint /bin/sh img:1 -c \
                  'echo ready; exec cat >/dev/null'"
             )
         );
-        let online = run_invocation(c.cmd(), "n", Network::Online, "i").display();
+        let online = run_invocation(c.cmd(), "n", Network::Online, "i", &l).display();
         assert!(online.contains(" --network host --user "), "{online}");
         let user = GuestUser::root();
         let exec = c.exec_cmd("n", &user, &["bash".into()]);

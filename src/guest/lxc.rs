@@ -15,7 +15,7 @@
 
 use super::env::{self, GuestUser};
 use super::util::{self, err};
-use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy, sandbox};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy, limits, sandbox};
 use crate::core::arch::Arch;
 use crate::process::piped::{self, Proc, Stdio};
 use crate::process::{self, Invocation};
@@ -28,6 +28,8 @@ const NAME: &str = "lxc";
 #[derive(Debug, Default)]
 pub struct Lxc {
     state: Option<State>,
+    /// What copy-out did not bring to the host (devices, FIFOs), for `take_warnings`.
+    notes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -39,14 +41,28 @@ struct State {
     dir: PathBuf,
     build: GuestUser,
     root: GuestUser,
+    /// The limits, watched through LXC's cgroups and the supervisor's saved counters.
+    watch: limits::Watch,
+    /// Our own cgroup of the container (limits, counters), LXC's below it; removed last.
+    _cgroup: Option<limits::Cgroup>,
 }
 
 /// The supervisor: runs lxc-execute (stdin passed through), waits for it, removes the
 /// container's cgroups; on SIGTERM (its parent-death signal) kills lxc-execute first.
-/// Arguments: container name, then the lxc-execute command line.
+/// Arguments: container name, then the lxc-execute command line. Before the cgroups go, their
+/// process and memory counters are appended to `$GITIAN_LXC_EVENTS` (if set), where the
+/// limit watch (`guest::limits`) reads whether the command hit a limit.
 const SUPERVISOR: &str = r#"
 N=$1; shift
+ALSO=
+save() {
+  [ -n "$GITIAN_LXC_EVENTS" ] || return 0
+  for d in /sys/fs/cgroup/*/lxc.payload."$N" /sys/fs/cgroup/lxc.payload."$N"; do
+    cat "$d/pids.events" "$d/memory.oom_control" "$d/memory.events" 2>/dev/null
+  done >> "$GITIAN_LXC_EVENTS"
+}
 cleanup() {
+  save
   # The container's processes may still be dying, and a dead process holds its cgroup until
   # it is reaped, which a loaded host can take seconds to do (a busy cgroup cannot be
   # removed): retry for up to 60 s. The normal case leaves at the first pass.
@@ -54,7 +70,8 @@ cleanup() {
   while [ $i -lt 600 ]; do
     left=0
     for d in /sys/fs/cgroup/*/lxc.monitor."$N" /sys/fs/cgroup/*/lxc.payload."$N" \
-             /sys/fs/cgroup/lxc.monitor."$N" /sys/fs/cgroup/lxc.payload."$N"; do
+             /sys/fs/cgroup/lxc.monitor."$N" /sys/fs/cgroup/lxc.payload."$N" \
+             /sys/fs/cgroup/*/"$N"/payload /sys/fs/cgroup/*/"$N"/monitor $ALSO; do
       [ -d "$d" ] || continue
       # LXC's monitor outlives a killed lxc-execute and keeps its cgroup busy: stop what is
       # still in the container's cgroups (never this shell).
@@ -72,7 +89,8 @@ cleanup() {
 # The trap's first act: stderr may be a pipe to the git-gitian that just died (copy-in and
 # copy-out read it), and the shell reports the killed job there; writing to it would end this
 # shell by SIGPIPE before its cleanup.
-trap 'exec 2>/dev/null; kill -KILL "$P"; wait "$P"; cleanup; exit 143' TERM INT HUP
+# git-gitian is gone: our own cgroup of the container goes too.
+trap 'exec 2>/dev/null; kill -KILL "$P"; wait "$P"; ALSO="/sys/fs/cgroup/*/$N"; cleanup; exit 143' TERM INT HUP
 exec 3<&0
 "$@" <&3 3<&- &
 P=$!
@@ -115,7 +133,14 @@ pub fn lxc_arch(arch: &str) -> &str {
 }
 
 /// The container configuration (LXC 3+ keys) for one command.
-pub fn config_text(lower: &Path, upper: &Path, arch: &str, network: Network) -> String {
+pub fn config_text(
+    lower: &Path,
+    upper: &Path,
+    arch: &str,
+    network: Network,
+    l: &crate::core::limits::Limits,
+    cgroup: Option<&str>,
+) -> String {
     let mut c = String::new();
     c.push_str(&format!("lxc.uts.name = {}\n", env::HOSTNAME));
     c.push_str(&format!("lxc.rootfs.path = overlay:{}:{}\n", lower.display(), upper.display()));
@@ -142,6 +167,29 @@ pub fn config_text(lower: &Path, upper: &Path, arch: &str, network: Network) -> 
     // The devices controller is cgroup v1's on hybrid hosts, cgroup2's (a BPF program) else.
     let key =
         if Path::new("/sys/fs/cgroup/devices").is_dir() { "lxc.cgroup" } else { "lxc.cgroup2" };
+    // The limits (core::limits): processes, and memory without swap; /dev/shm a tmpfs of its
+    // own, a quarter of the memory.
+    let mem = l.memory_mib * 1024 * 1024;
+    if let Some(cg) = cgroup {
+        // Our own cgroup holds the limits (and keeps the counters that say one was hit after
+        // LXC removed the container's); LXC's cgroups go below it.
+        c.push_str(&format!(
+            "lxc.cgroup.dir.container = {cg}/payload\nlxc.cgroup.dir.monitor = {cg}/monitor\n"
+        ));
+    } else if key == "lxc.cgroup" {
+        c.push_str(&format!("{key}.pids.max = {}\n", l.processes));
+        c.push_str(&format!("lxc.cgroup.memory.limit_in_bytes = {mem}\n"));
+        if Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+            c.push_str(&format!("lxc.cgroup.memory.memsw.limit_in_bytes = {mem}\n"));
+        }
+    } else {
+        c.push_str(&format!("{key}.pids.max = {}\n", l.processes));
+        c.push_str(&format!("lxc.cgroup2.memory.max = {mem}\nlxc.cgroup2.memory.swap.max = 0\n"));
+    }
+    c.push_str(&format!(
+        "lxc.mount.entry = tmpfs dev/shm tmpfs nosuid,nodev,size={}m,create=dir 0 0\n",
+        limits::shm_mib(l)
+    ));
     c.push_str(&format!("{key}.devices.deny = a\n"));
     for dev in ["c 1:3", "c 1:5", "c 1:7", "c 1:8", "c 1:9", "c 5:0", "c 5:1", "c 5:2", "c 136:*"] {
         c.push_str(&format!("{key}.devices.allow = {dev} rwm\n"));
@@ -195,9 +243,10 @@ impl State {
             .arg("-o")
             .arg(self.dir.join("lxc.log"))
             .arg("--")
-            .args(argv)
+            .args(limits::reaped(argv))
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("GITIAN_LXC_EVENTS", self.dir.join("limit-events"))
             .cwd("/")
     }
 
@@ -249,6 +298,14 @@ impl Guest for Lxc {
         format!("lxc {}", v.trim()).trim().to_string()
     }
 
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    fn limit_hit(&mut self) -> Option<crate::core::limits::LimitHit> {
+        self.state.as_ref()?.watch.hit()
+    }
+
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
         self.destroy()?;
         if let Some(why) = Self::unavailable() {
@@ -266,14 +323,26 @@ impl Guest for Lxc {
                 err(NAME, format!("cannot create {}: {e}", dir.join(sub).display()))
             })?;
         }
+        let name = util::unique_name("gitian");
+        limits::sweep_stale_everywhere("gitian-");
+        let cgroup = limits::Cgroup::create_in(&name, &spec.limits, true);
+        let cg = cgroup.as_ref().map(|_| name.as_str());
         for (file, net) in [("online.conf", Network::Online), ("offline.conf", Network::Offline)] {
-            let text = config_text(&lower, &dir.join("delta"), &spec.arch, net);
+            let text = config_text(&lower, &dir.join("delta"), &spec.arch, net, &spec.limits, cg);
             fs::write(dir.join(file), text).map_err(|e| {
                 err(NAME, format!("cannot write {}: {e}", dir.join(file).display()))
             })?;
         }
+        let watch = limits::Watch::start(spec.limits, Some(&dir));
+        for d in cgroup.iter().flat_map(|c| c.dirs()) {
+            watch.watch_cgroup(d.clone());
+        }
+        for d in limits::lxc_cgroups(&name) {
+            watch.watch_cgroup(d);
+        }
+        watch.watch_cgroup(dir.join("limit-events"));
         self.state =
-            Some(State { name: util::unique_name("gitian"), dir, build, root: GuestUser::root() });
+            Some(State { name, dir, build, root: GuestUser::root(), watch, _cgroup: cgroup });
         Ok(())
     }
 
@@ -309,15 +378,21 @@ impl Guest for Lxc {
     fn copy_out(&mut self, guest_path: &str, host_dir: &Path) -> Result<(), GuestError> {
         let st = self.state()?;
         let argv = st.as_user(User::Build, copy::tar_argv(&st.build, guest_path));
-        copy::copy_out_with(NAME, guest_path, host_dir, || {
+        let notes = copy::copy_out_with(NAME, guest_path, host_dir, || {
             st.spawn(Network::Offline, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())
         })
-        .map_err(|e| err(NAME, format!("{}; {}", e.message, st.lxc_log())))
+        .map_err(|e| err(NAME, format!("{}; {}", e.message, st.lxc_log())))?;
+        self.notes.extend(notes);
+        Ok(())
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {
         let Some(st) = self.state.take() else { return Ok(()) };
-        util::remove_tree(NAME, &st.dir)
+        let (name, dir) = (st.name.clone(), st.dir.clone());
+        drop(st);
+        // LXC made our cgroup's name in every hierarchy, not only where we made it.
+        limits::remove_everywhere(&name);
+        util::remove_tree(NAME, &dir)
     }
 }
 
@@ -410,6 +485,8 @@ mod tests {
                 home: "/home/debian".into(),
             },
             root: GuestUser::root(),
+            watch: limits::Watch::start(Default::default(), None),
+            _cgroup: None,
         };
         let argv = st.as_user(User::Build, vec!["bash".into(), "-x".into()]);
         let inv = st.invocation(Network::Offline, &argv);
@@ -430,6 +507,10 @@ mod tests {
                 "-o",
                 "/s/g/lxc.log",
                 "--",
+                "/bin/sh",
+                "-c",
+                limits::REAPER,
+                "gitian-step",
                 "setpriv",
                 "--reuid=1000",
                 "--regid=1000",
@@ -446,13 +527,23 @@ mod tests {
             .collect();
         assert_eq!(got, want);
         assert!(inv.env_clear);
-        assert_eq!(inv.env, vec![("PATH".into(), "/usr/sbin:/usr/bin:/sbin:/bin".into())]);
+        assert_eq!(
+            inv.env,
+            vec![
+                ("PATH".into(), "/usr/sbin:/usr/bin:/sbin:/bin".into()),
+                ("GITIAN_LXC_EVENTS".into(), "/s/g/limit-events".into())
+            ]
+        );
         let root = st.invocation(Network::Online, &st.as_user(User::Root, vec!["bash".into()]));
         let words: Vec<String> =
             root.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         assert!(words.ends_with(&[
             "lxc.log".replace("lxc", "/s/g/lxc"),
             "--".into(),
+            "/bin/sh".into(),
+            "-c".into(),
+            limits::REAPER.into(),
+            "gitian-step".into(),
             "bash".into()
         ]));
         assert!(root.args.iter().any(|a| a == "/s/g/online.conf"));
@@ -460,7 +551,14 @@ mod tests {
 
     #[test]
     fn offline_config_has_no_network_device() {
-        let c = config_text(Path::new("/b"), Path::new("/s/delta"), "amd64", Network::Offline);
+        let c = config_text(
+            Path::new("/b"),
+            Path::new("/s/delta"),
+            "amd64",
+            Network::Offline,
+            &Default::default(),
+            None,
+        );
         assert!(c.contains("lxc.net.0.type = empty\n"));
         assert!(c.contains("lxc.rootfs.path = overlay:/b:/s/delta\n"));
         assert!(c.contains("lxc.arch = x86_64\n"));
@@ -470,7 +568,14 @@ mod tests {
 
     #[test]
     fn online_config_shares_the_host_network() {
-        let c = config_text(Path::new("/b"), Path::new("/s/delta"), "i386", Network::Online);
+        let c = config_text(
+            Path::new("/b"),
+            Path::new("/s/delta"),
+            "i386",
+            Network::Online,
+            &Default::default(),
+            None,
+        );
         assert!(c.contains("lxc.net.0.type = none\n"));
         assert!(c.contains("lxc.arch = i686\n"));
     }

@@ -8,12 +8,14 @@
 //! also called from the guard's `Drop`, after errors, Ctrl-C and SIGTERM.
 
 pub mod kvm;
+pub(crate) mod limits;
 /// The process layer moved to [`crate::process`]; this path stays for callers of the old one.
 pub use crate::process;
 
 use std::path::{Path, PathBuf};
 
 mod copy;
+pub mod copyout;
 pub mod docker;
 pub(crate) mod env;
 pub mod lxc;
@@ -83,8 +85,10 @@ pub struct GuestSpec {
     pub base: PathBuf,
     /// Scratch folder for this guest's layer, sockets and logs; removed by `destroy`.
     pub scratch: PathBuf,
-    /// Memory in MiB.
+    /// Memory in MiB (the QEMU guest's RAM; equal to `limits.memory_mib`).
     pub memory_mib: u32,
+    /// What the guest may take from the host (every backend enforces all three).
+    pub limits: crate::core::limits::Limits,
     /// CPUs.
     pub cpus: u32,
     /// Whether any command will run with [`Network::Online`]; when not, a backend may create
@@ -121,6 +125,11 @@ pub trait Guest {
     /// show; empty by default.
     fn take_warnings(&mut self) -> Vec<String> {
         Vec::new()
+    }
+    /// The limit (processes, memory, disk) the guest ran into since it was created, if any: a
+    /// failed or stopped step is then reported as that limit's failure.
+    fn limit_hit(&mut self) -> Option<crate::core::limits::LimitHit> {
+        None
     }
     /// Creates a fresh guest from the pristine base image.
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError>;

@@ -195,6 +195,7 @@ mod tests {
             base: "/b".into(),
             scratch: "/s".into(),
             memory_mib: 2000,
+            limits: Default::default(),
             cpus: 2,
             network: true,
         }
@@ -272,7 +273,10 @@ mod tests {
         let line = got.iter().find(|l| l.contains(" | tar")).unwrap();
         assert!(line.contains("'\\''cd && exec tar -C build -cf - out'\\'''"), "{line}");
         assert!(
-            line.ends_with(&format!("| tar -C {} --no-same-owner -xf -", host.display())),
+            line.ends_with(&format!(
+                "| tar -C {} --no-same-owner --no-same-permissions -xf -",
+                host.display()
+            )),
             "{line}"
         );
     }

@@ -12,22 +12,28 @@
 //! - a failed build leaves no result file and no guest; a second build in the same folder is
 //!   refused while one runs (`var/build.lock`);
 //! - which backend built it goes to `var/build-info`, not into the result (whose keys are
-//!   Gitian's, so results stay comparable).
+//!   Gitian's, so results stay comparable);
+//! - with `normalize: [...]` in the descriptor (ours), the archives of those formats in
+//!   `build/out` are normalised (timestamps capped at the reference time) before they are
+//!   hashed, and the result ends with a `normalized:` list of those formats (see
+//!   `ops::normalize::result_text` for why that key is safe for gsign and gverify).
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::out_manifest::manifest_of;
 use crate::core::assertion::BuildResult;
 use crate::core::buildscript::{InstallStep, build_script, in_manifest, install_steps};
 use crate::core::descriptor::{Descriptor, DescriptorError, personality};
-use crate::core::manifest::{Entry, Manifest, sha256_hex};
+use crate::core::limits::{LimitHit, LimitSpec, Limits};
+use crate::core::manifest::{Manifest, sha256_hex};
 use crate::guest::process;
 use crate::guest::{BuildStatus, Exec, Guest, GuestError, GuestSpec, Network, User};
 use crate::ops::base;
 use crate::ops::fetch::{self, FetchOptions, RemoteSpec};
-use crate::ops::publish;
+use crate::ops::{normalize, publish};
 
 /// What to build and how (gbuild's flags).
 #[derive(Debug, Clone)]
@@ -40,8 +46,8 @@ pub struct BuildOptions {
     pub urls: Vec<(String, String)>,
     /// `-j`.
     pub num_make: u32,
-    /// `-m`, MiB.
-    pub memory: u32,
+    /// `--memory` (`-m`), `--processes`, `--disk`; over the descriptor's `limits`.
+    pub limits: LimitSpec,
     /// `--upgrade`.
     pub upgrade: bool,
     /// `-o`.
@@ -132,6 +138,9 @@ pub enum BuildError {
     /// Ctrl-C or SIGTERM.
     #[error("interrupted; the guest was stopped and removed")]
     Interrupted,
+    /// The guest ran into one of its limits (and was stopped).
+    #[error("{0}")]
+    Limit(LimitHit),
     /// A file operation failed.
     #[error("{what} '{}': {source}", path.display())]
     Io {
@@ -147,18 +156,27 @@ pub enum BuildError {
     Other(String),
 }
 
-fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BuildError {
+pub(crate) fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BuildError {
     let path = path.to_path_buf();
     move |source| BuildError::Io { what, path, source }
 }
 
-fn check_interrupt() -> Result<(), BuildError> {
+pub(crate) fn check_interrupt() -> Result<(), BuildError> {
     if process::interrupted() { Err(BuildError::Interrupted) } else { Ok(()) }
 }
 
 /// Maps a guest failure to `Interrupted` when that is what it was.
 fn guest_err(e: GuestError) -> BuildError {
     if process::interrupted() { BuildError::Interrupted } else { BuildError::Guest(e) }
+}
+
+/// Reads and parses the descriptor: its bytes (hashed into the in-manifest) and its meaning.
+/// (The command line checks it through `ops::plan` before taking the [`lock`], so that a
+/// mistyped descriptor leaves nothing behind, not even `var/`.)
+pub fn read_descriptor(path: &Path) -> Result<(Vec<u8>, Descriptor), BuildError> {
+    let text = fs::read(path).map_err(io("cannot read", path))?;
+    let desc = Descriptor::parse_bytes(&path.to_string_lossy(), &text)?;
+    Ok((text, desc))
 }
 
 /// Holds `var/build.lock` for the duration of a build.
@@ -208,41 +226,6 @@ impl Drop for Running<'_> {
     }
 }
 
-/// sha256 manifest lines over every file under `dir` (symlinks followed, links to folders
-/// skipped, dot files included), paths checked with Gitian's sanitizer.
-pub fn manifest_of(dir: &Path, label: &str) -> Result<String, BuildError> {
-    let mut entries = Vec::new();
-    if dir.is_dir() {
-        walk(dir, dir, label, &mut entries)?;
-    }
-    Ok(Manifest { entries }.render())
-}
-
-fn walk(root: &Path, dir: &Path, label: &str, out: &mut Vec<Entry>) -> Result<(), BuildError> {
-    for entry in fs::read_dir(dir).map_err(io("cannot read", dir))? {
-        let entry = entry.map_err(io("cannot read", dir))?;
-        let path = entry.path();
-        let meta = fs::metadata(&path);
-        let ft = entry.file_type().map_err(io("cannot read", &path))?;
-        if ft.is_dir() {
-            walk(root, &path, label, out)?;
-            continue;
-        }
-        match meta {
-            Ok(m) if m.is_dir() => continue,
-            Ok(_) => {}
-            Err(e) => return Err(io("cannot read", &path)(e)),
-        }
-        let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
-        if !rel.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@/.:+-".contains(&b)) {
-            return Err(BuildError::Other(format!("unsanitary string in {label}/{rel}")));
-        }
-        let hash = base::sha256_file(&path).map_err(io("cannot read", &path))?;
-        out.push(Entry { path: rel, hash });
-    }
-    Ok(())
-}
-
 /// Merges `sha256  file.deb` lines: the base image's manifest and the packages fetched in the
 /// guest, one line per file name, sorted by file name.
 pub fn merge_deb_manifests(base: &str, fetched: &str) -> String {
@@ -265,8 +248,7 @@ pub fn build(
     progress: &mut dyn Progress,
 ) -> Result<BuildOutcome, BuildError> {
     let started = Instant::now();
-    let desc_text = fs::read(&opts.descriptor).map_err(io("cannot read", &opts.descriptor))?;
-    let desc = Descriptor::parse_bytes(&opts.descriptor.to_string_lossy(), &desc_text)?;
+    let (desc_text, desc) = read_descriptor(&opts.descriptor)?;
     let var = workdir.join("var");
     let build_dir = workdir.join("build");
     let result_dir = workdir.join("result");
@@ -368,6 +350,15 @@ pub fn build(
         base_manifests.push((format!("{suite}-{arch}"), manifest));
     }
 
+    if !desc.normalize.is_empty() {
+        let mut info = |line: &str| progress.info(line);
+        normalize::build_step(&build_dir.join("out"), &desc.normalize, &reference, &mut info)
+            .map_err(|e| match process::interrupted() {
+                true => BuildError::Interrupted,
+                false => BuildError::Other(format!("cannot normalise {e}")),
+            })?;
+    }
+    check_interrupt()?;
     progress.info("Generating report");
     let out_manifest = manifest_of(&build_dir.join("out"), "build/out")?;
     let (cache_common_manifest, cache_package_manifest) = if desc.enable_cache {
@@ -383,7 +374,9 @@ pub fn build(
         cache_package_manifest,
     };
     let result_path = result_dir.join(format!("{}-res.yml", desc.name));
-    let text = result.render();
+    let text = normalize::result_text(&result, &desc.normalize);
+    // Ctrl-C during the report ends the build like anywhere else: no result.
+    check_interrupt()?;
     write_atomic(&result_path, &text)?;
     let result_sha256 = sha256_hex(text.as_bytes());
     let backend = guest.describe();
@@ -414,6 +407,7 @@ fn build_one(
     progress: &mut dyn Progress,
 ) -> Result<String, BuildError> {
     let var = workdir.join("var");
+    let limits: Limits = opts.limits.or(desc.limits).resolve();
     let install_log = var.join("install.log");
     let build_log = var.join("build.log");
     for f in [&install_log, &build_log] {
@@ -427,7 +421,8 @@ fn build_one(
         arch: arch.to_string(),
         base: base_path.to_path_buf(),
         scratch: var.join(format!("guest-{suite}-{arch}")),
-        memory_mib: opts.memory,
+        memory_mib: u32::try_from(limits.memory_mib).unwrap_or(u32::MAX),
+        limits,
         cpus: opts.num_make,
         // Only package installation needs it; without, the QEMU guest has no NIC at all.
         network: !steps.is_empty(),
@@ -506,26 +501,7 @@ fn build_one(
         guest.copy_in(&common, "cache").map_err(guest_err)?;
     }
 
-    for InstallStep { what, script } in &steps {
-        check_interrupt()?;
-        progress.info(&format!("{what} (log in var/install.log)"));
-        let t = Instant::now();
-        let script = format!("set -e\n{script}");
-        let code = guest
-            .exec(&Exec { script: &script, log: Some(&install_log), ..root("") })
-            .map_err(guest_err)?;
-        if code != 0 {
-            return Err(BuildError::InstallFailed {
-                step: what.to_lowercase(),
-                code,
-                log: install_log.clone(),
-                tail: process::tail_of_file(&install_log, 20),
-            });
-        }
-        if t.elapsed().as_secs() >= 5 {
-            progress.info(&format!("  done in {:.0} s", t.elapsed().as_secs_f64()));
-        }
-    }
+    install(guest, &steps, &install_log, progress)?;
 
     progress.info("Creating package manifest");
     // The base image's apt cache is empty: only packages installed above can be in it.
@@ -537,7 +513,13 @@ fn build_one(
     write_atomic(&var.join(format!("base-{suite}-{arch}.manifest")), &manifest)?;
 
     progress.info("Creating build script (var/build-script)");
-    let script = build_script(desc, arch, opts.num_make, opts.memory, reference);
+    let script = build_script(
+        desc,
+        arch,
+        opts.num_make,
+        u32::try_from(limits.memory_mib).unwrap_or(u32::MAX),
+        reference,
+    );
     write_atomic(&var.join("build-script"), &script)?;
     for r in &desc.remotes {
         check_interrupt()?;
@@ -574,7 +556,18 @@ fn build_one(
             },
             &outputs,
         )
-        .map_err(guest_err)?;
+        .map_err(guest_err);
+    // A failed or stopped step that ran into a limit is that limit's failure.
+    if !matches!(status, Ok(BuildStatus::Done))
+        && let Some(hit) = guest.limit_hit()
+    {
+        return Err(BuildError::Limit(hit));
+    }
+    let status = status?;
+    // What copy-out refused to bring to the host (devices, FIFOs, sockets).
+    for w in guest.take_warnings() {
+        progress.warn(&w);
+    }
     match status {
         BuildStatus::PrepareFailed(code) => return Err(prepare_failed(code)),
         BuildStatus::ScriptFailed(code) => {
@@ -593,6 +586,48 @@ fn build_one(
     progress.info("Stopping target");
     drop(g);
     Ok(manifest)
+}
+
+/// The package-installation steps, as root with the network, logged to `log`; a failed step
+/// that ran into a limit is that limit's failure.
+fn install(
+    guest: &mut dyn Guest,
+    steps: &[InstallStep],
+    log: &Path,
+    progress: &mut dyn Progress,
+) -> Result<(), BuildError> {
+    for InstallStep { what, script } in steps {
+        check_interrupt()?;
+        progress.info(&format!("{what} (log in var/install.log)"));
+        let t = Instant::now();
+        let script = format!("set -e\n{script}");
+        let code = guest
+            .exec(&Exec {
+                user: User::Root,
+                network: Network::Online,
+                setarch: None,
+                trace: false,
+                script: &script,
+                env: &[],
+                log: Some(log),
+            })
+            .map_err(guest_err)?;
+        if code != 0 {
+            if let Some(hit) = guest.limit_hit() {
+                return Err(BuildError::Limit(hit));
+            }
+            return Err(BuildError::InstallFailed {
+                step: what.to_lowercase(),
+                code,
+                log: log.to_path_buf(),
+                tail: process::tail_of_file(log, 20),
+            });
+        }
+        if t.elapsed().as_secs() >= 5 {
+            progress.info(&format!("  done in {:.0} s", t.elapsed().as_secs_f64()));
+        }
+    }
+    Ok(())
 }
 
 fn prepare_failed(code: i32) -> BuildError {
@@ -639,21 +674,6 @@ mod tests {
         let base = "aa  b_1.deb\ncc  a_1.deb\n";
         let fetched = "aa  b_1.deb\ndd  Z_2.deb\n";
         assert_eq!(merge_deb_manifests(base, fetched), "dd  Z_2.deb\ncc  a_1.deb\naa  b_1.deb\n");
-    }
-
-    #[test]
-    fn out_manifest_sorts_bytewise_and_refuses_spaces() {
-        let t = tempfile::tempdir().unwrap();
-        fs::create_dir_all(t.path().join("src")).unwrap();
-        fs::write(t.path().join("src/x"), "x").unwrap();
-        fs::write(t.path().join("a.tar.gz"), "").unwrap();
-        fs::write(t.path().join(".hidden"), "").unwrap();
-        let m = manifest_of(t.path(), "build/out").unwrap();
-        let names: Vec<&str> = m.lines().map(|l| &l[66..]).collect();
-        assert_eq!(names, [".hidden", "a.tar.gz", "src/x"]);
-        fs::write(t.path().join("a b"), "").unwrap();
-        let e = manifest_of(t.path(), "build/out").unwrap_err().to_string();
-        assert_eq!(e, "unsanitary string in build/out/a b");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod init;
 pub mod matrix;
 pub mod memo;
 pub mod normalize;
+pub mod out_manifest;
 pub mod plan;
 pub mod publish;
 pub mod push_guard;

@@ -8,12 +8,12 @@ use super::chars::{
 };
 use super::checker::{At, Checker, Path};
 use super::error::DescriptorWarning;
-use super::model::{ARCHITECTURES, Descriptor};
+use super::model::{ARCHITECTURES, Descriptor, NORMALIZE_FORMATS};
 use super::positions::Seg;
 use super::tree::Node;
 
 /// Keys Gitian reads at the top level.
-const KNOWN_KEYS: [&str; 16] = [
+const KNOWN_KEYS: [&str; 18] = [
     "name",
     "distro",
     "suites",
@@ -30,6 +30,8 @@ const KNOWN_KEYS: [&str; 16] = [
     "alternatives",
     "docker_image_digests",
     "optionals",
+    "limits",
+    "normalize",
 ];
 
 /// The top-level mapping's entries, and the first value of each string key.
@@ -67,6 +69,8 @@ impl Checker<'_> {
         self.script_and_flags(&top, &mut d);
         self.apt_extras(&top, &mut d);
         self.docker_and_optionals(&top, &mut d);
+        self.limits(&top, &mut d);
+        self.normalize(&top, &mut d);
         Some(d)
     }
 
@@ -313,6 +317,65 @@ impl Checker<'_> {
         let path = Path::key("optionals");
         if let Some(v) = top.get("optionals").filter(|v| **v != Node::Null) {
             d.optionals = Some(self.optional_list(&path, Some(v)));
+        }
+    }
+
+    /// `limits`: a mapping of `memory`, `processes` and `disk` (git-gitian's own key).
+    fn limits(&mut self, top: &Top<'_>, d: &mut Descriptor) {
+        let path = Path::key("limits");
+        match top.get("limits") {
+            None | Some(Node::Null) => {}
+            Some(Node::Map(pairs)) => {
+                for (k, v) in pairs {
+                    let key = match k {
+                        Node::Str(s) => s.clone(),
+                        other => other.kind().to_owned(),
+                    };
+                    let at = path.field(&key);
+                    let value = match v {
+                        Node::Str(s) | Node::Number(s) => s.clone(),
+                        other => {
+                            self.not_a(&at, other, "size or number", "e.g. limits: {memory: 8G}");
+                            continue;
+                        }
+                    };
+                    if let Err((message, hint)) = d.limits.set(&key, &value) {
+                        self.invalid(&at, At::Value, message, Some(hint));
+                    }
+                }
+            }
+            Some(other) => self.not_a(
+                &path,
+                other,
+                "mapping",
+                "write limits: {memory: 8G, processes: 4096, disk: 40G}",
+            ),
+        }
+    }
+
+    /// `normalize`: optional list of [`NORMALIZE_FORMATS`], each at most once.
+    fn normalize(&mut self, top: &Top<'_>, d: &mut Descriptor) {
+        let path = Path::key("normalize");
+        let Some(v) = top.get("normalize").filter(|v| **v != Node::Null) else { return };
+        let formats = self.list_of_strings(&path, v, "normalize: [tar, gzip, zip]");
+        for (i, f) in formats.iter().enumerate() {
+            if !NORMALIZE_FORMATS.contains(&f.as_str()) {
+                self.invalid(
+                    &path.index(i),
+                    At::Value,
+                    format!("unknown normalize format '{}'", shown(f)),
+                    Some(format!("use some of {}", NORMALIZE_FORMATS.join(", "))),
+                );
+            } else if let Some(first) = formats[..i].iter().position(|g| g == f) {
+                self.invalid(
+                    &path.index(i),
+                    At::Value,
+                    format!("normalize format '{f}' is listed twice"),
+                    Some(format!("keep one (the first is normalize[{first}])")),
+                );
+            } else {
+                d.normalize.push(f.clone());
+            }
         }
     }
 }

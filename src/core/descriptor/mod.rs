@@ -28,6 +28,8 @@
 //!   about one node per byte of text (aliases) is refused as a likely alias bomb. Other
 //!   aliases are accepted, as older Psych did; Psych 4 (Ruby 3.1+), through which Gitian's
 //!   `YAML.load_file` goes there, refuses every alias.
+//! - `normalize: [tar, gzip, zip, ar]` is a key of ours (gbuild ignores it): the build
+//!   normalises those archives in `build/out` before it hashes them, and the result records it.
 //! - An unquoted `reference_datetime` is an error: YAML 1.1 (Psych) reads `2013-06-01 00:00:00`
 //!   as a timestamp and Gitian then fails on it, while a YAML 1.2 reader would take it as a
 //!   string. Accepting it would make descriptors that only work here; the hint says to quote it.
@@ -47,7 +49,10 @@ mod values;
 mod tests;
 
 pub use error::{Checked, DescriptorError, DescriptorWarning, ErrorKind};
-pub use model::{ARCHITECTURES, Alternative, Descriptor, Remote, Repository, bits, personality};
+pub use model::{
+    ARCHITECTURES, Alternative, Descriptor, NORMALIZE_FORMATS, Remote, Repository, bits,
+    personality,
+};
 
 use checker::Checker;
 

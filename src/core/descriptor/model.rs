@@ -4,6 +4,9 @@
 /// The architectures Gitian knows (spec §1, architecture table).
 pub const ARCHITECTURES: [&str; 3] = ["i386", "amd64", "linux64"];
 
+/// The archive formats a descriptor's `normalize:` list may name (`git gitian normalize`'s).
+pub const NORMALIZE_FORMATS: [&str; 4] = ["tar", "gzip", "zip", "ar"];
+
 /// A parsed and checked Gitian descriptor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descriptor {
@@ -39,6 +42,11 @@ pub struct Descriptor {
     pub docker_image_digests: Vec<String>,
     /// Output files allowed to be missing; `None` when the key is absent or null.
     pub optionals: Option<Vec<String>>,
+    /// `limits: {memory: 8G, processes: 4096, disk: 40G}` (git-gitian's; Gitian ignores it).
+    pub limits: crate::core::limits::LimitSpec,
+    /// Ours (Gitian ignores it): archive formats whose outputs are normalised before the
+    /// out_manifest is made, in the descriptor's order; empty when the key is absent.
+    pub normalize: Vec<String>,
 }
 
 impl Default for Descriptor {
@@ -60,6 +68,8 @@ impl Default for Descriptor {
             alternatives: Vec::new(),
             docker_image_digests: Vec::new(),
             optionals: None,
+            limits: Default::default(),
+            normalize: Vec::new(),
         }
     }
 }

@@ -45,12 +45,30 @@ docker_image_digests:
 - "sha256:4567ef01"
 optionals:
 - "bitcoin-0.21.0-win64-debug.zip"
+normalize: [tar, "gzip"]
 script: |
   set -e
 
   	echo "tab"
   make ${MAKEOPTS}
 "#;
+
+#[test]
+fn limits_are_read_and_checked() {
+    let d = Descriptor::parse(
+        "x.yml",
+        &minimal("limits:\n  memory: 8G\n  processes: 2000\n  disk: 100000\n"),
+    )
+    .unwrap();
+    assert_eq!(d.limits.memory_mib, Some(8192));
+    assert_eq!(d.limits.processes, Some(2000));
+    assert_eq!(d.limits.disk_mib, Some(100000));
+    let e = errors(&minimal("limits:\n  memory: lots\n  cpus: 2\n"));
+    assert!(e.iter().any(|e| e.contains("'lots' is not a size")), "{e:?}");
+    assert!(e.iter().any(|e| e.contains("unknown limit 'cpus'")), "{e:?}");
+    let e = errors(&minimal("limits: 8G\n"));
+    assert!(e.iter().any(|e| e.contains("'limits' must be a mapping")), "{e:?}");
+}
 
 fn errors(text: &str) -> Vec<String> {
     Descriptor::check("x.yml", text).errors.iter().map(ToString::to_string).collect()
@@ -112,6 +130,8 @@ fn test_descriptor_parse_every_key() {
             }],
             docker_image_digests: vec!["sha256:0123abcd".to_owned(), "sha256:4567ef01".to_owned()],
             optionals: Some(vec!["bitcoin-0.21.0-win64-debug.zip".to_owned()]),
+            limits: Default::default(),
+            normalize: vec!["tar".to_owned(), "gzip".to_owned()],
         }
     );
     assert!(Descriptor::check("x.yml", FULL).warnings.is_empty());
@@ -549,4 +569,27 @@ fn test_descriptor_read_name_needs_only_the_name() {
     let e = Descriptor::read_name("x.yml", b"name: [x\n").unwrap_err();
     assert_eq!(e.kind, ErrorKind::Syntax);
     assert!(Descriptor::read_name("x.yml", b"name: \xff\n").is_err());
+}
+
+/// Issue 15: `normalize:` names formats `git gitian normalize` handles, each once; errors name
+/// the line and the item.
+#[test]
+fn test_descriptor_normalize_key() {
+    let d = Descriptor::parse("x.yml", &minimal("normalize:\n- zip\n- ar\n")).unwrap();
+    assert_eq!(d.normalize, ["zip", "ar"]);
+    for absent in ["", "normalize:\n", "normalize: []\n"] {
+        assert!(Descriptor::parse("x.yml", &minimal(absent)).unwrap().normalize.is_empty());
+    }
+    assert!(warnings(&minimal("normalize: [tar]\n")).is_empty());
+    let e = error(&minimal("normalize:\n- tar\n- rar\n"));
+    assert_eq!(e.to_string(), "x.yml:13: unknown normalize format 'rar'");
+    assert_eq!(e.field.as_deref(), Some("normalize[1]"));
+    assert_eq!(e.hint.as_deref(), Some("use some of tar, gzip, zip, ar"));
+    let e = error(&minimal("normalize: [gzip, tar, gzip]\n"));
+    assert_eq!(e.to_string(), "x.yml:11: normalize format 'gzip' is listed twice");
+    assert_eq!(e.hint.as_deref(), Some("keep one (the first is normalize[0])"));
+    let e = error(&minimal("normalize: tar\n"));
+    assert_eq!(e.to_string(), "x.yml:11: 'normalize' must be a list");
+    assert_eq!(e.hint.as_deref(), Some("found a string; write it as a list: [\"tar\"]"));
+    assert_eq!(errors(&minimal("normalize: [1]\n")), ["x.yml:11: 'normalize[0]' must be a string"]);
 }

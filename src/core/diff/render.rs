@@ -264,4 +264,51 @@ mod tests {
         assert_eq!(section["kind"], "sections");
         assert_eq!(section["sections"][0]["name"], ".text");
     }
+
+    /// docs/diff.md documents the JSON schema: every key the JSON has, for every kind of
+    /// change, is in its table row (a new field or kind must be documented to pass).
+    #[test]
+    fn json_schema_is_the_documented_one() {
+        let docs = include_str!("../../../docs/diff.md");
+        let content = Content { size: 1, blake3: "00".into() };
+        let every = [
+            Change::Content { a: content.clone(), b: content },
+            Change::Attribute { name: "mtime".into(), a: "1".into(), b: "2".into() },
+            Change::Order { position: 0, a: "x".into(), b: "y".into() },
+            Change::Compression { layer: "gzip".into(), same_contents: true, fields: vec![] },
+            Change::Sections { sections: vec![] },
+            Change::Text { unified: String::new(), omitted_lines: 0 },
+            Change::Binary { first_difference: 0 },
+            Change::Deep { output: String::new(), timed_out: false },
+            Change::Note { text: String::new() },
+        ];
+        for c in every {
+            let v = serde_json::to_value(&c).unwrap();
+            let kind = v["kind"].as_str().unwrap();
+            let row = docs.lines().find(|l| l.starts_with(&format!("| `{kind}` |")));
+            let row = row.unwrap_or_else(|| panic!("kind {kind} is not documented"));
+            for key in v.as_object().unwrap().keys().filter(|k| *k != "kind") {
+                assert!(row.contains(&format!("`{key}`")), "{kind}.{key} is not documented");
+            }
+        }
+        let v: serde_json::Value = serde_json::from_str(&json(&sample())).unwrap();
+        for key in v.as_object().unwrap().keys() {
+            assert!(docs.contains(&format!("\"{key}\":")), "top-level {key} is not documented");
+        }
+        let node = v["differences"][0].as_object().unwrap();
+        for key in node.keys() {
+            assert!(docs.contains(&format!("| `{key}` |")), "node key {key} is not documented");
+        }
+        let section = serde_json::to_value(SectionChange {
+            name: String::new(),
+            size_a: None,
+            size_b: None,
+            first_difference: None,
+        })
+        .unwrap();
+        let row = docs.lines().find(|l| l.starts_with("| `sections` |")).unwrap();
+        for key in section.as_object().unwrap().keys() {
+            assert!(row.contains(&format!("\"{key}\"")), "section {key} is not documented");
+        }
+    }
 }

@@ -48,6 +48,15 @@ pub fn after_timeout(accel: Accel, tried: &str, detail: &str) -> Option<(&'stati
     })
 }
 
+/// After a boot under `tried` failed at once (QEMU refused to start or died: some hosts' KVM
+/// aborts on the CPU's registers as the machine starts): as [`after_timeout`], only `auto`
+/// falls back from KVM to TCG.
+pub fn after_failure(accel: Accel, tried: &str, detail: &str) -> Option<(&'static str, String)> {
+    (accel == Accel::Auto && tried == "kvm").then(|| {
+        ("tcg", format!("KVM could not start the guest ({detail}); falling back to TCG (slow)"))
+    })
+}
+
 /// How long a boot under `used` may take: `auto`'s KVM try is short (a guest that KVM can run
 /// is up in a second or two), an explicit KVM a minute, TCG four (a loaded 2-core machine).
 pub fn boot_timeout(accel: Accel, used: &str) -> Duration {
@@ -126,6 +135,7 @@ pub fn kvm_boots(base: &Path, arch: &str, probe_cache: &Path) -> Result<(), Stri
         base: base.to_path_buf(),
         scratch: scratch.path().join("guest"),
         memory_mib: 512,
+        limits: Default::default(),
         cpus: 1,
         network: false,
     };
@@ -142,7 +152,10 @@ pub fn kvm_boots(base: &Path, arch: &str, probe_cache: &Path) -> Result<(), Stri
                 KVM_PROBE_TIMEOUT.as_secs()
             ))
         }
-        Err(BootError::Failed(e)) => Err(format!("KVM could not start the guest: {e}")),
+        Err(BootError::Failed(e)) => {
+            kvm.store_probe(base, false);
+            Err(format!("KVM could not start the guest: {e}"))
+        }
     }
 }
 
@@ -205,5 +218,21 @@ mod tests {
             ))
         );
         assert_eq!(after_timeout(Accel::Auto, "tcg", "x"), None);
+    }
+
+    #[test]
+    fn auto_falls_back_to_tcg_when_kvm_cannot_start_and_kvm_never_does() {
+        assert_eq!(
+            after_failure(Accel::Auto, "kvm", "qemu exited with status 134"),
+            Some((
+                "tcg",
+                "KVM could not start the guest (qemu exited with status 134); falling back to \
+                 TCG (slow)"
+                    .into()
+            ))
+        );
+        assert_eq!(after_failure(Accel::Kvm, "kvm", "x"), None);
+        assert_eq!(after_failure(Accel::Auto, "tcg", "x"), None);
+        assert_eq!(after_failure(Accel::Tcg, "tcg", "x"), None);
     }
 }

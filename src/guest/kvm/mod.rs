@@ -47,6 +47,10 @@ pub const KERNEL: &str = "vmlinuz";
 /// Base image file: the initramfs.
 pub const INITRD: &str = "initrd.img";
 
+/// Exits 3 when the guest kernel's out-of-memory killer has killed anything since boot (no
+/// program started: a program costs under TCG).
+const OOM_KILLS: &str = "while read -r k v; do [ \"$k\" = oom_kill ] && [ \"$v\" -gt 0 ] && exit 3; done </proc/vmstat\nexit 0\n";
+
 /// The virtio-serial port name the agent looks for.
 const PORT_NAME: &str = "org.gitian.ctl";
 /// How long a TCG guest may take to come up (a loaded 2-core CI machine is slow).
@@ -73,6 +77,8 @@ pub struct Kvm {
     used: Option<&'static str>,
     warnings: Vec<String>,
     vm: Option<Vm>,
+    /// The running guest's RAM in MiB (its memory limit).
+    memory_mib: u64,
 }
 
 fn err(message: impl Into<String>) -> GuestError {
@@ -93,7 +99,7 @@ impl Kvm {
     /// A backend with the given accelerator; `probe_cache` is a file remembering whether KVM
     /// booted a guest on this host (per boot of the host), for `auto`.
     pub fn new(accel: Accel, probe_cache: Option<PathBuf>) -> Self {
-        Self { accel, probe_cache, used: None, warnings: Vec::new(), vm: None }
+        Self { accel, probe_cache, used: None, warnings: Vec::new(), vm: None, memory_mib: 0 }
     }
 
     /// The accelerator actually used by the last guest (`kvm` or `tcg`).
@@ -116,7 +122,11 @@ impl Guest for Kvm {
     }
 
     fn take_warnings(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.warnings)
+        let mut w = std::mem::take(&mut self.warnings);
+        if let Some(vm) = self.vm.as_mut() {
+            w.append(&mut vm.notes);
+        }
+        w
     }
 
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
@@ -141,9 +151,16 @@ impl Guest for Kvm {
                 }
                 vm
             }
-            Err(BootError::Timeout(detail)) => {
-                let Some((next, warning)) = accel::after_timeout(self.accel, first, &detail) else {
-                    return Err(err(format!("guest did not boot: {detail}")));
+            Err(failed) => {
+                let fallback = match &failed {
+                    BootError::Timeout(detail) => accel::after_timeout(self.accel, first, detail),
+                    BootError::Failed(e) => accel::after_failure(self.accel, first, &e.to_string()),
+                };
+                let Some((next, warning)) = fallback else {
+                    return Err(match failed {
+                        BootError::Timeout(detail) => err(format!("guest did not boot: {detail}")),
+                        BootError::Failed(e) => e,
+                    });
                 };
                 self.store_probe(&spec.base, false);
                 self.warnings.push(warning);
@@ -156,11 +173,26 @@ impl Guest for Kvm {
                     Err(BootError::Failed(e)) => return Err(e),
                 }
             }
-            Err(BootError::Failed(e)) => return Err(e),
         };
         self.used = Some(used);
         self.vm = Some(vm);
+        self.memory_mib = u64::from(spec.memory_mib);
         Ok(())
+    }
+
+    /// The memory limit is the guest's RAM: a failed step hit it when the guest kernel's
+    /// out-of-memory killer ended a process (its `oom_kill` count). Processes stay inside the
+    /// VM, and its disk cannot outgrow the base image's (docs/backends.md).
+    fn limit_hit(&mut self) -> Option<crate::core::limits::LimitHit> {
+        use crate::core::limits::{LimitHit, Which};
+        let vm = self.vm.as_mut()?;
+        let code = vm.run(User::Root, None, false, OOM_KILLS, &[], None, true).ok()?;
+        (code == 3).then(|| LimitHit {
+            which: Which::Memory,
+            value: self.memory_mib,
+            detail: "the guest kernel's out-of-memory killer ended a process".into(),
+            host_full: false,
+        })
     }
 
     fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError> {

@@ -142,6 +142,24 @@ pub(super) fn wait_for_socket(
     }
 }
 
+/// A QMP connection that broke as QEMU died (e.g. a KVM that aborts on the CPU's registers
+/// as the machine starts) is reported as QEMU's exit and the end of its log, which say why;
+/// `e` otherwise.
+fn exited_or(e: GuestError, child: &mut Child, log: &Path) -> GuestError {
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        if let Some(code) = child.try_wait() {
+            return err(format!(
+                "{} exited with status {code}:\n{}",
+                child.name(),
+                process::tail_of_file(log, 10)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    e
+}
+
 /// Starts virtiofsd and QEMU over a fresh overlay and waits for the agent's READY; on failure
 /// nothing is left (processes are killed when their handles drop, the scratch is removed).
 pub(super) fn boot(
@@ -205,7 +223,8 @@ pub(super) fn boot_inner(
     let mut qemu = process::spawn(&inv, &qemu_log).map_err(GuestError::from)?;
     let ctl = wait_for_socket(&sockets.path().join("ctl.sock"), &mut qemu, &qemu_log)?;
     let qmp = wait_for_socket(&sockets.path().join("qmp.sock"), &mut qemu, &qemu_log)
-        .and_then(Qmp::handshake)?;
+        .and_then(Qmp::handshake)
+        .map_err(|e| exited_or(e, &mut qemu, &qemu_log))?;
     let mut vm = Vm {
         qemu,
         virtiofsd,
@@ -220,6 +239,7 @@ pub(super) fn boot_inner(
         arch: spec.arch.clone(),
         next: 0,
         net: if spec.network { Net::Unused } else { Net::Absent },
+        notes: Vec::new(),
     };
     match vm.read_line(Some(Instant::now() + timeout)) {
         Ok(line) if line == "READY" => Ok(vm),
@@ -257,6 +277,7 @@ mod tests {
             base: PathBuf::from("/b/debian-bookworm-amd64"),
             scratch: PathBuf::from("/w/var/guest"),
             memory_mib: 2000,
+            limits: Default::default(),
             cpus: 2,
             network: true,
         }

@@ -27,6 +27,8 @@ pub(super) struct Vm {
     pub(super) arch: String,
     pub(super) next: u32,
     pub(super) net: Net,
+    /// What copy-out refused to bring to the host (devices, FIFOs), for the caller.
+    pub(super) notes: Vec<String>,
 }
 
 /// Where the guest's network stands; it only goes forward.
@@ -50,6 +52,11 @@ impl ShareDir {
     pub(super) fn create(share: &Path, kind: &str, id: u32) -> Result<Self, GuestError> {
         let path = share.join(kind).join(id.to_string());
         fs::create_dir_all(&path).map_err(|e| io_err("cannot create", &path, &e))?;
+        // The guest's root writes here through virtiofs (files owned by guest ids, with the
+        // modes it chose, until copy-out adopts them): no other host user may reach them.
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o700))
+            .map_err(|e| io_err("cannot protect", &path, &e))?;
         Ok(Self(path))
     }
 
@@ -116,8 +123,7 @@ impl Vm {
         for ((_, host_dir), path) in outputs.iter().zip(&paths) {
             let name = path.rsplit('/').next().unwrap_or(path);
             fs::create_dir_all(host_dir).map_err(|e| io_err("cannot create", host_dir, &e))?;
-            merge_into(&xfer.join(path), &host_dir.join(name))
-                .map_err(|e| err(format!("cannot copy into '{}': {e}", host_dir.display())))?;
+            self.adopt(&xfer.join(path), &host_dir.join(name), path)?;
         }
         Ok(BuildStatus::Done)
     }
@@ -167,8 +173,16 @@ impl Vm {
         let script = format!("cp -a {} /run/gitian/xfer/{id}/\n", shell_quote(&src));
         self.run_root(&script)?;
         fs::create_dir_all(host_dir).map_err(|e| io_err("cannot create", host_dir, &e))?;
-        merge_into(&xfer.path().join(&name), &host_dir.join(&name))
-            .map_err(|e| err(format!("cannot copy into '{}': {e}", host_dir.display())))
+        self.adopt(&xfer.path().join(&name), &host_dir.join(&name), path)
+    }
+
+    /// Copy-out's host side (`guest::copyout`): the guest's tree `src` in the share becomes
+    /// `dst`, ours and without set-uid bits, devices or FIFOs; what was refused is noted.
+    fn adopt(&mut self, src: &Path, dst: &Path, guest_path: &str) -> Result<(), GuestError> {
+        let notes = crate::guest::copyout::adopt_tree(src, dst)
+            .map_err(|e| err(format!("cannot copy into '{}': {e}", dst.display())))?;
+        self.notes.extend(notes.into_iter().map(|n| format!("{guest_path}/{n}")));
+        Ok(())
     }
 
     /// Stops QEMU and virtiofsd and removes the overlay, the share and the sockets. Nothing
@@ -179,36 +193,6 @@ impl Vm {
         self.qemu.kill();
         self.virtiofsd.kill();
         let _ = fs::remove_dir_all(&self.scratch);
-    }
-}
-
-/// Moves `src` (file or folder) to `dst`, merging folders and replacing files.
-pub(super) fn merge_into(src: &Path, dst: &Path) -> std::io::Result<()> {
-    let meta = fs::symlink_metadata(src)?;
-    if meta.is_dir() {
-        if fs::symlink_metadata(dst).is_ok_and(|m| !m.is_dir()) {
-            fs::remove_file(dst)?;
-        }
-        fs::create_dir_all(dst)?;
-        fs::set_permissions(dst, meta.permissions())?;
-        for entry in fs::read_dir(src)? {
-            let entry = entry?;
-            merge_into(&entry.path(), &dst.join(entry.file_name()))?;
-        }
-        Ok(())
-    } else {
-        if fs::symlink_metadata(dst).is_ok_and(|m| m.is_dir()) {
-            fs::remove_dir_all(dst)?;
-        }
-        match fs::rename(src, dst) {
-            Ok(()) => Ok(()),
-            Err(_) if !meta.file_type().is_symlink() => fs::copy(src, dst).map(|_| ()),
-            Err(_) => {
-                let target = fs::read_link(src)?;
-                let _ = fs::remove_file(dst);
-                std::os::unix::fs::symlink(target, dst)
-            }
-        }
     }
 }
 
@@ -226,7 +210,7 @@ mod tests {
         fs::write(src.join("sub/a"), "new").unwrap();
         fs::write(dst.join("sub/a"), "old").unwrap();
         fs::write(dst.join("keep"), "k").unwrap();
-        merge_into(&src, &dst).unwrap();
+        crate::guest::copyout::adopt_tree(&src, &dst).unwrap();
         assert_eq!(fs::read_to_string(dst.join("sub/a")).unwrap(), "new");
         assert_eq!(fs::read_to_string(dst.join("keep")).unwrap(), "k");
     }

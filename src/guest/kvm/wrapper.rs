@@ -4,7 +4,7 @@
 
 use crate::core::arch::Arch;
 use crate::guest::env::{self, GuestUser};
-use crate::guest::{Exec, User};
+use crate::guest::{Exec, User, limits};
 use crate::process::shell_quote;
 
 /// The login part of a wrapper: home, the `export` line, and the program prefix that takes
@@ -60,9 +60,15 @@ pub(super) fn wrapper_script(
 ) -> String {
     let (home, export, prefix) = login(guest_arch, build_user, user, setarch, env);
     let x = if trace { " -x" } else { "" };
-    format!(
-        "cd {home} || exit 1\nunset OLDPWD\nexec >>{gdir}/log 2>&1\n{export}\nexec {prefix}bash{x} <{gdir}/script\n"
-    )
+    // The build user's command: what it leaves running ends with it (limits::REAP_ALL, as
+    // root in the agent's shell).
+    let end = match user {
+        User::Root => format!("exec {prefix}bash{x} <{gdir}/script\n"),
+        User::Build => {
+            format!("{prefix}bash{x} <{gdir}/script\nrc=$?\n{}\nexit $rc\n", limits::REAP_ALL)
+        }
+    };
+    format!("cd {home} || exit 1\nunset OLDPWD\nexec >>{gdir}/log 2>&1\n{export}\n{end}")
 }
 
 /// The wrapper for [`Guest::run_build`] in one agent command: the build script as in
@@ -85,9 +91,10 @@ pub(super) fn build_wrapper(
     format!(
         "cd {home} || exit 1\nunset OLDPWD\n{export}\n\
          {prefix}bash{x} <{gdir}/script >>{gdir}/log 2>&1{fd4}\n\
-         code=$?\necho $code >{gdir}/status\n[ $code = 0 ] || exit 0\n\
+         code=$?\n{reap}\necho $code >{gdir}/status\n[ $code = 0 ] || exit 0\n\
          cp -a --parents {} {xfer}/ >{gdir}/copy 2>&1\n",
-        paths.join(" ")
+        paths.join(" "),
+        reap = limits::REAP_ALL
     )
 }
 
@@ -134,8 +141,11 @@ mod tests {
             "cd /home/debian || exit 1\nunset OLDPWD\nexec >>/run/gitian/cmd/3/log 2>&1\n\
              umask 022\nexport HOME=/home/debian USER=debian LOGNAME=debian \
              SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n\
-             exec setpriv --reuid=debian --regid=debian --init-groups -- setarch i386 \
-             bash -x </run/gitian/cmd/3/script\n"
+             setpriv --reuid=debian --regid=debian --init-groups -- setarch i386 \
+             bash -x </run/gitian/cmd/3/script\nrc=$?\n"
+                .to_string()
+                + limits::REAP_ALL
+                + "\nexit $rc\n"
         );
         let r = wrapper_script(
             "amd64",
@@ -147,7 +157,7 @@ mod tests {
             "/g",
         );
         let b = wrapper_script("amd64", "debian", User::Build, Some("x86_64"), true, &[], "/g");
-        assert!(b.ends_with("--init-groups -- bash -x </g/script\n"), "{b}");
+        assert!(b.contains("--init-groups -- bash -x </g/script\nrc=$?\n"), "{b}");
         assert!(r.contains("DEBIAN_FRONTEND=noninteractive 'A=b c'\nexec bash </g/script"), "{r}");
     }
 
@@ -189,7 +199,10 @@ mod tests {
              SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n\
              setpriv --reuid=debian --regid=debian --init-groups -- bash -x </g/script \
              >>/g/log 2>&1 4>>/g/prep\n\
-             code=$?\necho $code >/g/status\n[ $code = 0 ] || exit 0\n\
+             code=$?\n"
+                .to_string()
+                + limits::REAP_ALL
+                + "\necho $code >/g/status\n[ $code = 0 ] || exit 0\n\
              cp -a --parents out 'cache/a b' /x/ >/g/copy 2>&1\n"
         );
         let w = build_wrapper("amd64", "debian", &cmd, false, &["out"], "/g", "/x");

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 
 use super::env::{self, GuestUser};
 use super::util::{self, err};
-use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy};
+use super::{Exec, Guest, GuestError, GuestSpec, Network, User, copy, limits};
 use crate::process;
 use crate::process::piped::{self, Proc, Stdio};
 pub use mapping::{Mapping, subordinate_start};
@@ -56,6 +56,8 @@ pub struct Sandbox {
     state: Option<State>,
     /// Copy the base per guest even where overlayfs works (what old kernels get).
     force_copy: bool,
+    /// What copy-out did not bring to the host (devices, FIFOs), for `take_warnings`.
+    notes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -66,6 +68,12 @@ struct State {
     dir: PathBuf,
     root: GuestUser,
     build: GuestUser,
+    /// The guest's own cgroup (processes, memory) when git-gitian runs as root.
+    cgroup: Option<limits::Cgroup>,
+    /// Its limits, watched (dropped before the cgroup: fields drop in order).
+    watch: limits::Watch,
+    /// The processes limit the setup script sets as RLIMIT_NPROC (0 with a cgroup).
+    nproc: u64,
 }
 
 /// What the first process in the namespace sets up before running the command. (Maintenance
@@ -86,12 +94,12 @@ impl Sandbox {
     /// A sandbox that gives each guest a full copy of the base instead of an overlay, as it
     /// does by itself on kernels that refuse overlayfs in a user namespace (for tests).
     pub fn with_copy() -> Self {
-        Self { state: None, force_copy: true }
+        Self { state: None, force_copy: true, notes: Vec::new() }
     }
 
     /// Why the sandbox cannot run here, if it cannot.
     pub fn unavailable() -> Option<String> {
-        for p in ["unshare", "setpriv", "mount", "pivot_root", "hostname", "tar"] {
+        for p in ["unshare", "setpriv", "mount", "pivot_root", "hostname", "tar", "prlimit"] {
             if !util::on_path(p) {
                 return Some(format!("'{p}' (util-linux) is not installed"));
             }
@@ -124,7 +132,22 @@ impl State {
         stdout: Stdio,
         stderr: Stdio,
     ) -> Result<Proc, GuestError> {
-        spawn_in(&self.mapping, &self.dir, self.guest_args(setup), argv, stdin, stdout, stderr)
+        let child = spawn_in(
+            &self.mapping,
+            &self.dir,
+            self.guest_args(setup),
+            argv,
+            (stdin, stdout, stderr),
+            self.cgroup.as_ref(),
+        )?;
+        // Without a cgroup, a hit limit stops the namespace by its process group (its init
+        // dies with unshare, and the kernel kills the rest), and the processes limit is
+        // watched by counting the namespace's tasks.
+        self.watch.kill_on_hit(vec![child.pid()]);
+        if self.nproc != 0 {
+            self.watch.watch_namespace(child.pid());
+        }
+        Ok(child)
     }
 
     fn guest_args(&self, setup: Setup) -> Vec<String> {
@@ -145,6 +168,7 @@ impl State {
                     self.dir.join(format!("fstab.{net}")).display().to_string(),
                     net.into(),
                     switch,
+                    self.nproc.to_string(),
                 ]
             }
         }
@@ -178,6 +202,14 @@ impl Guest for Sandbox {
     fn describe(&self) -> String {
         let mapping = self.state.as_ref().map_or_else(Mapping::detect, |s| s.mapping.clone());
         format!("sandbox (user namespace, {})", mapping.text())
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    fn limit_hit(&mut self) -> Option<crate::core::limits::LimitHit> {
+        self.state.as_ref()?.watch.hit()
     }
 
     fn create(&mut self, spec: &GuestSpec) -> Result<(), GuestError> {
@@ -219,10 +251,23 @@ impl Guest for Sandbox {
         for net in [Network::Online, Network::Offline] {
             let file =
                 dir.join(if net == Network::Online { "fstab.online" } else { "fstab.offline" });
-            fs::write(&file, fstab_text(&lower, &dir, net, copy.as_deref()))
+            let shm = limits::shm_mib(&spec.limits);
+            fs::write(&file, fstab_text(&lower, &dir, net, copy.as_deref(), shm))
                 .map_err(|e| err(NAME, format!("cannot write {}: {e}", file.display())))?;
         }
-        self.state = Some(State { mapping, dir, root: GuestUser::root(), build });
+        // Processes and memory: the guest's own cgroup, when we may make one (root).
+        let cgroup = if util::ids().0 == 0 {
+            limits::Cgroup::create(&util::unique_name("gitian"), &spec.limits)
+        } else {
+            None
+        };
+        let watch = limits::Watch::start(spec.limits, Some(&dir));
+        for d in cgroup.iter().flat_map(|c| c.dirs()) {
+            watch.watch_cgroup(d.clone());
+        }
+        let nproc = if cgroup.is_some() { 0 } else { spec.limits.processes };
+        self.state =
+            Some(State { mapping, dir, root: GuestUser::root(), build, cgroup, watch, nproc });
         Ok(())
     }
 
@@ -260,7 +305,8 @@ impl Guest for Sandbox {
             st.spawn(setup, &argv, Stdio::null(), Stdio::piped(), Stdio::piped())
         });
         check_setup(&st.dir)?;
-        r
+        self.notes.extend(r?);
+        Ok(())
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {

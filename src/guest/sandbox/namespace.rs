@@ -10,20 +10,25 @@ use std::time::{Duration, Instant};
 
 use super::NAME;
 use super::mapping::{Mapping, write_maps};
-use crate::guest::GuestError;
 use crate::guest::util::{self, err};
+use crate::guest::{GuestError, limits};
 use crate::process::piped::{self, Proc, Stdio};
 use crate::process::{self, Invocation};
 
 /// The setup script run by the host's `/bin/sh` as root inside the new namespaces.
-/// Arguments: fifo, error file, mode, then (guest mode) root, fstab, network, user switch;
-/// then `--` and the command.
+/// Arguments: fifo, error file, mode, then (guest mode) root, fstab, network, user switch,
+/// processes limit (0: none, the guest's cgroup limits them); then `--` and the command.
 pub(super) const SETUP: &str = r#"
 fail() { printf '%s\n' "$*" > "$ERRF"; printf 'gitian-sandbox: %s\n' "$*" >&2; exit 125; }
 FIFO=$1 ERRF=$2 MODE=$3; shift 3
 read _ < "$FIFO" || fail "no go-ahead from git-gitian"
 if [ "$MODE" = plain ]; then shift; exec "$@"; fi
-R=$1 FSTAB=$2 NET=$3 SWITCH=$4; shift 5
+R=$1 FSTAB=$2 NET=$3 SWITCH=$4 NPROC=$5; shift 6
+# Without a cgroup (no root): RLIMIT_NPROC, which the kernel counts per user namespace and
+# uid, so it caps this guest's processes and nothing of the caller's outside it.
+if [ "$NPROC" != 0 ]; then
+  prlimit --nproc="$NPROC" --pid $$ 2>>"$ERRF" || fail "cannot set the processes limit"
+fi
 # One mount(8) for the overlay root, /dev (this guest's skeleton with the host's null, zero,
 # full, random, urandom and tty bound in), /dev/pts, /dev/shm and /proc: see `fstab_text`.
 mount -a -T "$FSTAB" 2>>"$ERRF" || fail "cannot mount the guest's file systems ($FSTAB)"
@@ -54,9 +59,8 @@ pub(super) fn spawn_in(
     dir: &Path,
     setup_args: Vec<String>,
     argv: &[String],
-    stdin: Stdio,
-    stdout: Stdio,
-    stderr: Stdio,
+    (stdin, stdout, stderr): (Stdio, Stdio, Stdio),
+    cgroup: Option<&limits::Cgroup>,
 ) -> Result<Proc, GuestError> {
     let fifo = dir.join("fifo");
     let errf = dir.join("setup-error");
@@ -65,7 +69,7 @@ pub(super) fn spawn_in(
     let inv = namespace_invocation(offline, &fifo, &errf, &setup_args, argv);
     let mut child = piped::start(&inv, stdin, stdout, stderr).map_err(GuestError::process(NAME))?;
     // On an error the child is dropped, which stops it.
-    release(mapping, &mut child, &fifo)?;
+    release(mapping, &mut child, &fifo, cgroup)?;
     Ok(child)
 }
 
@@ -104,7 +108,12 @@ pub(super) fn namespace_invocation(
 
 /// Waits until the namespace's first process waits on the FIFO (so the namespaces exist),
 /// writes the id maps, and lets it go.
-pub(super) fn release(mapping: &Mapping, child: &mut Proc, fifo: &Path) -> Result<(), GuestError> {
+pub(super) fn release(
+    mapping: &Mapping,
+    child: &mut Proc,
+    fifo: &Path,
+    cgroup: Option<&limits::Cgroup>,
+) -> Result<(), GuestError> {
     let start = Instant::now();
     let mut pause = Duration::from_micros(50);
     let mut f = loop {
@@ -127,6 +136,12 @@ pub(super) fn release(mapping: &Mapping, child: &mut Proc, fifo: &Path) -> Resul
         }
     };
     let pid = child.pid();
+    // The namespace's processes (unshare and the waiting setup shell, one process group) go
+    // into the guest's cgroup before anything runs; what they start inherits it.
+    if let Some(cg) = cgroup {
+        cg.add_group(pid)
+            .map_err(|e| err(NAME, format!("cannot put the guest in its cgroup: {e}")))?;
+    }
     write_maps(mapping, pid)?;
     f.write_all(b"go\n").map_err(|e| err(NAME, format!("cannot release the namespace: {e}")))?;
     Ok(())
@@ -168,9 +183,8 @@ pub(super) fn run_plain_as(
         dir,
         vec!["plain".into()],
         argv,
-        Stdio::null(),
-        Stdio::null(),
-        Stdio::piped(),
+        (Stdio::null(), Stdio::null(), Stdio::piped()),
+        None,
     )?;
     let stderr = child.capture_stderr();
     let status = if cleanup { child.wait_to_end() } else { child.wait() };

@@ -104,7 +104,13 @@ pub(super) fn fstab_field(p: &Path) -> String {
 ///
 /// With `copy`, the root is that private copy of the base (bound) instead of an overlay: for
 /// kernels that refuse overlayfs inside a user namespace.
-pub fn fstab_text(lower: &Path, dir: &Path, network: Network, copy: Option<&Path>) -> String {
+pub fn fstab_text(
+    lower: &Path,
+    dir: &Path,
+    network: Network,
+    copy: Option<&Path>,
+    shm_mib: u64,
+) -> String {
     let root = dir.join("root");
     let f = |p: &Path| fstab_field(p);
     let mut t = match copy {
@@ -126,7 +132,10 @@ pub fn fstab_text(lower: &Path, dir: &Path, network: Network, copy: Option<&Path
         "devpts {} devpts newinstance,ptmxmode=0666,mode=620 0 0\n",
         f(&root.join("dev/pts"))
     ));
-    t.push_str(&format!("tmpfs {} tmpfs nosuid,nodev 0 0\n", f(&root.join("dev/shm"))));
+    t.push_str(&format!(
+        "tmpfs {} tmpfs nosuid,nodev,size={shm_mib}m 0 0\n",
+        f(&root.join("dev/shm"))
+    ));
     t.push_str(&format!("proc {} proc nosuid,nodev,noexec 0 0\n", f(&root.join("proc"))));
     if network == Network::Offline {
         t.push_str(&format!("sysfs {} sysfs ro,nosuid,nodev,noexec 0 0\n", f(&root.join("sys"))));
@@ -179,7 +188,11 @@ mod tests {
             Path::new("/s/my guest/sandbox"),
             Network::Online,
             None,
+            1024,
         );
+        assert!(t.contains(
+            "tmpfs /s/my\\040guest/sandbox/root/dev/shm tmpfs nosuid,nodev,size=1024m 0 0\n"
+        ));
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(
             lines[0],
@@ -196,7 +209,7 @@ mod tests {
             &"proc /s/my\\040guest/sandbox/root/proc proc nosuid,nodev,noexec 0 0"
         );
         assert_eq!(lines.len(), 11);
-        let t = fstab_text(Path::new("/c/base"), Path::new("/s/g"), Network::Offline, None);
+        let t = fstab_text(Path::new("/c/base"), Path::new("/s/g"), Network::Offline, None, 64);
         assert_eq!(
             t.lines().last().unwrap(),
             "sysfs /s/g/root/sys sysfs ro,nosuid,nodev,noexec 0 0"

@@ -15,8 +15,9 @@ use crate::core::manifest::{Manifest, sha256_hex};
 use crate::guest::env::{GuestUser, login_vars};
 use crate::guest::process;
 use crate::guest::{Exec, Guest, GuestError, GuestSpec, Network, User};
-use crate::ops::build::{BuildError, BuildOptions, Progress, manifest_of};
+use crate::ops::build::{BuildError, BuildOptions, Progress};
 use crate::ops::fetch;
+use crate::ops::out_manifest::manifest_of;
 
 /// A prepared guest and what the check learned of it.
 pub struct Session<'a> {
@@ -88,13 +89,16 @@ impl<'a> Session<'a> {
         let (suite, arch) = (desc.suites[0].clone(), desc.architectures[0].clone());
         let out_root = workdir.join("var/check");
         let steps = install_steps(desc, opts.upgrade);
+        let limits = opts.limits.or(desc.limits).resolve();
+        let memory_mib = u32::try_from(limits.memory_mib).unwrap_or(u32::MAX);
         let spec = GuestSpec {
             distro: desc.distro.clone(),
             suite: suite.clone(),
             arch: arch.clone(),
             base: base.to_path_buf(),
             scratch: workdir.join(format!("var/guest-{suite}-{arch}")),
-            memory_mib: opts.memory,
+            memory_mib,
+            limits,
             cpus: opts.num_make,
             network: !steps.is_empty(),
         };
@@ -121,7 +125,7 @@ impl<'a> Session<'a> {
             },
             login: vec![],
             personality: personality(&arch),
-            script: build_script(desc, &arch, opts.num_make, opts.memory, reference),
+            script: build_script(desc, &arch, opts.num_make, memory_mib, reference),
             cannot: vec![],
             supported: Set::all(),
             nest: false,
@@ -161,6 +165,9 @@ impl<'a> Session<'a> {
                 .exec(&Exec { network: Network::Online, ..root(&text, &install_log) })
                 .map_err(guest_err)?;
             if code != 0 {
+                if let Some(hit) = self.guest.limit_hit() {
+                    return Err(BuildError::Limit(hit));
+                }
                 return Err(BuildError::InstallFailed {
                     step: step.what.to_lowercase(),
                     code,
@@ -312,7 +319,13 @@ impl<'a> Session<'a> {
                 "(\n{reset}) || {{ echo 'gitian-check: cannot reset the home' >&2; exit 125; }}\n{text}"
             );
         }
-        let code = self.guest.exec(&root(&text, &log)).map_err(guest_err)?;
+        let code = self.guest.exec(&root(&text, &log)).map_err(guest_err);
+        if !matches!(code, Ok(0))
+            && let Some(hit) = self.guest.limit_hit()
+        {
+            return Err(BuildError::Limit(hit));
+        }
+        let code = code?;
         if code != 0 {
             return Err(BuildError::ScriptFailed {
                 code,
@@ -321,6 +334,10 @@ impl<'a> Session<'a> {
             });
         }
         self.guest.copy_out("out", &dir).map_err(guest_err)?;
+        // What copy-out refused to bring to the host (devices, FIFOs, sockets).
+        for w in self.guest.take_warnings() {
+            self.progress.warn(&w);
+        }
         let text = manifest_of(&dir.join("out"), "build/out")?;
         let manifest = Manifest::parse(&text);
         for (file, body) in [("manifest", text), ("variations", format!("{}\n", set.label()))] {

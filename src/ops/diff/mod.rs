@@ -1,5 +1,7 @@
-//! `git gitian diff`: what differs between two files, two directories (two `build/out`), or
-//! two result files (their manifests, then the outputs where they are at hand).
+//! `git gitian diff`: what differs between two files, two directories (two `build/out`), two
+//! result files (their manifests, then the outputs where they are at hand), or two build
+//! folders (a directory holding `result/*-res.yml` and `build/out`: a Gitian work directory,
+//! or a build `git gitian check` keeps in `var/check/<build-name>/`), compared as their results.
 //!
 //! Hash first: two files (or two members) are looked inside only when their BLAKE3 differs;
 //! archives are read as streams by [`tree`], never extracted to disk. The result is a
@@ -15,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::archive::scan;
-use crate::core::assertion::Document;
+use crate::core::assertion::{Document, Node as YamlNode};
 use crate::core::diff::{Change, Node, Presence, Report, text};
 use crate::core::manifest::Manifest;
 use tree::{Blob, Ctx, Source};
@@ -93,7 +95,11 @@ pub fn diff_paths(a: &Path, b: &Path, opts: &DiffOptions) -> Result<Report, Diff
     let mb = std::fs::metadata(b).map_err(read_err(b))?;
     let ctx = Ctx { opts, compared: Cell::new(0) };
     let differences = if ma.is_dir() && mb.is_dir() {
-        compare_dirs(&ctx, a, b)?
+        match (results_of(a), results_of(b), kept_out(a), kept_out(b)) {
+            (Some(ra), Some(rb), _, _) => compare_builds(&ctx, &ra, &rb)?,
+            (_, _, Some(oa), Some(ob)) => compare_dirs(&ctx, &oa, &ob)?,
+            _ => compare_dirs(&ctx, a, b)?,
+        }
     } else if ma.is_file() && mb.is_file() {
         let name = file_name(a);
         if name.ends_with("-res.yml") && file_name(b).ends_with("-res.yml") {
@@ -249,6 +255,59 @@ fn compare_dirs(ctx: &Ctx<'_>, a: &Path, b: &Path) -> Result<Vec<Node>, DiffErro
     Ok(out)
 }
 
+/// The result files of a build folder (a directory holding `build/out` and
+/// `result/*-res.yml`) by file name; None when `dir` is not one.
+fn results_of(dir: &Path) -> Option<BTreeMap<String, PathBuf>> {
+    if !dir.join("build/out").is_dir() {
+        return None;
+    }
+    let mut found = BTreeMap::new();
+    for e in std::fs::read_dir(dir.join("result")).ok()?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with("-res.yml") && e.path().is_file() {
+            found.insert(name, e.path());
+        }
+    }
+    (!found.is_empty()).then_some(found)
+}
+
+/// The outputs of a build `git gitian check` keeps without a result file: `<dir>/out` when
+/// `dir` holds `out/` and the `manifest` of it (and its log and variations, not compared).
+fn kept_out(dir: &Path) -> Option<PathBuf> {
+    let out = dir.join("out");
+    (out.is_dir() && dir.join("manifest").is_file()).then_some(out)
+}
+
+/// Two build folders: each result file of one compared with the one of the same name in the
+/// other (its outputs from the `build/out` beside it). With more than one result, a
+/// difference's path starts with the result file's name.
+fn compare_builds(
+    ctx: &Ctx<'_>,
+    a: &BTreeMap<String, PathBuf>,
+    b: &BTreeMap<String, PathBuf>,
+) -> Result<Vec<Node>, DiffError> {
+    let several = a.len() > 1 || b.len() > 1;
+    let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let mut out = Vec::new();
+    for name in names {
+        let at =
+            |presence| Node { path: vec![format!("result/{name}")], presence, ..Node::default() };
+        match (a.get(name), b.get(name)) {
+            (Some(x), Some(y)) => {
+                for mut node in compare_results(ctx, x, y)? {
+                    if several {
+                        node.path.insert(0, format!("result/{name}"));
+                    }
+                    out.push(node);
+                }
+            }
+            (Some(_), None) => out.push(at(Presence::OnlyInA)),
+            (None, _) => out.push(at(Presence::OnlyInB)),
+        }
+    }
+    Ok(out)
+}
+
 fn read_result(path: &Path) -> Result<Document, DiffError> {
     let text = std::fs::read_to_string(path).map_err(read_err(path))?;
     Document::parse(&text)
@@ -292,6 +351,20 @@ fn compare_results(ctx: &Ctx<'_>, a: &Path, b: &Path) -> Result<Vec<Node>, DiffE
         out.push(Node {
             path: vec!["(in_manifest)".into()],
             changes: vec![Change::Text { unified, omitted_lines }],
+            ..Node::default()
+        });
+    }
+    // `normalized:` (ours): which archive formats the build normalised before hashing.
+    let normalized = |d: &Document| match d.get("normalized") {
+        Some(YamlNode::Seq(v)) => v.join(" "),
+        Some(YamlNode::Str(s)) => s.clone(),
+        _ => "-".into(),
+    };
+    let (na, nb) = (normalized(&da), normalized(&db));
+    if na != nb {
+        out.push(Node {
+            path: vec!["(normalized)".into()],
+            changes: vec![Change::Attribute { name: "normalized".into(), a: na, b: nb }],
             ..Node::default()
         });
     }

@@ -368,7 +368,7 @@ pub fn normalize_tree(
 }
 
 /// The formats a descriptor's `normalize:` list may name.
-pub const FORMAT_NAMES: [&str; 4] = ["tar", "gzip", "zip", "ar"];
+pub const FORMAT_NAMES: [&str; 4] = crate::core::descriptor::NORMALIZE_FORMATS;
 
 /// What a build does before it hashes `build/out` when its descriptor says `normalize: [...]`:
 /// every archive of those formats normalised in place, timestamps capped at the build's
@@ -393,13 +393,36 @@ pub fn build_outputs(
     normalize_tree(out, &formats, Clamp { time, overwrite: false }, 6)
 }
 
+/// The build's step for a descriptor's `normalize:` list: [`build_outputs`] on `build/out`,
+/// telling `info` what it does and each file it changed.
+pub fn build_step(
+    out: &Path,
+    names: &[String],
+    reference: &str,
+    info: &mut dyn FnMut(&str),
+) -> Result<(), NormalizeError> {
+    info(&format!("Normalising build/out ({})", names.join(", ")));
+    for o in build_outputs(out, names, reference)? {
+        let rel = o.path.strip_prefix(out).unwrap_or(&o.path).display().to_string();
+        info(&format!("  {rel}: {}", o.changes.join(", ")));
+    }
+    Ok(())
+}
+
 /// The result file's text, recording under `normalized:` the formats whose outputs were
 /// normalised before hashing (the descriptor's list: the same for every builder, whatever
 /// each one's archives held before). Without any, Gitian's bytes exactly.
+///
+/// Why one more key is safe: gsign loads the result as an ordered map and appends `release`,
+/// `name`, `type` and `optionals` after whatever keys it holds, so `sign` (which does the same)
+/// carries `normalized` into the signed assert, where it attests how the hashed outputs were
+/// made; gverify reads only `out_manifest`, `release` and `name`, and every reader of these
+/// files here looks keys up by name. The value is a list of plain words, written as Psych
+/// writes a list (the way `optionals` is).
 pub fn result_text(result: &crate::core::assertion::BuildResult, names: &[String]) -> String {
     let mut doc = result.to_document();
     if !names.is_empty() {
-        doc.set("normalized", crate::core::assertion::Node::Str(names.join(" ")));
+        doc.set("normalized", crate::core::assertion::Node::Seq(names.to_vec()));
     }
     doc.render()
 }
@@ -430,9 +453,17 @@ mod tests {
         assert_eq!(result_text(&r, &[]), r.render());
         let text = result_text(&r, &["tar".into(), "gzip".into()]);
         assert!(
-            text.starts_with(&r.render()) && text.ends_with("- normalized: tar gzip\n"),
+            text.starts_with(&r.render()) && text.ends_with("- normalized:\n  - tar\n  - gzip\n"),
             "{text}"
         );
+        // read back, and signed as gsign signs it: the key stays, before gsign's four
+        use crate::core::assertion::{Document, Node, to_assert};
+        let doc = Document::parse(&text).unwrap();
+        assert_eq!(doc.get("normalized"), Some(&Node::Seq(vec!["tar".into(), "gzip".into()])));
+        let keys: Vec<String> =
+            to_assert(&doc, "v1", "x", None).entries.into_iter().map(|e| e.0).collect();
+        assert_eq!(keys[5..], ["normalized", "release", "name", "type", "optionals"]);
+        assert_eq!(Format::ALL.map(Format::name), FORMAT_NAMES);
     }
 
     #[test]
