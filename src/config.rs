@@ -106,6 +106,12 @@ pub fn remotes_dir() -> PathBuf {
     cache_root().join("remotes")
 }
 
+/// Where `check` keeps what it prepares in a guest once per base image (the LD_PRELOAD shim,
+/// the experiment locale).
+pub fn check_cache_dir() -> PathBuf {
+    cache_root().join("check")
+}
+
 /// The `gitian.*` values git sees from a directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GitConfig {

@@ -5,6 +5,7 @@
 mod common;
 mod test_backends;
 mod test_build;
+mod test_check;
 mod test_cli;
 mod test_completion;
 mod test_diff;

@@ -105,7 +105,7 @@ fn limit_arg(which: Which, s: &str) -> Result<u64, String> {
     which.parse(s).map_err(|(message, hint)| format!("{message} ({hint})"))
 }
 
-fn memory_arg(s: &str) -> Result<u64, String> {
+pub(super) fn memory_arg(s: &str) -> Result<u64, String> {
     limit_arg(Which::Memory, s)
 }
 
@@ -143,9 +143,9 @@ impl clap::builder::TypedValueParser for BackendNames {
 }
 
 /// Progress lines through the Ui.
-struct UiProgress<'a> {
-    ui: &'a mut Ui,
-    start: std::time::Instant,
+pub(super) struct UiProgress<'a> {
+    pub(super) ui: &'a mut Ui,
+    pub(super) start: std::time::Instant,
 }
 
 impl build::Progress for UiProgress<'_> {
@@ -361,7 +361,7 @@ impl Drop for LogStream {
     }
 }
 
-fn plan_error(e: plan::PlanError) -> CliError {
+pub(super) fn plan_error(e: plan::PlanError) -> CliError {
     use plan::PlanError as E;
     match e {
         E::Descriptor(d) => {
@@ -466,7 +466,7 @@ fn run_matrix(
     }
 }
 
-fn build_error(e: build::BuildError) -> CliError {
+pub(super) fn build_error(e: build::BuildError) -> CliError {
     use build::BuildError as E;
     match e {
         E::Descriptor(d) => {

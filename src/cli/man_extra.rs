@@ -163,7 +163,7 @@ struct Extra {
 }
 
 /// Every README recipe, in README order.
-const README_EXAMPLES: [Example; 16] = [
+const README_EXAMPLES: [Example; 18] = [
     (
         "bash scripts/demo",
         "In a clone of git-gitian, as root: install the packages, build the tool, make a base image, build the bundled example, sign it as two throwaway builders and verify (as another user: sudo bash scripts/demo).",
@@ -216,11 +216,21 @@ const README_EXAMPLES: [Example; 16] = [
         "git gitian diff var/check/build-1 var/check/build-2",
         "Two build folders (build/out and result/*-res.yml, as check keeps them), compared as their results.",
     ),
+    (
+        "git gitian check --backend sandbox ../gitian-linux.yml",
+        "Before signing: build twice as the control, then under every variation, and name the variations that change the outputs.",
+    ),
+    (
+        "git gitian check --variations -kernel,-user --format json x.yml",
+        "Every variation but kernel and user (a list that starts with -NAME starts from all), as JSON (schema git-gitian/check/v1).",
+    ),
 ];
 
 fn extra(page: &str) -> Extra {
     match page {
-        "git-gitian" | "git-gitian-build" | "git-gitian-make-base" => extra_build(page),
+        "git-gitian" | "git-gitian-build" | "git-gitian-make-base" | "git-gitian-check" => {
+            extra_build(page)
+        }
         "git-gitian-sign" | "git-gitian-verify" | "git-gitian-status" => extra_ledger(page),
         "git-gitian-init"
         | "git-gitian-hooks"
@@ -243,6 +253,7 @@ fn extra_build(page: &str) -> Extra {
             files: env(&[&FILES_WORK, &FILES_CACHE, &FILES_LEDGER]),
             see_also: &[
                 "git-gitian-build",
+                "git-gitian-check",
                 "git-gitian-make-base",
                 "git-gitian-sign",
                 "git-gitian-verify",
@@ -285,6 +296,25 @@ fn extra_build(page: &str) -> Extra {
                 "git-gitian-status",
                 "git-gitian",
             ],
+        },
+        "git-gitian-check" => Extra {
+            examples: &[
+                (
+                    "git gitian check --backend sandbox ../gitian-linux.yml",
+                    "Control twice, every variation at once, then the smallest sets of variations that change the outputs.",
+                ),
+                (
+                    "git gitian check --variations -kernel ../gitian-linux.yml",
+                    "Every variation but kernel: a list that starts with -NAME starts from all.",
+                ),
+                (
+                    "git gitian check --variations timezone,locale --format json x.yml",
+                    "Only two variations, as JSON (schema git-gitian/check/v1, docs/check.md).",
+                ),
+            ],
+            environment: env(&[&ENV_BUILD[..3], &ENV_COMMON]),
+            files: env(&[&FILES_WORK, &FILES_CACHE[..2]]),
+            see_also: &["git-gitian-build", "git-gitian-diff", "git-gitian-sign", "git-gitian"],
         },
         "git-gitian-make-base" => Extra {
             examples: &[

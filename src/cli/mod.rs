@@ -1,6 +1,7 @@
 //! Command line: argv -> workflow -> output. The only layer that knows clap or prints.
 
 pub mod build;
+pub mod check;
 pub mod diff;
 pub mod error;
 pub mod generate;
@@ -46,6 +47,7 @@ pub enum Command {
     // The subcommands' help comes from their argument structs' doc comments (a comment here
     // would replace their long description).
     Build(build::BuildArgs),
+    Check(check::CheckArgs),
     MakeBase(make_base::MakeBaseArgs),
     Sign(sign::SignArgs),
     Verify(verify::VerifyArgs),
@@ -87,6 +89,7 @@ pub fn command() -> clap::Command {
 pub fn run(cli: Cli, ui: &mut Ui) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Build(args) => build::run(args, ui),
+        Command::Check(args) => check::run(args, ui),
         Command::MakeBase(args) => make_base::run(args, ui),
         Command::Sign(args) => sign::run(args, ui),
         Command::Verify(args) => verify::run(args, ui),

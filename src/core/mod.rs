@@ -5,6 +5,7 @@ pub mod arch;
 pub mod archive;
 pub mod assertion;
 pub mod buildscript;
+pub mod check;
 pub mod consensus;
 pub mod descriptor;
 pub mod diff;

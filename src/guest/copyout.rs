@@ -155,6 +155,10 @@ pub fn extract_tar(
             _ => refused("special tar entry", &rel, &mut notes),
         }
     }
+    // The reader stops at the end-of-archive blocks; tar pads its last record past them. Read
+    // the padding too, or the writer (tar, or docker's client relaying it) dies of SIGPIPE and
+    // the copy counts as failed.
+    io::copy(&mut archive.into_inner(), &mut io::sink())?;
     // Folder modes last (a read-only folder would refuse its content), deepest first.
     for (d, mode) in dirs.iter().rev() {
         fs::set_permissions(d, fs::Permissions::from_mode((mode & KEEP) | 0o700))?;

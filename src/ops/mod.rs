@@ -2,6 +2,7 @@
 
 pub mod base;
 pub mod build;
+pub mod check;
 pub mod diff;
 pub mod fetch;
 pub mod hooks;
