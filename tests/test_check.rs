@@ -194,6 +194,32 @@ fn test_check_sandbox_variations_flag_excludes_the_culprit() {
     );
 }
 
+/// The text report looks inside the differing files, as `git gitian diff` of the first
+/// control build and the experiment does: the tarball's member and its mode (issue 15).
+#[test]
+fn test_check_sandbox_text_report_looks_inside_the_differing_files() {
+    let _g = guest_lock();
+    base();
+    let t = tempfile::tempdir().unwrap();
+    let desc = fixture("umask").display().to_string();
+    let out = crate::common::gitian_build_cmd(
+        t.path(),
+        &["check", "-q", "--backend", "sandbox", "--variations", "umask", &desc],
+        &base_dir(),
+    )
+    .output()
+    .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    let inside = text
+        .split_once("inside the differing files (git gitian diff var/check/control-1 var/check/")
+        .unwrap_or_else(|| panic!("no diff of the builds:\n{text}"))
+        .1;
+    assert!(inside.contains("d.tar!/d/f"), "{inside}");
+    assert!(inside.contains("mode"), "{inside}");
+    assert!(inside.contains("differ:"), "{inside}");
+}
+
 /// examples/hello (packages from the mirror, a git remote, a C program) is reproducible.
 #[test]
 fn test_check_sandbox_examples_hello_is_reproducible() {

@@ -179,7 +179,7 @@ pub fn run(args: BuildArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
         skip_fetch: args.skip_fetch,
     })
     .map_err(plan_error)?;
-    let (backend, selection, choice) = choose(&args, &config, &plan)?;
+    let (backend, selection, choice) = choose(args.backend.as_deref(), &config, &plan)?;
     if args.dry_run {
         ui.out(&render_plan(&plan, &backend, &choice));
         return Ok(ExitCode::SUCCESS);
@@ -257,16 +257,12 @@ fn options(args: &BuildArgs, config: &GitConfig, workdir: &std::path::Path) -> b
 }
 
 /// The backend asked for (flag, git config, else auto), parsed, and what it resolves to here.
-fn choose(
-    args: &BuildArgs,
+pub(super) fn choose(
+    flag: Option<&str>,
     config: &GitConfig,
     plan: &plan::Plan,
 ) -> Result<(String, select::Selection, select::Choice), CliError> {
-    let backend = args
-        .backend
-        .clone()
-        .or_else(|| config.get(crate::config::BACKEND).map(str::to_string))
-        .unwrap_or_else(|| "auto".to_string());
+    let backend = flag.or_else(|| config.get(crate::config::BACKEND)).unwrap_or("auto").to_string();
     let selection: select::Selection =
         backend.parse().map_err(|e: String| CliError::new(format!("--backend: {e}")))?;
     let gitian_env = match selection {

@@ -142,7 +142,12 @@ pub fn run(args: CheckArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     drop(guest);
     let report = report.map_err(build_error)?;
     match args.format {
-        CheckFormat::Text => ui.out(&report.render_text()),
+        CheckFormat::Text => {
+            ui.out(&report.render_text());
+            if !report.differing.is_empty() {
+                ui.out(&inside(&workdir, &report, ui.width()));
+            }
+        }
         CheckFormat::Json => {
             let text = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();
             ui.out(&format!("{text}\n"));
@@ -154,6 +159,25 @@ pub fn run(args: CheckArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     })
 }
 
+/// What differs inside the differing files, as `git gitian diff` of the first control build
+/// and the build it was compared with shows it (a line saying why when it cannot).
+fn inside(
+    workdir: &std::path::Path,
+    report: &crate::core::check::report::Report,
+    width: Option<u16>,
+) -> String {
+    let a = format!("{}/control-1", report.outputs);
+    let b = format!("{}/{}", report.outputs, report.compared_with);
+    let opts = crate::ops::diff::DiffOptions::default();
+    match crate::ops::diff::diff_paths(&workdir.join(&a), &workdir.join(&b), &opts) {
+        Ok(diff) => format!(
+            "\ninside the differing files (git gitian diff {a} {b}):\n{}",
+            crate::core::diff::render::table(&diff, width)
+        ),
+        Err(e) => format!("\ncannot look inside the differing files: {e}\n"),
+    }
+}
+
 /// The one backend the check runs on.
 fn open_backend(
     args: &CheckArgs,
@@ -161,22 +185,7 @@ fn open_backend(
     plan: &plan::Plan,
     ui: &mut Ui,
 ) -> Result<Box<dyn Guest>, CliError> {
-    let backend = args
-        .backend
-        .clone()
-        .or_else(|| config.get(crate::config::BACKEND).map(str::to_string))
-        .unwrap_or_else(|| "auto".to_string());
-    let selection: select::Selection =
-        backend.parse().map_err(|e: String| CliError::new(format!("--backend: {e}")))?;
-    let gitian_env = match selection {
-        select::Selection::Auto => select::from_gitian_env(|k| std::env::var(k).ok()),
-        _ => None,
-    };
-    let kvm_base = plan.bases.first().map(|b| (b.dir.clone(), b.arch.clone()));
-    let probe = select::HostProbe { kvm_base, probe_cache: base::default_kvm_probe() };
-    let choice = select::resolve(&selection, gitian_env, &probe).map_err(|e| {
-        CliError::new(e).hint("pass --backend with one of the backends that can run here")
-    })?;
+    let (_, selection, choice) = super::build::choose(args.backend.as_deref(), config, plan)?;
     if matches!(selection, select::Selection::All) || choice.backends.len() > 1 {
         return Err(CliError::new("check runs on one backend").hint(
             "pass --backend with one backend; `git gitian build --backend all` compares backends",
