@@ -212,8 +212,7 @@ fn test_sign_quotes_every_name_as_psych_does() {
     // The real Psych 4 / libyaml 0.2.5 (Debian 12's ruby, installed by scripts/install-deps).
     let ruby = std::process::Command::new("ruby").arg("--version").output();
     if ruby.is_err() {
-        assert!(std::env::var_os("CI").is_none(), "ruby is missing in CI");
-        eprintln!("skipped: ruby is not installed");
+        skip("ruby is not installed");
         return;
     }
     let names = release_like_names();
@@ -595,8 +594,7 @@ fn man_text(page: &std::path::Path) -> String {
 fn have_man() -> bool {
     let ok = std::process::Command::new("man").arg("--version").output().is_ok();
     if !ok {
-        assert!(std::env::var_os("CI").is_none(), "man is missing in CI");
-        eprintln!("skipped: man is not installed");
+        skip("man is not installed");
     }
     ok
 }

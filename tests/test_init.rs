@@ -238,7 +238,7 @@ fn test_init_on_a_read_only_file_system_names_the_path_and_what_to_do() {
         );
         assert!(err.contains("hint: that file system is mounted read-only"), "{err}");
     } else {
-        eprintln!("skipped: mounting a read-only tmpfs needs root");
+        crate::common::skip("mounting a read-only tmpfs needs root");
     }
 }
 
