@@ -20,11 +20,14 @@ pub fn corpus() -> PathBuf {
     if p.exists() { p } else { PathBuf::from("/work/shared/corpus") }
 }
 
-/// Runs the binary with a hermetic environment in `dir`.
+/// Runs the binary with a hermetic environment in `dir`: no GnuPG home, and a cache folder of
+/// its own (removed afterwards), so that no run reads another's memory of checks.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let cache = tempfile::tempdir().unwrap();
     Command::new(bin())
         .args(args)
         .current_dir(dir)
+        .env("XDG_CACHE_HOME", cache.path())
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_SYSTEM", "/dev/null")
         .env("TZ", "UTC")
