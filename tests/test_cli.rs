@@ -536,6 +536,50 @@ fn test_build_checks_its_plan_before_choosing_a_backend_and_dry_run_prints_it() 
     );
 }
 
+/// Gitian's `USE_DOCKER=1` on this host with no Docker daemon answering (DOCKER_HOST points at
+/// nothing): the real probe finds podman and the build uses it, saying why; without podman on
+/// PATH, the error names Docker's problem and what to do.
+#[test]
+fn test_build_use_docker_falls_back_to_podman_on_this_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("d.yml"),
+        "---\nname: podman\ndistro: debian\nsuites: [bookworm]\narchitectures: [amd64]\npackages: []\nreference_datetime: \"2021-01-01 00:00:00\"\nremotes: []\nfiles: []\nscript: |\n  true\n",
+    )
+    .unwrap();
+    let base = tmp.path().join("no-base-here");
+    let run = |path: Option<&std::path::Path>| {
+        let mut cmd = gitian_build_cmd(tmp.path(), &["build", "--dry-run", "d.yml"], &base);
+        cmd.env("USE_DOCKER", "1").env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+        if let Some(p) = path {
+            cmd.env("PATH", p);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = stdout(&out);
+    assert!(
+        plan.contains("backend: podman (asked: auto)\n  using podman (USE_* environment)\n"),
+        "{plan}"
+    );
+    // docker alone on PATH: nothing to fall back to.
+    let bin_dir = tmp.path().join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    let docker = ["/usr/local/bin/docker", "/usr/bin/docker"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("docker is required by the tests (scripts/install-deps)");
+    std::os::unix::fs::symlink(docker, bin_dir.join("docker")).unwrap();
+    let out = run(Some(&bin_dir));
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: backend 'docker' (from USE_* in the environment) cannot run: no Docker daemon answers (start dockerd or set DOCKER_HOST)\n\
+         hint: pass --backend with one of the backends that can run here\n"
+    );
+}
+
 #[test]
 fn test_build_ci_streams_the_build_log() {
     let base = std::env::var_os("GITIAN_TEST_BASE_DIR")
