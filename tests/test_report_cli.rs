@@ -65,16 +65,7 @@ impl Signed {
         std::fs::create_dir_all(&d).unwrap();
         let f = d.join("hello-build.assert");
         std::fs::write(&f, assert_text(release, "hello", manifest)).unwrap();
-        let out = self
-            .w
-            .cmd("gpg")
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(["-u", &format!("{key}@example.invalid"), "--detach-sign", "-o"])
-            .arg(d.join("hello-build.assert.sig"))
-            .arg(&f)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "gpg: {}", stderr(&out));
+        self.w.gpg.sign(key, &f);
     }
 
     /// `git-gitian verify -d <ledger> --at AT args`, with `env` set (COLUMNS, LANG, NO_COLOR
@@ -427,15 +418,8 @@ fn test_report_cli_gverify_words_for_what_gverify_saw() {
     std::fs::create_dir_all(&d).unwrap();
     let f = d.join("hello-build.assert");
     std::fs::write(&f, assert_text("3.0", "hello", GOOD)).unwrap();
-    let out =
-        l.w.cmd("gpg")
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(["-u", "carol@example.invalid", "--sign", "-o"])
-            .arg(d.join("hello-build.assert.gpg"))
-            .arg(&f)
-            .output()
-            .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (gpg, file) = (d.join("hello-build.assert.gpg"), f.display().to_string());
+    l.w.gpg.gpg(&["-u", "carol@example.invalid", "--sign", "-o", gpg.to_str().unwrap(), &file]);
     let out = l.verify(&["-r", "3.0", "--format", "gverify", "--no-markup"], &[]);
     assert_eq!(out.status.code(), Some(1));
     let sigs = l.dir().display().to_string();
