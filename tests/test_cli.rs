@@ -595,27 +595,51 @@ fn test_build_ci_streams_the_build_log() {
     assert!(made.status.success(), "{}", stderr(&made));
     std::fs::write(
         tmp.path().join("d.yml"),
-        "---\nname: streamed\ndistro: debian\nsuites: [bookworm]\narchitectures: [amd64]\npackages: []\nreference_datetime: \"2021-01-01 00:00:00\"\nremotes: []\nfiles: []\nscript: |\n  echo streamed-line-$((6 * 7))\n  sleep 1\n  echo second-line-$((6 * 8))\n",
+        "---\nname: streamed\ndistro: debian\nsuites: [bookworm]\narchitectures: [amd64]\npackages: []\nreference_datetime: \"2021-01-01 00:00:00\"\nremotes: []\nfiles: []\nscript: |\n  echo streamed-line-$((6 * 7))\n  sleep 15\n  echo second-line-$((6 * 8))\n",
     )
     .unwrap();
-    let run = |ci: bool| {
+    let build = |ci: bool| {
         let mut cmd =
             gitian_build_cmd(tmp.path(), &["build", "--backend", "sandbox", "d.yml"], &base);
         if ci {
             cmd.env("CI", "1");
         }
-        let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-        stderr(&out)
+        cmd
     };
-    let quiet = run(false);
-    assert!(!quiet.contains("streamed-line-42"), "{quiet}");
-    let streamed = run(true);
-    assert!(
-        streamed.contains("streamed-line-42") && streamed.contains("second-line-48"),
-        "{streamed}"
-    );
-    // Streamed while the build ran: before the lines the build prints after the script.
+    let quiet = build(false).output().unwrap();
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("streamed-line-42"), "{}", stderr(&quiet));
+    // Streamed while the script runs: the first line reaches stderr while the script is still
+    // in its sleep (the second line is not in the log yet), not only once the build is over.
+    let mut child = build(true).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(pipe).lines() {
+            let line = line.unwrap();
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let log = tmp.path().join("var/build.log");
+    loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(300))
+            .expect("the first line of the script never reached stderr");
+        if line.contains("streamed-line-42") {
+            let written = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(!written.contains("second-line-48"), "not streamed: the log was complete");
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    let streamed = reader.join().unwrap();
+    assert!(status.success(), "{streamed}");
+    assert!(streamed.contains("second-line-48"), "{streamed}");
     let at = streamed.find("second-line-48").unwrap();
     assert!(streamed[at..].contains("Done."), "{streamed}");
 }

@@ -470,14 +470,24 @@ fn test_normalize_interrupted_or_killed_leaves_the_file_and_no_leftovers() {
         "mkdir big && head -c 30000000 /dev/urandom > big/r && tar -cf - big | gzip -1 > big.tar.gz && cp big.tar.gz orig.tar.gz \
          && touch .normalize-999999999-stale",
     );
-    let child = std::process::Command::new(bin())
+    let mut child = std::process::Command::new(bin())
         .args(["normalize", "--time", "1", "big.tar.gz"])
         .current_dir(d)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Interrupted mid-write: once its temporary file is there (not after a guessed delay).
+    let tmp = format!(".normalize-{}-", child.id());
+    let start = std::time::Instant::now();
+    while !std::fs::read_dir(d)
+        .unwrap()
+        .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(&tmp))
+    {
+        assert!(child.try_wait().unwrap().is_none(), "normalize ended before it wrote anything");
+        assert!(start.elapsed() < std::time::Duration::from_secs(120), "no temporary file");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     rustix::process::kill_process(
         rustix::process::Pid::from_child(&child),
         rustix::process::Signal::INT,
