@@ -321,10 +321,7 @@ impl Drop for PodmanStorage {
 }
 
 fn skip_unless_root() -> bool {
-    let root = fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let root = crate::common::is_root();
     if !root {
         crate::common::skip("needs root (guests, namespaces, LXC)");
     }

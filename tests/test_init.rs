@@ -272,7 +272,7 @@ fn test_init_killed_at_any_point_is_finished_by_the_next_run() {
 #[test]
 fn test_init_on_a_read_only_file_system_names_the_path_and_what_to_do() {
     // A real read-only mount (tmpfs, ro): needs root to mount.
-    if is_root() {
+    if crate::common::is_root() {
         let w = World::new(&[]);
         let ro = w.path("ro");
         std::fs::create_dir(&ro).unwrap();
@@ -294,11 +294,4 @@ fn test_init_on_a_read_only_file_system_names_the_path_and_what_to_do() {
     } else {
         crate::common::skip("mounting a read-only tmpfs needs root");
     }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
 }

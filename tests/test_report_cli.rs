@@ -8,23 +8,10 @@ use std::process::{Command, Output};
 
 use crate::common::ledger::World;
 use crate::common::report::{assert_fits, strip_ansi};
+use crate::common::sigs::{EVIL, GOOD, assert_text};
 use crate::common::*;
 
 const AT: &str = "2026-11-28T00:00:00Z";
-
-const GOOD: &str = "1111111111111111111111111111111111111111111111111111111111111111  hello-1.0.tar.gz\n2222222222222222222222222222222222222222222222222222222222222222  hello-1.0.zip\n";
-const EVIL: &str = "1111111111111111111111111111111111111111111111111111111111111111  hello-1.0.tar.gz\n6666666666666666666666666666666666666666666666666666666666666666  hello-1.0.zip\n";
-
-fn assert_text(release: &str, name: &str, manifest: &str) -> String {
-    use git_gitian::core::assertion::{BuildResult, Document, to_assert};
-    let r = BuildResult {
-        out_manifest: manifest.to_string(),
-        in_manifest: format!("{}  {name}-desc.yml\ngit:{} src", "d".repeat(64), "a".repeat(40)),
-        ..Default::default()
-    };
-    let doc = Document::parse(&r.render()).unwrap();
-    to_assert(&doc, release, name, None).render()
-}
 
 /// A ledger signed with real keys: release 1.0 by alice, bob and carol (agreeing), dave
 /// (mallory's key, in builder-keys/dave.asc; another zip) and frank (a key nobody has);

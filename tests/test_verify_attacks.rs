@@ -361,7 +361,7 @@ fn test_verify_memory_others_can_write_is_not_used_and_no_cache_ignores_a_poison
         ),
     ];
     // Only root can give a folder away.
-    if my_uid() == 0 {
+    if crate::common::is_root() {
         cases.push((
             "folder owned by another user",
             Box::new(|on| {
@@ -392,12 +392,6 @@ fn test_verify_memory_others_can_write_is_not_used_and_no_cache_ignores_a_poison
 }
 
 /// This process's user id (the owner of what it creates).
-fn my_uid() -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    let probe = tempfile::tempfile().unwrap();
-    probe.metadata().unwrap().uid()
-}
-
 #[test]
 fn test_verify_a_version_signed_by_another_ledger_key_is_no_conflict() {
     // Attack 3, with a key of the ledger: mallory (a builder of this ledger) re-signs her edit

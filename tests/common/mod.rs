@@ -78,6 +78,14 @@ pub fn gitian_build_cmd(dir: &Path, args: &[&str], base_dir: &Path) -> Command {
     cmd
 }
 
+/// Whether the tests run as root (guests, namespaces, mounts need it).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
 /// A test that cannot run here says so, and why, on the terminal (written past the test
 /// harness's capture, which would hide an `eprintln!` of a passing test):
 /// `SKIPPED test_x: needs root`. In CI (`CI` set) a test that cannot run fails instead.
