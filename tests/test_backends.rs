@@ -26,6 +26,7 @@ use git_gitian::guest::{Exec, Guest, GuestSpec, Network, User};
 use git_gitian::ops::matrix;
 
 use crate::common::guests::{guest_lock, lxc_lock};
+use crate::common::{stderr, stdout};
 
 const SUITE_DIR: &str = "debian-bookworm-amd64";
 
@@ -229,7 +230,9 @@ impl Dockerd {
             .unwrap()
             .success()
         {
-            assert!(start.elapsed() < Duration::from_secs(30), "dockerd did not come up");
+            // A generous ceiling: a loaded 2-core machine starts dockerd slowly; the wait ends
+            // as soon as it answers.
+            assert!(start.elapsed() < Duration::from_secs(180), "dockerd did not come up");
             std::thread::sleep(Duration::from_millis(100));
         }
         Self { child, host, dir }
@@ -319,10 +322,7 @@ impl Drop for PodmanStorage {
 }
 
 pub(crate) fn skip_unless_root() -> bool {
-    let root = fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let root = crate::common::is_root();
     if !root {
         crate::common::skip("needs root (guests, namespaces, LXC)");
     }
@@ -565,15 +565,16 @@ pub(crate) fn leftovers(tag: &str, pid: u32, engines: &Engines) -> Vec<String> {
     found
 }
 
-/// Whether a connection arrived at `listener` (non-blocking), waiting up to 10 s for one that
-/// is on its way (QEMU's user network forwards asynchronously).
+/// Whether a connection arrived at `listener` (non-blocking), waiting up to 120 s for one that
+/// is on its way (QEMU's user network forwards asynchronously; only the positive case waits,
+/// so the ceiling costs nothing when it works).
 fn accepted(listener: &TcpListener) -> bool {
     let start = Instant::now();
     loop {
         if listener.accept().is_ok() {
             return true;
         }
-        if start.elapsed() > Duration::from_secs(10) {
+        if start.elapsed() > Duration::from_secs(120) {
             return false;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -1335,6 +1336,169 @@ fn test_backends_cli_auto_says_which() {
     let out = gitian(&work, &["build", "--backend", "qemu", "desc.yml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend 'qemu'"));
+}
+
+/// A descriptor without remotes whose build keeps a package cache (`enable_cache`).
+fn cached_descriptor(name: &str, script: &str) -> String {
+    let mut d = format!(
+        "---\nname: \"{name}\"\ndistro: \"debian\"\nsuites:\n- \"bookworm\"\narchitectures:\n- \"amd64\"\n\
+         packages: []\nreference_datetime: \"2021-01-01 00:00:00\"\nremotes: []\nfiles: []\nenable_cache: true\n\
+         script: |\n"
+    );
+    for line in script.lines() {
+        d.push_str(&format!("  {line}\n"));
+    }
+    d
+}
+
+/// `--backend a,b` exits 1 when the backends disagree and when one of them fails, and 2 when
+/// interrupted (the next backend is not started); `--cache-read-only` keeps each build from
+/// writing the package cache back. sandbox then lxc, built in turn in one folder.
+#[test]
+fn test_backends_cli_matrix_exit_status_on_disagreement_failure_and_interrupt() {
+    if skip_unless_root() {
+        return;
+    }
+    let _lxc = lxc_lock();
+    let root = Scratch::new("cli-matrix-exit");
+    let work = root.0.join("work");
+    fs::create_dir_all(&work).unwrap();
+    let matrix = |extra: &[&str]| {
+        let mut args = vec!["build", "--backend", "sandbox,lxc"];
+        args.extend_from_slice(extra);
+        args.push("desc.yml");
+        let out = gitian(&work, &args).output().unwrap();
+        (out.status.code(), stdout(&out), stderr(&out))
+    };
+    let squeeze = |t: &str| t.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+
+    // A second build sees the package cache the first wrote back, and fails on it.
+    let once = "if [ -e $GBUILD_PACKAGE_CACHE/ran ]; then echo second build; exit 3; fi\n\
+                touch $GBUILD_PACKAGE_CACHE/ran\necho same > $OUTDIR/same.txt\n";
+    fs::write(work.join("desc.yml"), cached_descriptor("matrix-exit", once)).unwrap();
+    // Read-only cache: neither build writes it back, so both run and agree.
+    let (code, report, err) = matrix(&["--cache-read-only"]);
+    assert_eq!(code, Some(0), "{report}{err}");
+    assert!(squeeze(&report).contains("same.txt agree (2 backends)"), "{report}");
+    assert!(!work.join("cache/matrix-exit/ran").exists(), "a read-only cache was written");
+    // Written back: lxc's build fails, and the matrix says so with exit 1.
+    let (code, report, err) = matrix(&[]);
+    assert_eq!(code, Some(1), "{report}{err}");
+    let failed = "lxc FAILED: the build script failed with exit status 3 (log in ";
+    assert!(squeeze(&report).contains(failed), "{report}");
+    assert!(err.contains("the backends do not agree (or one failed)"), "{err}");
+    assert!(work.join("cache/matrix-exit/ran").exists());
+    fs::remove_dir_all(work.join("cache")).unwrap();
+
+    // Outputs that differ between any two builds: exit 1, the file named.
+    let clock = "date +%s%N > $OUTDIR/now.txt\necho same > $OUTDIR/same.txt\n";
+    fs::write(work.join("desc.yml"), cached_descriptor("matrix-exit", clock)).unwrap();
+    let (code, report, err) = matrix(&[]);
+    assert_eq!(code, Some(1), "{report}{err}");
+    let report = squeeze(&report);
+    assert!(report.contains("now.txt DIFFERS"), "{report}");
+    assert!(report.contains("same.txt agree (2 backends)"), "{report}");
+
+    // Interrupted while the first backend's script runs: exit 2, lxc never started.
+    fs::write(
+        work.join("desc.yml"),
+        cached_descriptor("matrix-exit", "echo sleeping\nexec sleep 600\n"),
+    )
+    .unwrap();
+    let _ = fs::remove_dir_all(work.join("var/matrix"));
+    let mut child = gitian(&work, &["build", "--backend", "sandbox,lxc", "desc.yml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = work.join("var/build.log");
+    let start = Instant::now();
+    while !fs::read_to_string(&log).unwrap_or_default().contains("sleeping") {
+        assert!(child.try_wait().unwrap().is_none(), "the build ended early");
+        assert!(start.elapsed() < Duration::from_secs(300), "the script never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(!err.contains("=== backend lxc ==="), "lxc was started after the interrupt: {err}");
+    assert!(!work.join("var/matrix/lxc").exists());
+    let left = leftovers(&work.display().to_string(), std::process::id(), &Engines::None);
+    assert!(left.is_empty(), "{left:#?}");
+}
+
+/// The README's build line with what it leaves out: the remote's commit and URL given on the
+/// command line (`-c`, `-u`: the descriptor's URL does not exist), `--skip-fetch` building
+/// from the host's clone without touching the remote (moved away) and refusing a commit that
+/// was never fetched, `--cache-read-only` leaving the package cache as it was.
+#[test]
+fn test_backends_cli_build_with_overrides_skip_fetch_and_read_only_cache() {
+    if skip_unless_root() {
+        return;
+    }
+    let root = Scratch::new("cli-flags");
+    let src = root.0.join("src");
+    fs::create_dir_all(&src).unwrap();
+    let git = |args: &[&str]| crate::common::git(&src, args);
+    git(&["init", "-q", "-b", "main"]);
+    for (version, tag) in [("one", "v1"), ("two", "v2")] {
+        fs::write(src.join("version.txt"), format!("{version}\n")).unwrap();
+        git(&["add", "version.txt"]);
+        git(&["commit", "-qm", version]);
+        git(&["tag", tag]);
+    }
+    let work = root.0.join("work");
+    fs::create_dir_all(&work).unwrap();
+    let script = "cat hello/version.txt > $OUTDIR/version.txt\n\
+                  n=$(cat $GBUILD_PACKAGE_CACHE/n 2>/dev/null || echo 0)\n\
+                  echo $((n + 1)) > $GBUILD_PACKAGE_CACHE/n\n";
+    let desc = cached_descriptor("flags", script).replace(
+        "remotes: []\n",
+        "remotes:\n- \"url\": \"/nonexistent/hello.git\"\n  \"dir\": \"hello\"\n",
+    );
+    fs::write(work.join("desc.yml"), desc).unwrap();
+    let cache = root.0.join("xdg-cache");
+    let url = format!("hello={}", src.display());
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", "--backend", "sandbox"];
+        args.extend_from_slice(extra);
+        args.push("desc.yml");
+        let out = gitian(&work, &args).env("XDG_CACHE_HOME", &cache).output().unwrap();
+        (out.status.code(), stderr(&out))
+    };
+    let read = |p: &str| fs::read_to_string(work.join(p)).unwrap();
+
+    let (code, err) = build(&["-c", "hello=v1", "-u", &url]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(read("build/out/version.txt"), "one\n");
+    assert_eq!(read("cache/flags/n"), "1\n");
+    // v3 exists only at the remote, which --skip-fetch does not ask.
+    fs::write(src.join("version.txt"), "three\n").unwrap();
+    git(&["commit", "-qam", "three"]);
+    git(&["tag", "v3"]);
+    let (code, err) = build(&["--skip-fetch", "-c", "hello=v3", "-u", &url]);
+    assert_eq!(code, Some(2), "{err}");
+    let refusal = format!(
+        "error: remote 'hello': 'v3' is not in this host's copy of {} (--skip-fetch does not fetch: run without it)\n",
+        src.display()
+    );
+    assert!(err.ends_with(&refusal), "{err}");
+    // With the remote gone, --skip-fetch builds what the host's clone has; the cache is read,
+    // not written.
+    let moved = root.0.join("src-moved");
+    fs::rename(&src, &moved).unwrap();
+    let (code, err) = build(&["--skip-fetch", "--cache-read-only", "-c", "hello=v1", "-u", &url]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(read("build/out/version.txt"), "one\n");
+    assert_eq!(read("cache/flags/n"), "1\n", "--cache-read-only wrote the cache");
+    // Fetching again: v3, and the cache written back.
+    fs::rename(&moved, &src).unwrap();
+    let (code, err) = build(&["-c", "hello=v3", "-u", &url]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(read("build/out/version.txt"), "three\n");
+    assert_eq!(read("cache/flags/n"), "2\n");
 }
 
 /// Killing `git gitian build` while its guest runs (SIGKILL: no cleanup code runs) leaves no

@@ -453,6 +453,81 @@ fn test_build_without_base_image_names_the_make_base_command() {
     );
 }
 
+/// `make-base` over an image already there: the same inputs are reused (it says so and prints
+/// the image hash, the sha256 of SHA256SUMS); other inputs are refused with the hint to pass
+/// `--force`; `--force` does not reuse (shown with mmdebstrap missing from PATH: it gets as far
+/// as looking for it) and leaves the old image whole when it fails. The image is the shared
+/// base's `inputs` and `SHA256SUMS`, which is all that reuse reads.
+#[test]
+fn test_make_base_up_to_date_refusal_and_force() {
+    let shared = base();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("base/debian-bookworm-amd64");
+    fs::create_dir_all(&dir).unwrap();
+    for f in ["inputs", "SHA256SUMS"] {
+        fs::copy(shared.join(f), dir.join(f)).unwrap();
+    }
+    let sums = Command::new("sha256sum").arg(dir.join("SHA256SUMS")).output().unwrap();
+    let hash = stdout(&sums).split_whitespace().next().unwrap().to_string();
+    let base_dir = t.path().join("base");
+    let make_base = |extra: &[&str], path: Option<&Path>| {
+        let mut args = vec!["make-base", "--base-dir", base_dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let mut cmd = gitian(t.path(), &args);
+        if let Some(p) = path {
+            cmd.env("PATH", p);
+        }
+        cmd.output().unwrap()
+    };
+    let out = make_base(&[], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("{hash}  {}\n", dir.display()));
+    assert!(
+        stderr(&out).contains(&format!(
+            "Base image {} is up to date (same inputs; --force rebuilds it)",
+            dir.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = make_base(&["--disksize", "5000"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: base image '{}' exists and was made from other inputs\nhint: pass --force to replace it\n",
+            dir.display()
+        )
+    );
+    // --force: every tool make-base needs but mmdebstrap.
+    let bin = t.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    for tool in ["sh", "tar", "mkfs.ext4", "debugfs", "qemu-img"] {
+        let found =
+            Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().unwrap();
+        let path = stdout(&found).trim().to_string();
+        assert!(!path.is_empty(), "{tool} is required by the tests");
+        std::os::unix::fs::symlink(path, bin.join(tool)).unwrap();
+    }
+    for extra in [&["--force"][..], &["--force", "--disksize", "5000"]] {
+        let out = make_base(extra, Some(&bin));
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out)
+                .contains("error: cannot make the base image: 'mmdebstrap' is not installed"),
+            "{extra:?}: {}",
+            stderr(&out)
+        );
+        let left: Vec<_> =
+            fs::read_dir(&base_dir).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left, ["debian-bookworm-amd64"], "{extra:?}");
+        assert_eq!(
+            fs::read(dir.join("SHA256SUMS")).unwrap(),
+            fs::read(shared.join("SHA256SUMS")).unwrap()
+        );
+    }
+}
+
 /// Slow (two full bootstraps, about 3 minutes each on CI): run with `--ignored`.
 #[test]
 #[ignore = "slow: two full bootstraps from the Debian mirror; .ci/run runs it by name"]

@@ -14,6 +14,7 @@ use git_gitian::core::descriptor::Descriptor;
 use git_gitian::core::sums;
 use git_gitian::openpgp::{self, Keyring, SigStatus};
 
+use crate::common::gnupg::GnupgHome;
 use crate::common::*;
 
 /// Inputs tried per reader (the first fuzzing ran about 35,000 in all, unbounded).
@@ -170,80 +171,35 @@ fn test_fuzz_descriptor_reader() {
     }
 }
 
-/// A GnuPG home holding one key file, gpg's clock at the corpus verdict time.
-struct Gpg(tempfile::TempDir);
-
-impl Gpg {
-    fn with_key(key: &[u8]) -> Self {
-        let dir = tempfile::Builder::new().prefix("ggf").tempdir_in("/tmp").unwrap();
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .unwrap();
-        std::fs::write(
-            dir.path().join("gpg.conf"),
-            "no-autostart\nfaked-system-time 20261128T000000!\n",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("key"), key).unwrap();
-        let _ = std::process::Command::new("gpg")
-            .arg("--homedir")
-            .arg(dir.path())
-            .args(["--batch", "--quiet", "--import"])
-            .arg(dir.path().join("key"))
-            .output()
-            .unwrap();
-        Self(dir)
-    }
-
-    /// Whether gpg imported nothing.
-    fn is_empty(&self) -> bool {
-        let out = std::process::Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.0.path())
-            .args(["--batch", "--with-colons", "--list-keys"])
-            .output()
-            .unwrap();
-        !String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with("pub:"))
-    }
-
-    /// `gpg --verify`'s status (as gpg-oracle.sh reads it: the first verdict line) on the pair.
-    fn status(&self, data: &[u8], sig: &[u8]) -> SigStatus {
-        let dir = tempfile::tempdir().unwrap();
-        let (d, s) = (dir.path().join("data"), dir.path().join("sig"));
-        std::fs::write(&d, data).unwrap();
-        std::fs::write(&s, sig).unwrap();
-        let out = std::process::Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.0.path())
-            .args(["--batch", "--status-fd", "1", "--verify"])
-            .arg(&s)
-            .arg(&d)
-            .output()
-            .unwrap();
-        let status = String::from_utf8_lossy(&out.stdout).into_owned();
-        let word = status.lines().find_map(|l| {
-            let w = l.strip_prefix("[GNUPG:] ")?.split(' ').next()?;
-            ["GOODSIG", "EXPKEYSIG", "REVKEYSIG", "EXPSIG", "BADSIG", "ERRSIG"]
-                .contains(&w)
-                .then_some(w)
-        });
-        match word {
-            Some("GOODSIG") => SigStatus::Good,
-            Some("EXPKEYSIG") => SigStatus::ExpiredKey,
-            Some("REVKEYSIG") => SigStatus::RevokedKey,
-            Some("EXPSIG") => SigStatus::ExpiredSig,
-            Some("BADSIG") => SigStatus::Bad,
-            _ => SigStatus::Error(status),
-        }
-    }
+/// A GnuPG home (the tests' one fixture) holding one key file, whatever gpg makes of it, gpg's
+/// clock frozen at the corpus verdict time.
+fn gpg_with_key(key: &[u8]) -> GnupgHome {
+    let home = GnupgHome::with_conf("no-autostart\nfaked-system-time 20261128T000000!\n");
+    home.import_any(key);
+    home
 }
 
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.0.path())
-            .args(["--kill", "all"])
-            .status();
+/// `gpg --verify`'s status in `home` (as gpg-oracle.sh reads it: the first verdict line) on
+/// the pair.
+fn gpg_verdict(home: &GnupgHome, data: &[u8], sig: &[u8]) -> SigStatus {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, s) = (dir.path().join("data"), dir.path().join("sig"));
+    std::fs::write(&d, data).unwrap();
+    std::fs::write(&s, sig).unwrap();
+    let status = home.verify_status(&d, &s);
+    let word = status.lines().find_map(|l| {
+        let w = l.strip_prefix("[GNUPG:] ")?.split(' ').next()?;
+        ["GOODSIG", "EXPKEYSIG", "REVKEYSIG", "EXPSIG", "BADSIG", "ERRSIG"]
+            .contains(&w)
+            .then_some(w)
+    });
+    match word {
+        Some("GOODSIG") => SigStatus::Good,
+        Some("EXPKEYSIG") => SigStatus::ExpiredKey,
+        Some("REVKEYSIG") => SigStatus::RevokedKey,
+        Some("EXPSIG") => SigStatus::ExpiredSig,
+        Some("BADSIG") => SigStatus::Bad,
+        _ => SigStatus::Error(status),
     }
 }
 
@@ -277,12 +233,7 @@ fn test_fuzz_signature_and_key_readers_never_give_a_false_ok() {
     let binary = {
         let mut ring = Keyring::new();
         ring.add_file("k.pgp", &key).unwrap();
-        let out = std::process::Command::new("gpg")
-            .arg("--dearmor")
-            .stdin(std::fs::File::open(&key_file).unwrap())
-            .output()
-            .unwrap();
-        out.stdout
+        GnupgHome::new().dearmor(&key)
     };
     for tail in [[0x90u8, 0x00], [0x8c, 0x00], [0xa0, 0x00], [0xac, 0x00]] {
         let mut k = binary.clone();
@@ -300,7 +251,8 @@ fn test_fuzz_signature_and_key_readers_never_give_a_false_ok() {
         });
         if held(&v.status) && case != sig {
             checked_by_gpg += 1;
-            assert_eq!(Gpg::with_key(&key).status(&data, &case), v.status, "mutated signature");
+            let gpg = gpg_with_key(&key);
+            assert_eq!(gpg_verdict(&gpg, &data, &case), v.status, "mutated signature");
         }
     }
     // Mutated data under the right signature (a binary one): never good.
@@ -318,14 +270,14 @@ fn test_fuzz_signature_and_key_readers_never_give_a_false_ok() {
         });
         if held(&v.status) && case != key && case != binary {
             checked_by_gpg += 1;
-            let gpg = Gpg::with_key(&case);
-            if gpg.is_empty() {
+            let gpg = gpg_with_key(&case);
+            if !gpg.has_keys() {
                 // gpg refuses a keyring with a damaged packet whole; this reader keeps the
                 // certificate it could read, whose key and self-signatures still verified.
                 refused_by_gpg += 1;
                 continue;
             }
-            assert_eq!(gpg.status(&data, &sig), v.status, "mutated key");
+            assert_eq!(gpg_verdict(&gpg, &data, &sig), v.status, "mutated key");
         }
     }
     eprintln!(
@@ -355,12 +307,7 @@ fn test_fuzz_regressions_through_verify() {
     let keys = tmp.path().join("sigs/builder-keys");
     std::fs::create_dir_all(&keys).unwrap();
     let key = corpus().join("keys/gitian-pr621/71A3B16735405025D447E8F274810B012346C9A6.pgp");
-    let mut binary = std::process::Command::new("gpg")
-        .arg("--dearmor")
-        .stdin(std::fs::File::open(key).unwrap())
-        .output()
-        .unwrap()
-        .stdout;
+    let mut binary = GnupgHome::new().dearmor(&std::fs::read(key).unwrap());
     binary.extend([0x90, 0x00]);
     std::fs::write(keys.join("laanwj.gpg"), binary).unwrap();
     let out = run_in(tmp.path(), &["verify", "-d", "sigs", "--no-cache", "--format", "json"]);

@@ -299,23 +299,10 @@ fn assert_refused(w: &World, sigs: &Path, args: &[&str], lines: &[String]) {
     w.git_ok(sigs, &["clean", "-q", "-f", "-d"]);
 }
 
-/// The primary fingerprint of a builder's key.
-fn fingerprint(w: &World, who: &str) -> String {
-    let out = w.cmd("gpg").args(["--with-colons", "--list-keys", who]).output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines().find(|l| l.starts_with("fpr:")).unwrap().split(':').nth(9).unwrap().to_string()
-}
-
 /// A detached signature of `file` by `who`, written to `sig`.
 fn sign_as(w: &World, who: &str, file: &Path, sig: &Path) {
-    let out = w
-        .cmd("gpg")
-        .args(["--batch", "--yes", "--detach-sign", "-u", who, "-o"])
-        .arg(sig)
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (sig, file) = (sig.display().to_string(), file.display().to_string());
+    w.gpg.gpg(&["--detach-sign", "-u", who, "-o", &sig, &file]);
 }
 
 fn commit_all(w: &World, sigs: &Path, message: &str) {
@@ -332,13 +319,7 @@ fn test_hooks_pre_push_refuses_what_takes_attestations_or_keys_away() {
     // and a good .asc next to a garbage .sig.
     let (w, sigs) = ledger(&["alice", "bob"]);
     // mallory has a key in the same home, not in the ledger.
-    let out = w
-        .cmd("gpg")
-        .args(["--batch", "--passphrase", "", "--pinentry-mode", "loopback", "--quick-gen-key"])
-        .args(["mallory <mallory@example.invalid>", "ed25519", "sign", "never"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.gpg.key("mallory");
     build_and_sign(&w, "alice", &hash('a'));
     build_and_sign(&w, "bob", &hash('a'));
     let push = w.git(&sigs, &["push", "origin", "main"]);
@@ -360,7 +341,7 @@ fn test_hooks_pre_push_refuses_what_takes_attestations_or_keys_away() {
     );
 
     // Replacing bob's key by mallory's, and re-signing bob's assert with it.
-    let (bob, mallory) = (fingerprint(&w, "bob"), fingerprint(&w, "mallory"));
+    let (bob, mallory) = (w.gpg.fingerprint("bob"), w.gpg.fingerprint("mallory"));
     std::fs::write(sigs.join("builder-keys/bob.asc"), w.public_key("mallory")).unwrap();
     let bob_assert = sigs.join(format!("1.0/bob/{ASSERT}"));
     let text = std::fs::read_to_string(&bob_assert).unwrap();
@@ -439,7 +420,7 @@ fn test_hooks_pre_push_refusals_name_the_file_and_why() {
     let push = w.git(&sigs, &["push", "origin", "main"]);
     assert!(push.status.success(), "{}", stderr(&push));
     let push_main = ["push", "origin", "main"];
-    let alice = fingerprint(&w, "alice");
+    let alice = w.gpg.fingerprint("alice");
 
     // A missing signature.
     let b = w.build_dir("build-bob", NAME, &hash('a'));
@@ -529,14 +510,8 @@ fn test_hooks_pre_push_refusals_name_the_file_and_why() {
         std::fs::create_dir_all(&d).unwrap();
         let f = d.join("all.SHA256SUMS");
         std::fs::write(&f, format!("{}  demo-3.0.tar.gz\n", hash(h))).unwrap();
-        let out = w
-            .cmd("gpg")
-            .args(["--batch", "--yes", "--armor", "--detach-sign", "-u", who, "-o"])
-            .arg(d.join("all.SHA256SUMS.asc"))
-            .arg(&f)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        let (asc, file) = (d.join("all.SHA256SUMS.asc"), f.display().to_string());
+        w.gpg.gpg(&["--armor", "--detach-sign", "-u", who, "-o", asc.to_str().unwrap(), &file]);
         f
     };
     sums("alice", 'a');

@@ -27,8 +27,9 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32, i64, i64)> {
     out
 }
 
-/// The template files init must write, read from the repository's `sigs-template/` folder (not
-/// from the code's own copy of them).
+/// The template files init writes, read from the repository's `sigs-template/` folder. The code
+/// embeds that same folder, so comparing with it shows only that init writes it verbatim; what
+/// the files must say is pinned separately (`test_init_creates_a_committed_template_with_hooks`).
 fn template_files() -> Vec<(String, Vec<u8>)> {
     let dir = crate::common::root().join("sigs-template");
     ["README.md", ".gitattributes", "builder-keys/README.md", "policy.yml"]
@@ -56,10 +57,31 @@ fn test_init_creates_a_committed_template_with_hooks() {
     for line in ["*assert* -text", "*.SHA256SUMS -text", "*.sig -text", "*.asc -text"] {
         assert!(attrs.lines().any(|l| l == line), "{line} missing");
     }
+    // The policy a new ledger starts with, pinned here (not read from the template): every key
+    // spelled out, and what it means to the parser.
     let policy = std::fs::read_to_string(sigs.join("policy.yml")).unwrap();
-    let parsed = git_gitian::core::policy::Policy::parse(&policy).unwrap();
-    assert_eq!(parsed.threshold, 2);
-    assert!(!parsed.allow_disagreement);
+    let settings: Vec<&str> =
+        policy.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).collect();
+    assert_eq!(
+        settings,
+        [
+            "threshold: 2",
+            "required_signers: []",
+            "expired_keys_count: true",
+            "allow_disagreement: false"
+        ]
+    );
+    assert_eq!(
+        git_gitian::core::policy::Policy::parse(&policy).unwrap(),
+        git_gitian::core::policy::Policy {
+            threshold: 2,
+            required_signers: Vec::new(),
+            expired_keys_count: true,
+            allow_disagreement: false,
+        }
+    );
+    let keys_readme = std::fs::read_to_string(sigs.join("builder-keys/README.md")).unwrap();
+    assert!(keys_readme.contains("`<signer>.asc`"), "{keys_readme}");
     for hook in ["pre-commit", "pre-push"] {
         let p = sigs.join(".git/hooks").join(hook);
         let text = std::fs::read_to_string(&p).unwrap();
@@ -83,6 +105,38 @@ fn test_init_creates_a_committed_template_with_hooks() {
         "1.0/a/x-build.assert: text: unset\n1.0/a/x-build.assert.sig: text: unset\n1.0/a/all.SHA256SUMS.asc: text: unset\n"
     );
     assert!(stderr(&out).contains("committed"), "{}", stderr(&out));
+}
+
+/// The policy init writes is the one verify applies to the new ledger: one good signature is
+/// short of its threshold (exit 1, and it says so), two are enough.
+#[test]
+fn test_init_policy_is_in_force_for_verify() {
+    use crate::common::ledger::hash;
+    let w = World::new(&["alice", "bob"]);
+    w.gitian_ok(w.root.path(), &["init", "sigs"]);
+    let sigs = w.path("sigs");
+    for b in ["alice", "bob"] {
+        std::fs::write(sigs.join(format!("builder-keys/{b}.asc")), w.public_key(b)).unwrap();
+    }
+    let verify = |w: &World| {
+        let out = w.gitian(&sigs, &["verify", "-r", "1.0", "--format", "json"]);
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        (out.status.code(), json["releases"][0].clone())
+    };
+    for (i, b) in ["alice", "bob"].into_iter().enumerate() {
+        let dir = w.build_dir(&format!("build-{b}"), "demo-linux-1.0", &hash('a'));
+        let args = ["sign", "-s", b, "-r", "1.0", "-d", "../sigs", "demo-linux-1.0.yml"];
+        w.gitian_ok(&dir, &args);
+        let (code, rel) = verify(&w);
+        assert_eq!(rel["threshold"], 2, "{rel:#}");
+        assert_eq!(rel["consensus_votes"], i + 1, "{rel:#}");
+        if i == 0 {
+            assert_eq!((code, &rel["threshold_met"]), (Some(1), &false.into()), "{rel:#}");
+        } else {
+            assert_eq!((code, &rel["threshold_met"]), (Some(0), &true.into()), "{rel:#}");
+        }
+    }
 }
 
 #[test]
@@ -218,7 +272,7 @@ fn test_init_killed_at_any_point_is_finished_by_the_next_run() {
 #[test]
 fn test_init_on_a_read_only_file_system_names_the_path_and_what_to_do() {
     // A real read-only mount (tmpfs, ro): needs root to mount.
-    if is_root() {
+    if crate::common::is_root() {
         let w = World::new(&[]);
         let ro = w.path("ro");
         std::fs::create_dir(&ro).unwrap();
@@ -238,13 +292,6 @@ fn test_init_on_a_read_only_file_system_names_the_path_and_what_to_do() {
         );
         assert!(err.contains("hint: that file system is mounted read-only"), "{err}");
     } else {
-        eprintln!("skipped: mounting a read-only tmpfs needs root");
+        crate::common::skip("mounting a read-only tmpfs needs root");
     }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
 }

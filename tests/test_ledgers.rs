@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::gnupg::GnupgHome;
 use crate::common::*;
 
 const AT: &str = "2026-11-28T00:00:00Z";
@@ -159,45 +160,11 @@ fn test_ledgers_every_signature_of_both_ledgers_as_gpg_judges_it() {
     );
 }
 
-/// A throwaway GnuPG home; its agent stopped on drop.
-struct Home(tempfile::TempDir);
-
-impl Home {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("ggl").tempdir_in("/tmp").unwrap();
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .unwrap();
-        Self(dir)
-    }
-
-    fn gpg(&self, args: &[&str]) -> Vec<u8> {
-        let out = Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.0.path())
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "gpg {args:?}: {}", stderr(&out));
-        out.stdout
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.0.path())
-            .args(["--kill", "all"])
-            .status();
-    }
-}
-
 #[test]
 fn test_ledgers_secp256k1_signatures_are_checked_by_gnupg() {
     // guix.sigs builders sign with ECDSA on secp256k1 since 25.x; sequoia over nettle lacks the
     // curve, so these rows were error_rc2 where gpg says good.
-    let home = Home::new();
+    let home = GnupgHome::new();
     home.gpg(&["--quick-gen-key", "K1 <k1@example.invalid>", "secp256k1", "sign", "2099-01-01"]);
     let listing = String::from_utf8(home.gpg(&["--with-colons", "--list-keys"])).unwrap();
     let fpr = listing.lines().find_map(|l| l.strip_prefix("fpr:")).unwrap();

@@ -9,7 +9,6 @@ use git_gitian::core::report::{self, Absent, Charset, Meta, Options};
 use git_gitian::core::status::{RowStatus, SigStatus};
 
 use crate::common::report::assert_fits;
-use crate::common::*;
 
 const AT: &str = "2026-11-28T00:00:00Z";
 const CAROL: &str = "carol-the-careful-builder-of-hello";
@@ -103,33 +102,9 @@ fn fixture() -> (Vec<GroupReport>, Meta) {
     (groups, meta)
 }
 
-/// Compares `actual` with `tests/fixtures/report/<name>`, or writes it with GOLDEN_UPDATE=1.
+/// Compares `actual` with `tests/fixtures/report/<name>` (GOLDEN_UPDATE=1 writes it).
 fn golden(name: &str, actual: &str) {
-    let path = root().join("tests/fixtures/report").join(name);
-    if std::env::var_os("GOLDEN_UPDATE").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (GOLDEN_UPDATE=1 writes it)", path.display()));
-    if want != actual {
-        let diff: Vec<String> = want
-            .lines()
-            .zip(actual.lines())
-            .enumerate()
-            .filter(|(_, (w, a))| w != a)
-            .take(5)
-            .map(|(i, (w, a))| format!("line {}:\n  want: {w}\n  got:  {a}", i + 1))
-            .collect();
-        panic!(
-            "{name} differs from {} ({} vs {} lines):\n{}\n--- whole output ---\n{actual}",
-            path.display(),
-            want.lines().count(),
-            actual.lines().count(),
-            diff.join("\n")
-        );
-    }
+    crate::common::report::golden(&format!("report/{name}"), actual);
 }
 
 fn opts(width: usize) -> Options {

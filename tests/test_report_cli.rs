@@ -8,13 +8,10 @@ use std::process::{Command, Output};
 
 use crate::common::ledger::World;
 use crate::common::report::{assert_fits, strip_ansi};
-use crate::common::sigs::assert_text;
+use crate::common::sigs::{EVIL, GOOD, assert_text};
 use crate::common::*;
 
 const AT: &str = "2026-11-28T00:00:00Z";
-
-const GOOD: &str = "1111111111111111111111111111111111111111111111111111111111111111  hello-1.0.tar.gz\n2222222222222222222222222222222222222222222222222222222222222222  hello-1.0.zip\n";
-const EVIL: &str = "1111111111111111111111111111111111111111111111111111111111111111  hello-1.0.tar.gz\n6666666666666666666666666666666666666666666666666666666666666666  hello-1.0.zip\n";
 
 /// A ledger signed with real keys: release 1.0 by alice, bob and carol (agreeing), dave
 /// (mallory's key, in builder-keys/dave.asc; another zip) and frank (a key nobody has);
@@ -55,16 +52,7 @@ impl Signed {
         std::fs::create_dir_all(&d).unwrap();
         let f = d.join("hello-build.assert");
         std::fs::write(&f, assert_text(release, "hello", manifest)).unwrap();
-        let out = self
-            .w
-            .cmd("gpg")
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(["-u", &format!("{key}@example.invalid"), "--detach-sign", "-o"])
-            .arg(d.join("hello-build.assert.sig"))
-            .arg(&f)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "gpg: {}", stderr(&out));
+        self.w.gpg.sign(key, &f);
     }
 
     /// `git-gitian verify -d <ledger> --at AT args`, with `env` set (COLUMNS, LANG, NO_COLOR
@@ -417,15 +405,8 @@ fn test_report_cli_gverify_words_for_what_gverify_saw() {
     std::fs::create_dir_all(&d).unwrap();
     let f = d.join("hello-build.assert");
     std::fs::write(&f, assert_text("3.0", "hello", GOOD)).unwrap();
-    let out =
-        l.w.cmd("gpg")
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(["-u", "carol@example.invalid", "--sign", "-o"])
-            .arg(d.join("hello-build.assert.gpg"))
-            .arg(&f)
-            .output()
-            .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (gpg, file) = (d.join("hello-build.assert.gpg"), f.display().to_string());
+    l.w.gpg.gpg(&["-u", "carol@example.invalid", "--sign", "-o", gpg.to_str().unwrap(), &file]);
     let out = l.verify(&["-r", "3.0", "--format", "gverify", "--no-markup"], &[]);
     assert_eq!(out.status.code(), Some(1));
     let sigs = l.dir().display().to_string();

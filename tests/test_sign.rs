@@ -663,4 +663,37 @@ fn test_sign_kill_9_while_the_signature_is_made() {
     assert_eq!(std::fs::read(sigs.join(ASSERT)).unwrap(), want);
     assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0, "scratch of killed runs left");
     assert_eq!(w.git_ok(&sigs, &["status", "--porcelain", "--untracked-files=all"]), "");
+
+    // Replacing it with --force, killed while the new signature is made: the old pair stays,
+    // whole and valid (never the new bytes under the old signature).
+    let signed = head(&w, &sigs);
+    let old_sig = std::fs::read(sigs.join(format!("{ASSERT}.sig"))).unwrap();
+    std::fs::write(b.join(format!("result/{NAME}-res.yml")), res_yml(&hash('f'))).unwrap();
+    let _ = std::fs::remove_file(&ready);
+    let program = blocker.display().to_string();
+    let args = ["sign", "-s", "alice", "-r", "1.0", "-d", "../sigs", "-p", &program, "--force"];
+    let mut child = w
+        .cmd(crate::common::bin())
+        .args(args)
+        .arg("demo-linux-1.0.yml")
+        .current_dir(&b)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    while !ready.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "sign --force ended before signing");
+        assert!(Instant::now() < deadline, "the signing program never started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 1, "the kill is not mid-write");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let pid = std::fs::read_to_string(&ready).unwrap();
+    let _ = std::process::Command::new("kill").args(["-9", pid.trim()]).status();
+    assert_eq!(std::fs::read(sigs.join(ASSERT)).unwrap(), want, "the old assert was replaced");
+    assert_eq!(std::fs::read(sigs.join(format!("{ASSERT}.sig"))).unwrap(), old_sig);
+    let v = w.gpg_verify(&sigs.join(format!("{ASSERT}.sig")), &sigs.join(ASSERT));
+    assert!(v.status.success(), "{}", stderr(&v));
+    assert_eq!(head(&w, &sigs), signed);
+    assert_eq!(w.git_ok(&sigs, &["status", "--porcelain", "--untracked-files=all"]), "");
 }

@@ -135,7 +135,7 @@ fn test_verify_one_differing_artifact_is_named_in_table_and_grid() {
     let l = Ledger::new();
     l.attest("1.0", "dave", "mallory", EVIL);
     let key = l.path().join("builder-keys/dave.asc");
-    l.gpg.export("mallory", &key);
+    l.gpg.export_to("mallory", &key);
     let (code, json, _) = l.verify(&[]);
     assert_eq!(code, 1);
     assert_eq!(Ledger::row(&json, "dave")["verdict"], "MISMATCH");
@@ -223,7 +223,7 @@ fn test_verify_one_key_signing_several_signers_is_one_vote() {
     for who in ["m1", "m2", "m3"] {
         l.attest("1.0", who, "mallory", EVIL);
     }
-    l.gpg.export("mallory", &l.path().join("builder-keys/m1.asc"));
+    l.gpg.export_to("mallory", &l.path().join("builder-keys/m1.asc"));
     let (code, json, _) = l.verify(&["--threshold", "2"]);
     assert_eq!(code, 1);
     let rel = &json["releases"][0];
@@ -386,7 +386,7 @@ fn test_verify_reads_unmerged_branches_and_reports_conflicts() {
     // dave attests on an unmerged branch.
     git(p, &["checkout", "-q", "-b", "dave"]);
     l.attest("1.0", "dave", "mallory", GOOD);
-    l.gpg.export("mallory", &p.join("builder-keys/dave.asc"));
+    l.gpg.export_to("mallory", &p.join("builder-keys/dave.asc"));
     git(p, &["add", "-A"]);
     git(p, &["commit", "-q", "-m", "dave"]);
     // carol re-attests differently on another branch.
@@ -400,7 +400,7 @@ fn test_verify_reads_unmerged_branches_and_reports_conflicts() {
     // dave's key is not at the main revision: given with --keys, his branch's attestation
     // counts.
     let key = p.join("dave-key.asc");
-    l.gpg.export("mallory", &key);
+    l.gpg.export_to("mallory", &key);
     let (code, json, err) =
         l.verify(&["--rev", "main", "--rev", "dave", "--keys", key.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}{json:#}");
@@ -453,13 +453,13 @@ fn test_verify_uses_your_keyring_only_when_asked() {
     // GNUPGHOME for this run (and HOME's ~/.gnupg is that home too): it must not be read.
     l.attest("1.0", "dave", "mallory", GOOD);
     let home = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(l.gpg.home.path(), home.path().join(".gnupg")).unwrap();
+    std::os::unix::fs::symlink(l.gpg.path(), home.path().join(".gnupg")).unwrap();
     let run = |extra: &[&str]| {
         let mut args = vec!["verify", "-d", l.path().to_str().unwrap(), "--format", "json"];
         args.extend_from_slice(extra);
         let out = Command::new(bin())
             .args(&args)
-            .env("GNUPGHOME", l.gpg.home.path())
+            .env("GNUPGHOME", l.gpg.path())
             .env("HOME", home.path())
             .env("XDG_CACHE_HOME", l.cache.path())
             .env("GIT_CONFIG_GLOBAL", "/dev/null")

@@ -21,13 +21,7 @@ fn test_verify_a_revocation_certificate_in_the_key_folder_revokes_the_key() {
     // Appended to bob's key file, alone in a file of its own (sorted before bob's), and in
     // one binary stream right after the certificate's packets.
     let appended = [bob_key.clone(), rev.clone()].concat();
-    let dearmor = |armored: &[u8]| {
-        let p = l.path().join("x.asc");
-        std::fs::write(&p, armored).unwrap();
-        let out = l.gpg.gpg(&["--dearmor", "-o", "-", &p.display().to_string()]);
-        std::fs::remove_file(p).unwrap();
-        out.stdout
-    };
+    let dearmor = |armored: &[u8]| l.gpg.dearmor(armored);
     let binary = [dearmor(&bob_key), dearmor(&rev)].concat();
     for (name, bytes) in [("bob.asc", appended), ("bob-revoked.asc", rev), ("bob.gpg", binary)] {
         std::fs::write(keys.join("bob.asc"), &bob_key).unwrap();
@@ -65,7 +59,7 @@ fn test_verify_all_branches_take_policy_and_keys_from_the_main_revision_only() {
     git(l.path(), &["checkout", "-q", "main"]);
     git(l.path(), &["checkout", "-q", "-b", "dave"]);
     l.attest("1.0", "dave", "mallory", GOOD);
-    l.gpg.export("mallory", &l.path().join("builder-keys/dave.asc"));
+    l.gpg.export_to("mallory", &l.path().join("builder-keys/dave.asc"));
     l.commit("dave");
     git(l.path(), &["checkout", "-q", "main"]);
 
@@ -84,7 +78,7 @@ fn test_verify_all_branches_take_policy_and_keys_from_the_main_revision_only() {
     assert_eq!(Ledger::row(&json, "dave")["signature_status"], "no_pubkey");
     // Given with --keys, dave's key counts, and so does his signature.
     let key = l.path().join("dave.asc");
-    l.gpg.export("mallory", &key);
+    l.gpg.export_to("mallory", &key);
     let (code, json, err) = l.verify(&["--all-branches", "--keys", key.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}{json:#}");
     assert_eq!(Ledger::row(&json, "dave")["verdict"], "OK");
@@ -237,7 +231,7 @@ fn test_verify_policy_threshold_required_signers_and_expired_keys() {
 
     // dave's key expired (made in 2020 for a year); he signed while it was valid.
     l.gpg.key_at("dave", "20200101T000000", "1y");
-    l.gpg.export("dave", &l.path().join("builder-keys/dave.asc"));
+    l.gpg.export_to("dave", &l.path().join("builder-keys/dave.asc"));
     let f = l.path().join("1.0/dave/hello-build.assert");
     std::fs::create_dir_all(f.parent().unwrap()).unwrap();
     std::fs::write(&f, assert_text("1.0", "hello", GOOD)).unwrap();
@@ -262,7 +256,7 @@ fn test_verify_a_required_signer_must_be_signed_by_the_key_kept_under_that_name(
     // by another key of the ledger.
     let l = Ledger::new();
     std::fs::write(l.path().join("policy.yml"), "required_signers: [alice]\n").unwrap();
-    l.gpg.export("mallory", &l.path().join("builder-keys/zed.asc"));
+    l.gpg.export_to("mallory", &l.path().join("builder-keys/zed.asc"));
     l.attest("1.0", "alice", "mallory", GOOD);
     let (code, json, err) = l.verify(&[]);
     assert_eq!(code, 1, "{err}{json:#}");
@@ -281,7 +275,7 @@ fn test_verify_a_required_signer_must_be_signed_by_the_key_kept_under_that_name(
     let (code, json, err) = l.verify(&[]);
     assert_eq!(code, 0, "{err}{json:#}");
     // The same key kept under another name as well is still hers.
-    l.gpg.export("alice", &l.path().join("builder-keys/a-copy.asc"));
+    l.gpg.export_to("alice", &l.path().join("builder-keys/a-copy.asc"));
     let (code, json, err) = l.verify(&[]);
     assert_eq!(code, 0, "{err}{json:#}");
 }
@@ -367,7 +361,7 @@ fn test_verify_memory_others_can_write_is_not_used_and_no_cache_ignores_a_poison
         ),
     ];
     // Only root can give a folder away.
-    if my_uid() == 0 {
+    if crate::common::is_root() {
         cases.push((
             "folder owned by another user",
             Box::new(|on| {
@@ -398,18 +392,12 @@ fn test_verify_memory_others_can_write_is_not_used_and_no_cache_ignores_a_poison
 }
 
 /// This process's user id (the owner of what it creates).
-fn my_uid() -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    let probe = tempfile::tempfile().unwrap();
-    probe.metadata().unwrap().uid()
-}
-
 #[test]
 fn test_verify_a_version_signed_by_another_ledger_key_is_no_conflict() {
     // Attack 3, with a key of the ledger: mallory (a builder of this ledger) re-signs her edit
     // of carol's assert on a branch. Only versions by one key conflict; hers is her own row.
     let l = Ledger::new();
-    l.gpg.export("mallory", &l.path().join("builder-keys/mallory.asc"));
+    l.gpg.export_to("mallory", &l.path().join("builder-keys/mallory.asc"));
     l.commit("three builders, and mallory's key");
     git(l.path(), &["checkout", "-q", "-b", "edit"]);
     l.attest("1.0", "carol", "mallory", EVIL);

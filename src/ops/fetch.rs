@@ -115,7 +115,13 @@ pub fn prepare(
         .map_err(fail)
     };
     let sha = if opts.skip_fetch {
-        resolve(&r.commit)?
+        resolve(&r.commit).map_err(|_| FetchError {
+            dir: r.dir.clone(),
+            message: format!(
+                "'{}' is not in this host's copy of {} (--skip-fetch does not fetch: run without it)",
+                r.commit, r.url
+            ),
+        })?
     } else if fetch(&repo, r, opts, &[])? {
         fetched = true;
         resolve("FETCH_HEAD")?

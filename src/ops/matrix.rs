@@ -56,7 +56,7 @@ mod tests {
         assert_eq!(
             r.render(),
             format!(
-                "lxc      lxc (1 files)\nsandbox  sandbox (1 files)\nx.tar.gz  agree (2 backends) {A}\n"
+                "lxc      lxc (1 file)\nsandbox  sandbox (1 file)\nx.tar.gz  agree (2 backends) {A}\n"
             )
         );
     }
@@ -110,5 +110,7 @@ mod tests {
         assert!(!r.all_agree());
         assert_eq!(r.files[0].verdict, Verdict::Agree);
         assert!(r.render().contains("docker  FAILED: no daemon\n"));
+        // Counted in the singular when only one backend built it.
+        assert!(r.render().ends_with(&format!("x  agree (1 backend) {A}\n")), "{}", r.render());
     }
 }

@@ -56,6 +56,9 @@ impl World {
         let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
         c.env("PATH", path)
             .env("HOME", self.home())
+            // The world's own memory of checks (verify, the hooks), whatever the caller's
+            // environment says: no test reads another's.
+            .env("XDG_CACHE_HOME", self.home().join(".cache"))
             .env("GNUPGHOME", self.gnupghome())
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", self.home().join(".gitconfig"))

@@ -20,11 +20,14 @@ pub fn corpus() -> PathBuf {
     if p.exists() { p } else { PathBuf::from("/work/shared/corpus") }
 }
 
-/// Runs the binary with a hermetic environment in `dir`.
+/// Runs the binary with a hermetic environment in `dir`: no GnuPG home, and a cache folder of
+/// its own (removed afterwards), so that no run reads another's memory of checks.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let cache = tempfile::tempdir().unwrap();
     Command::new(bin())
         .args(args)
         .current_dir(dir)
+        .env("XDG_CACHE_HOME", cache.path())
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_SYSTEM", "/dev/null")
         .env("TZ", "UTC")
@@ -73,6 +76,14 @@ pub fn gitian_build_cmd(dir: &Path, args: &[&str], base_dir: &Path) -> Command {
         .env_remove("CI")
         .stdin(std::process::Stdio::null());
     cmd
+}
+
+/// Whether the tests run as root (guests, namespaces, mounts need it).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
 }
 
 /// A test that cannot run here says so, and why, on the terminal (written past the test

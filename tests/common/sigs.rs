@@ -5,112 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{bin, git, stderr, stdout};
-
-/// A throwaway GnuPG home with real keys; the agent is killed on drop.
-pub struct Gpg {
-    /// The GNUPGHOME.
-    pub home: tempfile::TempDir,
-}
-
-impl Gpg {
-    pub fn new() -> Self {
-        // Short path: the agent socket lives inside and must fit in 108 bytes.
-        let home = tempfile::Builder::new().prefix("gg").tempdir_in("/tmp").unwrap();
-        std::fs::set_permissions(home.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .unwrap();
-        Self { home }
-    }
-
-    pub fn gpg(&self, args: &[&str]) -> std::process::Output {
-        let out = Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        out
-    }
-
-    pub fn key(&self, name: &str) {
-        self.gpg(&[
-            "--quick-gen-key",
-            &format!("{name} <{name}@example.invalid>"),
-            "ed25519",
-            "sign",
-            "never",
-        ]);
-    }
-
-    pub fn export(&self, name: &str, to: &Path) {
-        let out = self.gpg(&["--armor", "--export", &format!("{name}@example.invalid")]);
-        std::fs::write(to, out.stdout).unwrap();
-    }
-
-    /// A key made at `when` (gpg's `--faked-system-time`), expiring after `expire` (`1y`).
-    pub fn key_at(&self, name: &str, when: &str, expire: &str) {
-        let uid = format!("{name} <{name}@example.invalid>");
-        self.gpg(&[
-            "--faked-system-time",
-            when,
-            "--quick-gen-key",
-            &uid,
-            "ed25519",
-            "sign",
-            expire,
-        ]);
-    }
-
-    /// A detached signature made at `when`.
-    pub fn sign_at(&self, name: &str, file: &Path, when: &str) {
-        let sig = format!("{}.sig", file.display());
-        let user = format!("{name}@example.invalid");
-        let file = file.display().to_string();
-        self.gpg(&["--faked-system-time", when, "-u", &user, "--detach-sign", "-o", &sig, &file]);
-    }
-
-    /// The primary fingerprint of `name`'s key.
-    pub fn fingerprint(&self, name: &str) -> String {
-        let out = self.gpg(&["--with-colons", "--list-keys", &format!("{name}@example.invalid")]);
-        let text = String::from_utf8(out.stdout).unwrap();
-        let line = text.lines().find(|l| l.starts_with("fpr:")).unwrap();
-        line.split(':').nth(9).unwrap().to_string()
-    }
-
-    /// The revocation certificate gpg wrote when it made `name`'s key, made usable (gpg puts a
-    /// colon before its armor header against accidental use).
-    pub fn revocation(&self, name: &str) -> Vec<u8> {
-        let path =
-            self.home.path().join(format!("openpgp-revocs.d/{}.rev", self.fingerprint(name)));
-        let text = std::fs::read_to_string(path).unwrap();
-        let start = text.find(":-----BEGIN").unwrap();
-        text.as_bytes()[start + 1..].to_vec()
-    }
-
-    pub fn sign(&self, name: &str, file: &Path) {
-        let sig = format!("{}.sig", file.display());
-        self.gpg(&[
-            "-u",
-            &format!("{name}@example.invalid"),
-            "--detach-sign",
-            "-o",
-            &sig,
-            &file.display().to_string(),
-        ]);
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
-    }
-}
+use super::gnupg::GnupgHome;
+use super::{bin, git, stderr};
 
 pub fn assert_text(release: &str, name: &str, manifest: &str) -> String {
     use git_gitian::core::assertion::{BuildResult, Document, to_assert};
@@ -131,7 +27,7 @@ pub const EVIL: &str = "11111111111111111111111111111111111111111111111111111111
 /// nothing may come from there.
 pub struct Ledger {
     /// The keys (alice, bob, carol, mallory).
-    pub gpg: Gpg,
+    pub gpg: GnupgHome,
     /// The ledger folder.
     pub dir: tempfile::TempDir,
     /// XDG_CACHE_HOME of its verify runs.
@@ -140,13 +36,13 @@ pub struct Ledger {
 
 impl Ledger {
     pub fn new() -> Self {
-        let gpg = Gpg::new();
+        let gpg = GnupgHome::new();
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("builder-keys")).unwrap();
         for who in ["alice", "bob", "carol", "mallory"] {
             gpg.key(who);
             if who != "mallory" {
-                gpg.export(who, &dir.path().join("builder-keys").join(format!("{who}.asc")));
+                gpg.export_to(who, &dir.path().join("builder-keys").join(format!("{who}.asc")));
             }
         }
         let l = Self { gpg, dir, cache: tempfile::tempdir().unwrap() };
@@ -200,7 +96,7 @@ impl Ledger {
             .env("GIT_CONFIG_SYSTEM", "/dev/null")
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
-            .env("GNUPGHOME", self.gpg.home.path())
+            .env("GNUPGHOME", self.gpg.path())
             .env("XDG_CACHE_HOME", self.cache.path())
             .output()
             .unwrap()
@@ -239,17 +135,9 @@ impl Ledger {
 /// gpg's verdict on `sig` over `data` with only the key files given imported into a fresh home:
 /// its `[GNUPG:]` status lines.
 pub fn gpg_status(key_files: &[&Path], data: &Path, sig: &Path) -> String {
-    let g = Gpg::new();
+    let g = GnupgHome::new();
     for f in key_files {
         g.gpg(&["--import", &f.display().to_string()]);
     }
-    let out = Command::new("gpg")
-        .arg("--homedir")
-        .arg(g.home.path())
-        .args(["--batch", "--status-fd", "1", "--verify"])
-        .arg(sig)
-        .arg(data)
-        .output()
-        .unwrap();
-    stdout(&out)
+    g.verify_status(data, sig)
 }

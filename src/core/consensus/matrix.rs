@@ -107,7 +107,7 @@ impl<L: Copy + Eq + Display> Report<L> {
         let bw = self.runs.iter().map(|r| r.backend.to_string().len()).max().unwrap_or(0);
         for r in &self.runs {
             let what = match &r.outcome {
-                Ok(m) => format!("{} ({} files)", r.guest, m.entries.len()),
+                Ok(m) => format!("{} ({})", r.guest, count(m.entries.len(), "file")),
                 Err(e) => format!("FAILED: {e}"),
             };
             s.push_str(&format!("{:bw$}  {what}\n", r.backend.to_string()));
@@ -120,12 +120,18 @@ impl<L: Copy + Eq + Display> Report<L> {
     }
 }
 
+/// `1 file`, `2 files`.
+fn count(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The text after the path on one file's line.
 fn file_line<L: Display>(f: &FileRow<L>) -> String {
     let n = f.hashes.len();
     let (odd, majority) = match &f.verdict {
         Verdict::Agree => {
-            return format!("agree ({n} backends) {}", f.hashes[0].1.as_deref().unwrap_or(""));
+            let hash = f.hashes[0].1.as_deref().unwrap_or("");
+            return format!("agree ({}) {hash}", count(n, "backend"));
         }
         Verdict::Differ { odd, majority } => (odd, *majority),
     };

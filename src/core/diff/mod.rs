@@ -82,7 +82,7 @@ impl Node {
 pub struct Content {
     /// Bytes.
     pub size: u64,
-    /// BLAKE3 of the bytes (hex; the first 16 hex digits in the table).
+    /// BLAKE3 of the bytes (hex; the first 12 hex digits in the table).
     pub blake3: String,
 }
 
