@@ -228,9 +228,8 @@ const README_EXAMPLES: [Example; 18] = [
 
 fn extra(page: &str) -> Extra {
     match page {
-        "git-gitian" | "git-gitian-build" | "git-gitian-make-base" | "git-gitian-check" => {
-            extra_build(page)
-        }
+        "git-gitian" => extra_top(),
+        "git-gitian-build" | "git-gitian-make-base" | "git-gitian-check" => extra_build(page),
         "git-gitian-sign" | "git-gitian-verify" | "git-gitian-status" => extra_ledger(page),
         "git-gitian-init"
         | "git-gitian-hooks"
@@ -245,29 +244,33 @@ fn env(sets: &[&[Item]]) -> Vec<Item> {
     sets.iter().flat_map(|s| s.iter().copied()).collect()
 }
 
+/// git-gitian(1): every README recipe, every variable and file.
+fn extra_top() -> Extra {
+    Extra {
+        examples: &README_EXAMPLES,
+        environment: env(&[&ENV_COMMON, &ENV_BUILD, &ENV_SIGN]),
+        files: env(&[&FILES_WORK, &FILES_CACHE, &FILES_LEDGER]),
+        see_also: &[
+            "git-gitian-build",
+            "git-gitian-check",
+            "git-gitian-make-base",
+            "git-gitian-sign",
+            "git-gitian-verify",
+            "git-gitian-status",
+            "git-gitian-init",
+            "git-gitian-hooks",
+            "git-gitian-lint",
+            "git-gitian-diff",
+            "git-gitian-normalize",
+            "git-gitian-completions",
+            "git",
+            "gpg",
+        ],
+    }
+}
+
 fn extra_build(page: &str) -> Extra {
     match page {
-        "git-gitian" => Extra {
-            examples: &README_EXAMPLES,
-            environment: env(&[&ENV_COMMON, &ENV_BUILD, &ENV_SIGN]),
-            files: env(&[&FILES_WORK, &FILES_CACHE, &FILES_LEDGER]),
-            see_also: &[
-                "git-gitian-build",
-                "git-gitian-check",
-                "git-gitian-make-base",
-                "git-gitian-sign",
-                "git-gitian-verify",
-                "git-gitian-status",
-                "git-gitian-init",
-                "git-gitian-hooks",
-                "git-gitian-lint",
-                "git-gitian-diff",
-                "git-gitian-normalize",
-                "git-gitian-completions",
-                "git",
-                "gpg",
-            ],
-        },
         "git-gitian-build" => Extra {
             examples: &[
                 (
