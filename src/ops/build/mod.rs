@@ -315,23 +315,35 @@ fn base_images(
     let mut bases = Vec::new();
     for suite in &desc.suites {
         for arch in &desc.architectures {
-            let dir = base::image_dir(&opts.base_dir, &desc.distro, suite, arch);
-            if !base::is_complete(&dir) {
-                return Err(BuildError::MissingBase {
-                    what: format!("{} {suite} {}", desc.distro, base::base_arch(arch)),
-                    dir: opts.base_dir.clone(),
-                    command: base::make_base_command(
-                        opts.base_dir_given.then_some(opts.base_dir.as_path()),
-                        &desc.distro,
-                        suite,
-                        arch,
-                    ),
-                });
-            }
+            let dir = base_image(opts, &desc.distro, suite, arch)?;
             bases.push((suite.clone(), arch.clone(), dir));
         }
     }
     Ok(bases)
+}
+
+/// The folder of the complete base image for `distro suite arch`, or the error naming the
+/// make-base command that makes it.
+pub(crate) fn base_image(
+    opts: &BuildOptions,
+    distro: &str,
+    suite: &str,
+    arch: &str,
+) -> Result<PathBuf, BuildError> {
+    let dir = base::image_dir(&opts.base_dir, distro, suite, arch);
+    if base::is_complete(&dir) {
+        return Ok(dir);
+    }
+    Err(BuildError::MissingBase {
+        what: format!("{distro} {suite} {}", base::base_arch(arch)),
+        dir: opts.base_dir.clone(),
+        command: base::make_base_command(
+            opts.base_dir_given.then_some(opts.base_dir.as_path()),
+            distro,
+            suite,
+            arch,
+        ),
+    })
 }
 
 /// The in-manifest (descriptor, input files, remotes fetched and checked out) and the last

@@ -17,7 +17,6 @@ use crate::core::check::search::{self, Culprit, Found};
 use crate::core::check::{Set, Variation, values};
 use crate::core::descriptor::Descriptor;
 use crate::guest::Guest;
-use crate::ops::base;
 use crate::ops::build::{BuildError, BuildOptions, Progress};
 use crate::ops::fetch::{self, RemoteSpec};
 pub use session::Session;
@@ -49,19 +48,7 @@ fn read_descriptor(opts: &BuildOptions) -> Result<(Descriptor, Vec<u8>, PathBuf)
         )));
     }
     let (suite, arch) = (&desc.suites[0], &desc.architectures[0]);
-    let dir = base::image_dir(&opts.base_dir, &desc.distro, suite, arch);
-    if !base::is_complete(&dir) {
-        return Err(BuildError::MissingBase {
-            what: format!("{} {suite} {}", desc.distro, base::base_arch(arch)),
-            dir: opts.base_dir.clone(),
-            command: base::make_base_command(
-                opts.base_dir_given.then_some(opts.base_dir.as_path()),
-                &desc.distro,
-                suite,
-                arch,
-            ),
-        });
-    }
+    let dir = crate::ops::build::base_image(opts, &desc.distro, suite, arch)?;
     Ok((desc, text, dir))
 }
 
