@@ -11,90 +11,23 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use git_gitian::core::manifest::Manifest;
 use git_gitian::guest::docker::{Container, Engine};
-use git_gitian::guest::kvm::{Accel, Kvm};
 use git_gitian::guest::lxc::Lxc;
 use git_gitian::guest::sandbox::Sandbox;
 use git_gitian::guest::select::Backend;
-use git_gitian::guest::vbox::Vbox;
-use git_gitian::guest::{Exec, Guest, GuestSpec, Network, User};
+use git_gitian::guest::{Exec, Guest, Network, User};
 use git_gitian::ops::matrix;
 
+use crate::common::backends::{
+    Dockerd, Engines, Kind, PodmanStorage, Scratch, TEST_USERS, TestUser, base_dir, exec,
+    leftovers, nanos, readable_base, sh, skip_unless_root, spec,
+};
 use crate::common::guests::{guest_lock, lxc_lock};
 use crate::common::{stderr, stdout};
-
-const SUITE_DIR: &str = "debian-bookworm-amd64";
-
-/// The folder of base images: `GITIAN_TEST_BASE_DIR` as given (the ordinary-user helper gets
-/// one it can read), else the one `git gitian make-base` makes for `test_build` (shared, made
-/// once per machine).
-pub fn base_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("GITIAN_TEST_BASE_DIR") {
-        return PathBuf::from(dir);
-    }
-    crate::common::guests::base().parent().unwrap().to_path_buf()
-}
-
-/// A copy of the base image (hard links where possible) in `dir`, readable by any user: the
-/// shared base may sit under /root.
-pub(crate) fn readable_base(dir: &Path) -> PathBuf {
-    let from = base_dir().join(SUITE_DIR);
-    let to = dir.join(SUITE_DIR);
-    fs::create_dir_all(&to).unwrap();
-    for e in fs::read_dir(&from).unwrap().flatten() {
-        let f = e.file_name();
-        if fs::hard_link(from.join(&f), to.join(&f)).is_err() {
-            fs::copy(from.join(&f), to.join(&f)).unwrap();
-        }
-    }
-    sh(&format!("chmod -R a+rX {}", dir.display()), dir);
-    dir.to_path_buf()
-}
-
-/// A scratch folder removed on drop (as root, even when guests left files owned by other ids).
-pub struct Scratch(pub PathBuf);
-
-impl Scratch {
-    pub fn new(tag: &str) -> Self {
-        let p = PathBuf::from(format!("/var/tmp/gg-{tag}-{}-{}", std::process::id(), nanos()));
-        fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = Command::new("rm").arg("-rf").arg(&self.0).status();
-    }
-}
-
-fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-}
-
-pub fn spec(scratch: &Path) -> GuestSpec {
-    GuestSpec {
-        distro: "debian".into(),
-        suite: "bookworm".into(),
-        arch: "amd64".into(),
-        base: base_dir().join(SUITE_DIR),
-        scratch: scratch.to_path_buf(),
-        memory_mib: 2000,
-        limits: Default::default(),
-        cpus: 2,
-        network: true,
-    }
-}
-
-fn sh(cmd: &str, dir: &Path) {
-    let st = Command::new("sh").arg("-c").arg(cmd).current_dir(dir).status().unwrap();
-    assert!(st.success(), "{cmd}");
-}
 
 /// A git remote with a small C program, and a clone of it as Gitian's `inputs/hello`.
 pub fn make_inputs(work: &Path) -> PathBuf {
@@ -135,10 +68,6 @@ git log --format=%H -1 > $OUTDIR/commit.txt
 mkdir -p dist && cp hello dist/ && tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -cf - dist | gzip -n > $OUTDIR/hello.tar.gz
 { id -un; id -u; hostname; pwd; umask; echo "HOME=$HOME USER=$USER PATH=$PATH"; env | sort; } > $OUTDIR/environment.txt
 "#;
-
-pub fn exec<'a>(user: User, network: Network, script: &'a str, log: Option<&'a Path>) -> Exec<'a> {
-    Exec { user, network, setarch: Some("x86_64"), trace: false, script, env: &[], log }
-}
 
 /// Runs the hello build on `guest` the way Gitian does and returns the out manifest.
 pub fn build_hello(guest: &mut dyn Guest, work: &Path, hello: &Path) -> String {
@@ -191,142 +120,6 @@ pub fn manifest(dir: &Path) -> String {
         }
     }
     files.iter().map(|(n, h)| format!("{h}  {n}\n")).collect()
-}
-
-/// A private dockerd for the tests, stopped (with its containerd) on drop.
-pub struct Dockerd {
-    child: Child,
-    pub host: String,
-    dir: Scratch,
-}
-
-impl Dockerd {
-    pub fn start() -> Self {
-        let dir = Scratch::new("dockerd");
-        let d = &dir.0;
-        let sock = d.join("docker.sock");
-        let host = format!("unix://{}", sock.display());
-        let log = fs::File::create(d.join("dockerd.log")).unwrap();
-        let child = Command::new("dockerd")
-            .arg("--data-root")
-            .arg(d.join("data"))
-            .arg("--exec-root")
-            .arg(d.join("exec"))
-            .arg("--pidfile")
-            .arg(d.join("dockerd.pid"))
-            .args(["-H", &host, "--iptables=false", "--ip6tables=false", "--bridge=none"])
-            .args(["--default-ulimit", "nofile=4096:4096", "--default-ulimit", "nproc=4096:4096"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start dockerd");
-        let start = Instant::now();
-        while !Command::new("docker")
-            .args(["-H", &host, "version"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success()
-        {
-            // A generous ceiling: a loaded 2-core machine starts dockerd slowly; the wait ends
-            // as soon as it answers.
-            assert!(start.elapsed() < Duration::from_secs(180), "dockerd did not come up");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self { child, host, dir }
-    }
-
-    pub fn docker(&self, args: &[&str]) -> String {
-        let out = Command::new("docker").args(["-H", &self.host]).args(args).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").arg(&pid).status();
-        let start = Instant::now();
-        while self.child.try_wait().ok().flatten().is_none()
-            && start.elapsed() < Duration::from_secs(20)
-        {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Container state mounts under the private data root go with the daemon; make sure.
-        let _ = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l",
-                self.dir.0.display()
-            ))
-            .status();
-    }
-}
-
-/// Podman's storage kept in a scratch folder (CONTAINERS_STORAGE_CONF) for the test's life.
-pub struct PodmanStorage {
-    conf: PathBuf,
-    _lock: std::sync::MutexGuard<'static, ()>,
-    dir: Scratch,
-}
-
-/// podman keeps run-time state and locks outside its storage (/run/libpod, /dev/shm), so two
-/// private storages at once trip over each other: tests use podman one at a time.
-static PODMAN_LOCK: Mutex<()> = Mutex::new(());
-
-impl PodmanStorage {
-    pub fn new() -> Self {
-        let lock = PODMAN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = Scratch::new("podman");
-        let conf = dir.0.join("storage.conf");
-        fs::write(
-            &conf,
-            format!(
-                "[storage]\ndriver = \"overlay\"\ngraphroot = \"{0}/root\"\nrunroot = \"{0}/run\"\n",
-                dir.0.display()
-            ),
-        )
-        .unwrap();
-        Self { conf, _lock: lock, dir }
-    }
-
-    /// The environment podman needs to use this storage.
-    pub fn env(&self) -> Vec<(String, String)> {
-        vec![("CONTAINERS_STORAGE_CONF".into(), self.conf.display().to_string())]
-    }
-}
-
-impl Drop for PodmanStorage {
-    fn drop(&mut self) {
-        let _ = Command::new("podman")
-            .env("CONTAINERS_STORAGE_CONF", &self.conf)
-            .args(["--runtime", "runc", "rm", "-af"])
-            .status();
-        let _ = Command::new("podman")
-            .env("CONTAINERS_STORAGE_CONF", &self.conf)
-            .args(["system", "reset", "-f"])
-            .stdout(Stdio::null())
-            .status();
-        let _ = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "grep -o ' {}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l",
-                self.dir.0.display()
-            ))
-            .status();
-    }
-}
-
-pub(crate) fn skip_unless_root() -> bool {
-    let root = crate::common::is_root();
-    if !root {
-        crate::common::skip("needs root (guests, namespaces, LXC)");
-    }
-    !root
 }
 
 /// Every backend that can run here builds the same descriptor to the same bytes, and the
@@ -444,84 +237,6 @@ fn test_backends_sandbox_builds_hello() {
     assert!(env.starts_with("debian\n1000\ngitian\n/home/debian/build/hello\n0002\n"), "{env}");
 }
 
-/// Which backend a test drives, and the engine environment it needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Kvm,
-    Sandbox,
-    Lxc,
-    Docker,
-    Podman,
-    Vbox,
-}
-
-impl Kind {
-    pub(crate) fn parse(s: &str) -> Self {
-        match s {
-            "kvm" => Self::Kvm,
-            "sandbox" => Self::Sandbox,
-            "lxc" => Self::Lxc,
-            "docker" => Self::Docker,
-            "podman" => Self::Podman,
-            "vbox" => Self::Vbox,
-            other => panic!("unknown kind {other}"),
-        }
-    }
-
-    pub(crate) fn guest(self, env: Vec<(String, String)>) -> Box<dyn Guest> {
-        match self {
-            // TCG: the machines this runs on have no KVM that boots a stock kernel.
-            Self::Kvm => Box::new(Kvm::new(Accel::Tcg, None)),
-            Self::Sandbox => Box::new(Sandbox::new()),
-            Self::Lxc => Box::new(Lxc::new()),
-            Self::Docker => Box::new(Container::with_env(Engine::Docker, env)),
-            Self::Podman => Box::new(Container::with_env(Engine::Podman, env)),
-            Self::Vbox => Box::new(Vbox::new()),
-        }
-    }
-}
-
-/// Holds whatever engine a kind needs (private dockerd, private podman storage).
-pub(crate) enum Engines {
-    None,
-    Docker(Dockerd),
-    Podman(PodmanStorage),
-}
-
-impl Engines {
-    pub(crate) fn for_kind(kind: Kind) -> Self {
-        match kind {
-            Kind::Docker => Self::Docker(Dockerd::start()),
-            Kind::Podman => Self::Podman(PodmanStorage::new()),
-            _ => Self::None,
-        }
-    }
-
-    pub(crate) fn env(&self) -> Vec<(String, String)> {
-        match self {
-            Self::None => Vec::new(),
-            Self::Docker(d) => vec![("DOCKER_HOST".into(), d.host.clone())],
-            Self::Podman(p) => p.env(),
-        }
-    }
-
-    /// Containers the engine still knows about.
-    fn containers(&self) -> String {
-        let mut cmd = match self {
-            Self::None => return String::new(),
-            Self::Docker(_) => Command::new("docker"),
-            Self::Podman(_) => {
-                let mut c = Command::new("podman");
-                c.args(["--runtime", "runc"]);
-                c
-            }
-        };
-        let out =
-            cmd.envs(self.env()).args(["ps", "-a", "--format", "{{.Names}}"]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
 /// Runs a script in the guest and returns (exit code, its output).
 fn run(g: &mut dyn Guest, user: User, net: Network, script: &str, work: &Path) -> (i32, String) {
     let log = work.join(format!("run-{}.log", nanos()));
@@ -529,40 +244,6 @@ fn run(g: &mut dyn Guest, user: User, net: Network, script: &str, work: &Path) -
     let text = fs::read_to_string(&log).unwrap_or_default();
     let _ = fs::remove_file(&log);
     (code, text)
-}
-
-/// What a backend may leave behind, as lines: mounts and processes mentioning `tag`, LXC
-/// cgroups of process `pid`, containers of the engine.
-pub(crate) fn leftovers(tag: &str, pid: u32, engines: &Engines) -> Vec<String> {
-    let mut found = Vec::new();
-    for line in fs::read_to_string("/proc/mounts").unwrap().lines() {
-        if line.contains(tag) {
-            found.push(format!("mount: {line}"));
-        }
-    }
-    for e in fs::read_dir("/proc").unwrap().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.parse::<u32>().is_err() || name == std::process::id().to_string() {
-            continue;
-        }
-        let cmdline = fs::read(e.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(tag) {
-            found.push(format!("process {name}: {cmdline}"));
-        }
-    }
-    for ctrl in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        for e in fs::read_dir(ctrl.path()).into_iter().flatten().flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n.contains(&format!(".gitian-{pid}-")) {
-                found.push(format!("cgroup: {}", e.path().display()));
-            }
-        }
-    }
-    for c in engines.containers().lines() {
-        found.push(format!("container: {c}"));
-    }
-    found
 }
 
 /// Whether a connection arrived at `listener` (non-blocking), waiting up to 120 s for one that
@@ -755,112 +436,17 @@ fn check_kill(kind: Kind) {
     }
 }
 
-/// Held while a [`TestUser`] exists: each one saves and restores /etc/subuid and /etc/subgid.
-pub(crate) static TEST_USERS: Mutex<()> = Mutex::new(());
-
-/// A user created for a test (and its /etc/subuid, /etc/subgid lines), removed on drop.
-pub(crate) struct TestUser {
-    name: String,
-    saved: Vec<(PathBuf, Vec<u8>)>,
-    /// A base folder this user can read.
-    base: PathBuf,
-}
-
-impl TestUser {
-    pub(crate) fn new(name: &str, subids: Option<u32>, base: &Path) -> Self {
-        let _ = Command::new("userdel").arg(name).stderr(Stdio::null()).status();
-        let saved: Vec<(PathBuf, Vec<u8>)> = ["/etc/subuid", "/etc/subgid"]
-            .iter()
-            .map(|f| (PathBuf::from(f), fs::read(f).unwrap_or_default()))
-            .collect();
-        // No automatic subordinate ids: the test decides.
-        let st = Command::new("useradd")
-            .args([
-                "-K",
-                "SUB_UID_COUNT=0",
-                "-K",
-                "SUB_GID_COUNT=0",
-                "-M",
-                "-d",
-                "/nonexistent",
-                "-s",
-                "/bin/sh",
-                name,
-            ])
-            .status()
-            .unwrap();
-        assert!(st.success());
-        if let Some(start) = subids {
-            for (f, old) in &saved {
-                let mut new = old.clone();
-                new.extend(format!("{name}:{start}:65536\n").as_bytes());
-                fs::write(f, new).unwrap();
-            }
-        }
-        Self { name: name.into(), saved, base: base.to_path_buf() }
-    }
-
-    /// Runs `git gitian build` (backend auto) as this user on the hello descriptor in a folder
-    /// under `root` that the user owns; returns (out manifest, build info, stderr).
-    fn build(&self, root: &Path) -> (String, String, String) {
-        let work = cli_workdir(root, CLI_SCRIPT);
-        let out = self.run_build(root, &work, &[]);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "the build as {} failed: {err}", self.name);
-        let live = self.live_processes();
-        assert!(live.is_empty(), "{} left processes running: {live:?}", self.name);
-        let info = fs::read_to_string(work.join("var/build-info")).unwrap();
-        (out_manifest(&work), info, err)
-    }
-
-    /// `git gitian build ARGS desc.yml` (backend auto) as this user in `work` (under `root`,
-    /// which is given to the user).
-    pub(crate) fn run_build(&self, root: &Path, work: &Path, args: &[&str]) -> Output {
-        // The binary may sit under a folder the user cannot enter (a clone in /root): run a
-        // copy of it from the user's own folder.
-        let exe = root.join("git-gitian");
-        fs::copy(crate::common::bin(), &exe).unwrap();
-        sh(&format!("chown -R {0}: {1}", self.name, root.display()), root);
-        Command::new("runuser")
-            .args(["-u", &self.name, "--"])
-            .arg(&exe)
-            .arg("build")
-            .args(args)
-            .arg("desc.yml")
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-            .env("HOME", root)
-            .env("XDG_CACHE_HOME", root.join("cache"))
-            .env("GITIAN_BASE_DIR", &self.base)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_SYSTEM", "/dev/null")
-            .env("TZ", "UTC")
-            .env("LC_ALL", "C")
-            .current_dir(work)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// Live processes of the user (zombies of git, reparented to the host's init, are not
-    /// ours to reap).
-    pub(crate) fn live_processes(&self) -> Vec<String> {
-        let ps = Command::new("ps").args(["-o", "stat=,args=", "-u", &self.name]).output().unwrap();
-        String::from_utf8_lossy(&ps.stdout)
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('Z'))
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-impl Drop for TestUser {
-    fn drop(&mut self) {
-        for (f, old) in &self.saved {
-            let _ = fs::write(f, old);
-        }
-        let _ = Command::new("userdel").arg(&self.name).status();
-    }
+/// Runs `git gitian build` (backend auto) as `user` on the hello descriptor in a folder under
+/// `root` that the user owns; returns (out manifest, build info, stderr).
+fn build_as(user: &TestUser, root: &Path) -> (String, String, String) {
+    let work = cli_workdir(root, CLI_SCRIPT);
+    let out = user.run_build(root, &work, &[]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "the build as {} failed: {err}", user.name());
+    let live = user.live_processes();
+    assert!(live.is_empty(), "{} left processes running: {live:?}", user.name());
+    let info = fs::read_to_string(work.join("var/build-info")).unwrap();
+    (out_manifest(&work), info, err)
 }
 
 /// The sandbox works for an ordinary user without sudo, with a subordinate id range and with
@@ -879,7 +465,7 @@ fn test_backends_sandbox_as_ordinary_user() {
 
     let base = readable_base(&work.0.join("base"));
     let ranged = TestUser::new("ggrange", Some(3_000_000), &base);
-    let (got, info, err) = ranged.build(&work.0.join("ranged"));
+    let (got, info, err) = build_as(&ranged, &work.0.join("ranged"));
     assert_eq!(got, want, "ordinary user with a subordinate range");
     assert!(err.contains("using sandbox (") && err.contains("lxc: not root"), "{err}");
     assert!(
@@ -889,7 +475,7 @@ fn test_backends_sandbox_as_ordinary_user() {
     drop(ranged);
 
     let single = TestUser::new("ggsingle", None, &base);
-    let (got, info, _) = single.build(&work.0.join("single"));
+    let (got, info, _) = build_as(&single, &work.0.join("single"));
     assert_eq!(got, want, "ordinary user with one mapped id");
     assert!(info.contains("backend: sandbox (user namespace, single id "), "{info}");
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::common::guests::{base, base_dir, guest_lock};
-use crate::common::{git, root, stderr, stdout};
+use crate::common::{git, is_root, root, stderr, stdout};
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/check").join(format!("{name}.yml"))
@@ -364,7 +364,7 @@ fn test_check_docker_and_podman_say_hostname_cannot_vary() {
     }
     let _g = guest_lock();
     base();
-    let dockerd = crate::test_backends::Dockerd::start();
+    let dockerd = crate::common::backends::Dockerd::start();
     let docker = vec![("DOCKER_HOST".to_string(), dockerd.host.clone())];
     let runs = [
         ("docker", "hostname", "reproducible", vec![]),
@@ -373,7 +373,7 @@ fn test_check_docker_and_podman_say_hostname_cannot_vary() {
         ("podman", "user", "not_reproducible", vec!["user"]),
     ];
     for (backend, name, verdict, culprit) in runs {
-        let podman = (backend == "podman").then(crate::test_backends::PodmanStorage::new);
+        let podman = (backend == "podman").then(crate::common::backends::PodmanStorage::new);
         let env = podman.as_ref().map_or_else(|| docker.clone(), |p| p.env());
         let t = tempfile::tempdir().unwrap();
         let desc = fixture(name).display().to_string();
@@ -398,13 +398,6 @@ fn test_check_docker_and_podman_say_hostname_cannot_vary() {
         let warning = format!("warning: hostname cannot vary on {backend}");
         assert!(stderr(&out).contains(&warning), "{}", stderr(&out));
     }
-}
-
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
 }
 
 /// Processes whose command line mentions `needle`, git-gitian itself left out.

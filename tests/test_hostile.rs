@@ -13,91 +13,14 @@
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::test_backends::{Engines, Kind, Scratch, base_dir, leftovers, skip_unless_root};
-
-/// A build folder with a descriptor whose script is `script` (`extra` is added at the top
-/// level, e.g. `sudo: true`).
-pub(crate) fn workdir(root: &Path, script: &str, extra: &str) -> PathBuf {
-    let work = root.join("work");
-    fs::create_dir_all(&work).unwrap();
-    let mut d = String::from(
-        "---\nname: \"hostile\"\ndistro: \"debian\"\nsuites:\n- \"bookworm\"\narchitectures:\n\
-         - \"amd64\"\npackages: []\nreference_datetime: \"2021-01-01 00:00:00\"\nremotes: []\n\
-         files: []\n",
-    );
-    d.push_str(extra);
-    d.push_str("script: |\n");
-    for line in script.lines() {
-        d.push_str(&format!("  {line}\n"));
-    }
-    fs::write(work.join("desc.yml"), d).unwrap();
-    work
-}
-
-/// How a `git gitian build` ended: exit code (`None`: still running at the deadline, then
-/// killed), stderr, seconds.
-pub(crate) struct Run {
-    /// git-gitian's process id.
-    pub pid: u32,
-    pub code: Option<i32>,
-    pub stderr: String,
-    pub secs: f64,
-}
-
-/// The backend arguments of `git gitian build` for a backend name.
-fn backend_args(backend: &str) -> Vec<&str> {
-    match backend {
-        "kvm" => vec!["--backend", "kvm", "--accel", "tcg"],
-        b => vec!["--backend", b],
-    }
-}
-
-/// `git gitian build ARGS desc.yml` in `work` on `backend`, killed (SIGKILL) after `limit`.
-pub(crate) fn build(
-    work: &Path,
-    backend: &str,
-    args: &[&str],
-    env: &[(String, String)],
-    limit: u64,
-) -> Run {
-    let mut all = vec!["build"];
-    all.extend(backend_args(backend));
-    if backend == "kvm" && !args.contains(&"--memory") {
-        all.extend(["-m", "1024"]);
-    }
-    all.extend(args);
-    all.push("desc.yml");
-    let mut child = crate::common::gitian_build_cmd(work, &all, &base_dir())
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let mut pipe = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = pipe.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status.code().unwrap_or(-1));
-        }
-        if start.elapsed() > Duration::from_secs(limit) {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Run { pid, code, stderr: reader.join().unwrap(), secs: start.elapsed().as_secs_f64() }
-}
+use crate::common::backends::{
+    Engines, Scratch, base_dir, exec, leftovers, nanos, skip_unless_root, spec,
+};
+use crate::common::hostile::{backend_args, build, kind_of, workdir};
 
 /// The result file's out_manifest.
 fn out_manifest(work: &Path) -> String {
@@ -172,13 +95,6 @@ fn check_plant(backend: &str) {
     let suid = fs::metadata(out.join("suidsh")).unwrap();
     assert_eq!(suid.permissions().mode() & 0o7777, 0o755, "{backend}");
     assert!(!out.join("fifo").exists() && !out.join("null").exists(), "{backend}");
-}
-
-pub(crate) fn kind_of(backend: &str) -> Kind {
-    match backend {
-        "kvm" => Kind::Sandbox, // no engine needed
-        b => Kind::parse(b),
-    }
 }
 
 #[test]
@@ -347,10 +263,6 @@ fn test_hostile_bad_descriptor_leaves_no_lock() {
     }
 }
 
-fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-}
-
 /// Attack 4: the script ends leaving processes behind (in the background, in a new session,
 /// holding the log open). The step ends with the script, on every backend: the build takes
 /// seconds, not forever, and none of them is left on the host afterwards.
@@ -390,7 +302,7 @@ fn check_step_ends(backend: &str) {
         }
         b => kind_of(b).guest(engines.env()),
     };
-    let mut spec = crate::test_backends::spec(&root.0.join("scratch"));
+    let mut spec = spec(&root.0.join("scratch"));
     spec.network = false;
     spec.memory_mib = 1024;
     g.create(&spec).unwrap();
@@ -398,15 +310,11 @@ fn check_step_ends(backend: &str) {
     let leave = "setsid bash -c 'trap \"\" TERM HUP; exec sleep 1000' >/dev/null 2>&1 </dev/null &\n\
                  ( trap '' TERM HUP; exec sleep 1001 ) &\necho started\n";
     let t = Instant::now();
-    let code = g
-        .exec(&crate::test_backends::exec(User::Build, Network::Offline, leave, Some(&log)))
-        .unwrap();
+    let code = g.exec(&exec(User::Build, Network::Offline, leave, Some(&log))).unwrap();
     let took = t.elapsed().as_secs_f64();
     let count = "for d in /proc/[0-9]*; do [ \"$(stat -c %u $d 2>/dev/null)\" = 1000 ] && \
                  tr '\\0' ' ' < $d/cmdline && echo; done; echo counted\n";
-    let code2 = g
-        .exec(&crate::test_backends::exec(User::Root, Network::Offline, count, Some(&log)))
-        .unwrap();
+    let code2 = g.exec(&exec(User::Root, Network::Offline, count, Some(&log))).unwrap();
     g.destroy().unwrap();
     let text = fs::read_to_string(&log).unwrap();
     assert_eq!((code, code2), (0, 0), "{text}");

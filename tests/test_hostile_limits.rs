@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::test_backends::{Engines, Scratch, skip_unless_root};
-use crate::test_hostile::{Run, build, kind_of, workdir};
+use crate::common::backends::{Engines, Scratch, skip_unless_root};
+use crate::common::hostile::{Run, build, kind_of, workdir};
 
 /// Attack 3: the script takes what the host has. Each limit stops the build, which fails
 /// (exit 2) saying which limit, its value and how to raise it; nothing is left running.
@@ -218,7 +218,7 @@ fn test_hostile_processes_limit_without_root_sandbox() {
     if skip_unless_root() {
         return;
     }
-    use crate::test_backends::{TEST_USERS, TestUser, readable_base};
+    use crate::common::backends::{TEST_USERS, TestUser, readable_base};
     let _users = TEST_USERS.lock().unwrap_or_else(|e| e.into_inner());
     let root = Scratch::new("hostile-nproc-user");
     let base = readable_base(&root.0.join("base"));

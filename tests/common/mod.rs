@@ -119,8 +119,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+pub mod backends;
 pub mod gnupg;
 pub mod guests;
+pub mod hostile;
 pub mod ledger;
 pub mod png;
 pub mod report;
