@@ -143,6 +143,13 @@ impl Guest for Kvm {
             accel::first_choice(self.accel, Self::kvm_usable(), self.cached_probe(&spec.base))
                 .map_err(err)?;
         self.warnings.extend(warning);
+        let ram = qemu::guest_ram_mib(spec);
+        if ram < spec.memory_mib {
+            self.warnings.push(format!(
+                "a 32-bit guest gets {ram} MiB of RAM under QEMU, not the {} MiB of its memory limit",
+                spec.memory_mib
+            ));
+        }
         let mut used = first;
         let vm = match self.boot_with(spec, first) {
             Ok(vm) => {
@@ -176,7 +183,7 @@ impl Guest for Kvm {
         };
         self.used = Some(used);
         self.vm = Some(vm);
-        self.memory_mib = u64::from(spec.memory_mib);
+        self.memory_mib = u64::from(qemu::guest_ram_mib(spec));
         Ok(())
     }
 
