@@ -8,6 +8,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
+use crate::common::diff::{nodes, what};
 use crate::common::*;
 
 /// Runs a bash script in `dir` with UTC and the C locale; panics when it fails.
@@ -30,36 +31,6 @@ fn diff_json(dir: &Path, a: &str, b: &str, extra: &[&str]) -> (i32, Value) {
     let v = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&out), stderr(&out)));
     (code, v)
-}
-
-/// Every differing node, flattened: (path joined with "!/", node).
-fn nodes(v: &Value) -> Vec<(String, Value)> {
-    fn walk(n: &Value, out: &mut Vec<(String, Value)>) {
-        let path: Vec<&str> =
-            n["path"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
-        out.push((path.join("!/"), n.clone()));
-        for c in n["children"].as_array().into_iter().flatten() {
-            walk(c, out);
-        }
-    }
-    let mut out = Vec::new();
-    for n in v["differences"].as_array().unwrap() {
-        walk(n, &mut out);
-    }
-    out
-}
-
-/// The names of the attribute changes and kinds of other changes of a node.
-fn what(n: &Value) -> Vec<String> {
-    n["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| match c["kind"].as_str().unwrap() {
-            "attribute" => c["name"].as_str().unwrap().to_string(),
-            k => k.to_string(),
-        })
-        .collect()
 }
 
 /// A tree with a text file, a script, a directory and a symlink, all dated 2020-01-01.

@@ -9,6 +9,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
+use crate::common::diff::{nodes, what};
 use crate::common::guests::{base, base_dir};
 use crate::common::ledger::World;
 use crate::common::{bin, gitian_build_cmd, run_in, stderr, stdout};
@@ -34,34 +35,6 @@ fn diff_json(dir: &Path, a: &str, b: &str, extra: &[&str]) -> (i32, Value) {
     let v = serde_json::from_str(&stdout(&out))
         .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&out), stderr(&out)));
     (out.status.code().unwrap_or(-1), v)
-}
-
-/// Every differing node, flattened: (path joined with "!/", node).
-fn nodes(v: &Value) -> Vec<(String, Value)> {
-    fn walk(n: &Value, out: &mut Vec<(String, Value)>) {
-        let path: Vec<&str> =
-            n["path"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
-        out.push((path.join("!/"), n.clone()));
-        for c in n["children"].as_array().into_iter().flatten() {
-            walk(c, out);
-        }
-    }
-    let mut out = Vec::new();
-    for n in v["differences"].as_array().unwrap() {
-        walk(n, &mut out);
-    }
-    out
-}
-
-/// The change kinds of a node, attributes by name.
-fn what(n: &Value) -> Vec<String> {
-    let changes = n["changes"].as_array().unwrap().iter();
-    changes
-        .map(|c| match c["kind"].as_str().unwrap() {
-            "attribute" => c["name"].as_str().unwrap().to_string(),
-            k => k.to_string(),
-        })
-        .collect()
 }
 
 /// A tarball (tar | gzip -9, members dated when the script runs) and a gzip that stores its

@@ -120,6 +120,7 @@ pub fn stderr(o: &Output) -> String {
 }
 
 pub mod backends;
+pub mod diff;
 pub mod gnupg;
 pub mod guests;
 pub mod hostile;
