@@ -111,8 +111,11 @@ pub fn run(args: SignArgs, ui: &mut Ui) -> Result<ExitCode, CliError> {
     let no_commit =
         if args.no_commit || args.commit { args.no_commit } else { commit_config == Some(false) };
     let destination = args.destination.or_else(|| config.path(config::SIGS, &cwd));
-    let commit_note = first_commit_note(&cwd, destination.as_deref(), &signer, &args.release)
-        .filter(|_| commit_config.is_none());
+    // Only until the user chose with gitian.commit: then the ledger is not read for it.
+    let commit_note = commit_config
+        .is_none()
+        .then(|| first_commit_note(&cwd, destination.as_deref(), &signer, &args.release))
+        .flatten();
     let req = SignRequest {
         descriptors: args.descriptor,
         codesigned: args.codesigned,
