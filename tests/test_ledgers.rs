@@ -214,3 +214,60 @@ fn test_ledgers_secp256k1_signatures_are_checked_by_gnupg() {
     let quiet = run_in(tmp.path(), &["verify", "-d", &l, "--format", "tsv", "--no-cache"]);
     assert!(!stderr(&quiet).contains("GnuPG"), "{}", stderr(&quiet));
 }
+
+/// Runs verify over `ledger` at `at` with the verify memory in `cache`; the row of signer k1:
+/// (status, key).
+fn k1_row_with_memory(ledger: &Path, cache: &Path, at: &str) -> (String, String) {
+    let out = Command::new(bin())
+        .args(["verify", "-d", &ledger.display().to_string(), "--format", "tsv", "--at", at])
+        .env("XDG_CACHE_HOME", cache)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GNUPGHOME")
+        .output()
+        .unwrap();
+    let tsv = stdout(&out);
+    let row = tsv.lines().find(|r| r.split('\t').nth(3) == Some("k1")).expect("a k1 row");
+    let f: Vec<&str> = row.split('\t').collect();
+    (f[4].to_string(), f[5].to_string())
+}
+
+#[test]
+fn test_ledgers_gnupg_verdicts_are_remembered_only_while_they_cannot_change() {
+    // A warm verify of guix.sigs ran gpg for every secp256k1 signature again (about 2.5 s of
+    // a 4 s run): GnuPG's verdicts are now remembered, by the bytes of the certificate, the
+    // signature and the data, and by the verdict time unless nothing in the certificate or
+    // the signature can change with time (no expiry, no revocation, nothing made later).
+    // Shown by editing the remembered verdict: where it is used, the edit shows.
+    for (expire, timeless) in [("never", true), ("2099-01-01", false)] {
+        let home = GnupgHome::new();
+        home.gpg(&["--quick-gen-key", "K1 <k1@example.invalid>", "secp256k1", "sign", expire]);
+        let tmp = tempfile::tempdir().unwrap();
+        let ledger = tmp.path().join("sigs");
+        std::fs::create_dir_all(ledger.join("25.0/k1")).unwrap();
+        std::fs::create_dir_all(ledger.join("builder-keys")).unwrap();
+        std::fs::write(ledger.join("builder-keys/k1.gpg"), home.gpg(&["--armor", "--export"]))
+            .unwrap();
+        let sums = ledger.join("25.0/k1/all.SHA256SUMS");
+        std::fs::write(&sums, format!("{}  bitcoin-25.0.tar.gz\n", "ab".repeat(32))).unwrap();
+        let s = sums.display().to_string();
+        home.gpg(&["--detach-sign", "--armor", "-o", &format!("{s}.asc"), &s]);
+
+        let cache = tmp.path().join("cache");
+        std::fs::create_dir(&cache).unwrap();
+        let (t1, t2) = ("2030-01-01T00:00:00Z", "2031-01-01T00:00:00Z");
+        assert_eq!(k1_row_with_memory(&ledger, &cache, t1).0, "good", "{expire}");
+        let memo = cache.join("git-gitian/verify/memo.json");
+        let text = std::fs::read_to_string(&memo).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let fallbacks = json["fallbacks"].as_object().expect("fallbacks remembered");
+        assert_eq!(fallbacks.len(), 1, "{expire}: {text}");
+        assert_eq!(fallbacks.values().next().unwrap()["status"], "good");
+        std::fs::write(&memo, text.replace("\"status\":\"good\"", "\"status\":\"bad\"")).unwrap();
+
+        assert_eq!(k1_row_with_memory(&ledger, &cache, t1).0, "bad", "{expire}: same time");
+        let later = if timeless { "bad" } else { "good" };
+        assert_eq!(k1_row_with_memory(&ledger, &cache, t2).0, later, "{expire}: later time");
+        // Before the key was made, the verdict is judged anew (gpg: no valid key then).
+        assert_ne!(k1_row_with_memory(&ledger, &cache, "2001-01-01T00:00:00Z").0, "bad");
+    }
+}

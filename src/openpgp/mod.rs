@@ -208,6 +208,13 @@ pub trait Memo: Sync {
     fn held(&self, key: &[u8; 32]) -> bool;
     /// Records that the check named by `key` held.
     fn record(&self, key: [u8; 32]);
+    /// The verdict another verifier ([`Fallback`]) gave on the check named by `key`, if one
+    /// was recorded (its key origin is the caller's to set).
+    fn fallback_verdict(&self, _key: &[u8; 32]) -> Option<Verdict> {
+        None
+    }
+    /// Records another verifier's verdict on the check named by `key`.
+    fn record_fallback_verdict(&self, _key: [u8; 32], _verdict: &Verdict) {}
 }
 
 /// The name of one check: a signature (the whole packet), the key it was checked with (the whole
@@ -311,13 +318,25 @@ fn by_fallback(
     at: SystemTime,
 ) -> Option<Verdict> {
     use openpgp::serialize::MarshalInto;
-    let Payload::Detached(data, _) = payload else { return None };
+    let Payload::Detached(data, memo) = payload else { return None };
     let signing = cert.keys().key_handle(fpr.clone()).next()?;
     let reason = fallback::unsupported(cert.primary_key().key())
         .or_else(|| fallback::unsupported(signing.key()))?;
     let fallback = keyring.fallback()?;
     let sig_bytes = openpgp::Packet::from(sig.clone()).to_vec().ok()?;
-    let mut verdict = fallback.verify(&entry.version_bytes(), &sig_bytes, data.get(), at)?;
+    let versions = entry.version_bytes();
+    // What the other verifier said before on the same bytes, when it cannot have changed.
+    let memo = memo.map(|(digest, m)| (fallback::memo_key(&versions, &sig_bytes, digest, at), m));
+    let mut verdict = match memo.and_then(|(key, m)| m.fallback_verdict(&key)) {
+        Some(remembered) => remembered,
+        None => {
+            let verdict = fallback.verify(&versions, &sig_bytes, data.get(), at)?;
+            if let Some((key, m)) = memo {
+                m.record_fallback_verdict(key, &verdict);
+            }
+            verdict
+        }
+    };
     verdict.key_origin = Some(entry.origin.clone());
     keyring.note_fallback(&cert.fingerprint().to_hex(), &reason);
     Some(verdict)

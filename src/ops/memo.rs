@@ -83,6 +83,56 @@ struct OnDisk {
     /// Key files: per certificate, its primary fingerprint and all its keys' (hex).
     #[serde(default)]
     key_files: HashMap<String, Vec<(String, Vec<String>)>>,
+    /// Verdicts of GnuPG on signatures the in-process library cannot check.
+    #[serde(default)]
+    fallbacks: HashMap<String, FallbackVerdict>,
+}
+
+/// A verdict of the other verifier ([`openpgp::Fallback`]), as remembered: only the statuses
+/// of a completed check (good, expired or revoked key, expired signature, bad).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct FallbackVerdict {
+    status: String,
+    key: Option<String>,
+    signing_key: Option<String>,
+    /// Signature creation time, seconds since the epoch.
+    created: Option<u64>,
+}
+
+impl FallbackVerdict {
+    fn from_verdict(v: &openpgp::Verdict) -> Option<Self> {
+        use openpgp::SigStatus::*;
+        matches!(v.status, Good | ExpiredKey | RevokedKey | ExpiredSig | Bad).then(|| Self {
+            status: v.status.as_str(),
+            key: v.key_fingerprint.clone(),
+            signing_key: v.signing_key_fingerprint.clone(),
+            created: v
+                .created
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs()),
+        })
+    }
+
+    fn to_verdict(&self) -> Option<openpgp::Verdict> {
+        use openpgp::SigStatus::*;
+        let status = match self.status.as_str() {
+            "good" => Good,
+            "expired_key" => ExpiredKey,
+            "revoked_key" => RevokedKey,
+            "expired_sig" => ExpiredSig,
+            "bad" => Bad,
+            _ => return None,
+        };
+        Some(openpgp::Verdict {
+            status,
+            key_fingerprint: self.key.clone(),
+            signing_key_fingerprint: self.signing_key.clone(),
+            key_origin: None,
+            created: self
+                .created
+                .map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s)),
+        })
+    }
 }
 
 /// The remembered answers, readable from every thread; new ones are collected for [`save`].
@@ -91,6 +141,8 @@ pub struct Memory {
     checks: HashSet<[u8; 32]>,
     attestations: HashMap<[u8; 32], Attestation>,
     key_files: HashMap<[u8; 32], FileIndex>,
+    fallbacks: HashMap<[u8; 32], FallbackVerdict>,
+    new_fallbacks: Mutex<Vec<([u8; 32], FallbackVerdict)>>,
     new_key_files: Mutex<Vec<([u8; 32], FileIndex)>>,
     new_checks: Mutex<Vec<[u8; 32]>>,
     new_attestations: Mutex<Vec<([u8; 32], Attestation)>>,
@@ -136,6 +188,8 @@ impl Memory {
                 Some((unhex(&k)?, certs))
             })
             .collect();
+        m.fallbacks =
+            disk.fallbacks.into_iter().filter_map(|(k, v)| Some((unhex(&k)?, v))).collect();
         m
     }
 
@@ -176,7 +230,12 @@ impl Memory {
         let new_checks = self.new_checks.into_inner().unwrap_or_default();
         let new_attestations = self.new_attestations.into_inner().unwrap_or_default();
         let new_key_files = self.new_key_files.into_inner().unwrap_or_default();
-        if new_checks.is_empty() && new_attestations.is_empty() && new_key_files.is_empty() {
+        let new_fallbacks = self.new_fallbacks.into_inner().unwrap_or_default();
+        if new_checks.is_empty()
+            && new_attestations.is_empty()
+            && new_key_files.is_empty()
+            && new_fallbacks.is_empty()
+        {
             return Ok(());
         }
         let used = self.used.into_inner().unwrap_or_default();
@@ -192,6 +251,11 @@ impl Memory {
         if key_files.len() + new_key_files.len() > MAX_ENTRIES {
             key_files.retain(|k, _| used.contains(k));
         }
+        let mut fallbacks = self.fallbacks;
+        if fallbacks.len() + new_fallbacks.len() > MAX_ENTRIES {
+            fallbacks.retain(|k, _| used.contains(k));
+        }
+        fallbacks.extend(new_fallbacks);
         checks.extend(new_checks);
         attestations.extend(new_attestations);
         key_files.extend(new_key_files);
@@ -211,6 +275,7 @@ impl Memory {
                     (hex(k), certs)
                 })
                 .collect(),
+            fallbacks: fallbacks.iter().map(|(k, v)| (hex(k), v.clone())).collect(),
         };
         let text = serde_json::to_vec(&disk).map_err(std::io::Error::other)?;
         publish::write_file(&dir.join(FILE), &text)
@@ -292,6 +357,20 @@ impl Memo for Memory {
     fn record(&self, key: [u8; 32]) {
         if let Ok(mut new) = self.new_checks.lock() {
             new.push(key);
+        }
+    }
+
+    fn fallback_verdict(&self, key: &[u8; 32]) -> Option<openpgp::Verdict> {
+        let verdict = self.fallbacks.get(key)?.to_verdict()?;
+        self.mark_used(key);
+        Some(verdict)
+    }
+
+    fn record_fallback_verdict(&self, key: [u8; 32], verdict: &openpgp::Verdict) {
+        if let (Some(v), Ok(mut new)) =
+            (FallbackVerdict::from_verdict(verdict), self.new_fallbacks.lock())
+        {
+            new.push((key, v));
         }
     }
 }
