@@ -101,8 +101,8 @@ fn timeless_by(bytes: &[u8], at: SystemTime) -> bool {
             let made = sig.signature_creation_time();
             !revocation && !expiry && made.is_some_and(|t| t <= at)
         }
-        Packet::PublicKey(k) => SystemTime::from(k.creation_time()) <= at,
-        Packet::PublicSubkey(k) => SystemTime::from(k.creation_time()) <= at,
+        Packet::PublicKey(k) => k.creation_time() <= at,
+        Packet::PublicSubkey(k) => k.creation_time() <= at,
         Packet::SecretKey(_) | Packet::SecretSubkey(_) => false,
         _ => true,
     })
