@@ -155,7 +155,8 @@ impl GitTree {
             return Err(gerr(&format!("{}:{path}", self.rev), "not a directory"));
         }
         let what = format!("{}:{path}", self.rev);
-        let Content::Bytes(bytes) = read_object(&self.repo, oid, ObjectType::Tree, u64::MAX, &what)?
+        let Content::Bytes(bytes) =
+            read_object(&self.repo, oid, ObjectType::Tree, u64::MAX, &what)?
         else {
             unreachable!("no size is over u64::MAX")
         };

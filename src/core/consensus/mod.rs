@@ -6,7 +6,7 @@
 //! (the corpus's `manifest_matches_majority`). `consensus` is the verdict: only signatures that
 //! hold count, one key is one vote, a tie is no consensus, and a threshold may apply.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::manifest::Manifest;
 use super::status::RowStatus;
@@ -209,7 +209,15 @@ pub struct Options {
 
 /// The normalised manifest text: the `hash  name` lines in written order.
 pub fn normalised(m: &Manifest) -> String {
-    m.entries.iter().map(|e| format!("{}  {}\n", e.hash, e.path)).collect()
+    let mut text =
+        String::with_capacity(m.entries.iter().map(|e| e.hash.len() + e.path.len() + 3).sum());
+    for e in &m.entries {
+        text.push_str(&e.hash);
+        text.push_str("  ");
+        text.push_str(&e.path);
+        text.push('\n');
+    }
+    text
 }
 
 /// Groups rows by (ledger, release, group) and computes every group's report.
@@ -393,14 +401,23 @@ fn artifact_grid(rows: &[Row], compare_to: Option<&str>) -> Vec<Artifact> {
     let pinned = compare_to
         .and_then(|s| rows.iter().find(|r| r.signer == s))
         .and_then(|r| r.manifest.as_ref());
+    // Each row's hash by path, as Manifest::get answers (the first entry of a path).
+    let lookup: Vec<HashMap<&str, &str>> = rows
+        .iter()
+        .map(|row| {
+            let mut by_path = HashMap::new();
+            for e in row.manifest.iter().flat_map(|m| &m.entries) {
+                by_path.entry(e.path.as_str()).or_insert(e.hash.as_str());
+            }
+            by_path
+        })
+        .collect();
     names
         .into_iter()
         .map(|name| {
             let mut by_hash: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-            for row in rows.iter().filter(|r| is_vote(r)) {
-                if let (Some(m), Some(k)) = (&row.manifest, &row.key_fingerprint)
-                    && let Some(h) = m.get(name)
-                {
+            for (row, by_path) in rows.iter().zip(&lookup).filter(|(r, _)| is_vote(r)) {
+                if let (Some(k), Some(h)) = (&row.key_fingerprint, by_path.get(name).copied()) {
                     by_hash.entry(h).or_default().insert(k);
                 }
             }
@@ -411,8 +428,9 @@ fn artifact_grid(rows: &[Row], compare_to: Option<&str>) -> Vec<Artifact> {
             let votes = consensus.as_deref().and_then(|c| by_hash.get(c)).map_or(0, BTreeSet::len);
             let cells = rows
                 .iter()
-                .map(|row| {
-                    let hash = row.manifest.as_ref().and_then(|m| m.get(name));
+                .zip(&lookup)
+                .map(|(row, by_path)| {
+                    let hash = by_path.get(name).copied();
                     match (hash, &consensus) {
                         (None, _) => Cell::Absent,
                         (Some(_), _) if !is_vote(row) => Cell::Unchecked,
