@@ -129,37 +129,62 @@ fn inline(signer: KeyPair, data: &[u8], at: SystemTime, cleartext: bool) -> Vec<
 
 /// Builds every case. `at` is the verdict time; everything happens in the days before it.
 pub fn build(at: SystemTime) -> Fixtures {
-    let data = b"out_manifest: |\n  0123abcd  bitcoin-0.20.1.tar.gz\n".to_vec();
-    let other = b"out_manifest: |\n  ffffffff  bitcoin-0.20.1.tar.gz\n".to_vec();
-    let mut key_files = Vec::new();
-    let mut cases = Vec::new();
-    let case = |name, data: &[u8], sig, status, key: Option<String>, signing, origin| Case {
-        name,
-        data: data.to_vec(),
-        sig,
-        status,
-        key,
-        signing,
-        origin,
+    let mut f = Acc {
+        at,
+        data: b"out_manifest: |\n  0123abcd  bitcoin-0.20.1.tar.gz\n".to_vec(),
+        other: b"out_manifest: |\n  ffffffff  bitcoin-0.20.1.tar.gz\n".to_vec(),
+        key_files: Vec::new(),
+        cases: Vec::new(),
     };
+    let (alice, sig, asc) = alice(&mut f);
+    malformed(&mut f, &alice, &sig, &asc);
+    inline_messages(&mut f, &alice);
+    subkeys_and_unknown_keys(&mut f);
+    expiry(&mut f);
+    expiry_edges(&mut f);
+    revocation(&mut f);
+    renewal(&mut f);
+    key_usage(&mut f);
+    Fixtures { at, key_files: f.key_files, cases: f.cases }
+}
 
+/// The fixtures being built: the verdict time, the two data files, and what is made so far.
+struct Acc {
+    at: SystemTime,
+    data: Vec<u8>,
+    other: Vec<u8>,
+    key_files: Vec<(&'static str, Vec<u8>)>,
+    cases: Vec<Case>,
+}
+
+impl Acc {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        name: &'static str,
+        data: &[u8],
+        sig: Vec<u8>,
+        status: &'static str,
+        key: Option<String>,
+        signing: Option<String>,
+        origin: Option<&'static str>,
+    ) {
+        self.cases.push(Case { name, data: data.to_vec(), sig, status, key, signing, origin });
+    }
+}
+
+/// Alice's primary key signs (no expiry): good signatures in every form, a bad one, an expired one. Returns her certificate, a signature and its armored form.
+fn alice(f: &mut Acc) -> (Cert, Vec<u8>, Vec<u8>) {
+    let (at, data, other) = (f.at, f.data.clone(), f.other.clone());
     // Alice: primary signs, no expiry.
     let (alice, _) = cert("Alice <alice@example.invalid>", at - 400 * DAY, None, None);
-    key_files.push(("keys/alice.asc", public(&alice)));
+    f.key_files.push(("keys/alice.asc", public(&alice)));
     let a = Some(fpr(alice.primary_key().key()));
     let mut a_signer = primary_signer(&alice);
     let sig = detached(&mut a_signer, &data, at - 10 * DAY);
-    cases.push(case(
-        "good",
-        &data,
-        sig.clone(),
-        "good",
-        a.clone(),
-        a.clone(),
-        Some("keys/alice.asc"),
-    ));
+    f.push("good", &data, sig.clone(), "good", a.clone(), a.clone(), Some("keys/alice.asc"));
     let asc = armored(armor::Kind::Signature, &sig);
-    cases.push(case(
+    f.push(
         "good armored",
         &data,
         asc.clone(),
@@ -167,11 +192,11 @@ pub fn build(at: SystemTime) -> Fixtures {
         a.clone(),
         a.clone(),
         Some("keys/alice.asc"),
-    ));
+    );
     // gpg reads an armored signature whose checksum and footer were cut off.
     let checksum = asc.windows(2).rposition(|w| w == b"\n=").unwrap();
     let cut = asc[..checksum + 1].to_vec();
-    cases.push(case(
+    f.push(
         "armor without checksum and footer",
         &data,
         cut,
@@ -179,8 +204,8 @@ pub fn build(at: SystemTime) -> Fixtures {
         a.clone(),
         a.clone(),
         Some("keys/alice.asc"),
-    ));
-    cases.push(case(
+    );
+    f.push(
         "bad: other bytes",
         &other,
         sig.clone(),
@@ -188,35 +213,19 @@ pub fn build(at: SystemTime) -> Fixtures {
         a.clone(),
         a.clone(),
         Some("keys/alice.asc"),
-    ));
+    );
     let sha1 = SignatureBuilder::new(SignatureType::Binary).set_hash_algo(HashAlgorithm::SHA1);
     let sig1 = detached_with(&mut a_signer, &data, sha1, at - 10 * DAY);
-    cases.push(case(
-        "good: SHA-1",
-        &data,
-        sig1,
-        "good",
-        a.clone(),
-        a.clone(),
-        Some("keys/alice.asc"),
-    ));
+    f.push("good: SHA-1", &data, sig1, "good", a.clone(), a.clone(), Some("keys/alice.asc"));
     // A text signature is over CRLF line ends; the file on disk has LF.
     let crlf = String::from_utf8(data.clone()).unwrap().replace('\n', "\r\n").into_bytes();
     let text = SignatureBuilder::new(SignatureType::Text);
     let sigt = detached_with(&mut a_signer, &crlf, text, at - 10 * DAY);
-    cases.push(case(
-        "good: text mode",
-        &data,
-        sigt,
-        "good",
-        a.clone(),
-        a.clone(),
-        Some("keys/alice.asc"),
-    ));
+    f.push("good: text mode", &data, sigt, "good", a.clone(), a.clone(), Some("keys/alice.asc"));
     let expiring =
         SignatureBuilder::new(SignatureType::Binary).set_signature_validity_period(DAY).unwrap();
     let sige = detached_with(&mut a_signer, &data, expiring, at - 10 * DAY);
-    cases.push(case(
+    f.push(
         "expired signature",
         &data,
         sige,
@@ -224,15 +233,20 @@ pub fn build(at: SystemTime) -> Fixtures {
         a.clone(),
         a.clone(),
         Some("keys/alice.asc"),
-    ));
+    );
+    (alice, sig, asc)
+}
 
+/// Truncations, garbage, things that are not detached signatures.
+fn malformed(f: &mut Acc, alice: &Cert, sig: &[u8], asc: &[u8]) {
+    let data = f.data.clone();
     // Truncations, garbage, things that are not detached signatures.
     for len in [1, 2, 10, sig.len() / 2, sig.len() - 1] {
         let name = Box::leak(format!("truncated to {len} bytes").into_boxed_str());
-        cases.push(case(name, &data, sig[..len].to_vec(), "error_rc2", None, None, None));
+        f.push(name, &data, sig[..len].to_vec(), "error_rc2", None, None, None);
     }
     let asc_cut = asc[..asc.len() * 2 / 3].to_vec();
-    cases.push(case("truncated armor", &data, asc_cut, "error_rc2", None, None, None));
+    f.push("truncated armor", &data, asc_cut, "error_rc2", None, None, None);
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let garbage: Vec<u8> = (0..512)
         .map(|_| {
@@ -243,9 +257,9 @@ pub fn build(at: SystemTime) -> Fixtures {
             (state >> 24) as u8 & 0x7f
         })
         .collect();
-    cases.push(case("garbage", &data, garbage, "error_rc2", None, None, None));
-    cases.push(case("empty file", &data, Vec::new(), "error_rc2", None, None, None));
-    cases.push(case("key block", &data, public(&alice), "error_rc2", None, None, None));
+    f.push("garbage", &data, garbage, "error_rc2", None, None, None);
+    f.push("empty file", &data, Vec::new(), "error_rc2", None, None, None);
+    f.push("key block", &data, public(alice), "error_rc2", None, None, None);
     let literal = {
         let mut out = Vec::new();
         let m = Message::new(&mut out);
@@ -254,17 +268,15 @@ pub fn build(at: SystemTime) -> Fixtures {
         w.finalize().unwrap();
         armored(armor::Kind::Message, &out)
     };
-    cases.push(case(
-        "armored message without signature",
-        &data,
-        literal,
-        "error_nosig",
-        None,
-        None,
-        None,
-    ));
-    let msg = inline(primary_signer(&alice), &data, at - 10 * DAY, false);
-    cases.push(case(
+    f.push("armored message without signature", &data, literal, "error_nosig", None, None, None);
+}
+
+/// Complete signed messages where a detached signature is expected.
+fn inline_messages(f: &mut Acc, alice: &Cert) {
+    let (at, data, other) = (f.at, f.data.clone(), f.other.clone());
+    let a = Some(fpr(alice.primary_key().key()));
+    let msg = inline(primary_signer(alice), &data, at - 10 * DAY, false);
+    f.push(
         "inline message",
         &data,
         msg.clone(),
@@ -272,9 +284,9 @@ pub fn build(at: SystemTime) -> Fixtures {
         a.clone(),
         a.clone(),
         Some("keys/alice.asc"),
-    ));
+    );
     // The data next to it does not matter: the message carries its own.
-    cases.push(case(
+    f.push(
         "inline message, other data",
         &other,
         msg.clone(),
@@ -282,9 +294,9 @@ pub fn build(at: SystemTime) -> Fixtures {
         a.clone(),
         a.clone(),
         Some("keys/alice.asc"),
-    ));
+    );
     let msg_asc = armored(armor::Kind::Message, &msg);
-    cases.push(case(
+    f.push(
         "armored inline message",
         &data,
         msg_asc,
@@ -292,9 +304,9 @@ pub fn build(at: SystemTime) -> Fixtures {
         a.clone(),
         a.clone(),
         Some("keys/alice.asc"),
-    ));
-    let clear = inline(primary_signer(&alice), &data, at - 10 * DAY, true);
-    cases.push(case(
+    );
+    let clear = inline(primary_signer(alice), &data, at - 10 * DAY, true);
+    f.push(
         "cleartext-signed message",
         &data,
         clear,
@@ -302,17 +314,21 @@ pub fn build(at: SystemTime) -> Fixtures {
         a.clone(),
         a.clone(),
         Some("keys/alice.asc"),
-    ));
+    );
+}
 
+/// A signing subkey, a second certificate in one key file, and keys nobody has.
+fn subkeys_and_unknown_keys(f: &mut Acc) {
+    let (at, data) = (f.at, f.data.clone());
     // Bob signs with a subkey; his key file also carries a second certificate (Carol).
     let (bob, _) = cert("Bob <bob@example.invalid>", at - 300 * DAY, None, Some(None));
     let (carol, _) = cert("Carol <carol@example.invalid>", at - 300 * DAY, None, None);
     let mut two = public(&bob);
     two.extend_from_slice(&public(&carol));
-    key_files.push(("keys/bob-and-carol.asc", two));
+    f.key_files.push(("keys/bob-and-carol.asc", two));
     let b = Some(fpr(bob.primary_key().key()));
     let sig = detached(&mut subkey_signer(&bob), &data, at - 10 * DAY);
-    cases.push(case(
+    f.push(
         "good: signing subkey",
         &data,
         sig,
@@ -320,10 +336,10 @@ pub fn build(at: SystemTime) -> Fixtures {
         b.clone(),
         Some(subkey_fpr(&bob)),
         Some("keys/bob-and-carol.asc"),
-    ));
+    );
     let c = Some(fpr(carol.primary_key().key()));
     let sig = detached(&mut primary_signer(&carol), &data, at - 10 * DAY);
-    cases.push(case(
+    f.push(
         "good: second certificate in a file",
         &data,
         sig,
@@ -331,39 +347,35 @@ pub fn build(at: SystemTime) -> Fixtures {
         c.clone(),
         c,
         Some("keys/bob-and-carol.asc"),
-    ));
+    );
 
     // Mallory is nobody's key.
     let (mallory, _) = cert("Mallory <mallory@example.invalid>", at - 100 * DAY, None, None);
     let mut m_signer = primary_signer(&mallory);
     let sig = detached(&mut m_signer, &data, at - 10 * DAY);
     let m_fpr = fpr(mallory.primary_key().key());
-    cases.push(case("unknown key", &data, sig, "no_pubkey", Some(m_fpr), None, None));
+    f.push("unknown key", &data, sig, "no_pubkey", Some(m_fpr), None, None);
     let keyid_only = SignatureBuilder::new(SignatureType::Binary)
         .set_issuer(mallory.primary_key().key().keyid())
         .unwrap();
     let sig = detached_with(&mut m_signer, &data, keyid_only, at - 10 * DAY);
     let m_id = mallory.primary_key().key().keyid().to_hex();
-    cases.push(case("unknown key, key id only", &data, sig, "no_pubkey", Some(m_id), None, None));
+    f.push("unknown key, key id only", &data, sig, "no_pubkey", Some(m_id), None, None);
     let msg = inline(m_signer, &data, at - 10 * DAY, false);
     let m_fpr = fpr(mallory.primary_key().key());
-    cases.push(case(
-        "inline message, unknown key",
-        &data,
-        msg,
-        "inline:no_pubkey",
-        Some(m_fpr),
-        None,
-        None,
-    ));
+    f.push("inline message, unknown key", &data, msg, "inline:no_pubkey", Some(m_fpr), None, None);
+}
 
+/// Expired keys and signatures, and a signature made after its key expired.
+fn expiry(f: &mut Acc) {
+    let (at, data, other) = (f.at, f.data.clone(), f.other.clone());
     // Dave's whole key expired after he signed.
     let (dave, _) = cert("Dave <dave@example.invalid>", at - 100 * DAY, Some(50 * DAY), None);
-    key_files.push(("keys/dave.asc", public(&dave)));
+    f.key_files.push(("keys/dave.asc", public(&dave)));
     let d = Some(fpr(dave.primary_key().key()));
     let mut d_signer = primary_signer(&dave);
     let sig = detached(&mut d_signer, &data, at - 60 * DAY);
-    cases.push(case(
+    f.push(
         "expired key",
         &data,
         sig.clone(),
@@ -371,9 +383,9 @@ pub fn build(at: SystemTime) -> Fixtures {
         d.clone(),
         d.clone(),
         Some("keys/dave.asc"),
-    ));
+    );
     // The maths come first: a bad signature is bad, whatever the key's state.
-    cases.push(case(
+    f.push(
         "bad signature, expired key",
         &other,
         sig,
@@ -381,12 +393,12 @@ pub fn build(at: SystemTime) -> Fixtures {
         d.clone(),
         d.clone(),
         Some("keys/dave.asc"),
-    ));
+    );
     // gpg's order of precedence: expired signature, then expired key, then revoked key.
     let expiring =
         SignatureBuilder::new(SignatureType::Binary).set_signature_validity_period(DAY).unwrap();
     let sig = detached_with(&mut d_signer, &data, expiring, at - 60 * DAY);
-    cases.push(case(
+    f.push(
         "expired signature, expired key",
         &data,
         sig,
@@ -394,14 +406,14 @@ pub fn build(at: SystemTime) -> Fixtures {
         d.clone(),
         d,
         Some("keys/dave.asc"),
-    ));
+    );
     let (ivan, ivan_rev) =
         cert("Ivan <ivan@example.invalid>", at - 100 * DAY, Some(50 * DAY), None);
     let sig = detached(&mut primary_signer(&ivan), &data, at - 60 * DAY);
     let (ivan, _) = ivan.insert_packets(ivan_rev).unwrap();
-    key_files.push(("keys/ivan.asc", public(&ivan)));
+    f.key_files.push(("keys/ivan.asc", public(&ivan)));
     let i = Some(fpr(ivan.primary_key().key()));
-    cases.push(case(
+    f.push(
         "revoked and expired key",
         &data,
         sig,
@@ -409,16 +421,33 @@ pub fn build(at: SystemTime) -> Fixtures {
         i.clone(),
         i,
         Some("keys/ivan.asc"),
-    ));
+    );
 
+    // Attack: Dave's key, expired 50 days before the verdict time, signs 10 days before it.
+    // Dave's signature made after his key expired is expired_key at any verdict time.
+    let sig = detached(&mut primary_signer(&dave), &data, at - 10 * DAY);
+    f.push(
+        "signature made after the key expired",
+        &data,
+        sig,
+        "expired_key",
+        Some(fpr(dave.primary_key().key())),
+        Some(fpr(dave.primary_key().key())),
+        Some("keys/dave.asc"),
+    );
+}
+
+/// A key expiring just after the verdict time, and a signing subkey expired on its own.
+fn expiry_edges(f: &mut Acc) {
+    let (at, data) = (f.at, f.data.clone());
     // Judy's key expires half a day after the verdict time: good at `at`, expired by any
     // later clock (the gpgme cross-check thereby shows gpg judges at its faked time).
     let (judy, _) =
         cert("Judy <judy@example.invalid>", at - 100 * DAY, Some(100 * DAY + DAY / 2), None);
-    key_files.push(("keys/judy.asc", public(&judy)));
+    f.key_files.push(("keys/judy.asc", public(&judy)));
     let j = Some(fpr(judy.primary_key().key()));
     let sig = detached(&mut primary_signer(&judy), &data, at - 10 * DAY);
-    cases.push(case(
+    f.push(
         "key expiring after the verdict time",
         &data,
         sig,
@@ -426,14 +455,14 @@ pub fn build(at: SystemTime) -> Fixtures {
         j.clone(),
         j,
         Some("keys/judy.asc"),
-    ));
+    );
 
     // Erin's signing subkey expired; her primary did not.
     let (erin, _) = cert("Erin <erin@example.invalid>", at - 100 * DAY, None, Some(Some(50 * DAY)));
-    key_files.push(("keys/erin.asc", public(&erin)));
+    f.key_files.push(("keys/erin.asc", public(&erin)));
     let e = Some(fpr(erin.primary_key().key()));
     let sig = detached(&mut subkey_signer(&erin), &data, at - 60 * DAY);
-    cases.push(case(
+    f.push(
         "expired signing subkey",
         &data,
         sig,
@@ -441,23 +470,19 @@ pub fn build(at: SystemTime) -> Fixtures {
         e,
         Some(subkey_fpr(&erin)),
         Some("keys/erin.asc"),
-    ));
+    );
+}
 
+/// A revoked key and a revoked signing subkey.
+fn revocation(f: &mut Acc) {
+    let (at, data) = (f.at, f.data.clone());
     // Frank revoked his key; Grace revoked only her signing subkey.
     let (frank, frank_rev) = cert("Frank <frank@example.invalid>", at - 100 * DAY, None, None);
     let sig = detached(&mut primary_signer(&frank), &data, at - 10 * DAY);
     let (frank, _) = frank.insert_packets(frank_rev).unwrap();
-    key_files.push(("keys/frank.asc", public(&frank)));
-    let f = Some(fpr(frank.primary_key().key()));
-    cases.push(case(
-        "revoked key",
-        &data,
-        sig,
-        "revoked_key",
-        f.clone(),
-        f,
-        Some("keys/frank.asc"),
-    ));
+    f.key_files.push(("keys/frank.asc", public(&frank)));
+    let fk = Some(fpr(frank.primary_key().key()));
+    f.push("revoked key", &data, sig, "revoked_key", fk.clone(), fk, Some("keys/frank.asc"));
     let (grace, _) = cert("Grace <grace@example.invalid>", at - 100 * DAY, None, Some(None));
     let sig = detached(&mut subkey_signer(&grace), &data, at - 10 * DAY);
     let sub = grace.keys().subkeys().next().unwrap().key().clone();
@@ -469,9 +494,9 @@ pub fn build(at: SystemTime) -> Fixtures {
         .build(&mut primary_signer(&grace), &grace, &sub, None)
         .unwrap();
     let (grace, _) = grace.insert_packets(rev).unwrap();
-    key_files.push(("keys/grace.asc", public(&grace)));
+    f.key_files.push(("keys/grace.asc", public(&grace)));
     let g = Some(fpr(grace.primary_key().key()));
-    cases.push(case(
+    f.push(
         "revoked signing subkey",
         &data,
         sig,
@@ -479,8 +504,12 @@ pub fn build(at: SystemTime) -> Fixtures {
         g,
         Some(subkey_fpr(&grace)),
         Some("keys/grace.asc"),
-    ));
+    );
+}
 
+/// A key published twice: expired, then extended.
+fn renewal(f: &mut Acc) {
+    let (at, data) = (f.at, f.data.clone());
     // Heidi published her key twice: it first expired, then she extended it. Both files are in
     // the keyring (old first), and the newest self-signature decides, as after `gpg --import`.
     let (heidi, _) = cert("Heidi <heidi@example.invalid>", at - 400 * DAY, Some(100 * DAY), None);
@@ -505,33 +534,16 @@ pub fn build(at: SystemTime) -> Fixtures {
         .sign_direct_key(&mut h_signer, None)
         .unwrap();
     let (heidi_new, _) = heidi.clone().insert_packets([renewed, renewed_direct]).unwrap();
-    key_files.push(("keys/heidi-2025.asc", public(&heidi)));
-    key_files.push(("keys/heidi-2026.asc", public(&heidi_new)));
+    f.key_files.push(("keys/heidi-2025.asc", public(&heidi)));
+    f.key_files.push(("keys/heidi-2026.asc", public(&heidi_new)));
     let h = Some(fpr(heidi.primary_key().key()));
     let sig = detached(&mut h_signer, &data, at - 10 * DAY);
-    cases.push(case(
-        "renewed key, two files",
-        &data,
-        sig,
-        "good",
-        h.clone(),
-        h,
-        Some("keys/heidi-2025.asc"),
-    ));
+    f.push("renewed key, two files", &data, sig, "good", h.clone(), h, Some("keys/heidi-2025.asc"));
+}
 
-    // Attack: Dave's key, expired 50 days before the verdict time, signs 10 days before it.
-    // Dave's signature made after his key expired is expired_key at any verdict time.
-    let sig = detached(&mut primary_signer(&dave), &data, at - 10 * DAY);
-    cases.push(case(
-        "signature made after the key expired",
-        &data,
-        sig,
-        "expired_key",
-        Some(fpr(dave.primary_key().key())),
-        Some(fpr(dave.primary_key().key())),
-        Some("keys/dave.asc"),
-    ));
-
+/// Keys that are not for signing data, signing anyway.
+fn key_usage(f: &mut Acc) {
+    let (at, data) = (f.at, f.data.clone());
     // Attack: Oscar's authentication subkey signs data; it is not a signing key.
     let (oscar, _) = CertBuilder::new()
         .add_userid("Oscar <oscar@example.invalid>")
@@ -541,9 +553,9 @@ pub fn build(at: SystemTime) -> Fixtures {
         .add_subkey(KeyFlags::empty().set_authentication(), None, None)
         .generate()
         .unwrap();
-    key_files.push(("keys/oscar.asc", public(&oscar)));
+    f.key_files.push(("keys/oscar.asc", public(&oscar)));
     let sig = detached(&mut subkey_signer(&oscar), &data, at - 10 * DAY);
-    cases.push(case(
+    f.push(
         "signature by an authentication subkey",
         &data,
         sig,
@@ -551,7 +563,7 @@ pub fn build(at: SystemTime) -> Fixtures {
         Some(fpr(oscar.primary_key().key())),
         Some(subkey_fpr(&oscar)),
         Some("keys/oscar.asc"),
-    ));
+    );
 
     // Peggy's primary key certifies only; it signs data anyway (her signing subkey did not).
     let (peggy, _) = CertBuilder::new()
@@ -562,10 +574,10 @@ pub fn build(at: SystemTime) -> Fixtures {
         .add_subkey(KeyFlags::empty().set_signing(), None, None)
         .generate()
         .unwrap();
-    key_files.push(("keys/peggy.asc", public(&peggy)));
+    f.key_files.push(("keys/peggy.asc", public(&peggy)));
     let p = Some(fpr(peggy.primary_key().key()));
     let sig = detached(&mut primary_signer(&peggy), &data, at - 10 * DAY);
-    cases.push(case(
+    f.push(
         "signature by a certification-only primary key",
         &data,
         sig,
@@ -573,7 +585,5 @@ pub fn build(at: SystemTime) -> Fixtures {
         p.clone(),
         p,
         Some("keys/peggy.asc"),
-    ));
-
-    Fixtures { at, key_files, cases }
+    );
 }
