@@ -282,28 +282,7 @@ impl Repo {
         };
         let tree_id = update.create_updated(repo, &base).map_err(ctx("cannot build the tree"))?;
 
-        let mut index = repo.index().map_err(ctx("cannot open the index"))?;
-        index.read(true).map_err(ctx("cannot read the index"))?;
-        let mut index_changed = false;
-        for (path, id) in &blobs {
-            if index.get_path(Path::new(path.as_str()), 0).is_some_and(|e| e.id == *id) {
-                continue;
-            }
-            index
-                .add_path(Path::new(path.as_str()))
-                .map_err(ctx(format!("cannot stage {path}")))?;
-            // add_path applies attribute filters; the commit holds the raw bytes, so must the index.
-            if let Some(mut entry) = index.get_path(Path::new(path.as_str()), 0)
-                && entry.id != *id
-            {
-                entry.id = *id;
-                index.add(&entry).map_err(ctx(format!("cannot stage {path}")))?;
-            }
-            index_changed = true;
-        }
-        if index_changed {
-            index.write().map_err(ctx("cannot write the index"))?;
-        }
+        self.stage(&blobs)?;
         if base_tree.as_ref().is_some_and(|t| t.id() == tree_id) {
             return Ok(None);
         }
@@ -331,6 +310,35 @@ impl Repo {
         };
         self.move_head(oid, head.as_ref().map(git2::Commit::id), message)?;
         Ok(Some(oid))
+    }
+
+    /// Stages `blobs` (path, id of the bytes to commit) in the index, byte for byte: the
+    /// index holds the raw bytes the commit will hold, whatever the attribute filters.
+    fn stage(&self, blobs: &[(&String, Oid)]) -> Result<(), RepoError> {
+        let repo = &self.inner;
+        let mut index = repo.index().map_err(ctx("cannot open the index"))?;
+        index.read(true).map_err(ctx("cannot read the index"))?;
+        let mut index_changed = false;
+        for (path, id) in blobs {
+            if index.get_path(Path::new(path.as_str()), 0).is_some_and(|e| e.id == *id) {
+                continue;
+            }
+            index
+                .add_path(Path::new(path.as_str()))
+                .map_err(ctx(format!("cannot stage {path}")))?;
+            // add_path applies attribute filters; the commit holds the raw bytes, so must the index.
+            if let Some(mut entry) = index.get_path(Path::new(path.as_str()), 0)
+                && entry.id != *id
+            {
+                entry.id = *id;
+                index.add(&entry).map_err(ctx(format!("cannot stage {path}")))?;
+            }
+            index_changed = true;
+        }
+        if index_changed {
+            index.write().map_err(ctx("cannot write the index"))?;
+        }
+        Ok(())
     }
 
     /// Moves HEAD's branch (or a detached HEAD) to `oid`, only if it still is at `old`.

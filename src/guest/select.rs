@@ -184,58 +184,7 @@ pub fn resolve(
     probe: &dyn Probe,
 ) -> Result<Choice, String> {
     match selection {
-        Selection::Auto => {
-            if let Some(b) = gitian_env {
-                let b = if b == Backend::Docker
-                    && probe.unavailable(Backend::Docker).is_some()
-                    && probe.unavailable(Backend::Podman).is_none()
-                {
-                    Backend::Podman
-                } else {
-                    b
-                };
-                if let Some(why) = probe.unavailable(b) {
-                    return Err(format!(
-                        "backend '{b}' (from USE_* in the environment) cannot run: {why}"
-                    ));
-                }
-                return Ok(Choice {
-                    backends: vec![b],
-                    notes: vec![format!("using {b} (USE_* environment)")],
-                });
-            }
-            let kvm = probe.kvm_not_accelerated();
-            let Some(kvm_why) = kvm else {
-                return Ok(Choice {
-                    backends: vec![Backend::Kvm],
-                    notes: vec!["using kvm".into()],
-                });
-            };
-            let lxc_why = if probe.is_root() {
-                probe.unavailable(Backend::Lxc)
-            } else {
-                Some("not root".into())
-            };
-            if lxc_why.is_none() {
-                return Ok(Choice {
-                    backends: vec![Backend::Lxc],
-                    notes: vec![format!("using lxc (kvm: {kvm_why})")],
-                });
-            }
-            if let Some(sb_why) = probe.unavailable(Backend::Sandbox) {
-                return Err(format!(
-                    "no backend can run here: kvm: {kvm_why}; lxc: {}; sandbox: {sb_why}",
-                    lxc_why.unwrap_or_default()
-                ));
-            }
-            Ok(Choice {
-                backends: vec![Backend::Sandbox],
-                notes: vec![format!(
-                    "using sandbox (kvm: {kvm_why}; lxc: {})",
-                    lxc_why.unwrap_or_default()
-                )],
-            })
-        }
+        Selection::Auto => auto(gitian_env, probe),
         Selection::All => {
             let mut backends = Vec::new();
             let mut notes = Vec::new();
@@ -259,6 +208,53 @@ pub fn resolve(
             Ok(Choice { backends: list.clone(), notes: Vec::new() })
         }
     }
+}
+
+/// `--backend auto`: the Gitian environment's USE_* backend when set (docker falling back to
+/// podman), else the first of kvm (accelerated), lxc (as root), sandbox that can run here.
+fn auto(gitian_env: Option<Backend>, probe: &dyn Probe) -> Result<Choice, String> {
+    if let Some(b) = gitian_env {
+        let b = if b == Backend::Docker
+            && probe.unavailable(Backend::Docker).is_some()
+            && probe.unavailable(Backend::Podman).is_none()
+        {
+            Backend::Podman
+        } else {
+            b
+        };
+        if let Some(why) = probe.unavailable(b) {
+            return Err(format!("backend '{b}' (from USE_* in the environment) cannot run: {why}"));
+        }
+        return Ok(Choice {
+            backends: vec![b],
+            notes: vec![format!("using {b} (USE_* environment)")],
+        });
+    }
+    let kvm = probe.kvm_not_accelerated();
+    let Some(kvm_why) = kvm else {
+        return Ok(Choice { backends: vec![Backend::Kvm], notes: vec!["using kvm".into()] });
+    };
+    let lxc_why =
+        if probe.is_root() { probe.unavailable(Backend::Lxc) } else { Some("not root".into()) };
+    if lxc_why.is_none() {
+        return Ok(Choice {
+            backends: vec![Backend::Lxc],
+            notes: vec![format!("using lxc (kvm: {kvm_why})")],
+        });
+    }
+    if let Some(sb_why) = probe.unavailable(Backend::Sandbox) {
+        return Err(format!(
+            "no backend can run here: kvm: {kvm_why}; lxc: {}; sandbox: {sb_why}",
+            lxc_why.unwrap_or_default()
+        ));
+    }
+    Ok(Choice {
+        backends: vec![Backend::Sandbox],
+        notes: vec![format!(
+            "using sandbox (kvm: {kvm_why}; lxc: {})",
+            lxc_why.unwrap_or_default()
+        )],
+    })
 }
 
 /// A guest of backend `b` (not yet created). The kvm backend lives in `guest::kvm` and is

@@ -291,36 +291,7 @@ pub fn launcher(set: &Set, l: &Launch<'_>, script: &str) -> String {
     let clock = if on(Variation::Clock) { CLOCK_DAYS * 86_400 } else { 0 };
     let order = if on(Variation::FileOrdering) { "reverse" } else { "natural" };
     s.push_str(&format!("printf 'clock=%s\\nreaddir=%s\\n' {clock} {order} > \"$D/vary\"\n"));
-    if l.supported.has(Variation::Hostname) {
-        let (h, d) = if on(Variation::Hostname) {
-            (EXPERIMENT_HOSTNAME, EXPERIMENT_DOMAIN)
-        } else {
-            (CONTROL_HOSTNAME, "(none)")
-        };
-        // /proc/sys is read-only in an LXC container, where hostname(1) still works.
-        s.push_str(&format!(
-            "{{ printf '%s\\n' {h} > /proc/sys/kernel/hostname; }} 2>/dev/null || hostname {h}\n\
-             {{ printf '%s\\n' {d} > /proc/sys/kernel/domainname; }} 2>/dev/null || domainname {d}\n",
-            d = q(d)
-        ));
-    }
-    if l.supported.has(Variation::Shell) {
-        let sh = if on(Variation::Shell) { "bash" } else { "dash" };
-        s.push_str(&format!("ln -sfn {sh} /bin/sh\n"));
-    }
-    if on(Variation::BuildPath) {
-        let parent = EXPERIMENT_BUILD_DIR.trim_end_matches("/build");
-        s.push_str(&format!(
-            "mkdir -p \"$H/{parent}\"\nmv \"$H/build\" \"$H/{EXPERIMENT_BUILD_DIR}\"\nln -s {EXPERIMENT_BUILD_DIR} \"$H/build\"\nchown -h {}:{} \"$H/{parent}\" \"$H/build\"\n",
-            f.uid, f.gid
-        ));
-    }
-    if on(Variation::Home) {
-        s.push_str(&format!("mkdir -p {0}\nchown {uid}:{gid} {0}\n", q(EXPERIMENT_HOME)));
-    }
-    if on(Variation::User) {
-        s.push_str(&format!("chown -R {uid}:{gid} \"$H\"\n"));
-    }
+    s.push_str(&machine_variations(set, l));
     s.push_str(&heredoc("\"$D/script\"", script));
     let mut argv: Vec<String> = if l.nest {
         vec![
@@ -358,6 +329,47 @@ pub fn launcher(set: &Set, l: &Launch<'_>, script: &str) -> String {
         s.push_str(&format!("chown -R {}:{} \"$H\"\n", f.uid, f.gid));
     }
     s.push_str("printf 'clock=0\\nreaddir=natural\\n' > \"$D/vary\"\nexit $rc\n");
+    s
+}
+
+/// The launcher's lines that set the machine-level variations of `set` up: host and domain
+/// name, `/bin/sh`, build path, home folder, and the owner of the home for another user.
+fn machine_variations(set: &Set, l: &Launch<'_>) -> String {
+    let f = l.facts;
+    let (_, xid) = EXPERIMENT_USER;
+    let on = |v: Variation| set.has(v) && l.supported.has(v);
+    let (uid, gid) = if on(Variation::User) { (xid, xid) } else { (f.uid, f.gid) };
+    let mut s = String::new();
+    if l.supported.has(Variation::Hostname) {
+        let (h, d) = if on(Variation::Hostname) {
+            (EXPERIMENT_HOSTNAME, EXPERIMENT_DOMAIN)
+        } else {
+            (CONTROL_HOSTNAME, "(none)")
+        };
+        // /proc/sys is read-only in an LXC container, where hostname(1) still works.
+        s.push_str(&format!(
+            "{{ printf '%s\\n' {h} > /proc/sys/kernel/hostname; }} 2>/dev/null || hostname {h}\n\
+             {{ printf '%s\\n' {d} > /proc/sys/kernel/domainname; }} 2>/dev/null || domainname {d}\n",
+            d = q(d)
+        ));
+    }
+    if l.supported.has(Variation::Shell) {
+        let sh = if on(Variation::Shell) { "bash" } else { "dash" };
+        s.push_str(&format!("ln -sfn {sh} /bin/sh\n"));
+    }
+    if on(Variation::BuildPath) {
+        let parent = EXPERIMENT_BUILD_DIR.trim_end_matches("/build");
+        s.push_str(&format!(
+            "mkdir -p \"$H/{parent}\"\nmv \"$H/build\" \"$H/{EXPERIMENT_BUILD_DIR}\"\nln -s {EXPERIMENT_BUILD_DIR} \"$H/build\"\nchown -h {}:{} \"$H/{parent}\" \"$H/build\"\n",
+            f.uid, f.gid
+        ));
+    }
+    if on(Variation::Home) {
+        s.push_str(&format!("mkdir -p {0}\nchown {uid}:{gid} {0}\n", q(EXPERIMENT_HOME)));
+    }
+    if on(Variation::User) {
+        s.push_str(&format!("chown -R {uid}:{gid} \"$H\"\n"));
+    }
     s
 }
 

@@ -333,7 +333,19 @@ impl<'a> Session<'a> {
                 tail: process::tail_of_file(&log, 20),
             });
         }
-        self.guest.copy_out("out", &dir).map_err(guest_err)?;
+        self.keep(name, set, &dir, t)
+    }
+
+    /// Brings build `name`'s output to `dir`, writes its manifest and variations there,
+    /// reports and records how it compares with the control; returns its out manifest.
+    fn keep(
+        &mut self,
+        name: &str,
+        set: &Set,
+        dir: &Path,
+        t: Instant,
+    ) -> Result<Manifest, BuildError> {
+        self.guest.copy_out("out", dir).map_err(guest_err)?;
         // What copy-out refused to bring to the host (devices, FIFOs, sockets).
         for w in self.guest.take_warnings() {
             self.progress.warn(&w);
