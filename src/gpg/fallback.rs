@@ -9,11 +9,19 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use super::verify::{GpgmeVerifier, verify_detached_gpgme};
+use super::verify::GpgmeVerifier;
 use crate::openpgp::{Fallback, SigStatus, Verdict};
 
 /// A home made for one (certificate digest, verdict time); `None` when it could not be made.
 type Homes = HashMap<(Vec<u8>, u64), Option<Arc<tempfile::TempDir>>>;
+
+thread_local! {
+    /// Each thread's gpgme context on each home it used (a context is not shared between
+    /// threads): gpgme checks gpg's version once per context, so once per home and thread
+    /// rather than once per signature.
+    static CONTEXTS: std::cell::RefCell<HashMap<std::path::PathBuf, GpgmeVerifier>> =
+        std::cell::RefCell::new(HashMap::new());
+}
 
 /// One throwaway home per (certificate, verdict time), made on first use.
 #[derive(Default)]
@@ -53,9 +61,25 @@ fn make_home(cert: &[Vec<u8>], secs: u64) -> Option<tempfile::TempDir> {
 }
 
 impl Fallback for GpgFallback {
-    fn verify(&self, cert: &[Vec<u8>], sig: &[u8], data: &[u8], at: SystemTime) -> Option<Verdict> {
+    fn verify(
+        &self,
+        cert: &[Vec<u8>],
+        key: (&str, &str),
+        sig: &[u8],
+        data: &[u8],
+        at: SystemTime,
+    ) -> Option<Verdict> {
         let home = self.home(cert, at)?;
-        let verdict = verify_detached_gpgme(home.path(), data, sig);
+        let verdict = CONTEXTS.with(|contexts| {
+            let mut contexts = contexts.borrow_mut();
+            let verifier = match contexts.entry(home.path().to_path_buf()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(GpgmeVerifier::new(home.path()).ok()?)
+                }
+            };
+            Some(verifier.verify_detached_by(data, sig, Some(key)))
+        })?;
         match verdict.status {
             SigStatus::Error(_) | SigStatus::NoPubkey | SigStatus::NoSig => None,
             _ => Some(verdict),

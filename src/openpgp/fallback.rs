@@ -15,9 +15,17 @@ use super::Verdict;
 /// Another verifier, for signatures by keys the in-process library cannot use.
 pub trait Fallback: Send + Sync {
     /// The verdict on `sig` (one binary signature packet) over `data`, by a key of the
-    /// certificate given as every version read of it (binary OpenPGP each), key expiry judged
-    /// at `at`; `None` when it cannot check it either.
-    fn verify(&self, cert: &[Vec<u8>], sig: &[u8], data: &[u8], at: SystemTime) -> Option<Verdict>;
+    /// certificate given as every version read of it (binary OpenPGP each), whose primary and
+    /// signing key fingerprints are `key` (uppercase hex), key expiry judged at `at`; `None`
+    /// when it cannot check it either.
+    fn verify(
+        &self,
+        cert: &[Vec<u8>],
+        key: (&str, &str),
+        sig: &[u8],
+        data: &[u8],
+        at: SystemTime,
+    ) -> Option<Verdict>;
 }
 
 /// Why the in-process library cannot verify signatures made with `key`, if it cannot.

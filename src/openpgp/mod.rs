@@ -330,7 +330,9 @@ fn by_fallback(
     let mut verdict = match memo.and_then(|(key, m)| m.fallback_verdict(&key)) {
         Some(remembered) => remembered,
         None => {
-            let verdict = fallback.verify(&versions, &sig_bytes, data.get(), at)?;
+            let key = (cert.fingerprint().to_hex(), fpr.to_hex());
+            let key = (key.0.as_str(), key.1.as_str());
+            let verdict = fallback.verify(&versions, key, &sig_bytes, data.get(), at)?;
             if let Some((key, m)) = memo {
                 m.record_fallback_verdict(key, &verdict);
             }

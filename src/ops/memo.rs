@@ -71,8 +71,11 @@ pub struct Attestation {
     pub release: Option<String>,
     /// The `name` field.
     pub name: Option<String>,
-    /// The `out_manifest` text.
+    /// The `out_manifest` text (of a guix SHA256SUMS file, the whole text).
     pub out_manifest: String,
+    /// The manifest's short id as verify shows it (computed once, then remembered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -86,6 +89,16 @@ struct OnDisk {
     /// Verdicts of GnuPG on signatures the in-process library cannot check.
     #[serde(default)]
     fallbacks: HashMap<String, FallbackVerdict>,
+}
+
+/// [`OnDisk`] as written: borrowing what the memory holds.
+#[derive(Serialize)]
+struct OnDiskRef<'a> {
+    schema: &'a str,
+    checks: Vec<String>,
+    attestations: HashMap<String, &'a Attestation>,
+    key_files: HashMap<String, Vec<(String, Vec<String>)>>,
+    fallbacks: HashMap<String, &'a FallbackVerdict>,
 }
 
 /// A verdict of the other verifier ([`openpgp::Fallback`]), as remembered: only the statuses
@@ -261,10 +274,10 @@ impl Memory {
         key_files.extend(new_key_files);
         let mut list: Vec<String> = checks.iter().map(|k| hex(k)).collect();
         list.sort();
-        let disk = OnDisk {
-            schema: SCHEMA.to_string(),
+        let disk = OnDiskRef {
+            schema: SCHEMA,
             checks: list,
-            attestations: attestations.iter().map(|(k, v)| (hex(k), v.clone())).collect(),
+            attestations: attestations.iter().map(|(k, v)| (hex(k), v)).collect(),
             key_files: key_files
                 .iter()
                 .map(|(k, certs)| {
@@ -275,10 +288,12 @@ impl Memory {
                     (hex(k), certs)
                 })
                 .collect(),
-            fallbacks: fallbacks.iter().map(|(k, v)| (hex(k), v.clone())).collect(),
+            fallbacks: fallbacks.iter().map(|(k, v)| (hex(k), v)).collect(),
         };
-        let text = serde_json::to_vec(&disk).map_err(std::io::Error::other)?;
-        publish::write_file(&dir.join(FILE), &text)
+        // Streamed: the attestations' manifests are most of it (17 MB for both public ledgers).
+        publish::write_file_with(&dir.join(FILE), |w| {
+            serde_json::to_writer(w, &disk).map_err(std::io::Error::other)
+        })
     }
 }
 
@@ -415,6 +430,7 @@ mod tests {
             release: Some("1.0".into()),
             name: Some("hello".into()),
             out_manifest: "abc  x\n".into(),
+            manifest_id: Some("0123456789ab".into()),
         };
         m.record_attestation([2; 32], a.clone());
         m.save(dir.path()).unwrap();

@@ -213,7 +213,28 @@ pub fn write_file_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     write_new(path, bytes, Some(mode))
 }
 
+/// [`write_file`] of what `write` writes, streamed to the temporary file (nothing is held
+/// whole in memory).
+pub fn write_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    write_new_with(path, None, |f| {
+        let mut buffered = io::BufWriter::new(f);
+        write(&mut buffered)?;
+        buffered.flush()
+    })
+}
+
 fn write_new(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+    write_new_with(path, mode, |f| f.write_all(bytes))
+}
+
+fn write_new_with(
+    path: &Path,
+    mode: Option<u32>,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent)?;
@@ -222,7 +243,7 @@ fn write_new(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
         .prefix(&format!("{TMP_PREFIX}{}-", std::process::id()))
         .permissions(fs::Permissions::from_mode(0o666))
         .tempfile_in(parent)?;
-    tmp.write_all(bytes)?;
+    write(tmp.as_file_mut())?;
     if let Some(mode) = mode {
         tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
     }

@@ -7,6 +7,8 @@
 //! hold count, one key is one vote, a tie is no consensus, and a threshold may apply.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use super::manifest::Manifest;
 use super::status::RowStatus;
@@ -205,6 +207,8 @@ pub struct Options {
     /// folder, e.g. `builder-keys/alice.asc`): a required signer is met only by its folder's
     /// attestation signed by one of these, never by a folder of that name signed by another key.
     pub required_keys: BTreeMap<String, BTreeSet<String>>,
+    /// Groups computed at once (0 and 1: one after the other); the result is the same.
+    pub threads: usize,
 }
 
 /// The normalised manifest text: the `hash  name` lines in written order.
@@ -240,12 +244,32 @@ pub fn compute(mut rows: Vec<Row>, opts: &Options) -> Vec<GroupReport> {
             .or_default()
             .push(row);
     }
-    groups
-        .into_iter()
-        .map(|((layout, ledger, release, group), rows)| {
+    let one =
+        |((layout, ledger, release, group), rows): ((Layout, String, String, String), Vec<Row>)| {
             compute_group(layout, ledger, release, group, rows, opts)
-        })
-        .collect()
+        };
+    let threads = opts.threads.min(groups.len());
+    if threads <= 1 {
+        return groups.into_iter().map(one).collect();
+    }
+    // Each group is a job, taken by whichever thread is free; results in group order.
+    let jobs: Vec<Mutex<Option<_>>> = groups.into_iter().map(|g| Mutex::new(Some(g))).collect();
+    let done: Vec<OnceLock<GroupReport>> = jobs.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    if let Some(g) = job.lock().ok().and_then(|mut j| j.take()) {
+                        let _ = done[i].set(one(g));
+                    }
+                }
+            });
+        }
+    });
+    done.into_iter().filter_map(OnceLock::into_inner).collect()
 }
 
 /// The manifest a row claims, when it lists anything (an empty manifest claims nothing).
@@ -476,6 +500,30 @@ mod tests {
             revs: vec![],
             conflict: None,
         }
+    }
+
+    #[test]
+    fn groups_computed_on_several_threads_are_the_same_in_the_same_order() {
+        let mut rows = Vec::new();
+        for r in 0..9 {
+            for (signer, key, status, m) in [
+                ("a", "K1", "good", "aa  x\n"),
+                ("b", "K2", "good", "aa  x\nbb  y\n"),
+                ("c", "K3", if r % 2 == 0 { "good" } else { "bad" }, "aa  x\n"),
+            ] {
+                let mut row = row(signer, key, status, m);
+                row.release = format!("{r}.0");
+                rows.push(row);
+            }
+        }
+        let one = compute(rows.clone(), &Options { threshold: 2, ..Default::default() });
+        let four = compute(rows, &Options { threshold: 2, threads: 4, ..Default::default() });
+        assert_eq!(one.len(), 9);
+        assert_eq!(one, four);
+        assert_eq!(
+            four.iter().map(|g| g.release.as_str()).collect::<Vec<_>>()[..3],
+            ["0.0", "1.0", "2.0"]
+        );
     }
 
     #[test]

@@ -94,19 +94,19 @@ impl Found {
         };
         let Some(signed) = self.data.as_deref() else { return p };
         // A remembered attestation was UTF-8 when it was read: looked up by its digest first,
-        // without reading it.
-        if let (Layout::Gitian, Some(memory)) = (self.layout, memory) {
-            match signed.digest() {
-                // A file that cannot be read fails the whole run (after the workers finish).
-                Err(_) => return p,
-                Ok(Some(digest)) => {
-                    if let Some(said) = memory.attestation(digest) {
-                        self.take_attestation(&mut p, said);
-                        return p;
-                    }
-                }
-                Ok(None) => {}
+        // without reading it. A guix SHA256SUMS file is remembered under a name of its own.
+        let key = match (memory, signed.digest()) {
+            // A file that cannot be read fails the whole run (after the workers finish).
+            (_, Err(_)) => return p,
+            (Some(memory), Ok(Some(digest))) => Some((memory, memo_key(self.layout, digest))),
+            _ => None,
+        };
+        if let Some(said) = key.and_then(|(memory, k)| memory.attestation(&k)) {
+            match self.layout {
+                Layout::Gitian => self.take_attestation(&mut p, said),
+                Layout::Guix => take_sums(&mut p, said),
             }
+            return p;
         }
         let held = signed.content();
         let Ok(content) = held.as_ref() else { return p };
@@ -117,19 +117,31 @@ impl Found {
             }
             Content::Bytes(bytes) => match self.layout {
                 Layout::Guix => {
-                    let text = String::from_utf8_lossy(bytes);
-                    let m = sums::parse(&text);
-                    p.manifest_id = if m.is_empty() { "empty".into() } else { short_id(bytes) };
-                    p.manifest = Some(m);
+                    let text = String::from_utf8_lossy(bytes).into_owned();
+                    let said = Attestation {
+                        error: None,
+                        release: None,
+                        name: None,
+                        manifest_id: Some(short_id(bytes)),
+                        out_manifest: text,
+                    };
+                    if let Some((memory, k)) = key {
+                        memory.record_attestation(k, said.clone());
+                    }
+                    take_sums(&mut p, said);
                 }
                 Layout::Gitian => match std::str::from_utf8(bytes) {
                     Err(_) => {
                         p.file_error.get_or_insert(format!("{} is not UTF-8", self.data_path));
                     }
                     Ok(text) => {
-                        let said = read_attestation(text);
-                        if let (Some(memory), Ok(Some(digest))) = (memory, signed.digest()) {
-                            memory.record_attestation(*digest, said.clone());
+                        let mut said = read_attestation(text);
+                        if said.error.is_none() {
+                            let m = Manifest::parse(&said.out_manifest);
+                            said.manifest_id = Some(gitian_manifest_id(&m));
+                        }
+                        if let Some((memory, k)) = key {
+                            memory.record_attestation(k, said.clone());
                         }
                         self.take_attestation(&mut p, said);
                     }
@@ -148,9 +160,7 @@ impl Found {
             }
             None => {
                 let m = Manifest::parse(&said.out_manifest);
-                let norm = consensus::normalised(&m);
-                p.manifest_id =
-                    if m.is_empty() { "empty".into() } else { short_id(norm.as_bytes()) };
+                p.manifest_id = said.manifest_id.unwrap_or_else(|| gitian_manifest_id(&m));
                 p.manifest = Some(m);
                 p.field_error = check_fields(
                     said.release.as_deref(),
@@ -246,6 +256,36 @@ impl Found {
     }
 }
 
+/// What is remembered of a signed file with this digest is kept under this name: the digest
+/// for an attestation, a name derived from it for a guix SHA256SUMS file (read otherwise).
+fn memo_key(layout: Layout, digest: &crate::ops::memo::Digest) -> crate::ops::memo::Digest {
+    match layout {
+        Layout::Gitian => *digest,
+        Layout::Guix => {
+            blake3::derive_key("git-gitian verify 2026: a guix SHA256SUMS file", digest)
+        }
+    }
+}
+
+/// A guix SHA256SUMS file's manifest, from what was read or remembered of it.
+fn take_sums(p: &mut Parsed, said: Attestation) {
+    let m = sums::parse(&said.out_manifest);
+    p.manifest_id = match (m.is_empty(), said.manifest_id) {
+        (true, _) => "empty".into(),
+        (false, Some(id)) => id,
+        (false, None) => short_id(said.out_manifest.as_bytes()),
+    };
+    p.manifest = Some(m);
+}
+
+/// An attestation's manifest id: of its manifest as text, one `hash  path` line per entry.
+fn gitian_manifest_id(m: &Manifest) -> String {
+    match m.is_empty() {
+        true => "empty".into(),
+        false => short_id(consensus::normalised(m).as_bytes()),
+    }
+}
+
 fn short_id(bytes: &[u8]) -> String {
     gitledger::blob_id(bytes).chars().take(12).collect()
 }
@@ -258,12 +298,14 @@ fn read_attestation(text: &str) -> Attestation {
             release: None,
             name: None,
             out_manifest: String::new(),
+            manifest_id: None,
         },
         Ok(doc) => Attestation {
             error: None,
             release: doc.str("release").map(str::to_string),
             name: doc.str("name").map(str::to_string),
             out_manifest: doc.str("out_manifest").unwrap_or("").to_string(),
+            manifest_id: None,
         },
     }
 }

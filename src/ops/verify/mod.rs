@@ -164,12 +164,12 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     let labels: Vec<String> = q.ledgers.iter().map(ledger_label).collect();
     let cache_dir = private_cache(q, &mut warnings);
     let cache = cache_dir.map(memo::load_signatures);
-    let memory = cache_dir.map(Memory::load);
+    let memory = std::sync::OnceLock::new();
     let (keyring, key_warnings, outcome) = pipeline(
         key_files,
         || extra_key_files(q),
         cache,
-        memory.as_ref(),
+        (&memory, || cache_dir.map(Memory::load)),
         || {
             let mut c = Collected { problems: &mut problems, absent: &mut absent_dirs };
             collect_work(&trees, &several, q, &mut c)
@@ -178,6 +178,12 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
     );
     warnings.extend(key_warnings?);
     let (work, parsed, verdicts) = outcome?;
+    // Everything is remembered now; saved before the rows are made (less held at once).
+    if let (Some(dir), Some(memory)) = (cache_dir, memory.into_inner().flatten()) {
+        // A cache that cannot be written only makes the next run slower.
+        let _ = memo::save_signatures(dir);
+        let _ = memory.save(dir);
+    }
     let Work { items, fingerprints, first_of, unique, .. } = work;
     check_named_releases(q, &items, &trees)?;
 
@@ -200,15 +206,14 @@ pub fn verify(q: &Query) -> Result<Report, VerifyError> {
         compare_to: q.compare_to.clone(),
         required_signers: policy.required_signers.clone(),
         required_keys: policy::required_keys(&keyring, &policy.required_signers),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
     };
     let groups = consensus::compute(rows, &opts);
-    if let (Some(dir), Some(memory)) = (cache_dir, memory) {
-        // A cache that cannot be written only makes the next run slower.
-        let _ = memo::save_signatures(dir);
-        let _ = memory.save(dir);
-    }
     let absent = absent_signers(absent_dirs, &items, &labels, q);
     let notes = fallback_notes(&keyring);
+    // What was found (every signature file read) is not freed piece by piece: the process
+    // ends soon after verify (see cli::verify).
+    std::mem::forget(items);
     Ok(Report { groups, problems, warnings, keys_loaded: keyring.len(), policy, absent, notes })
 }
 

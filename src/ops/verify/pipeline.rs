@@ -89,16 +89,22 @@ pub(super) fn pipeline(
     mut key_files: Vec<(String, Vec<u8>)>,
     more_keys: impl FnOnce() -> Result<KeyFiles, VerifyError> + Send,
     cache: Option<openpgp::cache::Loading>,
-    memory: Option<&Memory>,
+    memory: (&OnceLock<Option<Memory>>, impl FnOnce() -> Option<Memory> + Send),
     collect: impl FnOnce() -> Result<Work, VerifyError>,
     at: SystemTime,
 ) -> (Keyring, Result<Vec<String>, VerifyError>, Outcome) {
+    let (slot, load) = memory;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(2, 4);
     let keyring: OnceLock<Keyring> = OnceLock::new();
     let work: OnceLock<Option<Work>> = OnceLock::new();
     let (key_warnings, error) = std::thread::scope(|scope| {
         let keys = scope.spawn(|| {
             let _guard = SetOnDrop(&keyring, Keyring::new);
+            // The memory is read here, while the main thread collects the ledger.
+            let memory = {
+                let _guard = SetOnDrop(slot, || None);
+                slot.get_or_init(load).as_ref()
+            };
             let (more, mut warnings) = match more_keys() {
                 Ok(found) => found,
                 Err(e) => {
@@ -121,7 +127,7 @@ pub(super) fn pipeline(
         for _ in 2..threads {
             scope.spawn(|| {
                 if let Some(w) = work.wait() {
-                    w.help(&keyring, at, memory);
+                    w.help(&keyring, at, slot.wait().as_ref());
                 }
             });
         }
@@ -139,7 +145,7 @@ pub(super) fn pipeline(
             }
         };
         if let Some(w) = work.get().and_then(Option::as_ref) {
-            w.help(&keyring, at, memory);
+            w.help(&keyring, at, slot.wait().as_ref());
         }
         let warnings = keys.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         (warnings, error)
