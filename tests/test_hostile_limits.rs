@@ -208,6 +208,31 @@ fn test_hostile_disk_fill_hits_the_disk_limit_docker() {
     }
 }
 
+/// A limit hit by an ordinary user's sandbox (no cgroup: subordinate ids 3,100,000 on): the
+/// build fails saying which limit, and nothing of the user's is left running.
+fn check_limit_as_user(tag: &str, script: &str, args: &[&str], says: &str) {
+    use crate::common::backends::{TEST_USERS, TestUser, readable_base};
+    let _users = TEST_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Scratch::new(&format!("hostile-{tag}-user"));
+    let base = readable_base(&root.0.join("base"));
+    let user = TestUser::new("gghostile", Some(3_100_000), &base);
+    let home = root.0.join("home");
+    let work = workdir(&home, script, "");
+    let t = Instant::now();
+    let mut all = vec!["--backend", "sandbox"];
+    all.extend(args);
+    let out = user.run_build(&home, &work, &all);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{:.0} s: {err}", t.elapsed().as_secs_f64());
+    assert!(err.contains(says), "{err}");
+    assert!(err.contains("hint: raise it with --"), "{err}");
+    let start = Instant::now();
+    while !user.live_processes().is_empty() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(user.live_processes(), Vec::<String>::new());
+}
+
 /// Attack 3 without root: an ordinary user's sandbox has no cgroup, so its processes limit is
 /// RLIMIT_NPROC, which the kernel counts per user namespace and uid (this guest's processes
 /// only). The script starts 2000 sleeps in a loop (bounded: without the limit it costs 2000
@@ -215,26 +240,18 @@ fn test_hostile_disk_fill_hits_the_disk_limit_docker() {
 /// 128 the build fails saying so, and nothing of the user's is left running.
 #[test]
 fn test_hostile_processes_limit_without_root_sandbox() {
-    if skip_unless_root() {
-        return;
+    if !skip_unless_root() {
+        let script = "i=0\nwhile [ $i -lt 2000 ]; do sleep 60 & i=$((i+1)); done\nwait\n";
+        let says = "processes limit (128 processes)";
+        check_limit_as_user("nproc", script, &["--processes", "128"], says);
     }
-    use crate::common::backends::{TEST_USERS, TestUser, readable_base};
-    let _users = TEST_USERS.lock().unwrap_or_else(|e| e.into_inner());
-    let root = Scratch::new("hostile-nproc-user");
-    let base = readable_base(&root.0.join("base"));
-    let user = TestUser::new("gghostile", Some(3_100_000), &base);
-    let home = root.0.join("home");
-    let script = "i=0\nwhile [ $i -lt 2000 ]; do sleep 60 & i=$((i+1)); done\nwait\n";
-    let work = workdir(&home, script, "");
-    let t = Instant::now();
-    let out = user.run_build(&home, &work, &["--backend", "sandbox", "--processes", "128"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{:.0} s: {err}", t.elapsed().as_secs_f64());
-    assert!(err.contains("processes limit (128 processes)"), "{err}");
-    assert!(err.contains("hint: raise it with --processes"), "{err}");
-    let start = Instant::now();
-    while !user.live_processes().is_empty() && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(100));
+}
+
+/// The memory hog without root: no cgroup limits the guest's memory, so git-gitian sums what
+/// the guest's processes hold (and its /dev/shm) and stops the guest at the limit.
+#[test]
+fn test_hostile_memory_limit_without_root_sandbox() {
+    if !skip_unless_root() {
+        check_limit_as_user("mem", HOG, &["--memory", "256M"], "memory limit (256 MiB)");
     }
-    assert_eq!(user.live_processes(), Vec::<String>::new());
 }
