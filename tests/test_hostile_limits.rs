@@ -146,6 +146,20 @@ fn test_hostile_fork_bomb_hits_the_process_limit_lxc() {
     }
 }
 
+/// A bounded bomb: 2000 sleeping processes (without a limit they cost 2000 sleeps for a
+/// minute, never a fork bomb on the shared host).
+const SLEEPS: &str = "i=0\nwhile [ $i -lt 2000 ]; do sleep 60 & i=$((i+1)); done\nwait\n";
+
+/// In the QEMU guest the processes limit is the guest kernel's (a cgroup of the build user's),
+/// and a refused fork ends the step as the processes limit's failure.
+#[test]
+fn test_hostile_fork_bomb_hits_the_process_limit_kvm() {
+    if !skip_unless_root() {
+        let says = "processes limit (128 processes)";
+        check_limit("kvm", SLEEPS, "", &["--processes", "128"], says);
+    }
+}
+
 #[test]
 fn test_hostile_fork_bomb_hits_the_process_limit_docker() {
     if !skip_unless_root() {
@@ -233,6 +247,14 @@ fn check_limit_as_user(tag: &str, script: &str, args: &[&str], says: &str) {
     assert_eq!(user.live_processes(), Vec::<String>::new());
 }
 
+/// The QEMU guest's disk: the host watches the file system holding its overlay and stops QEMU.
+#[test]
+fn test_hostile_disk_fill_hits_the_disk_limit_kvm() {
+    if !skip_unless_root() {
+        check_limit("kvm", FILL, "", &["--disk", "300M"], "disk limit (300 MiB)");
+    }
+}
+
 /// Attack 3 without root: an ordinary user's sandbox has no cgroup, so its processes limit is
 /// RLIMIT_NPROC, which the kernel counts per user namespace and uid (this guest's processes
 /// only). The script starts 2000 sleeps in a loop (bounded: without the limit it costs 2000
@@ -241,9 +263,8 @@ fn check_limit_as_user(tag: &str, script: &str, args: &[&str], says: &str) {
 #[test]
 fn test_hostile_processes_limit_without_root_sandbox() {
     if !skip_unless_root() {
-        let script = "i=0\nwhile [ $i -lt 2000 ]; do sleep 60 & i=$((i+1)); done\nwait\n";
         let says = "processes limit (128 processes)";
-        check_limit_as_user("nproc", script, &["--processes", "128"], says);
+        check_limit_as_user("nproc", SLEEPS, &["--processes", "128"], says);
     }
 }
 
