@@ -21,7 +21,8 @@ pub(super) fn write(share: &Path, processes: u64) -> std::io::Result<()> {
     fs::write(share.join(PROCESSES_FILE), format!("{processes}\n"))
 }
 
-/// Shell lines (root, dash) run before a command of the build user: the cgroup made at the
+/// Shell lines (root, dash) run before a command of the build user: no user namespace may be
+/// made in the guest any more (`user.max_user_namespaces` 0), the cgroup made at the
 /// first one (cgroup2 mounted, the `pids` controller enabled, `pids.max` from
 /// [`PROCESSES_FILE`]), then the watcher started outside it. Without cgroup2 in the guest
 /// kernel the command runs unlimited (the VM still bounds it).
@@ -33,6 +34,7 @@ pub(super) fn setup() -> String {
          mkdir {CG} 2>/dev/null && read -r n </run/gitian/{PROCESSES_FILE} && echo $n >{CG}/pids.max\n\
          mkfifo /run/gitian-tick 2>/dev/null\n\
          fi\n\
+         echo 0 >/proc/sys/user/max_user_namespaces\n\
          bash -c 'exec 9<>/run/gitian-tick; while read -r k v <{CG}/pids.events && [ \"$v\" = 0 ]; \
          do read -t 0.5 -u 9 _; done; echo 1 >{CG}/cgroup.kill' </dev/null >/dev/null 2>&1 &\n"
     )
