@@ -75,7 +75,8 @@ pub(crate) struct Cgroup {
 }
 
 impl Cgroup {
-    /// Creates it; `None` when cgroups cannot be written here (not root, no controllers).
+    /// Creates it; `None` when cgroups cannot be written here (no controllers, or an ordinary
+    /// user whose own cgroups were not delegated to it: made its own, writable).
     pub(crate) fn create(name: &str, l: &Limits) -> Option<Self> {
         Self::create_in(name, l, false)
     }
@@ -102,6 +103,8 @@ impl Cgroup {
             let cg = Self { dirs };
             return ok.then_some(cg);
         }
+        // Made so far: removed with the value on any failure.
+        let mut cg = Self { dirs };
         for (ctrl, files) in [
             ("pids", vec![("pids.max", l.processes.to_string())]),
             (
@@ -118,17 +121,18 @@ impl Cgroup {
             }
             sweep_stale(&parent, "gitian-");
             let d = parent.join(name);
-            if fs::create_dir(&d).is_err() {
-                continue;
-            }
+            fs::create_dir(&d).ok()?;
+            cg.dirs.push(d.clone());
             for (f, v) in files {
                 // memsw exists only with swap accounting; the others must take.
                 if fs::write(d.join(f), &v).is_err() && f != "memory.memsw.limit_in_bytes" {
-                    let _ = fs::remove_dir(&d);
                     return None;
                 }
             }
-            dirs.push(d);
+        }
+        // Both controllers, or none of it.
+        if cg.dirs.len() < 2 {
+            return None;
         }
         // The v2 hierarchy of a hybrid host: no controllers, but cgroup.kill.
         let unified = root.join("unified").join(rel(None));
@@ -136,10 +140,10 @@ impl Cgroup {
             sweep_stale(&unified, "gitian-");
             let d = unified.join(name);
             if fs::create_dir(&d).is_ok() {
-                dirs.push(d);
+                cg.dirs.push(d);
             }
         }
-        (dirs.len() >= 2).then_some(Self { dirs })
+        Some(cg)
     }
 
     /// Its folders (for a [`Watch`]).
