@@ -378,3 +378,100 @@ fn test_hostile_leftovers_end_with_the_step_kvm() {
         check_leftovers("kvm");
     }
 }
+
+/// Attack 3's nested user namespaces: the script tries to make one as the build user (`-U`,
+/// and `-Ur` mapping itself to root) and as root through sudo. Each must be refused by the
+/// guest (the build itself succeeds and records what happened in its output).
+const USERNS: &str = r#"for c in "unshare -U true" "unshare -Ur true" "sudo -n unshare -U true"; do
+  if $c 2>err; then echo "allowed: $c"; else echo "refused: $c: $(tr '\n' ' ' <err)"; fi
+done > "$OUTDIR/userns"
+cat "$OUTDIR/userns"
+"#;
+
+/// What the [`USERNS`] script recorded in `work`'s output; `sudo`: whether its sudo line ran.
+fn check_userns_output(backend: &str, work: &Path, sudo: bool) {
+    let text = fs::read_to_string(work.join("build/out/userns")).unwrap();
+    assert!(!text.contains("allowed: "), "{backend}: a user namespace was made: {text}");
+    let mut tried = vec!["unshare -U true", "unshare -Ur true"];
+    if sudo {
+        tried.push("sudo -n unshare -U true");
+    }
+    for c in tried {
+        let line = text.lines().find(|l| l.starts_with(&format!("refused: {c}: ")));
+        assert!(line.is_some_and(|l| l.contains("unshare failed")), "{backend}: {c}: {text}");
+    }
+}
+
+fn check_userns(backend: &str) {
+    let _guests = crate::common::guests::guest_lock();
+    let _lxc = (backend == "lxc").then(crate::common::guests::lxc_lock);
+    let root = Scratch::new(&format!("hostile-userns-{backend}"));
+    let engines = Engines::for_kind(kind_of(backend));
+    let work = workdir(&root.0, USERNS, "sudo: true\n");
+    let run = build(&work, backend, &["--allow-sudo"], &engines.env(), 600);
+    assert_eq!(run.code, Some(0), "{backend}: {}", run.stderr);
+    check_userns_output(backend, &work, true);
+}
+
+/// The same as an ordinary user: `subids` a range of subordinate ids (else one mapped id, and
+/// the build user in a user namespace of its own, the one the guest may have).
+fn check_userns_as_user(subids: Option<u32>) {
+    use crate::common::backends::{TEST_USERS, TestUser, readable_base};
+    let _users = TEST_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Scratch::new("hostile-userns-user");
+    let base = readable_base(&root.0.join("base"));
+    let user = TestUser::new("gghostile", subids, &base);
+    let home = root.0.join("home");
+    let work = workdir(&home, USERNS, "");
+    let out = user.run_build(&home, &work, &["--backend", "sandbox"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    check_userns_output("sandbox as a user", &work, false);
+}
+
+#[test]
+fn test_hostile_no_nested_user_namespace_sandbox() {
+    if !skip_unless_root() {
+        check_userns("sandbox");
+    }
+}
+
+#[test]
+fn test_hostile_no_nested_user_namespace_without_root_sandbox() {
+    if !skip_unless_root() {
+        check_userns_as_user(Some(3_100_000));
+        check_userns_as_user(None);
+    }
+}
+
+#[test]
+fn test_hostile_no_nested_user_namespace_lxc() {
+    if !skip_unless_root() {
+        check_userns("lxc");
+    }
+}
+
+/// Docker's and podman's default seccomp profiles already refuse it (nothing of git-gitian's:
+/// this asserts they still do).
+#[test]
+fn test_hostile_no_nested_user_namespace_docker() {
+    if !skip_unless_root() {
+        check_userns("docker");
+    }
+}
+
+/// podman's default seccomp profile lets a container make user namespaces (measured: all
+/// three made one): git-gitian gives it that profile without them (`guest::seccomp`).
+#[test]
+fn test_hostile_no_nested_user_namespace_podman() {
+    if !skip_unless_root() {
+        check_userns("podman");
+    }
+}
+
+#[test]
+fn test_hostile_no_nested_user_namespace_kvm() {
+    if !skip_unless_root() {
+        check_userns("kvm");
+    }
+}

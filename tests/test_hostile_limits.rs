@@ -146,6 +146,20 @@ fn test_hostile_fork_bomb_hits_the_process_limit_lxc() {
     }
 }
 
+/// A bounded bomb: 2000 sleeping processes (without a limit they cost 2000 sleeps for a
+/// minute, never a fork bomb on the shared host).
+const SLEEPS: &str = "i=0\nwhile [ $i -lt 2000 ]; do sleep 60 & i=$((i+1)); done\nwait\n";
+
+/// In the QEMU guest the processes limit is the guest kernel's (a cgroup of the build user's),
+/// and a refused fork ends the step as the processes limit's failure.
+#[test]
+fn test_hostile_fork_bomb_hits_the_process_limit_kvm() {
+    if !skip_unless_root() {
+        let says = "processes limit (128 processes)";
+        check_limit("kvm", SLEEPS, "", &["--processes", "128"], says);
+    }
+}
+
 #[test]
 fn test_hostile_fork_bomb_hits_the_process_limit_docker() {
     if !skip_unless_root() {
@@ -208,6 +222,91 @@ fn test_hostile_disk_fill_hits_the_disk_limit_docker() {
     }
 }
 
+/// A limit hit by an ordinary user's sandbox (no cgroup: subordinate ids 3,100,000 on): the
+/// build fails saying which limit, and nothing of the user's is left running.
+fn check_limit_as_user(tag: &str, script: &str, args: &[&str], says: &str) {
+    check_limit_as_user_in(tag, script, args, says, &[]);
+}
+
+/// [`check_limit_as_user`] with git-gitian started in the cgroups `cgroups`.
+fn check_limit_as_user_in(tag: &str, script: &str, args: &[&str], says: &str, cgroups: &[PathBuf]) {
+    use crate::common::backends::{TEST_USERS, TestUser, readable_base};
+    let _users = TEST_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Scratch::new(&format!("hostile-{tag}-user"));
+    let base = readable_base(&root.0.join("base"));
+    let user = TestUser::new("gghostile", Some(3_100_000), &base);
+    let home = root.0.join("home");
+    let work = workdir(&home, script, "");
+    let t = Instant::now();
+    let mut all = vec!["--backend", "sandbox"];
+    all.extend(args);
+    for c in cgroups {
+        let st = Command::new("chown").args(["-R", user.name()]).arg(c).status().unwrap();
+        assert!(st.success());
+    }
+    let out = user.run_build_in(&home, &work, &all, cgroups);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{:.0} s: {err}", t.elapsed().as_secs_f64());
+    assert!(err.contains(says), "{err}");
+    assert!(err.contains("hint: raise it with --"), "{err}");
+    let start = Instant::now();
+    while !user.live_processes().is_empty() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(user.live_processes(), Vec::<String>::new());
+}
+
+/// The QEMU guest's disk: the host watches the file system holding its overlay and stops QEMU.
+#[test]
+fn test_hostile_disk_fill_hits_the_disk_limit_kvm() {
+    if !skip_unless_root() {
+        check_limit("kvm", FILL, "", &["--disk", "300M"], "disk limit (300 MiB)");
+    }
+}
+
+/// A cgroup folder in the `pids` and `memory` hierarchies (cgroup v1, as on this project's
+/// machines), removed (empty) when dropped: what a host delegates to a user by giving it.
+struct Delegated(Vec<PathBuf>);
+
+impl Delegated {
+    fn new() -> Self {
+        let name =
+            format!("gg-delegated-{}-{}", std::process::id(), crate::common::backends::nanos());
+        let dirs: Vec<PathBuf> = ["pids", "memory"]
+            .iter()
+            .map(|c| Path::new("/sys/fs/cgroup").join(c).join(&name))
+            .collect();
+        for d in &dirs {
+            fs::create_dir(d).unwrap();
+        }
+        Self(dirs)
+    }
+}
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        for d in &self.0 {
+            let left: Vec<_> =
+                fs::read_dir(d).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
+            assert!(left.is_empty() || std::thread::panicking(), "{}: {left:?} left", d.display());
+            let _ = fs::remove_dir(d);
+        }
+    }
+}
+
+/// The memory hog as an ordinary user whose cgroups the host delegated to it (made its own):
+/// the guest gets a cgroup of its own below them, with the memory limit, and the kernel's
+/// out-of-memory killer is what stops it (not the watch), reported as the memory limit.
+#[test]
+fn test_hostile_memory_limit_in_a_delegated_cgroup_sandbox() {
+    if skip_unless_root() || !Path::new("/sys/fs/cgroup/memory/cgroup.procs").exists() {
+        return;
+    }
+    let cg = Delegated::new();
+    let says = "memory limit (256 MiB): the kernel's out-of-memory killer";
+    check_limit_as_user_in("deleg", HOG, &["--memory", "256M"], says, &cg.0);
+}
+
 /// Attack 3 without root: an ordinary user's sandbox has no cgroup, so its processes limit is
 /// RLIMIT_NPROC, which the kernel counts per user namespace and uid (this guest's processes
 /// only). The script starts 2000 sleeps in a loop (bounded: without the limit it costs 2000
@@ -215,26 +314,17 @@ fn test_hostile_disk_fill_hits_the_disk_limit_docker() {
 /// 128 the build fails saying so, and nothing of the user's is left running.
 #[test]
 fn test_hostile_processes_limit_without_root_sandbox() {
-    if skip_unless_root() {
-        return;
+    if !skip_unless_root() {
+        let says = "processes limit (128 processes)";
+        check_limit_as_user("nproc", SLEEPS, &["--processes", "128"], says);
     }
-    use crate::common::backends::{TEST_USERS, TestUser, readable_base};
-    let _users = TEST_USERS.lock().unwrap_or_else(|e| e.into_inner());
-    let root = Scratch::new("hostile-nproc-user");
-    let base = readable_base(&root.0.join("base"));
-    let user = TestUser::new("gghostile", Some(3_100_000), &base);
-    let home = root.0.join("home");
-    let script = "i=0\nwhile [ $i -lt 2000 ]; do sleep 60 & i=$((i+1)); done\nwait\n";
-    let work = workdir(&home, script, "");
-    let t = Instant::now();
-    let out = user.run_build(&home, &work, &["--backend", "sandbox", "--processes", "128"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{:.0} s: {err}", t.elapsed().as_secs_f64());
-    assert!(err.contains("processes limit (128 processes)"), "{err}");
-    assert!(err.contains("hint: raise it with --processes"), "{err}");
-    let start = Instant::now();
-    while !user.live_processes().is_empty() && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(100));
+}
+
+/// The memory hog without root: no cgroup limits the guest's memory, so git-gitian sums what
+/// the guest's processes hold (and its /dev/shm) and stops the guest at the limit.
+#[test]
+fn test_hostile_memory_limit_without_root_sandbox() {
+    if !skip_unless_root() {
+        check_limit_as_user("mem", HOG, &["--memory", "256M"], "memory limit (256 MiB)");
     }
-    assert_eq!(user.live_processes(), Vec::<String>::new());
 }

@@ -118,6 +118,8 @@ struct State {
     limits: Limits,
     /// The limits, watched through each container's cgroups and the engine's data root.
     watch: limits::Watch,
+    /// podman's: its default seccomp profile without user namespaces (`guest::seccomp`).
+    seccomp: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -257,7 +259,13 @@ impl Container {
         let network = network.unwrap_or(Network::Offline);
         st.seq += 1;
         let name = format!("{}-{}", st.name, st.seq);
-        let cmd = run_invocation(engine.cmd(&env), &name, network, &st.image, &st.limits);
+        let cmd = run_invocation(
+            engine.cmd(&env),
+            &name,
+            network,
+            (&st.image, st.seccomp.as_deref()),
+            &st.limits,
+        );
         let log = st.dir.join(format!("{name}.stderr"));
         let errf = fs::File::create(&log)
             .map_err(|e| err(b, format!("cannot create {}: {e}", log.display())))?;
@@ -299,7 +307,7 @@ fn run_invocation(
     engine: Invocation,
     name: &str,
     network: Network,
-    image: &str,
+    (image, seccomp): (&str, Option<&Path>),
     l: &Limits,
 ) -> Invocation {
     let mem = format!("{}m", l.memory_mib);
@@ -309,6 +317,10 @@ fn run_invocation(
         .args(ULIMITS)
         .args(["--pids-limit", &l.processes.to_string(), "--memory", &mem, "--memory-swap", &mem])
         .args(["--shm-size", &format!("{}m", limits::shm_mib(l))]);
+    let cmd = match seccomp {
+        Some(p) => cmd.arg("--security-opt").arg(format!("seccomp={}", p.display())),
+        None => cmd,
+    };
     let cmd = match network {
         Network::Offline => cmd.args(["--network", "none", "--hostname", env::HOSTNAME]),
         Network::Online => cmd.args(["--network", "host"]),
@@ -381,6 +393,15 @@ impl Guest for Container {
         let data = self.run_ok(&self.cmd().args(["info", "-f", data_root_format(self.engine)]));
         let data = data.ok().map(|d| PathBuf::from(d.trim())).filter(|d| d.is_dir());
         let watch = limits::Watch::start(spec.limits, data.as_deref());
+        // Docker's default seccomp profile refuses user namespaces; podman's does not.
+        let seccomp = match self.engine {
+            Engine::Docker => None,
+            Engine::Podman => super::seccomp::write_profile(&dir)
+                .map_err(|why| {
+                    self.notes.push(format!("user namespaces are allowed in this guest: {why}"))
+                })
+                .ok(),
+        };
         self.state = Some(State {
             name: util::unique_name("gitian"),
             image,
@@ -392,6 +413,7 @@ impl Guest for Container {
             dir,
             limits: spec.limits,
             watch,
+            seccomp,
         });
         Ok(())
     }
@@ -523,7 +545,7 @@ mod tests {
     fn run_and_exec_command_lines() {
         let c = Container::new(Engine::Docker);
         let l = Limits { memory_mib: 2048, processes: 100, disk_mib: 1000 };
-        let run = run_invocation(c.cmd(), "gitian-1-0-1", Network::Offline, "img:1", &l);
+        let run = run_invocation(c.cmd(), "gitian-1-0-1", Network::Offline, ("img:1", None), &l);
         let pid = std::process::id();
         assert_eq!(
             run.display(),
@@ -535,7 +557,7 @@ mod tests {
                  'echo ready; exec cat >/dev/null'"
             )
         );
-        let online = run_invocation(c.cmd(), "n", Network::Online, "i", &l).display();
+        let online = run_invocation(c.cmd(), "n", Network::Online, ("i", None), &l).display();
         assert!(online.contains(" --network host --user "), "{online}");
         let user = GuestUser::root();
         let exec = c.exec_cmd("n", &user, &["bash".into()]);

@@ -163,6 +163,8 @@ pub fn config_text(
     c.push_str("lxc.tty.max = 0\n");
     c.push_str("lxc.pty.max = 16\n");
     c.push_str("lxc.apparmor.profile = unconfined\n");
+    // No user namespace inside the guest (`SECCOMP`, next to the upper layer).
+    c.push_str(&format!("lxc.seccomp.profile = {}\n", upper.with_file_name("seccomp").display()));
     // Gitian's device allowlist: null, zero, full, random, urandom, tty, console, ptmx, pts.
     // The devices controller is cgroup v1's on hybrid hosts, cgroup2's (a BPF program) else.
     let key =
@@ -197,6 +199,14 @@ pub fn config_text(
     c.push_str("lxc.log.level = WARN\n");
     c
 }
+
+/// The guest's seccomp profile: the calls that make a user namespace fail with EPERM (`clone`
+/// and `unshare` with CLONE_NEWUSER; `clone3`, whose flags a filter cannot read, with ENOSYS,
+/// so that the C library falls back to `clone`).
+const SECCOMP: &str = "2\ndenylist\n[all]\n\
+    unshare errno 1 [0,268435456,SCMP_CMP_MASKED_EQ,268435456]\n\
+    clone errno 1 [0,268435456,SCMP_CMP_MASKED_EQ,268435456]\n\
+    clone3 errno 38\n";
 
 /// Removes cgroups that LXC left behind for our containers (`gitian-<pid>-<n>`) whose process
 /// is gone: a git-gitian killed hard before its supervisor could clean up.
@@ -327,6 +337,9 @@ impl Guest for Lxc {
         limits::sweep_stale_everywhere("gitian-");
         let cgroup = limits::Cgroup::create_in(&name, &spec.limits, true);
         let cg = cgroup.as_ref().map(|_| name.as_str());
+        fs::write(dir.join("seccomp"), SECCOMP).map_err(|e| {
+            err(NAME, format!("cannot write {}: {e}", dir.join("seccomp").display()))
+        })?;
         for (file, net) in [("online.conf", Network::Online), ("offline.conf", Network::Offline)] {
             let text = config_text(&lower, &dir.join("delta"), &spec.arch, net, &spec.limits, cg);
             fs::write(dir.join(file), text).map_err(|e| {

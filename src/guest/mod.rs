@@ -20,6 +20,7 @@ pub mod docker;
 pub(crate) mod env;
 pub mod lxc;
 pub mod sandbox;
+mod seccomp;
 pub mod select;
 pub(crate) mod util;
 pub mod vbox;

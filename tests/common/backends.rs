@@ -396,13 +396,27 @@ impl TestUser {
     /// `git gitian build ARGS desc.yml` (backend auto) as this user in `work` (under `root`,
     /// which is given to the user).
     pub(crate) fn run_build(&self, root: &Path, work: &Path, args: &[&str]) -> Output {
+        self.run_build_in(root, work, args, &[])
+    }
+
+    /// [`TestUser::run_build`] started in the cgroup folders `cgroups` (one per hierarchy).
+    pub(crate) fn run_build_in(
+        &self,
+        root: &Path,
+        work: &Path,
+        args: &[&str],
+        cgroups: &[PathBuf],
+    ) -> Output {
         // The binary may sit under a folder the user cannot enter (a clone in /root): run a
         // copy of it from the user's own folder.
         let exe = root.join("git-gitian");
         fs::copy(crate::common::bin(), &exe).unwrap();
         sh(&format!("chown -R {0}: {1}", self.name, root.display()), root);
-        Command::new("runuser")
-            .args(["-u", &self.name, "--"])
+        let enter =
+            "for d in $GG_CGROUPS; do echo $$ >$d/cgroup.procs || exit 125; done; exec \"$@\"";
+        let cgs: Vec<String> = cgroups.iter().map(|c| c.display().to_string()).collect();
+        Command::new("sh")
+            .args(["-c", enter, "sh", "runuser", "-u", &self.name, "--"])
             .arg(&exe)
             .arg("build")
             .args(args)
@@ -416,6 +430,7 @@ impl TestUser {
             .env("GIT_CONFIG_SYSTEM", "/dev/null")
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
+            .env("GG_CGROUPS", cgs.join(" "))
             .current_dir(work)
             .stdin(Stdio::null())
             .output()

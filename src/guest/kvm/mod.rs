@@ -18,6 +18,7 @@
 
 pub mod accel;
 mod agent;
+mod limits;
 pub mod qemu;
 mod qmp;
 mod vm;
@@ -47,10 +48,6 @@ pub const KERNEL: &str = "vmlinuz";
 /// Base image file: the initramfs.
 pub const INITRD: &str = "initrd.img";
 
-/// Exits 3 when the guest kernel's out-of-memory killer has killed anything since boot (no
-/// program started: a program costs under TCG).
-const OOM_KILLS: &str = "while read -r k v; do [ \"$k\" = oom_kill ] && [ \"$v\" -gt 0 ] && exit 3; done </proc/vmstat\nexit 0\n";
-
 /// The virtio-serial port name the agent looks for.
 const PORT_NAME: &str = "org.gitian.ctl";
 /// How long a TCG guest may take to come up (a loaded 2-core CI machine is slow).
@@ -79,6 +76,10 @@ pub struct Kvm {
     vm: Option<Vm>,
     /// The running guest's RAM in MiB (its memory limit).
     memory_mib: u64,
+    /// The running guest's limits.
+    limits: crate::core::limits::Limits,
+    /// The host's watch on the running guest's disk (its overlay and share).
+    watch: Option<super::limits::Watch>,
 }
 
 fn err(message: impl Into<String>) -> GuestError {
@@ -99,7 +100,16 @@ impl Kvm {
     /// A backend with the given accelerator; `probe_cache` is a file remembering whether KVM
     /// booted a guest on this host (per boot of the host), for `auto`.
     pub fn new(accel: Accel, probe_cache: Option<PathBuf>) -> Self {
-        Self { accel, probe_cache, used: None, warnings: Vec::new(), vm: None, memory_mib: 0 }
+        Self {
+            accel,
+            probe_cache,
+            used: None,
+            warnings: Vec::new(),
+            vm: None,
+            memory_mib: 0,
+            limits: Default::default(),
+            watch: None,
+        }
     }
 
     /// The accelerator actually used by the last guest (`kvm` or `tcg`).
@@ -182,24 +192,37 @@ impl Guest for Kvm {
             }
         };
         self.used = Some(used);
+        // The disk: the growth of the file system holding the overlay and the share; a hit
+        // stops QEMU (and virtiofsd), which ends the step.
+        let watch = super::limits::Watch::start(spec.limits, Some(&spec.scratch));
+        watch.kill_on_hit(vec![vm.qemu.pid(), vm.virtiofsd.pid()]);
+        self.watch = Some(watch);
+        self.limits = spec.limits;
         self.vm = Some(vm);
         self.memory_mib = u64::from(qemu::guest_ram_mib(spec));
         Ok(())
     }
 
-    /// The memory limit is the guest's RAM: a failed step hit it when the guest kernel's
-    /// out-of-memory killer ended a process (its `oom_kill` count). Processes stay inside the
-    /// VM, and its disk cannot outgrow the base image's (docs/backends.md).
+    /// After a failed step: the disk limit when the host's watch stopped the guest, else what
+    /// the guest says ([`limits::CHECK`]): its processes limit refused a fork, or its kernel's
+    /// out-of-memory killer ended a process (the memory limit is the guest's RAM).
     fn limit_hit(&mut self) -> Option<crate::core::limits::LimitHit> {
         use crate::core::limits::{LimitHit, Which};
+        if let Some(hit) = self.watch.as_ref().and_then(|w| w.hit()) {
+            return Some(hit);
+        }
         let vm = self.vm.as_mut()?;
-        let code = vm.run(User::Root, None, false, OOM_KILLS, &[], None, true).ok()?;
-        (code == 3).then(|| LimitHit {
-            which: Which::Memory,
-            value: self.memory_mib,
-            detail: "the guest kernel's out-of-memory killer ended a process".into(),
-            host_full: false,
-        })
+        let code = vm.run(User::Root, None, false, limits::CHECK, &[], None, true).ok()?;
+        let (which, value, detail) = match code {
+            4 => (Which::Processes, self.limits.processes, "the guest kernel refused a fork"),
+            3 => (
+                Which::Memory,
+                self.memory_mib,
+                "the guest kernel's out-of-memory killer ended a process",
+            ),
+            _ => return None,
+        };
+        Some(LimitHit { which, value, detail: detail.into(), host_full: false })
     }
 
     fn exec(&mut self, cmd: &Exec<'_>) -> Result<i32, GuestError> {
@@ -237,6 +260,7 @@ impl Guest for Kvm {
     }
 
     fn destroy(&mut self) -> Result<(), GuestError> {
+        self.watch = None;
         if let Some(vm) = self.vm.take() {
             vm.stop();
         }

@@ -222,6 +222,8 @@ pub(super) fn boot_inner(
     fs::create_dir_all(share.join("cmd")).map_err(|e| io_err("cannot create", &share, &e))?;
     fs::create_dir_all(share.join("xfer")).map_err(|e| io_err("cannot create", &share, &e))?;
     fs::write(share.join("agent.sh"), AGENT).map_err(|e| io_err("cannot write", &share, &e))?;
+    super::limits::write(&share, spec.limits.processes)
+        .map_err(|e| io_err("cannot write", &share, &e))?;
     let base_disk = fs::canonicalize(spec.base.join(DISK))
         .map_err(|e| io_err("cannot read", &spec.base.join(DISK), &e))?;
     // Unix socket paths are limited to 107 bytes: keep them in a short temporary folder.

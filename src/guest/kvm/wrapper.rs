@@ -2,6 +2,7 @@
 //! (home, umask, variables), the user switch and the personality, the log, and for a build the
 //! preparation on the script's first line and the copy of the outputs.
 
+use super::limits::{guarded, setup};
 use crate::core::arch::Arch;
 use crate::guest::env::{self, GuestUser};
 use crate::guest::{Exec, User, limits};
@@ -60,13 +61,16 @@ pub(super) fn wrapper_script(
 ) -> String {
     let (home, export, prefix) = login(guest_arch, build_user, user, setarch, env);
     let x = if trace { " -x" } else { "" };
-    // The build user's command: what it leaves running ends with it (limits::REAP_ALL, as
-    // root in the agent's shell).
+    // The build user's command: under the processes limit (kvm::limits), and what it leaves
+    // running ends with it (limits::REAP_ALL, as root in the agent's shell).
     let end = match user {
         User::Root => format!("exec {prefix}bash{x} <{gdir}/script\n"),
-        User::Build => {
-            format!("{prefix}bash{x} <{gdir}/script\nrc=$?\n{}\nexit $rc\n", limits::REAP_ALL)
-        }
+        User::Build => format!(
+            "{}{}\nrc=$?\n{}\nexit $rc\n",
+            setup(),
+            guarded(&format!("{prefix}bash{x} <{gdir}/script")),
+            limits::REAP_ALL
+        ),
     };
     format!("cd {home} || exit 1\nunset OLDPWD\nexec >>{gdir}/log 2>&1\n{export}\n{end}")
 }
@@ -88,12 +92,13 @@ pub(super) fn build_wrapper(
     let x = if cmd.trace { " -x" } else { "" };
     let paths: Vec<String> = outputs.iter().map(|p| shell_quote(p)).collect();
     let fd4 = if prep { format!(" 4>>{gdir}/prep") } else { String::new() };
+    let run = guarded(&format!("{prefix}bash{x} <{gdir}/script >>{gdir}/log 2>&1{fd4}"));
     format!(
-        "cd {home} || exit 1\nunset OLDPWD\n{export}\n\
-         {prefix}bash{x} <{gdir}/script >>{gdir}/log 2>&1{fd4}\n\
+        "cd {home} || exit 1\nunset OLDPWD\n{export}\n{setup}{run}\n\
          code=$?\n{reap}\necho $code >{gdir}/status\n[ $code = 0 ] || exit 0\n\
          cp -a --parents {} {xfer}/ >{gdir}/copy 2>&1\n",
         paths.join(" "),
+        setup = setup(),
         reap = limits::REAP_ALL
     )
 }
@@ -140,10 +145,12 @@ mod tests {
             w,
             "cd /home/debian || exit 1\nunset OLDPWD\nexec >>/run/gitian/cmd/3/log 2>&1\n\
              umask 022\nexport HOME=/home/debian USER=debian LOGNAME=debian \
-             SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n\
-             setpriv --reuid=debian --regid=debian --init-groups -- setarch i386 \
-             bash -x </run/gitian/cmd/3/script\nrc=$?\n"
+             SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n"
                 .to_string()
+                + &setup()
+                + "( echo 0 >/sys/fs/cgroup/gitian/cgroup.procs 2>/dev/null; exec \
+             setpriv --reuid=debian --regid=debian --init-groups -- setarch i386 \
+             bash -x </run/gitian/cmd/3/script )\nrc=$?\n"
                 + limits::REAP_ALL
                 + "\nexit $rc\n"
         );
@@ -157,7 +164,7 @@ mod tests {
             "/g",
         );
         let b = wrapper_script("amd64", "debian", User::Build, Some("x86_64"), true, &[], "/g");
-        assert!(b.contains("--init-groups -- bash -x </g/script\nrc=$?\n"), "{b}");
+        assert!(b.contains("--init-groups -- bash -x </g/script )\nrc=$?\n"), "{b}");
         assert!(r.contains("DEBIAN_FRONTEND=noninteractive 'A=b c'\nexec bash </g/script"), "{r}");
     }
 
@@ -196,11 +203,13 @@ mod tests {
             w,
             "cd /home/debian || exit 1\nunset OLDPWD\numask 022\n\
              export HOME=/home/debian USER=debian LOGNAME=debian \
-             SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n\
-             setpriv --reuid=debian --regid=debian --init-groups -- bash -x </g/script \
-             >>/g/log 2>&1 4>>/g/prep\n\
-             code=$?\n"
+             SHELL=/bin/bash PATH=/usr/local/bin:/usr/bin:/bin:/usr/games\n"
                 .to_string()
+                + &setup()
+                + "( echo 0 >/sys/fs/cgroup/gitian/cgroup.procs 2>/dev/null; exec \
+             setpriv --reuid=debian --regid=debian --init-groups -- bash -x </g/script \
+             >>/g/log 2>&1 4>>/g/prep )\n\
+             code=$?\n"
                 + limits::REAP_ALL
                 + "\necho $code >/g/status\n[ $code = 0 ] || exit 0\n\
              cp -a --parents out 'cache/a b' /x/ >/g/copy 2>&1\n"

@@ -68,7 +68,7 @@ struct State {
     dir: PathBuf,
     root: GuestUser,
     build: GuestUser,
-    /// The guest's own cgroup (processes, memory) when git-gitian runs as root.
+    /// The guest's own cgroup (processes, memory) when git-gitian may make one.
     cgroup: Option<limits::Cgroup>,
     /// Its limits, watched (dropped before the cgroup: fields drop in order).
     watch: limits::Watch,
@@ -255,12 +255,9 @@ impl Guest for Sandbox {
             fs::write(&file, fstab_text(&lower, &dir, net, copy.as_deref(), shm))
                 .map_err(|e| err(NAME, format!("cannot write {}: {e}", file.display())))?;
         }
-        // Processes and memory: the guest's own cgroup, when we may make one (root).
-        let cgroup = if util::ids().0 == 0 {
-            limits::Cgroup::create(&util::unique_name("gitian"), &spec.limits)
-        } else {
-            None
-        };
+        // Processes and memory: the guest's own cgroup, when we may make one (root, or an
+        // ordinary user in cgroups delegated to it); else RLIMIT_NPROC and the Watch's count.
+        let cgroup = limits::Cgroup::create(&util::unique_name("gitian"), &spec.limits);
         let watch = limits::Watch::start(spec.limits, Some(&dir));
         for d in cgroup.iter().flat_map(|c| c.dirs()) {
             watch.watch_cgroup(d.clone());

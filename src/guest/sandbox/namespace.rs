@@ -32,6 +32,14 @@ fi
 # One mount(8) for the overlay root, /dev (this guest's skeleton with the host's null, zero,
 # full, random, urandom and tty bound in), /dev/pts, /dev/shm and /proc: see `fstab_text`.
 mount -a -T "$FSTAB" 2>>"$ERRF" || fail "cannot mount the guest's file systems ($FSTAB)"
+# No user namespace inside the guest: this namespace may hold none (one for the build user's
+# own in `nest` mode, made below); the guest's commands lose CAP_SYS_RESOURCE (which could
+# raise it again) and CAP_SYS_PTRACE (which could make this shell raise it).
+MAXNS=0; case $SWITCH in nest:*) MAXNS=1 ;; esac
+# (A new program: this shell was started before the id maps, so it holds no capability.)
+sh -c "echo $MAXNS >/proc/sys/user/max_user_namespaces" 2>>"$ERRF" ||
+  fail "cannot forbid nested user namespaces"
+NOCAP="setpriv --bounding-set -sys_resource,-sys_ptrace --"
 if [ "$NET" = online ] && [ -e /etc/resolv.conf ]; then
   [ -e "$R/etc/resolv.conf" ] || : > "$R/etc/resolv.conf"
   mount --bind -o ro /etc/resolv.conf "$R/etc/resolv.conf" 2>>"$ERRF" || fail "cannot bind /etc/resolv.conf"
@@ -44,9 +52,9 @@ U=${SWITCH#*:}; G=${U#*:}; U=${U%%:*}
 # This shell stays pid 1 of the namespace: it keeps the parent-death signal that a credential
 # change (setpriv) would clear, so killing git-gitian still takes the whole namespace down.
 case $SWITCH in
-  root) "$@" ;;
-  setpriv:*) setpriv --reuid="$U" --regid="$G" --init-groups -- "$@" ;;
-  nest:*) unshare --user --map-user="$U" --map-group="$G" -- "$@" ;;
+  root) $NOCAP "$@" ;;
+  setpriv:*) $NOCAP setpriv --reuid="$U" --regid="$G" --init-groups -- "$@" ;;
+  nest:*) $NOCAP unshare --user --map-user="$U" --map-group="$G" -- "$@" ;;
   *) echo "gitian-sandbox: bad user switch $SWITCH" >&2; exit 125 ;;
 esac
 exit $?
