@@ -37,22 +37,10 @@ impl GpgmeVerifier {
     /// vocabulary. Key expiry is judged at gpg's notion of now (`faked-system-time` in the
     /// home's gpg.conf moves it). The first signature's verdict, as in `openpgp`.
     pub fn verify_detached(&mut self, data: &[u8], sig: &[u8]) -> Verdict {
-        self.verify_detached_by(data, sig, None)
-    }
-
-    /// [`Self::verify_detached`] when the home holds one certificate whose primary and signing
-    /// key fingerprints (uppercase hex) are `known`: gpg is not asked which key signed (one gpg
-    /// process fewer per signature).
-    pub fn verify_detached_by(
-        &mut self,
-        data: &[u8],
-        sig: &[u8],
-        known: Option<(&str, &str)>,
-    ) -> Verdict {
         let (result, nodata) = self.with_nodata(|ctx| ctx.verify_detached(sig, data));
         match result {
             Ok(result) => match result.signatures().next() {
-                Some(s) => self.verdict(&s, known),
+                Some(s) => self.verdict(&s),
                 // gpg prints "not a detached signature" for a whole signed message and gives no
                 // status at all; its verdict on it is what `gpg --verify FILE` says.
                 None if nodata.is_empty() => self.verify_inline(sig),
@@ -69,7 +57,7 @@ impl GpgmeVerifier {
         match result {
             Ok(result) => match result.signatures().next() {
                 Some(s) => {
-                    let mut v = self.verdict(&s, None);
+                    let mut v = self.verdict(&s);
                     v.status = SigStatus::Inline(Box::new(v.status));
                     v
                 }
@@ -103,11 +91,7 @@ impl GpgmeVerifier {
         (result, nodata)
     }
 
-    fn verdict(
-        &mut self,
-        s: &gpgme::results::Signature<'_>,
-        known: Option<(&str, &str)>,
-    ) -> Verdict {
+    fn verdict(&mut self, s: &gpgme::results::Signature<'_>) -> Verdict {
         let status = match s.status() {
             Ok(()) => SigStatus::Good,
             Err(e) => match e.code() {
@@ -122,12 +106,6 @@ impl GpgmeVerifier {
         let issuer = s.fingerprint().ok().map(str::to_ascii_uppercase);
         let (key_fingerprint, signing_key_fingerprint) = match (&status, &issuer) {
             (SigStatus::NoPubkey, _) | (_, None) => (issuer.clone(), None),
-            (_, Some(issuer))
-                if known.is_some_and(|(_, signing)| signing.ends_with(issuer.as_str())) =>
-            {
-                let (primary, signing) = known.unwrap_or_default();
-                (Some(primary.to_string()), Some(signing.to_string()))
-            }
             (_, Some(issuer)) => match self.ctx.get_key(issuer.as_str()) {
                 Ok(key) => {
                     let primary = key.fingerprint().ok().map(str::to_ascii_uppercase);

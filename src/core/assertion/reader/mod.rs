@@ -60,23 +60,18 @@ fn split_lines(text: &str) -> Vec<(usize, &str)> {
     let bytes = text.as_bytes();
     let mut lines = Vec::new();
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => {
-                lines.push((start, &text[start..i]));
-                start = i + 1;
-            }
-            b'\r' => {
-                lines.push((start, &text[start..i]));
-                if bytes.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                start = i + 1;
-            }
-            _ => {}
+    // The LF of a CRLF, which ends no line of its own.
+    let mut skip = usize::MAX;
+    for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+        if i == skip {
+            start = i + 1;
+            continue;
         }
-        i += 1;
+        lines.push((start, &text[start..i]));
+        start = i + 1;
+        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            skip = i + 1;
+        }
     }
     if start < bytes.len() {
         lines.push((start, &text[start..]));

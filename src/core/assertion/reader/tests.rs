@@ -113,3 +113,18 @@ fn many_keys_and_deep_nesting_stay_linear_and_bounded() {
     }
     assert!(Document::parse(&deep).unwrap_err().message.contains("nested too deeply"));
 }
+
+#[test]
+fn lines_end_at_lf_cr_and_crlf_as_yaml_says() {
+    use super::split_lines as lines;
+    assert_eq!(lines(""), vec![]);
+    assert_eq!(lines("a"), vec![(0, "a")]);
+    assert_eq!(lines("a\n"), vec![(0, "a")]);
+    assert_eq!(lines("a\nb"), vec![(0, "a"), (2, "b")]);
+    assert_eq!(lines("a\r\nb\r\n"), vec![(0, "a"), (3, "b")]);
+    assert_eq!(lines("a\rb\n\nc"), vec![(0, "a"), (2, "b"), (4, ""), (5, "c")]);
+    assert_eq!(lines("\r\n\r\n"), vec![(0, ""), (2, "")]);
+    assert_eq!(lines("a\r\rb"), vec![(0, "a"), (2, ""), (3, "b")]);
+    assert_eq!(lines("a\n\rb"), vec![(0, "a"), (2, ""), (3, "b")]);
+    assert_eq!(lines("é\r\nü"), vec![(0, "é"), (4, "ü")]);
+}
