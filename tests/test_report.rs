@@ -55,7 +55,7 @@ fn row(release: &str, signer: &str, status: RowStatus, key: char, m: Option<Stri
         signing_key_fingerprint: known.then(|| fpr(key)),
         key_origin: known.then(|| format!("builder-keys/{signer}.asc")),
         manifest_id: if m.is_some() { "0a1b2c3d4e5f".into() } else { "-".into() },
-        manifest: m.map(|m| Manifest::parse(&m)),
+        manifest: m.map(|m| Manifest::parse(&m).into()),
         status,
         file_error: None,
         field_error: None,
@@ -151,7 +151,7 @@ fn test_report_narrow_terminal_transposes_the_grid_and_breaks_no_word() {
     for (i, r) in rows.iter_mut().enumerate() {
         r.key_fingerprint = Some(format!("{:040X}", i + 1));
         if i % 3 == 0 {
-            r.manifest = Some(Manifest::parse(&manifest('7', false)));
+            r.manifest = Some(Manifest::parse(&manifest('7', false)).into());
         }
     }
     let groups = consensus::compute(rows, &consensus::Options::default());

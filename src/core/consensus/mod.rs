@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::manifest::Manifest;
 use super::status::RowStatus;
@@ -66,8 +66,9 @@ pub struct Row {
     pub signing_key_fingerprint: Option<String>,
     /// The key file in the ledger (or --keys) that holds the signing key.
     pub key_origin: Option<String>,
-    /// The normalised manifest, when the file exists and parses.
-    pub manifest: Option<Manifest>,
+    /// The normalised manifest, when the file exists and parses (shared by the rows that
+    /// say the same: most signers of a release do).
+    pub manifest: Option<Arc<Manifest>>,
     /// First 12 hex digits of the git blob id of the normalised manifest (the whole file for
     /// Guix), `empty` for no manifest lines, `-` for no file.
     pub manifest_id: String,
@@ -274,7 +275,7 @@ pub fn compute(mut rows: Vec<Row>, opts: &Options) -> Vec<GroupReport> {
 
 /// The manifest a row claims, when it lists anything (an empty manifest claims nothing).
 fn usable_manifest(row: &Row) -> Option<&Manifest> {
-    row.manifest.as_ref().filter(|m| !m.is_empty())
+    row.manifest.as_deref().filter(|m| !m.is_empty())
 }
 
 /// Whether a row's manifest is a vote: its signature counts, and the file parses, agrees with
@@ -493,7 +494,7 @@ mod tests {
             key_fingerprint: Some(key.into()),
             signing_key_fingerprint: Some(key.into()),
             key_origin: None,
-            manifest: Some(Manifest::parse(manifest)),
+            manifest: Some(Arc::new(Manifest::parse(manifest))),
             manifest_id: String::new(),
             file_error: None,
             field_error: None,

@@ -34,7 +34,7 @@ impl Word {
 /// directory's, whatever its signature (gverify took the first directory the file system
 /// returned; ours are sorted).
 fn reference(g: &GroupReport) -> Option<String> {
-    g.rows.iter().find_map(|r| r.manifest.as_ref()).map(normalised)
+    g.rows.iter().find_map(|r| r.manifest.as_deref()).map(normalised)
 }
 
 /// gverify's word for row `i`.
@@ -112,7 +112,7 @@ fn one_row(out: &mut String, g: &GroupReport, i: usize, markup: bool, verbose: b
             Verdict::NoConsensus => reference(g),
             _ => g.consensus.as_ref().map(normalised),
         };
-        if let (Some(old), Some(new)) = (base, row.manifest.as_ref().map(normalised)) {
+        if let (Some(old), Some(new)) = (base, row.manifest.as_deref().map(normalised)) {
             for (o, n) in old.lines().zip(new.lines()) {
                 if o != n {
                     out.push_str(&format!("- {}\n+ {}\n", clean(o), clean(n)));

@@ -16,11 +16,11 @@ use crate::core::sums;
 use crate::git::ledger as gitledger;
 use crate::ledger::Content;
 use crate::openpgp::{self, Keyring, SigStatus};
-use crate::ops::memo::{Attestation, Memory};
+use crate::ops::memo::{self, Attestation, Memory};
 
 /// What the signed file says, before the signature is known.
 pub(super) struct Parsed {
-    manifest: Option<Manifest>,
+    manifest: Option<std::sync::Arc<Manifest>>,
     manifest_id: String,
     file_error: Option<String>,
     field_error: Option<String>,
@@ -85,7 +85,7 @@ impl Found {
     }
 
     /// The manifest and field checks of the signed file.
-    pub(super) fn parse(&self, memory: Option<&Memory>) -> Parsed {
+    pub(super) fn parse(&self, memory: Option<&Memory>, shared: &Manifests) -> Parsed {
         let mut p = Parsed {
             manifest: None,
             manifest_id: "-".to_string(),
@@ -103,8 +103,8 @@ impl Found {
         };
         if let Some(said) = key.and_then(|(memory, k)| memory.attestation(&k)) {
             match self.layout {
-                Layout::Gitian => self.take_attestation(&mut p, said),
-                Layout::Guix => take_sums(&mut p, said),
+                Layout::Gitian => self.take_attestation(&mut p, said, shared),
+                Layout::Guix => take_sums(&mut p, said, shared),
             }
             return p;
         }
@@ -128,7 +128,7 @@ impl Found {
                     if let Some((memory, k)) = key {
                         memory.record_attestation(k, said.clone());
                     }
-                    take_sums(&mut p, said);
+                    take_sums(&mut p, said, shared);
                 }
                 Layout::Gitian => match std::str::from_utf8(bytes) {
                     Err(_) => {
@@ -143,7 +143,7 @@ impl Found {
                         if let Some((memory, k)) = key {
                             memory.record_attestation(k, said.clone());
                         }
-                        self.take_attestation(&mut p, said);
+                        self.take_attestation(&mut p, said, shared);
                     }
                 },
             },
@@ -152,14 +152,14 @@ impl Found {
     }
 
     /// What the attestation says, into `p`.
-    fn take_attestation(&self, p: &mut Parsed, said: Attestation) {
+    fn take_attestation(&self, p: &mut Parsed, said: Attestation, shared: &Manifests) {
         match said.error {
             Some(e) => {
                 p.file_error.get_or_insert(format!("{}: {e}", self.data_path));
                 p.manifest_id = "empty".into();
             }
             None => {
-                let m = Manifest::parse(&said.out_manifest);
+                let m = shared.get(&said.out_manifest, Manifest::parse);
                 p.manifest_id = said.manifest_id.unwrap_or_else(|| gitian_manifest_id(&m));
                 p.manifest = Some(m);
                 p.field_error = check_fields(
@@ -256,9 +256,29 @@ impl Found {
     }
 }
 
+/// Manifests parsed so far, by the digest of the text they were parsed from: the rows that
+/// say the same (most signers of a release) share one.
+#[derive(Default)]
+pub(super) struct Manifests(std::sync::Mutex<std::collections::HashMap<[u8; 32], Arc<Manifest>>>);
+
+impl Manifests {
+    /// The manifest `parse` makes of `text`, parsed once.
+    fn get(&self, text: &str, parse: fn(&str) -> Manifest) -> Arc<Manifest> {
+        let key = memo::digest(text.as_bytes());
+        if let Some(m) = self.0.lock().ok().and_then(|known| known.get(&key).cloned()) {
+            return m;
+        }
+        let m = Arc::new(parse(text));
+        match self.0.lock() {
+            Ok(mut known) => known.entry(key).or_insert(m).clone(),
+            Err(_) => m,
+        }
+    }
+}
+
 /// What is remembered of a signed file with this digest is kept under this name: the digest
 /// for an attestation, a name derived from it for a guix SHA256SUMS file (read otherwise).
-fn memo_key(layout: Layout, digest: &crate::ops::memo::Digest) -> crate::ops::memo::Digest {
+fn memo_key(layout: Layout, digest: &memo::Digest) -> memo::Digest {
     match layout {
         Layout::Gitian => *digest,
         Layout::Guix => {
@@ -268,8 +288,8 @@ fn memo_key(layout: Layout, digest: &crate::ops::memo::Digest) -> crate::ops::me
 }
 
 /// A guix SHA256SUMS file's manifest, from what was read or remembered of it.
-fn take_sums(p: &mut Parsed, said: Attestation) {
-    let m = sums::parse(&said.out_manifest);
+fn take_sums(p: &mut Parsed, said: Attestation, shared: &Manifests) {
+    let m = shared.get(&said.out_manifest, sums::parse);
     p.manifest_id = match (m.is_empty(), said.manifest_id) {
         (true, _) => "empty".into(),
         (false, Some(id)) => id,

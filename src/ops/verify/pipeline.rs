@@ -20,6 +20,8 @@ pub(super) struct Work {
     /// Indices into `items` of the distinct versions: one parse and one verification each.
     pub(super) unique: Vec<usize>,
     parsed: Vec<OnceLock<Parsed>>,
+    /// Manifests parsed so far, shared by the rows that say the same.
+    manifests: super::found::Manifests,
     verdicts: Vec<OnceLock<Option<openpgp::Verdict>>>,
     next_job: AtomicUsize,
 }
@@ -38,6 +40,7 @@ impl Work {
             first_of,
             unique,
             parsed: (0..n).map(|_| OnceLock::new()).collect(),
+            manifests: Default::default(),
             verdicts: (0..n).map(|_| OnceLock::new()).collect(),
             next_job: AtomicUsize::new(0),
         }
@@ -54,7 +57,7 @@ impl Work {
                 break;
             }
             let found = &self.items[self.unique[i]].2;
-            let _ = self.parsed[i].set(found.parse(memory));
+            let _ = self.parsed[i].set(found.parse(memory, &self.manifests));
             let _ = self.verdicts[i].set(found.verify(keyring.wait(), at, memory));
             if let Some(signed) = found.data.as_deref() {
                 signed.release();
