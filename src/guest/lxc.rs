@@ -163,6 +163,9 @@ pub fn config_text(
     c.push_str("lxc.tty.max = 0\n");
     c.push_str("lxc.pty.max = 16\n");
     c.push_str("lxc.apparmor.profile = unconfined\n");
+    // Root in this privileged container is root on the host but for what is taken away here:
+    // the capabilities no build needs that reach beyond the container (see `CAP_DROP`).
+    c.push_str(&format!("lxc.cap.drop = {CAP_DROP}\n"));
     // No user namespace inside the guest (`SECCOMP`, next to the upper layer).
     c.push_str(&format!("lxc.seccomp.profile = {}\n", upper.with_file_name("seccomp").display()));
     // Gitian's device allowlist: null, zero, full, random, urandom, tty, console, ptmx, pts.
@@ -199,6 +202,17 @@ pub fn config_text(
     c.push_str("lxc.log.level = WARN\n");
     c
 }
+
+/// The capabilities root in the container loses: each would reach the host from a privileged
+/// container (mounts, among them a read-write proc whose sysctls are the host's; kernel modules;
+/// raw I/O; the clock; the host's network in the package step; the kernel log; priorities;
+/// immutable files in the scratch dir; audit, MAC, BPF, perf). What apt, dpkg and builds use
+/// stays: chown, dac_*, fowner, fsetid, kill, setuid/setgid, setpcap, setfcap, mknod (within
+/// the devices allowlist), sys_chroot, sys_ptrace (within the container's pid namespace),
+/// net_bind_service, net_raw, ipc_*, lease, audit_write (sudo), sys_tty_config.
+pub const CAP_DROP: &str = "sys_admin sys_module sys_rawio sys_time sys_boot sys_pacct \
+    sys_nice net_admin linux_immutable syslog wake_alarm block_suspend audit_control audit_read \
+    mac_admin mac_override perfmon bpf";
 
 /// The guest's seccomp profile: the calls that make a user namespace fail with EPERM (`clone`
 /// and `unshare` with CLONE_NEWUSER; `clone3`, whose flags a filter cannot read, with ENOSYS,
@@ -577,6 +591,7 @@ mod tests {
         assert!(c.contains("lxc.arch = x86_64\n"));
         assert!(c.contains("lxc.uts.name = gitian\n"));
         assert!(!c.contains("resolv.conf"));
+        assert!(c.contains("lxc.cap.drop = sys_admin sys_module sys_rawio sys_time "));
     }
 
     #[test]
