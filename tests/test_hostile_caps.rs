@@ -60,11 +60,13 @@ for f in /proc/sysrq-trigger /proc/sys/kernel/core_pattern; do
 done
 "#;
 
-/// The capabilities root in a guest must not hold over the host: net_admin (the package step
+/// The capabilities root in a guest must not hold over the host: dac_read_search (files by
+/// handle), net_admin (the package step
 /// shares the host's network), linux_immutable, sys_module, sys_rawio, sys_pacct, sys_admin,
 /// sys_boot, sys_nice, sys_time, audit_control, mac_override, mac_admin, syslog, wake_alarm,
 /// block_suspend, perfmon, bpf.
 const DANGEROUS: &[(u32, &str)] = &[
+    (2, "dac_read_search"),
     (12, "net_admin"),
     (9, "linux_immutable"),
     (16, "sys_module"),

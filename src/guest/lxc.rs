@@ -163,8 +163,8 @@ pub fn config_text(
     c.push_str("lxc.tty.max = 0\n");
     c.push_str("lxc.pty.max = 16\n");
     c.push_str("lxc.apparmor.profile = unconfined\n");
-    // Root in this privileged container is root on the host but for what is taken away here:
-    // the capabilities no build needs that reach beyond the container (see `CAP_DROP`).
+    // Root in this privileged container is root on the host but for what is taken away:
+    // the capabilities no build needs that reach beyond the container (`CAP_DROP`).
     c.push_str(&format!("lxc.cap.drop = {CAP_DROP}\n"));
     // No user namespace inside the guest (`SECCOMP`, next to the upper layer).
     c.push_str(&format!("lxc.seccomp.profile = {}\n", upper.with_file_name("seccomp").display()));
@@ -204,13 +204,15 @@ pub fn config_text(
 }
 
 /// The capabilities root in the container loses: each would reach the host from a privileged
-/// container (mounts, among them a read-write proc whose sysctls are the host's; kernel modules;
-/// raw I/O; the clock; the host's network in the package step; the kernel log; priorities;
-/// immutable files in the scratch dir; audit, MAC, BPF, perf). What apt, dpkg and builds use
-/// stays: chown, dac_*, fowner, fsetid, kill, setuid/setgid, setpcap, setfcap, mknod (within
-/// the devices allowlist), sys_chroot, sys_ptrace (within the container's pid namespace),
-/// net_bind_service, net_raw, ipc_*, lease, audit_write (sudo), sys_tty_config.
-pub const CAP_DROP: &str = "sys_admin sys_module sys_rawio sys_time sys_boot sys_pacct \
+/// container (files by handle, kernel modules, raw I/O, the clock, the host's network in the
+/// package step, the kernel log, priorities, immutable files in the scratch dir, audit, MAC,
+/// BPF, perf). CAP_SYS_ADMIN (mounts, among them a read-write proc whose sysctls are the
+/// host's) goes from the bounding set of every build user's command instead ([`State::as_user`]),
+/// so sudo cannot get it back; git-gitian's own root steps keep it (`check` sets the host name).
+/// What apt, dpkg and builds use stays: chown, dac_override, fowner, fsetid, kill, setuid,
+/// setgid, setpcap, setfcap, mknod (within the devices allowlist), sys_chroot, sys_ptrace (in
+/// the container's pid namespace), net_bind_service, net_raw, ipc_*, lease, audit_write (sudo).
+pub const CAP_DROP: &str = "dac_read_search sys_module sys_rawio sys_time sys_boot sys_pacct \
     sys_nice net_admin linux_immutable syslog wake_alarm block_suspend audit_control audit_read \
     mac_admin mac_override perfmon bpf";
 
@@ -297,6 +299,9 @@ impl State {
             format!("--reuid={}", who.uid),
             format!("--regid={}", who.gid),
             "--init-groups".into(),
+            // Not for git-gitian's own root steps (`check` sets the host name with it).
+            "--bounding-set".into(),
+            "-sys_admin".into(),
             "--".into(),
         ];
         v.extend(inner);
@@ -542,6 +547,8 @@ mod tests {
                 "--reuid=1000",
                 "--regid=1000",
                 "--init-groups",
+                "--bounding-set",
+                "-sys_admin",
                 "--",
                 "bash",
                 "-x",
@@ -591,7 +598,7 @@ mod tests {
         assert!(c.contains("lxc.arch = x86_64\n"));
         assert!(c.contains("lxc.uts.name = gitian\n"));
         assert!(!c.contains("resolv.conf"));
-        assert!(c.contains("lxc.cap.drop = sys_admin sys_module sys_rawio sys_time "));
+        assert!(c.contains("lxc.cap.drop = dac_read_search sys_module sys_rawio sys_time "));
     }
 
     #[test]
