@@ -203,15 +203,9 @@ pub fn config_text(
     c
 }
 
-/// The capabilities root in the container loses: each would reach the host from a privileged
-/// container (files by handle, kernel modules, raw I/O, the clock, the host's network in the
-/// package step, the kernel log, priorities, immutable files in the scratch dir, audit, MAC,
-/// BPF, perf). CAP_SYS_ADMIN (mounts, among them a read-write proc whose sysctls are the
-/// host's) goes from the bounding set of every build user's command instead ([`State::as_user`]),
-/// so sudo cannot get it back; git-gitian's own root steps keep it (`check` sets the host name).
-/// What apt, dpkg and builds use stays: chown, dac_override, fowner, fsetid, kill, setuid,
-/// setgid, setpcap, setfcap, mknod (within the devices allowlist), sys_chroot, sys_ptrace (in
-/// the container's pid namespace), net_bind_service, net_raw, ipc_*, lease, audit_write (sudo).
+/// The capabilities root in the privileged container loses, each a way to the host (no build
+/// needs them; docs/backends.md). CAP_SYS_ADMIN leaves the build user's commands only
+/// ([`State::as_user`]): `check` sets the host name with it in a root step.
 pub const CAP_DROP: &str = "dac_read_search sys_module sys_rawio sys_time sys_boot sys_pacct \
     sys_nice net_admin linux_immutable syslog wake_alarm block_suspend audit_control audit_read \
     mac_admin mac_override perfmon bpf";

@@ -303,4 +303,16 @@ mod tests {
     fn the_setup_names_the_host_as_every_backend_does() {
         assert!(SETUP.contains(&format!("\nhostname {} ", env::HOSTNAME)));
     }
+
+    /// The build user's commands (and their sudo) lose CAP_SYS_ADMIN; root's keep it.
+    #[test]
+    fn only_the_build_user_loses_sys_admin() {
+        assert!(SETUP.contains("\n  root) $NOCAP \"$@\" ;;"));
+        assert!(SETUP.contains("\n  setpriv:*) $USERCAP setpriv "));
+        assert!(SETUP.contains("\n  nest:*) $USERCAP unshare "));
+        assert!(SETUP.contains(
+            "USERCAP=\"setpriv --bounding-set -sys_resource,-sys_ptrace,-sys_admin --\""
+        ));
+        assert!(SETUP.contains("for P in \"$R/proc/sys\" \"$R/proc/sysrq-trigger\"; do"));
+    }
 }
