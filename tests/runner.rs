@@ -15,6 +15,7 @@ mod test_fuzz;
 mod test_hooks;
 mod test_hooks_install;
 mod test_hostile;
+mod test_hostile_caps;
 mod test_hostile_limits;
 mod test_init;
 mod test_layering;

@@ -163,6 +163,9 @@ pub fn config_text(
     c.push_str("lxc.tty.max = 0\n");
     c.push_str("lxc.pty.max = 16\n");
     c.push_str("lxc.apparmor.profile = unconfined\n");
+    // Root in this privileged container is root on the host but for what is taken away:
+    // the capabilities no build needs that reach beyond the container (`CAP_DROP`).
+    c.push_str(&format!("lxc.cap.drop = {CAP_DROP}\n"));
     // No user namespace inside the guest (`SECCOMP`, next to the upper layer).
     c.push_str(&format!("lxc.seccomp.profile = {}\n", upper.with_file_name("seccomp").display()));
     // Gitian's device allowlist: null, zero, full, random, urandom, tty, console, ptmx, pts.
@@ -199,6 +202,13 @@ pub fn config_text(
     c.push_str("lxc.log.level = WARN\n");
     c
 }
+
+/// The capabilities root in the privileged container loses, each a way to the host (no build
+/// needs them; docs/backends.md). CAP_SYS_ADMIN leaves the build user's commands only
+/// ([`State::as_user`]): `check` sets the host name with it in a root step.
+pub const CAP_DROP: &str = "dac_read_search sys_module sys_rawio sys_time sys_boot sys_pacct \
+    sys_nice net_admin linux_immutable syslog wake_alarm block_suspend audit_control audit_read \
+    mac_admin mac_override perfmon bpf";
 
 /// The guest's seccomp profile: the calls that make a user namespace fail with EPERM (`clone`
 /// and `unshare` with CLONE_NEWUSER; `clone3`, whose flags a filter cannot read, with ENOSYS,
@@ -283,6 +293,9 @@ impl State {
             format!("--reuid={}", who.uid),
             format!("--regid={}", who.gid),
             "--init-groups".into(),
+            // Not for git-gitian's own root steps (`check` sets the host name with it).
+            "--bounding-set".into(),
+            "-sys_admin".into(),
             "--".into(),
         ];
         v.extend(inner);
@@ -528,6 +541,8 @@ mod tests {
                 "--reuid=1000",
                 "--regid=1000",
                 "--init-groups",
+                "--bounding-set",
+                "-sys_admin",
                 "--",
                 "bash",
                 "-x",
@@ -577,6 +592,7 @@ mod tests {
         assert!(c.contains("lxc.arch = x86_64\n"));
         assert!(c.contains("lxc.uts.name = gitian\n"));
         assert!(!c.contains("resolv.conf"));
+        assert!(c.contains("lxc.cap.drop = dac_read_search sys_module sys_rawio sys_time "));
     }
 
     #[test]

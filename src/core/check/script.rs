@@ -306,6 +306,9 @@ pub fn launcher(set: &Set, l: &Launch<'_>, script: &str) -> String {
             format!("--reuid={uid}"),
             format!("--regid={gid}"),
             "--init-groups".into(),
+            // As the backends' own switch (sudo cannot get it back): no mounts, no new /proc.
+            "--bounding-set".into(),
+            "-sys_admin".into(),
         ]
     };
     argv.extend(["--".into(), "env".into(), "-i".into()]);
@@ -433,7 +436,7 @@ mod tests {
             nest: false,
         };
         let control = launcher(&Set::empty(), &l, SCRIPT);
-        assert!(control.contains("setpriv --reuid=1000 --regid=1000 --init-groups -- env -i 'HOME=/home/debian' 'USER=debian' 'PATH=/usr/bin:/bin' setarch x86_64 bash -x < \"$D/script\""), "{control}");
+        assert!(control.contains("setpriv --reuid=1000 --regid=1000 --init-groups --bounding-set -sys_admin -- env -i 'HOME=/home/debian' 'USER=debian' 'PATH=/usr/bin:/bin' setarch x86_64 bash -x < \"$D/script\""), "{control}");
         assert!(control.contains("ln -sfn dash /bin/sh\n"));
         assert!(!control.contains("hostname"));
         let all = launcher(&Set::all(), &l, SCRIPT);

@@ -39,7 +39,17 @@ MAXNS=0; case $SWITCH in nest:*) MAXNS=1 ;; esac
 # (A new program: this shell was started before the id maps, so it holds no capability.)
 sh -c "echo $MAXNS >/proc/sys/user/max_user_namespaces" 2>>"$ERRF" ||
   fail "cannot forbid nested user namespaces"
+# The kernel lets the host's uid 0 write the host's sysctls (core_pattern...) from any user
+# namespace: the guest's /proc/sys and /proc/sysrq-trigger are read-only, and the build user's
+# commands lose CAP_SYS_ADMIN (also through sudo), so that they can neither undo that nor mount
+# a /proc of their own. git-gitian's own root steps keep it (`check` sets the host name).
+for P in "$R/proc/sys" "$R/proc/sysrq-trigger"; do
+  [ -e "$P" ] || continue
+  { mount --bind "$P" "$P" && mount -o remount,bind,ro "$P"; } 2>>"$ERRF" ||
+    fail "cannot make $P read-only"
+done
 NOCAP="setpriv --bounding-set -sys_resource,-sys_ptrace --"
+USERCAP="setpriv --bounding-set -sys_resource,-sys_ptrace,-sys_admin --"
 if [ "$NET" = online ] && [ -e /etc/resolv.conf ]; then
   [ -e "$R/etc/resolv.conf" ] || : > "$R/etc/resolv.conf"
   mount --bind -o ro /etc/resolv.conf "$R/etc/resolv.conf" 2>>"$ERRF" || fail "cannot bind /etc/resolv.conf"
@@ -53,8 +63,8 @@ U=${SWITCH#*:}; G=${U#*:}; U=${U%%:*}
 # change (setpriv) would clear, so killing git-gitian still takes the whole namespace down.
 case $SWITCH in
   root) $NOCAP "$@" ;;
-  setpriv:*) $NOCAP setpriv --reuid="$U" --regid="$G" --init-groups -- "$@" ;;
-  nest:*) $NOCAP unshare --user --map-user="$U" --map-group="$G" -- "$@" ;;
+  setpriv:*) $USERCAP setpriv --reuid="$U" --regid="$G" --init-groups -- "$@" ;;
+  nest:*) $USERCAP unshare --user --map-user="$U" --map-group="$G" -- "$@" ;;
   *) echo "gitian-sandbox: bad user switch $SWITCH" >&2; exit 125 ;;
 esac
 exit $?
@@ -292,5 +302,17 @@ mod tests {
     #[test]
     fn the_setup_names_the_host_as_every_backend_does() {
         assert!(SETUP.contains(&format!("\nhostname {} ", env::HOSTNAME)));
+    }
+
+    /// The build user's commands (and their sudo) lose CAP_SYS_ADMIN; root's keep it.
+    #[test]
+    fn only_the_build_user_loses_sys_admin() {
+        assert!(SETUP.contains("\n  root) $NOCAP \"$@\" ;;"));
+        assert!(SETUP.contains("\n  setpriv:*) $USERCAP setpriv "));
+        assert!(SETUP.contains("\n  nest:*) $USERCAP unshare "));
+        assert!(SETUP.contains(
+            "USERCAP=\"setpriv --bounding-set -sys_resource,-sys_ptrace,-sys_admin --\""
+        ));
+        assert!(SETUP.contains("for P in \"$R/proc/sys\" \"$R/proc/sysrq-trigger\"; do"));
     }
 }
