@@ -154,9 +154,14 @@ impl State {
         match setup {
             Setup::Guest(user, net) => {
                 let who = env::pick(user, &self.root, &self.build);
-                let switch = if who.uid == 0 {
+                let single = matches!(self.mapping, Mapping::Single { .. });
+                let switch = if who.uid == 0 && single {
+                    // Root's commands may reach the build user the only way there is here, a
+                    // nested user namespace (`check` does): one, as the build user's own.
+                    "root-nest".to_string()
+                } else if who.uid == 0 {
                     "root".to_string()
-                } else if matches!(self.mapping, Mapping::Single { .. }) {
+                } else if single {
                     format!("nest:{}:{}", who.uid, who.gid)
                 } else {
                     format!("setpriv:{}:{}", who.uid, who.gid)

@@ -33,9 +33,9 @@ fi
 # full, random, urandom and tty bound in), /dev/pts, /dev/shm and /proc: see `fstab_text`.
 mount -a -T "$FSTAB" 2>>"$ERRF" || fail "cannot mount the guest's file systems ($FSTAB)"
 # No user namespace inside the guest: this namespace may hold none (one for the build user's
-# own in `nest` mode, made below); the guest's commands lose CAP_SYS_RESOURCE (which could
+# own in `nest` mode, made below or by a root command: `root-nest`); the guest's commands lose CAP_SYS_RESOURCE (which could
 # raise it again) and CAP_SYS_PTRACE (which could make this shell raise it).
-MAXNS=0; case $SWITCH in nest:*) MAXNS=1 ;; esac
+MAXNS=0; case $SWITCH in nest:* | root-nest) MAXNS=1 ;; esac
 # (A new program: this shell was started before the id maps, so it holds no capability.)
 sh -c "echo $MAXNS >/proc/sys/user/max_user_namespaces" 2>>"$ERRF" ||
   fail "cannot forbid nested user namespaces"
@@ -62,7 +62,7 @@ U=${SWITCH#*:}; G=${U#*:}; U=${U%%:*}
 # This shell stays pid 1 of the namespace: it keeps the parent-death signal that a credential
 # change (setpriv) would clear, so killing git-gitian still takes the whole namespace down.
 case $SWITCH in
-  root) $NOCAP "$@" ;;
+  root | root-nest) $NOCAP "$@" ;;
   setpriv:*) $USERCAP setpriv --reuid="$U" --regid="$G" --init-groups -- "$@" ;;
   nest:*) $USERCAP unshare --user --map-user="$U" --map-group="$G" -- "$@" ;;
   *) echo "gitian-sandbox: bad user switch $SWITCH" >&2; exit 125 ;;
@@ -307,7 +307,7 @@ mod tests {
     /// The build user's commands (and their sudo) lose CAP_SYS_ADMIN; root's keep it.
     #[test]
     fn only_the_build_user_loses_sys_admin() {
-        assert!(SETUP.contains("\n  root) $NOCAP \"$@\" ;;"));
+        assert!(SETUP.contains("\n  root | root-nest) $NOCAP \"$@\" ;;"));
         assert!(SETUP.contains("\n  setpriv:*) $USERCAP setpriv "));
         assert!(SETUP.contains("\n  nest:*) $USERCAP unshare "));
         assert!(SETUP.contains(
