@@ -102,30 +102,17 @@ pub(super) fn pipeline(
     let work: OnceLock<Option<Work>> = OnceLock::new();
     let (key_warnings, error) = std::thread::scope(|scope| {
         let keys = scope.spawn(|| {
-            let _guard = SetOnDrop(&keyring, Keyring::new);
-            // The memory is read here, while the main thread collects the ledger.
             let memory = {
                 let _guard = SetOnDrop(slot, || None);
                 slot.get_or_init(load).as_ref()
             };
-            let (more, mut warnings) = match more_keys() {
-                Ok(found) => found,
-                Err(e) => {
-                    let _ = keyring.set(Keyring::new());
-                    return Err(e);
-                }
-            };
-            key_files.extend(more);
-            let (ring, parse_warnings) = build_keyring(std::mem::take(&mut key_files), memory);
-            warnings.extend(parse_warnings);
-            if let Some(loading) = cache {
-                loading.wait();
-            }
-            let _ = keyring.set(ring);
-            if let Some(w) = work.wait() {
+            let warnings = keys(&mut key_files, more_keys, cache, memory, &keyring);
+            if warnings.is_ok()
+                && let Some(w) = work.wait()
+            {
                 w.help(&keyring, at, memory);
             }
-            Ok(warnings)
+            warnings
         });
         for _ in 2..threads {
             scope.spawn(|| {
@@ -171,4 +158,26 @@ pub(super) fn pipeline(
         }
     };
     (keyring, key_warnings, outcome)
+}
+
+/// The key thread's part, once the memory is read (on this thread, while the main thread
+/// collects the ledger): the rest of the key files, the keyring made of them all and set in
+/// `keyring` (an empty one on failure); returns the warnings.
+fn keys(
+    key_files: &mut Vec<(String, Vec<u8>)>,
+    more_keys: impl FnOnce() -> Result<KeyFiles, VerifyError>,
+    cache: Option<openpgp::cache::Loading>,
+    memory: Option<&Memory>,
+    keyring: &OnceLock<Keyring>,
+) -> Result<Vec<String>, VerifyError> {
+    let _guard = SetOnDrop(keyring, Keyring::new);
+    let (more, mut warnings) = more_keys()?;
+    key_files.extend(more);
+    let (ring, parse_warnings) = build_keyring(std::mem::take(key_files), memory);
+    warnings.extend(parse_warnings);
+    if let Some(loading) = cache {
+        loading.wait();
+    }
+    let _ = keyring.set(ring);
+    Ok(warnings)
 }
