@@ -252,6 +252,15 @@ impl Shared {
                 return hit(Which::Memory, detail);
             }
         }
+        self.disk_hit()
+    }
+
+    /// The disk limit's hit, or the host's file system running short, if either happened.
+    fn disk_hit(&self) -> Option<LimitHit> {
+        let l = self.limits;
+        let hit = |which: Which, detail: String| {
+            Some(LimitHit { which, value: which.of(l), detail, host_full: false })
+        };
         let (path, start) = self.disk.as_ref()?;
         let s = rustix::fs::statvfs(path.as_path()).ok()?;
         let used = s.f_blocks.saturating_sub(s.f_bfree) * s.f_frsize;
