@@ -469,4 +469,16 @@ mod tests {
         assert_eq!(literal_header("a\nb\n"), "|");
         assert_eq!(double_quoted("x\u{85}y\"😀"), "\"x\\Ny\\\"\\U0001F600\"");
     }
+
+    #[test]
+    fn word_start_is_psychs_pattern() {
+        // A first character in the class, or any first character but a digit or `.:-`
+        // before one in the class.
+        for word in ["a", "a1", "_", " x", "+a", "é"] {
+            assert!(looks_like_word(word), "{word:?}");
+        }
+        for not in ["", "1", "1a", ".a", ":a", "-a", "12", "+1"] {
+            assert!(!looks_like_word(not), "{not:?}");
+        }
+    }
 }

@@ -377,4 +377,11 @@ mod tests {
         assert_eq!(Set::of([Variation::Locale, Variation::Clock]).label(), "clock + locale");
         assert_eq!(Set::empty().label(), "none");
     }
+
+    #[test]
+    fn experiment_varies_the_job_count() {
+        assert_eq!(experiment_jobs(1), 2);
+        assert_eq!(experiment_jobs(2), 1);
+        assert_eq!(experiment_jobs(8), 1);
+    }
 }
