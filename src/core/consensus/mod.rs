@@ -428,12 +428,12 @@ fn artifact_grid(rows: &[Row], compare_to: Option<&str>) -> Vec<Artifact> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::core::status::SigStatus;
 
     /// A Gitian row of release 1.0 signed by `key` with `status`, holding `manifest`.
-    pub(super) fn row(signer: &str, key: &str, status: &str, manifest: &str) -> Row {
+    pub(crate) fn row(signer: &str, key: &str, status: &str, manifest: &str) -> Row {
         Row {
             layout: Layout::Gitian,
             ledger: "l".into(),
