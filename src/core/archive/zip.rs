@@ -456,4 +456,21 @@ mod tests {
         e.csize = UNIX_ZIP.len() as u64;
         assert_eq!(local(UNIX_ZIP, &e).unwrap_err(), ZipError::Corrupt("local header"));
     }
+
+    #[test]
+    fn ntfs_times_are_capped_in_whole_seconds() {
+        let ticks = |unix: i64| ((unix + FILETIME_UNIX_DIFF) * 10_000_000) as u64;
+        let mut data = vec![0, 0, 0, 0, 1, 0, 24, 0];
+        for t in [ticks(2_000_000_000), ticks(500) + 7, ticks(1_000)] {
+            data.extend_from_slice(&t.to_le_bytes());
+        }
+        let mut extra = vec![0x0a, 0, 32, 0];
+        extra.extend_from_slice(&data);
+        let n = normalize_extra(&extra, Clamp { time: 1_000, overwrite: false });
+        let times: Vec<u64> = (0..3)
+            .map(|i| u64::from_le_bytes(n[12 + 8 * i..20 + 8 * i].try_into().unwrap()))
+            .collect();
+        assert_eq!(times, [ticks(1_000), ticks(500), ticks(1_000)]);
+        assert_eq!(n[..12], extra[..12]);
+    }
 }
