@@ -113,3 +113,19 @@ fn many_keys_and_deep_nesting_stay_linear_and_bounded() {
     }
     assert!(Document::parse(&deep).unwrap_err().message.contains("nested too deeply"));
 }
+
+#[test]
+fn empty_documents_and_empty_nested_maps() {
+    for text in ["--- !!omap []\n", "--- !omap []\n", "--- []\n"] {
+        let doc = Document::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert!(doc.entries.is_empty(), "{text:?}");
+    }
+    // Without `[]` a document must have entries.
+    assert!(Document::parse("--- !!omap\n").is_err());
+    // A nested `!!omap` followed by its parent's next item is an empty map.
+    let text = "--- !!omap\n- a: !!omap\n- b: x\n";
+    assert_eq!(value(text, "a"), Node::Omap(vec![]));
+    assert_eq!(value(text, "b"), Node::Str("x".into()));
+    assert_eq!(value("--- !!omap\n- a: !!omap []\n", "a"), Node::Omap(vec![]));
+    assert!(Document::parse("--- !!omap [x]\n").is_err());
+}
