@@ -129,3 +129,15 @@ fn empty_documents_and_empty_nested_maps() {
     assert_eq!(value("--- !!omap\n- a: !!omap []\n", "a"), Node::Omap(vec![]));
     assert!(Document::parse("--- !!omap [x]\n").is_err());
 }
+
+#[test]
+fn plain_scalars_fold_over_blank_lines_and_lists_refuse_deeper_items() {
+    assert_eq!(s("--- !!omap\n- a: x\n\n   y\n"), "x\ny");
+    assert_eq!(s("--- !!omap\n- a: x\n\n\n   y\n   z\n"), "x\n\ny z");
+    let e = Document::parse("--- !!omap\n- a:\n  - x\n   - y\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.to_string().contains("unexpected indentation in a list")),
+        (4, true),
+        "{e}"
+    );
+}
