@@ -141,3 +141,11 @@ fn plain_scalars_fold_over_blank_lines_and_lists_refuse_deeper_items() {
         "{e}"
     );
 }
+
+#[test]
+fn block_scalars_of_blank_lines_keep_them_only_with_plus() {
+    let text = "--- !!omap\n- a: |+\n\n\n- b: |\n\n- c: |-\n\n- d: >+\n\n- e: x\n";
+    let got: Vec<_> = ["a", "b", "c", "d"].map(|k| value(text, k)).into();
+    let want = ["\n\n", "", "", "\n"].map(|v| Node::Str(v.into()));
+    assert_eq!(got, want);
+}
