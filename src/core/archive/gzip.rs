@@ -212,7 +212,7 @@ mod tests {
         let h = parse(&b).unwrap();
         assert_eq!(h.extra.as_deref(), Some(&b"xyz"[..]));
         assert_eq!((h.name.as_deref(), h.comment.as_deref()), (Some(&b"n"[..]), Some(&b"c"[..])));
-        assert_eq!((h.len, h.os), (21, 255));
+        assert_eq!((h.len, h.os, h.flags), (21, 255, FEXTRA | FNAME | FCOMMENT | FHCRC));
         // Without FHCRC the header ends after the name.
         let plain = [0x1f, 0x8b, 8, FNAME, 0, 0, 0, 0, 0, 3, b'a', 0, 0xaa];
         assert_eq!(parse(&plain).unwrap().len, 12);

@@ -428,6 +428,10 @@ mod tests {
             let l = local(&out, e).unwrap();
             assert_eq!(&out[l.data], data);
         }
+        // No time before 1980-01-01 12:01 is written, even when asked for.
+        let epoch = Clamp { time: 0, overwrite: false };
+        let early = normalize(UNIX_ZIP, &a, epoch, &mut vec![]).unwrap().unwrap();
+        assert!(parse(&early).unwrap().entries.iter().all(|e| e.mtime() == SAFE_EPOCH));
         // Normal already: nothing to do, nothing said.
         let mut again = vec![];
         assert_eq!(normalize(&out, &n, clamp, &mut again).unwrap(), None);
