@@ -312,3 +312,20 @@ fn hashes(g: &GroupReport, arts: &[usize], opts: &Options) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::consensus::{Options as Consensus, compute, tests::row};
+
+    #[test]
+    fn uncompared_and_agreeing_artifacts_are_one_line() {
+        let opts = Options::default();
+        let bad = compute(vec![row("a", "K1", "bad", "h  f\n")], &Consensus::default());
+        assert_eq!(render(&bad[0], &opts), "artifacts: 1, not compared: no signature counts\n");
+        let rows =
+            vec![row("a", "K1", "good", "h  f\nh2  g\n"), row("b", "K2", "good", "h  f\nh2  g\n")];
+        let agree = compute(rows, &Consensus::default());
+        assert_eq!(render(&agree[0], &opts), "artifacts: all 2 agree for every signer\n");
+    }
+}
