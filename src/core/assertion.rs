@@ -389,6 +389,9 @@ mod tests {
         assert_eq!(single_quoted(&format!("{long}  tail"), 2), format!("'{long}  tail'"));
         assert_eq!(single_quoted(&format!("{long} "), 2), format!("'{long} '"));
         assert_eq!(single_quoted("a b", 2), "'a b'");
+        // Spaces count as columns: here the break comes after "b", not after "c".
+        let x = "x".repeat(75);
+        assert_eq!(single_quoted(&format!("{x} a b c d"), 2), format!("'{x} a b\n  c d'"));
         assert_eq!(single_quoted(" a", 90), "' a'");
         // Quotes are doubled (and count as two columns); a line break is an empty line.
         assert_eq!(single_quoted("it's\nx", 2), "'it''s\n\n  x'");
