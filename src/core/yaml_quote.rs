@@ -572,4 +572,11 @@ mod tests {
             assert_eq!(time_parts(s), want, "{s:?}");
         }
     }
+
+    #[test]
+    fn literal_header_of_a_lone_break_keeps_it() {
+        assert_eq!(literal_header("\n"), "|2+");
+        assert_eq!(literal_header(" a\n"), "|2");
+        assert_eq!(literal_header(""), "|-");
+    }
 }
