@@ -162,5 +162,8 @@ mod tests {
         let out = table(&g, &meta, Some(0));
         assert!(out.ends_with("\nwarning: careful\n"), "{out}");
         assert!(out.contains("release 1.0 (gitian, x-build.assert, ledger l)"), "{out}");
+        // A width is honoured (the release line alone is 47 columns).
+        let narrow = table(&g, &meta, Some(40));
+        assert!(narrow.lines().all(|l| l.chars().count() <= 40), "{narrow}");
     }
 }
