@@ -579,4 +579,43 @@ mod tests {
         assert_eq!(literal_header(" a\n"), "|2");
         assert_eq!(literal_header(""), "|-");
     }
+
+    #[test]
+    fn sexagesimal_numbers() {
+        for yes in ["1:30", "1:5", "-1_0:30:59", "+1:30.5", "1:30.1_2", "1:30."] {
+            assert!(sexagesimal(yes), "{yes:?}");
+        }
+        for no in ["1", "1:60", "1:2:3:4", "_1:30", "a:30", "1:30.x", "1:3a", "1:030"] {
+            assert!(!sexagesimal(no), "{no:?}");
+        }
+    }
+
+    #[test]
+    fn what_libyaml_allows_each_scalar() {
+        // (text, block plain, single quoted, block)
+        let cases = [
+            ("a", true, true, true),
+            ("a: b", false, true, true),
+            ("a:b", true, true, true),
+            ("a #b", false, true, true),
+            ("a#b", true, true, true),
+            ("a \nb", false, false, false),
+            ("a\n b", false, false, true),
+            ("a\nb", false, true, true),
+            ("a\u{7}", false, false, false),
+            ("a ", false, true, false),
+            (" a", false, true, true),
+            ("- a", false, true, true),
+            ("-a", true, true, true),
+            ("--- a", false, true, true),
+        ];
+        for (s, plain, single, block) in cases {
+            let a = Analysis::of(s);
+            assert_eq!(
+                (a.block_plain_allowed, a.single_allowed, a.block_allowed),
+                (plain, single, block),
+                "{s:?}"
+            );
+        }
+    }
 }

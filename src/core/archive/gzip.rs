@@ -231,4 +231,10 @@ mod tests {
         assert_eq!(fresh(0, 6)[8], 0);
         assert_eq!(parse(&fresh(7, 6)).unwrap().mtime, 7);
     }
+
+    #[test]
+    fn times_in_differences_say_none_for_zero() {
+        assert_eq!(time(0), "(none)");
+        assert_eq!(time(1_700_000_000), "2023-11-14 22:13:20");
+    }
 }

@@ -416,4 +416,18 @@ mod tests {
             (0, 1, 1, 2)
         );
     }
+
+    #[test]
+    fn zero_blocks_are_no_header_and_gnu_headers_have_no_prefix() {
+        assert!(!is_header(&[0u8; BLOCK]));
+        assert!(is_zero(&[0u8; BLOCK]));
+        let mut b = header("name", 5);
+        b[257..265].copy_from_slice(b"ustar  \0");
+        set_number(&mut b[GNU_ATIME], 0o7777);
+        set_checksum(&mut b);
+        assert_eq!(path(&b), b"name");
+        let mut u = header("name", 5);
+        u[345..348].copy_from_slice(b"dir");
+        assert_eq!(path(&u), b"dir/name");
+    }
 }
