@@ -149,3 +149,12 @@ fn block_scalars_of_blank_lines_keep_them_only_with_plus() {
     let want = ["\n\n", "", "", "\n"].map(|v| Node::Str(v.into()));
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_final_line_break_ends_the_last_line_and_adds_none() {
+    // The error is on the `---` line, the last one: no empty line after it.
+    let e = Document::parse("--- !!omap\n").unwrap_err();
+    assert_eq!((e.line, e.to_string().contains("no entries")), (1, true), "{e}");
+    let e = Document::parse("--- !!omap\r\n").unwrap_err();
+    assert_eq!(e.line, 1, "{e}");
+}
