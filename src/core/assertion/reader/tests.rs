@@ -158,3 +158,12 @@ fn a_final_line_break_ends_the_last_line_and_adds_none() {
     let e = Document::parse("--- !!omap\r\n").unwrap_err();
     assert_eq!(e.line, 1, "{e}");
 }
+
+#[test]
+fn empty_values_and_list_items_continued_past_their_column() {
+    let text = "--- !!omap\n- a:\n- b: x\n";
+    assert_eq!(value(text, "a"), Node::Null);
+    assert_eq!(value(text, "b"), Node::Str("x".into()));
+    let list = "--- !!omap\n- a:\n  - x\n     y\n  - z\n";
+    assert_eq!(value(list, "a"), Node::Seq(vec!["x y".into(), "z".into()]));
+}
