@@ -420,6 +420,8 @@ mod tests {
     #[test]
     fn zero_blocks_are_no_header_and_gnu_headers_have_no_prefix() {
         assert!(!is_header(&[0u8; BLOCK]));
+        // A header cut short is no header (and is not read past its end).
+        assert!(!is_header(&header("a.txt", 5)[..BLOCK - 1]));
         assert!(is_zero(&[0u8; BLOCK]));
         let mut b = header("name", 5);
         b[257..265].copy_from_slice(b"ustar  \0");
