@@ -167,3 +167,9 @@ fn empty_values_and_list_items_continued_past_their_column() {
     let list = "--- !!omap\n- a:\n  - x\n     y\n  - z\n";
     assert_eq!(value(list, "a"), Node::Seq(vec!["x y".into(), "z".into()]));
 }
+
+#[test]
+fn backslashes_escape_only_in_double_quotes() {
+    assert_eq!(s("--- !!omap\n- a: 'x\\ny\\f'\n"), "x\\ny\\f");
+    assert_eq!(s("--- !!omap\n- a: \"x\\fy\\vz\"\n"), "x\u{c}y\u{b}z");
+}
