@@ -171,5 +171,9 @@ fn empty_values_and_list_items_continued_past_their_column() {
 #[test]
 fn backslashes_escape_only_in_double_quotes() {
     assert_eq!(s("--- !!omap\n- a: 'x\\ny\\f'\n"), "x\\ny\\f");
+}
+
+#[test]
+fn form_feed_and_vertical_tab_escapes() {
     assert_eq!(s("--- !!omap\n- a: \"x\\fy\\vz\"\n"), "x\u{c}y\u{b}z");
 }
