@@ -171,6 +171,8 @@ fn empty_values_and_list_items_continued_past_their_column() {
 #[test]
 fn backslashes_escape_only_in_double_quotes() {
     assert_eq!(s("--- !!omap\n- a: 'x\\ny\\f'\n"), "x\\ny\\f");
+    // Also where a backslash starts the text or a word.
+    assert_eq!(s("--- !!omap\n- a: '\\n x \\t'\n"), "\\n x \\t");
 }
 
 #[test]
