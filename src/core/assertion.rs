@@ -379,4 +379,24 @@ mod tests {
         let text = doc.render();
         assert_eq!(Document::parse(&text).unwrap(), doc, "{text}");
     }
+
+    #[test]
+    fn single_quoted_folds_at_a_lone_space_past_column_80() {
+        let long = "x".repeat(85);
+        // Past column 80, a lone space inside the text becomes a break and the indent.
+        assert_eq!(single_quoted(&format!("{long} tail"), 2), format!("'{long}\n  tail'"));
+        // A run of spaces, a space at the end and a space before column 80 are kept.
+        assert_eq!(single_quoted(&format!("{long}  tail"), 2), format!("'{long}  tail'"));
+        assert_eq!(single_quoted(&format!("{long} "), 2), format!("'{long} '"));
+        assert_eq!(single_quoted("a b", 2), "'a b'");
+        // Spaces count as columns: here the break comes after "b", not after "c".
+        let x = "x".repeat(75);
+        assert_eq!(single_quoted(&format!("{x} a b c d"), 2), format!("'{x} a b\n  c d'"));
+        assert_eq!(single_quoted(" a", 90), "' a'");
+        // Quotes are doubled (and count as two columns); a line break is an empty line.
+        assert_eq!(single_quoted("it's\nx", 2), "'it''s\n\n  x'");
+        let q = "'".repeat(40);
+        let doubled = "'".repeat(80);
+        assert_eq!(single_quoted(&format!("{q} b"), 2), format!("'{doubled}\n  b'"));
+    }
 }

@@ -322,6 +322,10 @@ make
         let whats: Vec<&str> = up.iter().map(|s| s.what.as_str()).collect();
         assert_eq!(whats, ["Updating apt-get repository", "Upgrading system, may take a while"]);
         assert_eq!(up[1].script, "apt-get -q -y purge grub || true\napt-get -y dist-upgrade\n");
+        // Multiarch alone still needs the package lists of the new architecture.
+        let multi = Descriptor { multiarch: vec!["i386".into()], ..Descriptor::default() };
+        let whats: Vec<String> = install_steps(&multi, false).into_iter().map(|s| s.what).collect();
+        assert_eq!(whats, ["Adding multiarch support", "Updating apt-get repository"]);
     }
 
     #[test]

@@ -284,4 +284,10 @@ mod tests {
         assert!(full.hint().starts_with("free space on that file system"), "{}", full.hint());
         assert_eq!(full.to_string(), "the build was stopped before it filled its host's disk: oom");
     }
+
+    #[test]
+    fn defaults_are_4_gib_4096_processes_and_40_gib() {
+        let d = Limits { memory_mib: 4096, processes: 4096, disk_mib: 40_960 };
+        assert_eq!((DEFAULT, Limits::default()), (d, d));
+    }
 }

@@ -142,4 +142,21 @@ mod tests {
         assert_eq!(inline.signature(), Some(&SigStatus::Inline(Box::new(SigStatus::Bad))));
         assert_eq!(RowStatus::NoSignature.signature(), None);
     }
+
+    #[test]
+    fn good_but_expired_key_needs_an_expired_key_and_nothing_worse() {
+        use SigStatus::*;
+        assert!(ExpiredKey.is_good_but_expired_key());
+        assert!(Multi(vec![Good, ExpiredKey]).is_good_but_expired_key());
+        for no in [
+            Good,
+            Bad,
+            ExpiredSig,
+            RevokedKey,
+            Multi(vec![Good, Good]),
+            Multi(vec![ExpiredKey, Bad]),
+        ] {
+            assert!(!no.is_good_but_expired_key(), "{no:?}");
+        }
+    }
 }

@@ -439,34 +439,4 @@ impl Analysis {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_issues_examples() {
-        for plain in ["Y", "N", "1_", "1__0", "1.0_1", "_1.7", "2024-01-010", "0.21.0-linux", "é"]
-        {
-            assert_eq!(style(plain), Style::Plain, "{plain:?}");
-        }
-        for single in ["08a", "09-", "0.10", "25.0", "true", "123", "2021-01-11", "1.e+5", "", "<<"]
-        {
-            assert_eq!(style(single), Style::Single, "{single:?}");
-        }
-        for double in ["y", "n", "-x", ".", "a\tb\nc", "a\n\n", "-x\n", "😀"] {
-            assert_eq!(style(double), Style::Double, "{double:?}");
-        }
-        assert_eq!(style("a\nb"), Style::Literal);
-        assert_eq!(style("2024-02-30"), Style::Plain);
-        assert_eq!(style("2024-02-31T12:00:00"), Style::Single);
-        assert_eq!(style("2024-01-01T25:00:00"), Style::Plain);
-        assert_eq!(style("null\n"), Style::Single);
-    }
-
-    #[test]
-    fn literal_headers_and_escapes() {
-        assert_eq!(literal_header("  a\nb"), "|2-");
-        assert_eq!(literal_header("a\n\nb\n\n"), "|+");
-        assert_eq!(literal_header("a\nb\n"), "|");
-        assert_eq!(double_quoted("x\u{85}y\"😀"), "\"x\\Ny\\\"\\U0001F600\"");
-    }
-}
+mod tests;

@@ -137,4 +137,20 @@ mod tests {
         assert_eq!(bsd_name_len(b"#1/20"), Some(20));
         assert!(is_table(b"/"));
     }
+
+    /// The header binutils' `ar rcU` wrote for `b.txt` (mode 600, 6 bytes, root's).
+    const BINUTILS: &[u8] = b"b.txt/          1893553446  0     0     100600  6         `\nhello\n";
+
+    #[test]
+    fn parses_a_binutils_header_followed_by_its_data() {
+        let p = parse(BINUTILS).unwrap();
+        assert_eq!(p.name, b"b.txt/");
+        assert_eq!((p.mtime, p.uid, p.gid, p.mode, p.size), (1_893_553_446, 0, 0, 0o100_600, 6));
+        assert_eq!(parse(&BINUTILS[..59]), None);
+        assert_eq!(parse(b"short"), None);
+        let mut h = BINUTILS[..HEADER].to_vec();
+        let changed = normalize_header(&mut h, Clamp { time: 1_000_000_000, overwrite: false });
+        assert_eq!(changed, ["mtime", "mode"]);
+        assert_eq!(&h[16..48], b"1000000000  0     0     100644  ");
+    }
 }

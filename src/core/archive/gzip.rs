@@ -203,4 +203,38 @@ mod tests {
         let d: Vec<_> = differences(&a, &b).into_iter().map(|x| x.0).collect();
         assert_eq!(d, ["name", "os"]);
     }
+
+    #[test]
+    fn every_optional_field_in_order() {
+        let mut b = vec![0x1f, 0x8b, 8, FEXTRA | FNAME | FCOMMENT | FHCRC, 0, 0, 0, 0, 0, 255];
+        b.extend_from_slice(&[3, 0, b'x', b'y', b'z']);
+        b.extend_from_slice(b"n\0c\0\x12\x34deflate");
+        let h = parse(&b).unwrap();
+        assert_eq!(h.extra.as_deref(), Some(&b"xyz"[..]));
+        assert_eq!((h.name.as_deref(), h.comment.as_deref()), (Some(&b"n"[..]), Some(&b"c"[..])));
+        assert_eq!((h.len, h.os, h.flags), (21, 255, FEXTRA | FNAME | FCOMMENT | FHCRC));
+        // Without FHCRC the header ends after the name.
+        let plain = [0x1f, 0x8b, 8, FNAME, 0, 0, 0, 0, 0, 3, b'a', 0, 0xaa];
+        assert_eq!(parse(&plain).unwrap().len, 12);
+        assert_eq!(parse(&b[..12]), Err(HeaderError::Short));
+        assert_eq!(parse(&[0x1f, 0x8b, 8, FHCRC, 0, 0, 0, 0, 0, 3]), Err(HeaderError::Short));
+        assert_eq!(parse(b"PK\x03\x04"), Err(HeaderError::NotGzip));
+        assert_eq!(parse(&[0x1f, 0x8b, 7, 0, 0, 0, 0, 0, 0, 3]), Err(HeaderError::NotGzip));
+        assert_eq!(parse(&[0x1f]), Err(HeaderError::Short));
+    }
+
+    #[test]
+    fn fresh_headers_say_the_level() {
+        assert_eq!(fresh(1000, 9), [0x1f, 0x8b, 8, 0, 0xe8, 3, 0, 0, 2, NORMAL_OS]);
+        assert_eq!(fresh(0, 1)[8], 4);
+        assert_eq!(fresh(0, 0)[8], 4);
+        assert_eq!(fresh(0, 6)[8], 0);
+        assert_eq!(parse(&fresh(7, 6)).unwrap().mtime, 7);
+    }
+
+    #[test]
+    fn times_in_differences_say_none_for_zero() {
+        assert_eq!(time(0), "(none)");
+        assert_eq!(time(1_700_000_000), "2023-11-14 22:13:20");
+    }
 }

@@ -196,6 +196,88 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_has_its_report_name_and_class() {
+        let all = [
+            (Kind::Gzip, "gzip"),
+            (Kind::Xz, "xz"),
+            (Kind::Bzip2, "bzip2"),
+            (Kind::Zstd, "zstd"),
+            (Kind::Tar, "tar"),
+            (Kind::Zip, "zip"),
+            (Kind::Ar, "ar"),
+            (Kind::Elf, "elf"),
+            (Kind::Text, "text"),
+            (Kind::Binary, "binary"),
+        ];
+        for (k, name) in all {
+            assert_eq!(k.name(), name);
+        }
+        let compression: Vec<_> =
+            all.iter().filter(|(k, _)| k.is_compression()).map(|x| x.1).collect();
+        assert_eq!(compression, ["gzip", "xz", "bzip2", "zstd"]);
+        let archive: Vec<_> = all.iter().filter(|(k, _)| k.is_archive()).map(|x| x.1).collect();
+        assert_eq!(archive, ["tar", "zip", "ar"]);
+    }
+
+    #[test]
+    fn detects_every_magic_and_its_edges() {
+        assert_eq!(detect(b"\xfd7zXZ\0rest"), Kind::Xz);
+        assert_eq!(detect(b"BZh9rest"), Kind::Bzip2);
+        // "BZh" alone or with a block size out of 1..=9 is not bzip2 (and does not panic).
+        assert_eq!(detect(b"BZh"), Kind::Text);
+        assert_eq!(detect(b"BZh0"), Kind::Text);
+        assert_eq!(detect(b"\x28\xb5\x2f\xfd"), Kind::Zstd);
+        assert_eq!(detect(b"PK\x03\x04"), Kind::Zip);
+        assert_eq!(detect(b"PK\x05\x06"), Kind::Zip);
+        assert_eq!(detect(b"\x7fELF\x02"), Kind::Elf);
+        assert_eq!(detect(&[]), Kind::Text);
+        // A multi-byte character cut at the end after valid text is still text; a bad byte
+        // in the middle is not.
+        assert_eq!(detect(b"hello\xc3"), Kind::Text);
+        assert_eq!(detect(b"hello\xf0\x9f\x98"), Kind::Text);
+        assert_eq!(detect(b"hello\xc3world"), Kind::Binary);
+        assert_eq!(detect(b"\xff"), Kind::Binary);
+    }
+
+    #[test]
+    fn civil_dates_are_exact() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(2024, 2, 29), 19_782);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        assert_eq!(days_from_civil(2100, 12, 31), 47_846);
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(47_846), (2100, 12, 31));
+        assert_eq!(civil_from_days(-719_468), (0, 3, 1));
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert!((1..=12).contains(&m) && (1..=31).contains(&d), "{days}: {y}-{m}-{d}");
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(format_time(-1), "1969-12-31 23:59:59");
+        assert_eq!(format_time(951_827_696), "2000-02-29 12:34:56");
+    }
+
+    #[test]
+    fn times_out_of_range_are_refused_and_edges_kept() {
+        assert_eq!(parse_time(" 2000-02-29 12:34:56 "), Some(951_827_696));
+        assert_eq!(parse_time("1970-01-01 00:00:60"), Some(60));
+        assert_eq!(parse_time("1970-01-01 23:59:59"), Some(86_399));
+        assert_eq!(parse_time("1970-01-01 24:00:00"), None);
+        assert_eq!(parse_time("1970-01-01 00:60:00"), None);
+        assert_eq!(parse_time("1970-01-01 00:00:61"), None);
+        assert_eq!(parse_time("1970-00-01 00:00:00"), None);
+        assert_eq!(parse_time("1970-01-00 00:00:00"), None);
+        assert_eq!(parse_time("1970-01-32 00:00:00"), None);
+        assert_eq!(parse_time("1970-01-01"), None);
+        assert_eq!(parse_time("1970-01-01 00:00"), None);
+        assert_eq!(parse_time("-5"), Some(-5));
+    }
+
+    #[test]
     fn clamp_caps_or_overwrites() {
         let c = Clamp { time: 100, overwrite: false };
         assert_eq!((c.apply(50), c.apply(150)), (50, 100));

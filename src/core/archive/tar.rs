@@ -351,4 +351,85 @@ mod tests {
         assert_eq!(keys[1], sort_key(b"z", b'0', b""));
         assert_eq!(keys[2], sort_key(b"a", b'1', b"z"));
     }
+
+    #[test]
+    fn gnu_headers_have_atime_and_ctime_capped() {
+        let mut b = header("a.txt", 5);
+        b[257..265].copy_from_slice(b"ustar  \0");
+        set_number(&mut b[GNU_ATIME], 2_000_000_000);
+        set_checksum(&mut b);
+        let changed = normalize_header(&mut b, Clamp { time: 1_000_000_000, overwrite: false });
+        assert_eq!(changed, ["uid", "gid", "uname", "atime/ctime"]);
+        assert_eq!(number(&b[GNU_ATIME]), Some(1_000_000_000));
+        assert_eq!(number(&b[GNU_CTIME]), Some(0));
+        assert!(is_header(&b));
+        // A PAX header gets the fixed name; a normal header is left as it is.
+        let mut x = header("./PaxHeaders.1234/a.txt", 5);
+        x[TYPEFLAG] = b'x';
+        let changed = normalize_header(&mut x, Clamp { time: 10, overwrite: false });
+        assert_eq!(changed, ["uid", "gid", "uname", "pax header name"]);
+        assert_eq!(path(&x), PAX_NAME);
+        assert_eq!(normalize_header(&mut x, Clamp { time: 10, overwrite: false }), [""; 0]);
+    }
+
+    #[test]
+    fn pax_lengths_mtimes_and_overrides() {
+        // Body 98 bytes: "98 " would make 101, so the length is 101 (three digits).
+        let r = vec![(b"k".to_vec(), vec![b'v'; 94])];
+        let text = render_pax(&r);
+        assert_eq!(text.len(), 101);
+        assert!(text.starts_with(b"101 k=v"), "{}", String::from_utf8_lossy(&text));
+        let r = vec![(b"k".to_vec(), vec![b'v'; 93])];
+        assert!(render_pax(&r).starts_with(b"99 k=v"));
+        // An mtime before the cap keeps its fraction; at or after it, whole seconds.
+        let clamp = Clamp { time: 100, overwrite: false };
+        let rec = |v: &str| vec![(b"mtime".to_vec(), v.as_bytes().to_vec())];
+        assert_eq!(normalize_pax(&rec("5.5"), clamp), None);
+        assert_eq!(normalize_pax(&rec("100.5"), clamp), Some(rec("100")));
+        assert_eq!(
+            normalize_pax(&rec("5.5"), Clamp { overwrite: true, ..clamp }),
+            Some(rec("100"))
+        );
+        let owner = vec![(b"uname".to_vec(), b"alice".to_vec()), (b"x".to_vec(), b"1".to_vec())];
+        assert_eq!(normalize_pax(&owner, clamp), Some(vec![owner[1].clone()]));
+        let recs = vec![
+            (b"path".to_vec(), b"old".to_vec()),
+            (b"size".to_vec(), b"12".to_vec()),
+            (b"linkpath".to_vec(), b"target".to_vec()),
+            (b"path".to_vec(), b"new".to_vec()),
+        ];
+        assert_eq!(
+            pax_overrides(&recs),
+            (Some(b"new".to_vec()), Some(b"target".to_vec()), Some(12))
+        );
+        assert_eq!(pax_overrides(&[]), (None, None, None));
+        assert_eq!(pax_records(b"5 a=\n\0\0"), Some(vec![(b"a".to_vec(), vec![])]));
+        assert_eq!(pax_records(b"9 a=b\n"), None);
+    }
+
+    #[test]
+    fn sort_keys_ignore_a_leading_dot_slash() {
+        assert_eq!(sort_key(b"./a", b'0', b"x"), (b"a".to_vec(), 0, vec![]));
+        assert_eq!(sort_key(b"./b", b'1', b"./a"), (b"a".to_vec(), 1, b"b".to_vec()));
+        assert_eq!(
+            (data_blocks(0), data_blocks(1), data_blocks(512), data_blocks(513)),
+            (0, 1, 1, 2)
+        );
+    }
+
+    #[test]
+    fn zero_blocks_are_no_header_and_gnu_headers_have_no_prefix() {
+        assert!(!is_header(&[0u8; BLOCK]));
+        // A header cut short is no header (and is not read past its end).
+        assert!(!is_header(&header("a.txt", 5)[..BLOCK - 1]));
+        assert!(is_zero(&[0u8; BLOCK]));
+        let mut b = header("name", 5);
+        b[257..265].copy_from_slice(b"ustar  \0");
+        set_number(&mut b[GNU_ATIME], 0o7777);
+        set_checksum(&mut b);
+        assert_eq!(path(&b), b"name");
+        let mut u = header("name", 5);
+        u[345..348].copy_from_slice(b"dir");
+        assert_eq!(path(&u), b"dir/name");
+    }
 }

@@ -380,4 +380,101 @@ mod tests {
         assert_eq!(names[1], b"META-INF/MANIFEST.MF");
         assert_eq!(names[2], b"A");
     }
+
+    /// Made by Info-ZIP's zip 3.0 on Linux (TZ=UTC): `b.txt` (mode 600, "hello\n"), `A/`
+    /// (755) and `A/c` (775, "x"), all modified 2030-01-02 03:04:06 UTC, stored, each with UT
+    /// and ux extra fields, and the archive comment "the comment".
+    const UNIX_ZIP: &[u8] = include_bytes!("../../../tests/fixtures/archive/unix.zip");
+
+    #[test]
+    fn parses_a_zip_made_by_info_zip() {
+        let a = parse(UNIX_ZIP).unwrap();
+        assert_eq!(a.comment, b"the comment");
+        let names: Vec<_> = a.entries.iter().map(|e| e.name.as_slice()).collect();
+        assert_eq!(names, [&b"b.txt"[..], b"A/", b"A/c"]);
+        let offsets: Vec<_> = a.entries.iter().map(|e| e.offset).collect();
+        assert_eq!(offsets, [0, 69, 129]);
+        let modes: Vec<_> = a.entries.iter().map(Entry::unix_mode).collect();
+        assert_eq!(modes, [Some(0o100_600), Some(0o040_755), Some(0o100_775)]);
+        let t = days_from_civil(2030, 1, 2) * 86_400 + 3 * 3600 + 4 * 60 + 6;
+        assert!(a.entries.iter().all(|e| e.mtime() == t));
+        let e = &a.entries[0];
+        assert_eq!((e.method, e.flags, e.csize, e.usize, e.extra.len()), (0, 0, 6, 6, 24));
+        assert_eq!(e.made_by >> 8, 3);
+        let l = local(UNIX_ZIP, e).unwrap();
+        assert_eq!(l, Local { start: 0, extra: 35..63, data: 63..69, end: 69 });
+        assert_eq!(&UNIX_ZIP[l.data], b"hello\n");
+        let l = local(UNIX_ZIP, &a.entries[2]).unwrap();
+        assert_eq!(&UNIX_ZIP[l.data.clone()], b"x");
+        assert_eq!(l.end, l.data.end);
+        assert!(!is_signed_jar(&a));
+    }
+
+    #[test]
+    fn normal_form_of_a_zip_made_by_info_zip() {
+        let a = parse(UNIX_ZIP).unwrap();
+        let clamp = Clamp { time: days_from_civil(2020, 1, 1) * 86_400, overwrite: false };
+        let mut what = vec![];
+        let out = normalize(UNIX_ZIP, &a, clamp, &mut what).unwrap().unwrap();
+        assert_eq!(what, ["extra fields", "member order", "modes", "timestamps"]);
+        let n = parse(&out).unwrap();
+        assert_eq!(n.comment, b"the comment");
+        let names: Vec<_> = n.entries.iter().map(|e| e.name.as_slice()).collect();
+        assert_eq!(names, [&b"A/"[..], b"A/c", b"b.txt"]);
+        let modes: Vec<_> = n.entries.iter().map(Entry::unix_mode).collect();
+        assert_eq!(modes, [Some(0o040_755), Some(0o100_755), Some(0o100_644)]);
+        assert!(n.entries.iter().all(|e| e.mtime() == clamp.time), "{:?}", n.entries);
+        for (e, data) in n.entries.iter().zip([&b""[..], b"x", b"hello\n"]) {
+            let l = local(&out, e).unwrap();
+            assert_eq!(&out[l.data], data);
+        }
+        // No time before 1980-01-01 12:01 is written, even when asked for.
+        let epoch = Clamp { time: 0, overwrite: false };
+        let early = normalize(UNIX_ZIP, &a, epoch, &mut vec![]).unwrap().unwrap();
+        assert!(parse(&early).unwrap().entries.iter().all(|e| e.mtime() == SAFE_EPOCH));
+        // Normal already: nothing to do, nothing said.
+        let mut again = vec![];
+        assert_eq!(normalize(&out, &n, clamp, &mut again).unwrap(), None);
+        assert!(again.is_empty(), "{again:?}");
+    }
+
+    #[test]
+    fn broken_zips_are_refused() {
+        assert_eq!(
+            parse(b"PK\x03\x04 short").unwrap_err(),
+            ZipError::Corrupt("no end of central directory")
+        );
+        let eocd = UNIX_ZIP.len() - 22 - 11;
+        assert_eq!(u32_at(UNIX_ZIP, eocd), Some(EOCD_SIG));
+        let mut disk = UNIX_ZIP.to_vec();
+        disk[eocd + 4] = 1;
+        assert_eq!(parse(&disk).unwrap_err(), ZipError::Zip64);
+        let mut moved = UNIX_ZIP.to_vec();
+        moved[eocd + 16] += 1;
+        assert_eq!(parse(&moved).unwrap_err(), ZipError::Corrupt("central directory entry"));
+        let a = parse(UNIX_ZIP).unwrap();
+        let mut e = a.entries[0].clone();
+        e.offset = 1;
+        assert_eq!(local(UNIX_ZIP, &e).unwrap_err(), ZipError::Corrupt("local header"));
+        e.offset = 0;
+        e.csize = UNIX_ZIP.len() as u64;
+        assert_eq!(local(UNIX_ZIP, &e).unwrap_err(), ZipError::Corrupt("local header"));
+    }
+
+    #[test]
+    fn ntfs_times_are_capped_in_whole_seconds() {
+        let ticks = |unix: i64| ((unix + FILETIME_UNIX_DIFF) * 10_000_000) as u64;
+        let mut data = vec![0, 0, 0, 0, 1, 0, 24, 0];
+        for t in [ticks(2_000_000_000), ticks(500) + 7, ticks(1_000)] {
+            data.extend_from_slice(&t.to_le_bytes());
+        }
+        let mut extra = vec![0x0a, 0, 32, 0];
+        extra.extend_from_slice(&data);
+        let n = normalize_extra(&extra, Clamp { time: 1_000, overwrite: false });
+        let times: Vec<u64> = (0..3)
+            .map(|i| u64::from_le_bytes(n[12 + 8 * i..20 + 8 * i].try_into().unwrap()))
+            .collect();
+        assert_eq!(times, [ticks(1_000), ticks(500), ticks(1_000)]);
+        assert_eq!(n[..12], extra[..12]);
+    }
 }

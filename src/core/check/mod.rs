@@ -377,4 +377,29 @@ mod tests {
         assert_eq!(Set::of([Variation::Locale, Variation::Clock]).label(), "clock + locale");
         assert_eq!(Set::empty().label(), "none");
     }
+
+    #[test]
+    fn experiment_varies_the_job_count() {
+        assert_eq!(experiment_jobs(1), 2);
+        assert_eq!(experiment_jobs(2), 1);
+        assert_eq!(experiment_jobs(8), 1);
+    }
+
+    #[test]
+    fn every_reprotest_name_has_its_hint() {
+        let cases = [
+            ("time", "clock"),
+            ("faketime", "clock"),
+            ("locales", "locale"),
+            ("domain_host", "hostname"),
+            ("domain-host", "hostname"),
+            ("user_group", "user"),
+            ("user-group", "user"),
+        ];
+        for (theirs, ours) in cases {
+            let e = parse_spec(&format!("+{theirs}")).unwrap_err();
+            assert_eq!(e.hint, format!("reprotest's '{theirs}' is '{ours}' here"));
+        }
+        assert_eq!(reprotest_name("fileordering"), None);
+    }
 }

@@ -147,3 +147,23 @@ fn file_line<L: Display>(f: &FileRow<L>) -> String {
         format!("DIFFERS, no majority ({})", detail.join(" "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(backend: &'static str, m: Result<&str, &str>) -> Run<&'static str> {
+        let outcome = m.map(Manifest::parse).map_err(str::to_string);
+        Run { backend, guest: "bookworm".into(), outcome }
+    }
+
+    #[test]
+    fn all_agree_needs_every_build_and_every_file() {
+        let same = Report::compare(vec![run("lxc", Ok("h  f\n")), run("kvm", Ok("h  f\n"))]);
+        assert!(same.all_agree());
+        let differ = Report::compare(vec![run("lxc", Ok("h  f\n")), run("kvm", Ok("x  f\n"))]);
+        assert!(!differ.all_agree());
+        let failed = Report::compare(vec![run("lxc", Ok("h  f\n")), run("kvm", Err("boom"))]);
+        assert!(!failed.all_agree());
+    }
+}

@@ -471,4 +471,4 @@ fn artifact_grid(rows: &[Row], compare_to: Option<&str>) -> Vec<Artifact> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -3,7 +3,7 @@ use super::*;
 use crate::core::status::SigStatus;
 
 /// A Gitian row of release 1.0 signed by `key` with `status`, holding `manifest`.
-pub(super) fn row(signer: &str, key: &str, status: &str, manifest: &str) -> Row {
+pub(crate) fn row(signer: &str, key: &str, status: &str, manifest: &str) -> Row {
     Row {
         layout: Layout::Gitian,
         ledger: "l".into(),
@@ -146,4 +146,24 @@ fn a_required_signer_is_met_only_by_the_key_kept_under_that_name() {
     opts.required_keys = keys("K9");
     let r = &compute(rows(), &opts)[0];
     assert!(r.missing_required.is_empty() && r.passed());
+}
+
+#[test]
+fn artifacts_of_rows_that_do_not_vote_are_unchecked() {
+    let rows = vec![
+        row("a", "K1", "good", "h1  f\n"),
+        row("b", "K2", "good", "h1  f\n"),
+        row("c", "K3", "bad", "h2  f\n"),
+        row("d", "K4", "good", "h2  g\n"),
+    ];
+    let r = &compute(rows, &Options::default())[0];
+    let grid: Vec<_> = r.artifacts.iter().map(|a| (a.name.as_str(), a.cells.clone())).collect();
+    use Cell::*;
+    assert_eq!(
+        grid,
+        [
+            ("f", vec![Agrees, Agrees, Unchecked, Absent]),
+            ("g", vec![Absent, Absent, Absent, Agrees])
+        ]
+    );
 }

@@ -137,4 +137,12 @@ mod tests {
             assert_eq!(too_deep(&text), None, "{text}");
         }
     }
+
+    #[test]
+    fn an_apostrophe_inside_a_word_opens_no_quote() {
+        let many = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(too_deep(&format!("list: [it's, {many}\n")), Some(1));
+        assert_eq!(too_deep(&format!("name: don't\nlist: {many}\n")), Some(2));
+        assert_eq!(too_deep(&format!("name: x\"y\nlist: {many}\n")), Some(2));
+    }
 }

@@ -347,3 +347,20 @@ pub(super) fn document_line(text: &str) -> usize {
         })
         .map_or(1, |i| i + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_after_a_complex_key_are_still_indexed() {
+        let key = |k: &str| [Seg::Key(k.into(), 0)];
+        for text in ["? [a, b]\n: x\nname: y\n", "? {a: b}\n: x\nname: y\n"] {
+            let p = Positions::index(text);
+            assert_eq!(p.locate(&key("name"), true), Some((3, 1)), "{text}");
+            assert_eq!(p.scalar(&key("name")), Some((3, 7)), "{text}");
+        }
+        assert_eq!(document_line("\n# c\n%YAML 1.1\n---\na: 1\n"), 4);
+        assert_eq!(document_line(""), 1);
+    }
+}

@@ -84,3 +84,41 @@ pub fn section_changes(a: &[u8], b: &[u8]) -> Result<Vec<SectionChange>, String>
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `a.c` and `b.c` of tests/fixtures/elf compiled by gcc 12 (`gcc -c -O0
+    /// -fno-asynchronous-unwind-tables -fno-ident`): `x` is 1 or 2, and b has a section
+    /// `.extra` more.
+    const A: &[u8] = include_bytes!("../../../tests/fixtures/elf/a.o");
+    const B: &[u8] = include_bytes!("../../../tests/fixtures/elf/b.o");
+
+    #[test]
+    fn changed_and_added_sections_of_two_objects() {
+        assert_eq!(section_changes(A, A).unwrap(), []);
+        let changes = section_changes(A, B).unwrap();
+        let summary: Vec<_> =
+            changes.iter().map(|c| (c.name.as_str(), c.size_a, c.size_b)).collect();
+        assert_eq!(
+            summary,
+            [
+                (".data", Some(4), Some(4)),
+                (".symtab", Some(0x60), Some(0x78)),
+                (".strtab", Some(9), Some(11)),
+                (".shstrtab", Some(0x44), Some(0x4b)),
+                (".extra", None, Some(4)),
+            ]
+        );
+        assert_eq!(changes[0].first_difference, Some(0));
+        assert_eq!(changes[4].first_difference, None);
+        // B first: its own section is in its place, on A's side missing.
+        let back = section_changes(B, A).unwrap();
+        let names: Vec<_> = back.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, [".data", ".extra", ".symtab", ".strtab", ".shstrtab"]);
+        assert_eq!((back[1].size_a, back[1].size_b), (Some(4), None));
+        let err = section_changes(A, b"not an elf").unwrap_err();
+        assert!(err.starts_with("not a readable ELF file"), "{err}");
+    }
+}

@@ -312,3 +312,40 @@ fn hashes(g: &GroupReport, arts: &[usize], opts: &Options) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::consensus::{Options as Consensus, compute, tests::row};
+
+    #[test]
+    fn uncompared_and_agreeing_artifacts_are_one_line() {
+        let opts = Options::default();
+        let bad = compute(vec![row("a", "K1", "bad", "h  f\n")], &Consensus::default());
+        assert_eq!(render(&bad[0], &opts), "artifacts: 1, not compared: no signature counts\n");
+        let rows =
+            vec![row("a", "K1", "good", "h  f\nh2  g\n"), row("b", "K2", "good", "h  f\nh2  g\n")];
+        let agree = compute(rows, &Consensus::default());
+        assert_eq!(render(&agree[0], &opts), "artifacts: all 2 agree for every signer\n");
+    }
+
+    #[test]
+    fn blocks_hold_as_many_columns_as_the_width_has_room_for() {
+        let rows = vec![
+            row("a", "K1", "good", "h  f\nh  g\n"),
+            row("b", "K2", "good", "h  f\nh  g\n"),
+            row("c", "K3", "good", "x  f\nx  g\n"),
+            row("d", "K4", "good", "y  f\ny  g\n"),
+        ];
+        let g = &compute(rows, &Consensus::default())[0];
+        let at = |w| Options { width: Some(w), ..Options::default() };
+        // Signers as columns: 12 + 1 + 8 columns of labels, then 2 per signer.
+        assert_eq!(normal_blocks(g, &[0, 1], &[0, 1, 2, 3], &at(24)).len(), 4);
+        assert_eq!(normal_blocks(g, &[0, 1], &[0, 1, 2, 3], &at(25)).len(), 2);
+        assert_eq!(normal_blocks(g, &[0, 1], &[0, 1, 2, 3], &Options::default()).len(), 1);
+        // Artifacts as columns after a legend: 1 + 1 + 8 columns of labels, then 3 per artifact.
+        assert_eq!(transposed_blocks(g, &[0, 1], &[0, 1, 2, 3], &at(15)).len(), 3);
+        assert_eq!(transposed_blocks(g, &[0, 1], &[0, 1, 2, 3], &at(16)).len(), 2);
+        assert!(transposed_blocks(g, &[0, 1], &[0, 1, 2, 3], &Options::default()).is_empty());
+    }
+}

@@ -150,3 +150,25 @@ pub fn render(groups: &[GroupReport], meta: &Meta, markup: bool, verbose: bool) 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::consensus::{Options, compute, tests::row};
+
+    #[test]
+    fn invalid_rows_are_bad_signatures_unless_their_signature_counts() {
+        let mut rows = vec![
+            row("a", "K1", "good", "h  f\n"),
+            row("b", "K2", "good", "h  f\n"),
+            row("c", "K3", "bad", "h  f\n"),
+            row("d", "K4", "good", "h  f\n"),
+        ];
+        rows[2].file_error = Some("not an attestation".into());
+        rows[3].field_error = Some("release: 2.0".into());
+        let g = &compute(rows, &Options::default())[0];
+        assert_eq!(&g.verdicts[2..], [Verdict::Invalid, Verdict::Invalid]);
+        let words: Vec<_> = (0..4).map(|i| word(g, i).as_str()).collect();
+        assert_eq!(words, ["OK", "OK", "BAD SIGNATURE", "MISMATCH"]);
+    }
+}

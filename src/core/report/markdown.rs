@@ -104,3 +104,15 @@ pub fn render(groups: &[GroupReport], meta: &Meta, opts: &Options) -> String {
     out.push_str(&format!("**Overall:** {word}. {}\n", Summary::of(groups).text()));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_are_longer_than_any_backtick_run() {
+        assert_eq!(fenced("a\n"), "```\na\n```\n");
+        assert_eq!(fenced("a```b\n"), "````\na```b\n````\n");
+        assert_eq!(fenced("`````\n"), "``````\n`````\n``````\n");
+    }
+}

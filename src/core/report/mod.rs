@@ -122,3 +122,48 @@ fn title(g: &crate::core::consensus::GroupReport) -> String {
         text::clean(&g.ledger)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::consensus::{Options, compute, tests::row};
+
+    #[test]
+    fn title_labels_and_keys_as_every_format_shows_them() {
+        let rows = vec![row("a", "K1", "good", "h  f\n"), row("b", "K2", "good", "h  f\n")];
+        let g = &compute(rows.clone(), &Options::default())[0];
+        assert_eq!(title(g), "1.0 (gitian, x-build.assert, ledger l)");
+        // A group is named; rows of several files name none.
+        let mut other = rows.clone();
+        other[1].file = "y-build.assert".into();
+        for r in &mut other {
+            r.group = "SHA256SUMS".into();
+        }
+        let g2 = &compute(other, &Options::default())[0];
+        assert_eq!(title(g2), "1.0 SHA256SUMS (gitian, ledger l)");
+
+        let mut three = rows;
+        three.push(row("c", "K3", "good", ""));
+        three[2].manifest = None;
+        let g3 = &compute(three, &Options::default())[0];
+        let labels: Vec<_> = (0..3).map(|i| manifest_label(g3, i)).collect();
+        assert_eq!(labels, ["#1", "#1", "-"]);
+
+        assert_eq!(short_key(Some("0123456789ABCDEF0123")), "456789ABCDEF0123");
+        assert_eq!(short_key(Some("0123456789ABCDEF")), "0123456789ABCDEF");
+        assert_eq!(short_key(None), "-");
+        assert_eq!((dash(Some("x")), dash(None)), ("x", "-"));
+    }
+
+    #[test]
+    fn table_appends_the_warnings() {
+        let g = compute(vec![row("a", "K1", "good", "h  f\n")], &Options::default());
+        let meta = Meta { warnings: vec!["careful".into()], ..Meta::default() };
+        let out = table(&g, &meta, Some(0));
+        assert!(out.ends_with("\nwarning: careful\n"), "{out}");
+        assert!(out.contains("release 1.0 (gitian, x-build.assert, ledger l)"), "{out}");
+        // A width is honoured (the release line alone is 47 columns).
+        let narrow = table(&g, &meta, Some(40));
+        assert!(narrow.lines().all(|l| l.chars().count() <= 40), "{narrow}");
+    }
+}

@@ -435,3 +435,97 @@ pub fn key_warnings(groups: &[GroupReport], keys_loaded: usize) -> Vec<(String, 
     }
     Vec::new()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::consensus::{Options, compute, tests::row};
+
+    const M1: &str = "h1  f\n";
+    const M2: &str = "h2  f\n";
+
+    fn group(rows: Vec<Row>, threshold: usize) -> GroupReport {
+        compute(rows, &Options { threshold, ..Default::default() }).remove(0)
+    }
+
+    #[test]
+    fn result_lines_name_every_cause() {
+        let g = group(
+            vec![
+                row("a", "K1", "good", M1),
+                row("b", "K2", "good", M1),
+                row("c", "K3", "good", M2),
+                row("d", "K4", "bad", M1),
+            ],
+            2,
+        );
+        assert_eq!(
+            result_line(&g),
+            "FAILED: 1 of 4 signatures does not count (d: bad); 1 of 4 differs from the \
+             consensus (c); threshold 2 met"
+        );
+        assert_eq!(data_path(&g, &g.rows[0]), "1.0/a/x-build.assert");
+        assert_eq!(row_reason(&g, 0), None);
+        assert_eq!(
+            row_reason(&g, 2).as_deref(),
+            Some("manifest #2 differs from the consensus on 1 of 1 artifacts: f")
+        );
+        let ok = group(vec![row("a", "K1", "good", M1), row("b", "K2", "good", M1)], 2);
+        assert_eq!(result_line(&ok), "OK: threshold 2 met");
+        let shared = group(
+            vec![
+                row("a", "K1", "good", M1),
+                row("b", "K1", "good", M1),
+                row("c", "K2", "good", M1),
+            ],
+            0,
+        );
+        assert_eq!(result_line(&shared), "FAILED: 2 share a key (a, b)");
+    }
+
+    #[test]
+    fn no_consensus_says_what_ties_or_that_nothing_counts() {
+        let tie = group(vec![row("a", "K1", "good", M1), row("b", "K2", "good", M2)], 0);
+        let want = "no consensus: manifests #1 (a) and #2 (b) tie with 1 key each";
+        assert_eq!(no_consensus(&tie), want);
+        assert_eq!(result_line(&tie), format!("FAILED: {want}"));
+        let unknown =
+            group(vec![row("a", "K1", "no_pubkey", M1), row("b", "K2", "no_pubkey", M1)], 0);
+        assert_eq!(
+            no_consensus(&unknown),
+            "no consensus: no signature counts, every one is by a key in no key file"
+        );
+        let bad = group(vec![row("a", "K1", "bad", M1), row("b", "K2", "no_pubkey", M1)], 0);
+        assert_eq!(no_consensus(&bad), "no consensus: no signature counts");
+
+        // Release 1.0 fails on a mismatch (one of its groups), 2.0 on the tie.
+        let mismatch = group(
+            vec![
+                row("a", "K1", "good", M1),
+                row("b", "K2", "good", M1),
+                row("c", "K3", "good", M2),
+            ],
+            0,
+        );
+        let mut two = tie.clone();
+        two.release = "2.0".into();
+        let s = Summary::of(&[group(vec![row("a", "K1", "good", M1)], 0), mismatch, two]);
+        assert_eq!((s.releases, s.ok, s.failed), (2, 0, 2));
+        assert_eq!(s.text(), "2 releases: 0 OK, 2 FAILED (1 with a mismatch, 1 without consensus)");
+
+        let hint = "pass --keys PATH (a key file or a folder of them) with the builders' public \
+                    keys, or keep them in the ledger's builder-keys/";
+        let warn = |w: &str| vec![(w.to_string(), hint.to_string())];
+        assert_eq!(
+            key_warnings(std::slice::from_ref(&unknown), 0),
+            warn("no public key was loaded: none of the 2 signatures can be verified")
+        );
+        assert_eq!(
+            key_warnings(std::slice::from_ref(&unknown), 1),
+            warn("only 1 public key was loaded: 2 of 2 signatures are by keys in no key file")
+        );
+        // Half the signatures by unknown keys is not "few keys".
+        assert_eq!(key_warnings(&[bad], 1), []);
+        assert_eq!(key_warnings(&[tie], 2), []);
+    }
+}

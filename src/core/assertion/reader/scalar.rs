@@ -72,11 +72,15 @@ pub(super) fn scan_flow_scalar(
                 }
                 b'\\' if !single => i = escape(text, i, &mut out)?,
                 _ => {
-                    // A run up to the next special byte, copied whole (UTF-8 intact).
+                    // A run up to the next special byte, copied whole (UTF-8 intact). A
+                    // backslash is special only in double quotes: in single quotes it is text
+                    // (stopping at it there made an empty run and an endless loop).
                     let run = b[i..]
                         .iter()
                         .position(|&c| {
-                            matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\\') || c == quote
+                            matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+                                || (c == b'\\' && !single)
+                                || c == quote
                         })
                         .map_or(b.len(), |p| i + p);
                     out.push_str(&text[i..run]);

@@ -128,3 +128,69 @@ fn lines_end_at_lf_cr_and_crlf_as_yaml_says() {
     assert_eq!(lines("a\n\rb"), vec![(0, "a"), (2, ""), (3, "b")]);
     assert_eq!(lines("é\r\nü"), vec![(0, "é"), (4, "ü")]);
 }
+
+#[test]
+fn empty_documents_and_empty_nested_maps() {
+    for text in ["--- !!omap []\n", "--- !omap []\n", "--- []\n"] {
+        let doc = Document::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert!(doc.entries.is_empty(), "{text:?}");
+    }
+    // Without `[]` a document must have entries.
+    assert!(Document::parse("--- !!omap\n").is_err());
+    // A nested `!!omap` followed by its parent's next item is an empty map.
+    let text = "--- !!omap\n- a: !!omap\n- b: x\n";
+    assert_eq!(value(text, "a"), Node::Omap(vec![]));
+    assert_eq!(value(text, "b"), Node::Str("x".into()));
+    assert_eq!(value("--- !!omap\n- a: !!omap []\n", "a"), Node::Omap(vec![]));
+    assert!(Document::parse("--- !!omap [x]\n").is_err());
+}
+
+#[test]
+fn plain_scalars_fold_over_blank_lines_and_lists_refuse_deeper_items() {
+    assert_eq!(s("--- !!omap\n- a: x\n\n   y\n"), "x\ny");
+    assert_eq!(s("--- !!omap\n- a: x\n\n\n   y\n   z\n"), "x\n\ny z");
+    let e = Document::parse("--- !!omap\n- a:\n  - x\n   - y\n").unwrap_err();
+    assert_eq!(
+        (e.line, e.to_string().contains("unexpected indentation in a list")),
+        (4, true),
+        "{e}"
+    );
+}
+
+#[test]
+fn block_scalars_of_blank_lines_keep_them_only_with_plus() {
+    let text = "--- !!omap\n- a: |+\n\n\n- b: |\n\n- c: |-\n\n- d: >+\n\n- e: x\n";
+    let got: Vec<_> = ["a", "b", "c", "d"].map(|k| value(text, k)).into();
+    let want = ["\n\n", "", "", "\n"].map(|v| Node::Str(v.into()));
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_final_line_break_ends_the_last_line_and_adds_none() {
+    // The error is on the `---` line, the last one: no empty line after it.
+    let e = Document::parse("--- !!omap\n").unwrap_err();
+    assert_eq!((e.line, e.to_string().contains("no entries")), (1, true), "{e}");
+    let e = Document::parse("--- !!omap\r\n").unwrap_err();
+    assert_eq!(e.line, 1, "{e}");
+}
+
+#[test]
+fn empty_values_and_list_items_continued_past_their_column() {
+    let text = "--- !!omap\n- a:\n- b: x\n";
+    assert_eq!(value(text, "a"), Node::Null);
+    assert_eq!(value(text, "b"), Node::Str("x".into()));
+    let list = "--- !!omap\n- a:\n  - x\n     y\n  - z\n";
+    assert_eq!(value(list, "a"), Node::Seq(vec!["x y".into(), "z".into()]));
+}
+
+#[test]
+fn backslashes_escape_only_in_double_quotes() {
+    assert_eq!(s("--- !!omap\n- a: 'x\\ny\\f'\n"), "x\\ny\\f");
+    // Also where a backslash starts the text or a word.
+    assert_eq!(s("--- !!omap\n- a: '\\n x \\t'\n"), "\\n x \\t");
+}
+
+#[test]
+fn form_feed_and_vertical_tab_escapes() {
+    assert_eq!(s("--- !!omap\n- a: \"x\\fy\\vz\"\n"), "x\u{c}y\u{b}z");
+}
