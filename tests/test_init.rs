@@ -295,3 +295,25 @@ fn test_init_on_a_read_only_file_system_names_the_path_and_what_to_do() {
         crate::common::skip("mounting a read-only tmpfs needs root");
     }
 }
+
+#[test]
+fn test_init_repairs_the_locks_a_killed_run_left() {
+    // A kill while libgit2 moved the branch or wrote the index leaves git's lock files; the
+    // next `init` failed on them for good ("failed to lock file ... main.lock", seen in a CI
+    // run of the kill sweep above). Under the ledger's own lock they are a killed run's.
+    let w = World::new(&[]);
+    let dir = w.path("locked");
+    let d = dir.to_str().unwrap();
+    w.git_ok(w.root.path(), &["init", "-q", "-b", "main", d]);
+    std::fs::create_dir_all(dir.join(".git/refs/heads")).unwrap();
+    std::fs::write(dir.join(".git/refs/heads/main.lock"), b"").unwrap();
+    std::fs::write(dir.join(".git/index.lock"), b"").unwrap();
+    let out = w.gitian(w.root.path(), &["init", d]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        w.git_ok(&dir, &["ls-files"]),
+        ".gitattributes\nREADME.md\nbuilder-keys/README.md\npolicy.yml\n"
+    );
+    assert!(!dir.join(".git/refs/heads/main.lock").exists());
+    assert!(!dir.join(".git/index.lock").exists());
+}

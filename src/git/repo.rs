@@ -341,6 +341,28 @@ impl Repo {
         Ok(())
     }
 
+    /// In a repository with no commit yet, removes the lock files git keeps while it writes
+    /// HEAD's branch and the index (`refs/heads/<branch>.lock`, `index.lock`) when a killed
+    /// first commit left them: the next commit would fail on them for good ("failed to lock
+    /// file"). Only for init, holding the ledger's own lock (`ops::sign::LedgerLock`), of a
+    /// repository it was making: no git can be at work there. Returns the files removed.
+    pub fn remove_left_locks_of_a_first_commit(&self) -> Vec<PathBuf> {
+        if self.head_commit().is_some() {
+            return Vec::new();
+        }
+        let mut locks = vec![self.git_dir().join("index.lock")];
+        if let Some(branch) = self
+            .inner
+            .find_reference("HEAD")
+            .ok()
+            .and_then(|h| h.symbolic_target().map(str::to_string))
+        {
+            locks.push(self.common_dir().join(format!("{branch}.lock")));
+        }
+        locks.retain(|l| l.is_file() && std::fs::remove_file(l).is_ok());
+        locks
+    }
+
     /// Moves HEAD's branch (or a detached HEAD) to `oid`, only if it still is at `old`.
     fn move_head(&self, oid: Oid, old: Option<Oid>, message: &str) -> Result<(), RepoError> {
         let repo = &self.inner;
