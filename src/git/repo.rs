@@ -341,16 +341,14 @@ impl Repo {
         Ok(())
     }
 
-    /// In a repository with no commit yet, removes the lock files git keeps while it writes
-    /// HEAD's branch and the index (`refs/heads/<branch>.lock`, `index.lock`) when a killed
-    /// first commit left them: the next commit would fail on them for good ("failed to lock
-    /// file"). Only for init, holding the ledger's own lock (`ops::sign::LedgerLock`), of a
-    /// repository it was making: no git can be at work there. Returns the files removed.
-    pub fn remove_left_locks_of_a_first_commit(&self) -> Vec<PathBuf> {
-        if self.head_commit().is_some() {
-            return Vec::new();
-        }
-        let mut locks = vec![self.git_dir().join("index.lock")];
+    /// Removes the lock files git keeps while it writes HEAD, its branch and the index
+    /// (`HEAD.lock`, `refs/heads/<branch>.lock`, `index.lock`) when no process holds them open:
+    /// a killed writer left them, and every later commit would fail on them ("failed to lock
+    /// file"). A git at work holds its lock file open from creating it to renaming it, so one
+    /// held open is left alone (and then reported by the commit). For callers that hold the
+    /// ledger's own lock (`ops::sign::LedgerLock`). Returns the files removed.
+    pub fn remove_stale_locks(&self) -> Vec<PathBuf> {
+        let mut locks = vec![self.git_dir().join("index.lock"), self.git_dir().join("HEAD.lock")];
         if let Some(branch) = self
             .inner
             .find_reference("HEAD")
@@ -359,7 +357,7 @@ impl Repo {
         {
             locks.push(self.common_dir().join(format!("{branch}.lock")));
         }
-        locks.retain(|l| l.is_file() && std::fs::remove_file(l).is_ok());
+        locks.retain(|l| l.is_file() && !held_open(l) && std::fs::remove_file(l).is_ok());
         locks
     }
 
@@ -506,6 +504,16 @@ pub fn unified_diff(old: &[u8], new: &[u8], path: &str) -> String {
         Ok(buf) => String::from_utf8_lossy(&buf).into_owned(),
         Err(_) => String::new(),
     }
+}
+
+/// Whether a process this user can see holds `path` open (from /proc/<pid>/fd).
+fn held_open(path: &Path) -> bool {
+    let Ok(path) = path.canonicalize() else { return false };
+    let Ok(procs) = std::fs::read_dir("/proc") else { return true };
+    procs.flatten().any(|p| {
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { return false };
+        fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == path))
+    })
 }
 
 #[cfg(test)]

@@ -132,15 +132,14 @@ pub fn init(dir: &Path, home: Option<&Path>, opts: InitOptions) -> Result<InitOu
     }
     let mut commit = None;
     if !to_commit.is_empty() {
-        // One writer of the ledger at a time. A repository with no commit yet is one an
-        // init was making: git's locks of its branch and index are a killed init's (in a
-        // ledger with history they are reported, as `sign` does: a git may be running).
+        // One writer of the ledger at a time; git's lock files nobody holds open are a killed
+        // run's.
         let lock_path = repo.common_dir().join("gitian-sign.lock");
         let _turn = crate::ops::sign::LedgerLock::take(&repo).map_err(|e| InitError::Io {
             path: lock_path.display().to_string(),
             source: std::io::Error::other(e.to_string()),
         })?;
-        repo.remove_left_locks_of_a_first_commit();
+        repo.remove_stale_locks();
         let subject = if fresh {
             FIRST_COMMIT.to_string()
         } else {

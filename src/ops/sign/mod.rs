@@ -326,6 +326,9 @@ pub fn sign(req: &SignRequest) -> Result<SignOutcome, SignError> {
     if let Some(r) = &repo {
         publish::clean_stale(&r.git_dir().join(SCRATCH));
         publish::clean_git2_leftovers(r.common_dir(), publish::GIT2_LEFTOVER_AGE);
+        // git's lock files that no process holds open: a killed run's (one held open is
+        // reported when the commit meets it).
+        r.remove_stale_locks();
     }
     let armor = req.format == Format::Guix;
     let identity = req.key.clone().unwrap_or_else(|| req.signer.clone());
