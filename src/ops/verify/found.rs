@@ -1,7 +1,7 @@
 //! Row logic: what was found in a signer directory, what its signed file says, the verdict on
 //! its signature, and the row handed to `core::consensus`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
@@ -26,6 +26,21 @@ pub(super) struct Parsed {
     field_error: Option<String>,
 }
 
+/// A signature file's bytes until it is verified.
+pub(super) struct SigSlot(Mutex<Option<Content>>);
+
+impl SigSlot {
+    pub(super) fn new(content: Content) -> Self {
+        Self(Mutex::new(Some(content)))
+    }
+}
+
+impl Clone for SigSlot {
+    fn clone(&self) -> Self {
+        Self(Mutex::new(self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()))
+    }
+}
+
 /// A signed file and/or signature found in a signer directory, before verification.
 #[derive(Clone)]
 pub(super) struct Found {
@@ -37,7 +52,8 @@ pub(super) struct Found {
     /// Shared by the records of each signature over it.
     pub(super) data: Option<Arc<Signed>>,
     pub(super) data_path: String,
-    pub(super) sig: Option<Content>,
+    /// The signature file, let go of once verified (a signature is verified once).
+    pub(super) sig: Option<SigSlot>,
     pub(super) sig_path: Option<String>,
     pub(super) file_error: Option<String>,
 }
@@ -65,7 +81,8 @@ impl Found {
         if blob.is_none() {
             parts.push(self.data.as_ref().map(|_| held.as_deref().and_then(|h| h.as_ref().ok())));
         }
-        parts.push(self.sig.as_ref().map(Some));
+        let sig = self.sig.as_ref().map(|m| m.0.lock().unwrap_or_else(|e| e.into_inner()));
+        parts.push(sig.as_ref().map(|g| g.as_ref()));
         for part in parts {
             match part {
                 None => h.update(b"N"),
@@ -179,7 +196,7 @@ impl Found {
         at: SystemTime,
         memory: Option<&Memory>,
     ) -> Option<openpgp::Verdict> {
-        let sig = self.sig.as_ref()?;
+        let sig = self.sig.as_ref()?.0.lock().ok().and_then(|mut s| s.take());
         let too_large = || openpgp::Verdict {
             status: SigStatus::Error("file too large".into()),
             key_fingerprint: None,
@@ -187,24 +204,34 @@ impl Found {
             key_origin: None,
             created: None,
         };
-        let Content::Bytes(s) = sig else { return Some(too_large()) };
+        let s = match sig {
+            Some(Content::Bytes(s)) => s,
+            Some(Content::TooLarge(_)) => return Some(too_large()),
+            // Verified before: its bytes were let go of (never happens: one job per version).
+            None => {
+                return Some(openpgp::Verdict {
+                    status: SigStatus::Error("verified twice".into()),
+                    ..too_large()
+                });
+            }
+        };
         Some(match (self.data.as_deref(), memory) {
             // The data is read only if the check was not remembered.
             (Some(signed), Some(memory)) => match signed.digest() {
                 Ok(Some(digest)) => {
                     let held = OnceLock::new();
                     let bytes = || super::signed::bytes(held.get_or_init(|| signed.content()));
-                    openpgp::verify_detached_memo(keyring, &bytes, digest, s, at, memory)
+                    openpgp::verify_detached_memo(keyring, &bytes, digest, &s, at, memory)
                 }
                 // Unreadable: the run fails with the reason after the workers finish.
                 Ok(None) | Err(_) => too_large(),
             },
             (Some(signed), None) => match signed.content().as_ref() {
-                Ok(Content::Bytes(d)) => openpgp::verify_detached(keyring, d, s, at),
+                Ok(Content::Bytes(d)) => openpgp::verify_detached(keyring, d, &s, at),
                 _ => too_large(),
             },
             // No signed file: still learn who issued the signature.
-            (None, _) => openpgp::verify_detached(keyring, b"", s, at),
+            (None, _) => openpgp::verify_detached(keyring, b"", &s, at),
         })
     }
 

@@ -224,7 +224,7 @@ fn collect_signer(
             let (content, err) = d.signature(&sig_path, files[&sig])?;
             sig_used.insert(sig);
             found.push(Found {
-                sig: Some(content),
+                sig: Some(super::found::SigSlot::new(content)),
                 sig_path: Some(sig_path),
                 file_error: base.file_error.clone().or(err),
                 ..base.clone()
@@ -257,7 +257,7 @@ fn orphan_signatures(
         // A signature that is not a regular file counts as empty (no_data), as before.
         let (sig, _) = d.signature(&sig_path, *kind)?;
         found.push(Found {
-            sig: Some(sig),
+            sig: Some(super::found::SigSlot::new(sig)),
             sig_path: Some(sig_path),
             ..d.found(layout, group, stem)
         });
