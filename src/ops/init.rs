@@ -134,9 +134,9 @@ pub fn init(dir: &Path, home: Option<&Path>, opts: InitOptions) -> Result<InitOu
     if !to_commit.is_empty() {
         // One writer of the ledger at a time; git's lock files nobody holds open are a killed
         // run's.
-        let lock_path = repo.common_dir().join("gitian-sign.lock");
-        let _turn = crate::ops::sign::LedgerLock::take(&repo).map_err(|e| InitError::Io {
-            path: lock_path.display().to_string(),
+        use crate::ops::sign::LedgerLock;
+        let _turn = LedgerLock::take(&repo).map_err(|e| InitError::Io {
+            path: LedgerLock::path(&repo).display().to_string(),
             source: std::io::Error::other(e.to_string()),
         })?;
         repo.remove_stale_locks();

@@ -15,9 +15,14 @@ pub struct LedgerLock {
 }
 
 impl LedgerLock {
+    /// The lock file of the ledger of `repo`.
+    pub fn path(repo: &Repo) -> std::path::PathBuf {
+        repo.common_dir().join(LOCK)
+    }
+
     /// Waits for the ledger of `repo` to be free and takes it.
     pub fn take(repo: &Repo) -> Result<Self, SignError> {
-        let path = repo.common_dir().join(LOCK);
+        let path = Self::path(repo);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
