@@ -72,7 +72,7 @@ pub(super) fn memo_key(cert: &[Vec<u8>], sig: &[u8], data: &[u8; 32], at: System
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
-    match cert.iter().chain(std::iter::once(&sig.to_vec())).all(|b| timeless_by(b, at)) {
+    match cert.iter().map(Vec::as_slice).chain([sig]).all(|b| timeless_by(b, at)) {
         true => h.update(b"timeless"),
         false => {
             let secs = at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
