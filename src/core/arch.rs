@@ -116,6 +116,8 @@ mod tests {
         assert_eq!(row(Arch::I386), ("i386", "i686", 32, "qemu-system-i386"));
         assert_eq!(row(Arch::Amd64), ("amd64", "x86_64", 64, "qemu-system-x86_64"));
         assert_eq!(row(Arch::Arm64), ("arm64", "aarch64", 64, "qemu-system-aarch64"));
+        // Messages name an architecture as Debian does.
+        assert_eq!(format!("{} and {}", Arch::I386, Arch::Arm64), "i386 and arm64");
     }
 
     #[test]
