@@ -207,3 +207,50 @@ fn zip64_markers_are_refused_one_by_one() {
     // Other fields of the same size are no zip64 marker.
     assert_eq!(with(cd + 24, &[0xff; 4]).unwrap().entries[0].usize, u64::from(u32::MAX));
 }
+
+#[test]
+fn extra_fields_keep_a_trailing_fragment_only_when_there_is_one() {
+    let whole = [0x55, 0x54, 1, 0, 0, 0x0d, 0, 0, 0];
+    assert_eq!(extra_fields(&whole), [(0x5455, vec![0]), (0x000d, vec![])]);
+    // A block whose length runs past the end, and 3 bytes too short for a block header.
+    let cut = [0x55, 0x54, 9, 0, 1, 2];
+    assert_eq!(extra_fields(&cut), [(0xffff, cut.to_vec())]);
+    let tail = [0x55, 0x54, 1, 0, 0, 7, 8, 9];
+    assert_eq!(extra_fields(&tail), [(0x5455, vec![0]), (0xffff, vec![7, 8, 9])]);
+    assert_eq!(extra_fields(&[]), []);
+    // The fragment is kept as it was by the normal form.
+    let clamp = Clamp { time: 1_000, overwrite: false };
+    assert_eq!(normalize_extra(&tail, clamp), tail);
+}
+
+#[test]
+fn timestamp_fields_without_an_mtime_are_kept() {
+    let clamp = Clamp { time: 1_000, overwrite: true };
+    // Extended timestamp with only the atime flag (2): no mtime to cap.
+    let atime = [0x55, 0x54, 5, 0, 2, 0xff, 0xff, 0xff, 0x7f];
+    assert_eq!(normalize_extra(&atime, clamp), atime);
+    // The mtime flag without the 4 bytes of time: kept as it is.
+    let short = [0x55, 0x54, 1, 0, 1];
+    assert_eq!(normalize_extra(&short, clamp), short);
+    // With the mtime flag and others (3: mtime and atime): only the mtime remains.
+    let both = [0x55, 0x54, 9, 0, 3, 0, 0, 0, 0x7f, 1, 0, 0, 0];
+    assert_eq!(normalize_extra(&both, clamp), [0x55, 0x54, 5, 0, 1, 0xe8, 3, 0, 0]);
+    // An NTFS field too short for its three times is kept.
+    let ntfs = [0x0a, 0, 8, 0, 0, 0, 0, 0, 1, 0, 24, 0];
+    assert_eq!(normalize_extra(&ntfs, clamp), ntfs);
+}
+
+#[test]
+fn only_a_signature_file_directly_in_meta_inf_makes_a_signed_jar() {
+    let jar = |names: &[&str]| Archive {
+        entries: names
+            .iter()
+            .map(|n| Entry { name: n.as_bytes().to_vec(), ..Entry::default() })
+            .collect(),
+        comment: vec![],
+    };
+    assert!(is_signed_jar(&jar(&["META-INF/MANIFEST.MF", "META-INF/CERT.SF"])));
+    assert!(!is_signed_jar(&jar(&["META-INF/MANIFEST.MF", "lib/CERT.SF"])));
+    assert!(!is_signed_jar(&jar(&["META-INF/sub/CERT.SF", "a.SF"])));
+    assert!(!is_signed_jar(&jar(&["META-INF/CERT.RSA", "META-INF/"])));
+}
