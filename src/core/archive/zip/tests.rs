@@ -254,3 +254,21 @@ fn only_a_signature_file_directly_in_meta_inf_makes_a_signed_jar() {
     assert!(!is_signed_jar(&jar(&["META-INF/sub/CERT.SF", "a.SF"])));
     assert!(!is_signed_jar(&jar(&["META-INF/CERT.RSA", "META-INF/"])));
 }
+
+#[test]
+fn a_change_to_the_local_or_the_central_extra_field_alone_is_said() {
+    let a = parse(UNIX_ZIP).unwrap();
+    let clamp = Clamp { time: days_from_civil(2020, 1, 1) * 86_400, overwrite: false };
+    let out = normalize(UNIX_ZIP, &a, clamp, &mut vec![]).unwrap().unwrap();
+    // The normal extended timestamp: mtime flag and the capped time.
+    let ut = [&[0x55, 0x54, 5, 0, 1][..], &(clamp.time as u32).to_le_bytes()].concat();
+    let at: Vec<usize> = (0..out.len() - ut.len()).filter(|&i| out[i..].starts_with(&ut)).collect();
+    assert_eq!(at.len(), 6, "one in each local and central header");
+    for i in [at[0], at[5]] {
+        let mut later = out.clone();
+        later[i + 8] += 1;
+        let mut what = vec![];
+        let n = normalize(&later, &parse(&later).unwrap(), clamp, &mut what).unwrap();
+        assert_eq!((n, what), (Some(out.clone()), vec!["extra fields"]));
+    }
+}
