@@ -189,4 +189,73 @@ mod tests {
         let reversed = format!("{END}\n{BEGIN}\n");
         assert_eq!(uninstall(&reversed), Err(HookScriptError::BrokenMarkers));
     }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        assert_eq!(
+            HookScriptError::BrokenMarkers.to_string(),
+            "the git-gitian marker lines are unbalanced \
+             ('# >>> git-gitian >>>' ... '# <<< git-gitian <<<')"
+        );
+        let e = HookScriptError::NotShell { shebang: "#!/usr/bin/python3".into() };
+        assert_eq!(e.to_string(), "not a shell script (#!/usr/bin/python3)");
+        assert_eq!(
+            HookScriptError::NoBlockInTemplate.to_string(),
+            "hook template has no git-gitian block"
+        );
+    }
+
+    #[test]
+    fn shells_by_program_name_only() {
+        for ok in
+            ["#!/bin/ash", "#!/bin/ksh", "#!/usr/bin/zsh", "#!/usr/local/bin/bash -eu", "#!sh"]
+        {
+            assert!(is_shell(ok), "{ok}");
+        }
+        for not in [
+            "#!",
+            "#!/usr/bin/env",
+            "#!/usr/bin/env -S",
+            "#!/usr/bin/env -S python3",
+            "#!/usr/bin/perl",
+            "#!/bin/shell",
+            "#!/usr/bin/fish",
+        ] {
+            assert!(!is_shell(not), "{not}");
+        }
+        assert_eq!(
+            install(Some("#!/usr/bin/perl\n"), &block()),
+            Err(HookScriptError::NotShell { shebang: "#!/usr/bin/perl".into() })
+        );
+    }
+
+    #[test]
+    fn markers_with_trailing_blanks_are_found() {
+        let crlf =
+            "#!/bin/sh\r\n# >>> git-gitian >>> \r\nold\r\n# <<< git-gitian <<<\t\r\necho me\r\n";
+        assert_eq!(uninstall(crlf).unwrap(), Edit::Write("#!/bin/sh\r\necho me\r\n".into()));
+        let Edit::Write(text) = install(Some(crlf), &block()).unwrap() else { panic!() };
+        assert_eq!(text, format!("#!/bin/sh\r\n{}echo me\r\n", block()));
+        // A marker inside a longer line is no marker.
+        assert_eq!(uninstall("echo '# >>> git-gitian >>>'\n").unwrap(), Edit::Unchanged);
+    }
+
+    #[test]
+    fn a_template_ending_on_its_end_marker_gets_a_newline() {
+        let t = format!("#!/bin/sh\n{BEGIN}\nbody\n{END}");
+        assert_eq!(block_of(&t).unwrap(), format!("{BEGIN}\nbody\n{END}\n"));
+        let twice = format!("{BEGIN}\n{END}\n{BEGIN}\n{END}\n");
+        assert_eq!(block_of(&twice), Err(HookScriptError::BrokenMarkers));
+    }
+
+    #[test]
+    fn uninstall_removes_a_file_of_only_our_block_and_keeps_other_shebangs() {
+        assert_eq!(uninstall(&block()).unwrap(), Edit::Remove);
+        let bash = format!("#!/bin/bash\n{}", block());
+        assert_eq!(uninstall(&bash).unwrap(), Edit::Write("#!/bin/bash\n".into()));
+        // A changed block is replaced, an unchanged one left alone.
+        let old = format!("#!/bin/sh\n{BEGIN}\nold\n{END}\n");
+        assert_eq!(install(Some(&old), &block()).unwrap(), Edit::Write(TEMPLATE.into()));
+        assert_eq!(install(Some(TEMPLATE), &block()).unwrap(), Edit::Unchanged);
+    }
 }

@@ -80,4 +80,25 @@ mod tests {
         let m = Manifest::parse("abc  name  with\n");
         assert_eq!(m.get("name  with"), Some("abc"));
     }
+
+    #[test]
+    fn hashes_are_lowercase_hex_sha256() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(hex(&[]), "");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn parse_skips_blank_lines_and_keeps_lines_without_a_hash() {
+        let m = Manifest::parse("h1  a\r\n\n   \r\nno-separator\r\nh2  b\n");
+        let e = |hash: &str, path: &str| Entry { path: path.into(), hash: hash.into() };
+        assert_eq!(m.entries, [e("h1", "a"), e("", "no-separator"), e("h2", "b")]);
+        assert_eq!((m.get("a"), m.get("no-separator"), m.get("c")), (Some("h1"), Some(""), None));
+        assert!(!m.is_empty());
+        assert!(Manifest::parse("\n \n").is_empty());
+        assert_eq!(Manifest::default().render(), "");
+    }
 }

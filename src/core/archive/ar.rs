@@ -153,4 +153,23 @@ mod tests {
         assert_eq!(changed, ["mtime", "mode"]);
         assert_eq!(&h[16..48], b"1000000000  0     0     100644  ");
     }
+
+    #[test]
+    fn only_a_slash_number_name_is_read_from_the_long_name_table() {
+        let table = b"abc/\nlong-name.o/\n";
+        assert_eq!(member_name(b"/0", table, None), b"abc");
+        // A short name of digits (BSD style, no trailing slash) is the name itself.
+        assert_eq!(member_name(b"a5", table, None), b"a5");
+        assert_eq!(member_name(b"15", table, None), b"15");
+        // An offset past the table's end, a bare "/" and an empty name: no table lookup.
+        assert_eq!(member_name(b"/99", table, None), b"/99");
+        assert_eq!(member_name(b"/", table, None), b"");
+        assert_eq!(member_name(b"", table, None), b"");
+    }
+
+    #[test]
+    fn bsd_names_end_at_their_first_nul() {
+        assert_eq!(member_name(b"#1/8", b"", Some(b"abc.o\0\0\0")), b"abc.o");
+        assert_eq!(member_name(b"#1/5", b"", Some(b"abc.o")), b"abc.o");
+    }
 }

@@ -237,4 +237,47 @@ mod tests {
         assert_eq!(time(0), "(none)");
         assert_eq!(time(1_700_000_000), "2023-11-14 22:13:20");
     }
+
+    #[test]
+    fn differences_say_the_compression_level_and_the_header_crc() {
+        let a = parse(&with_name()).unwrap();
+        let b = Header { xfl: 4, flags: FNAME, ..a.clone() };
+        assert_eq!(
+            differences(&a, &b),
+            [
+                ("xfl", "2 (best compression)".to_string(), "4 (fastest)".to_string()),
+                ("header crc", "true".to_string(), "false".to_string()),
+            ]
+        );
+        let c = Header { xfl: 0, flags: FNAME | FHCRC | FTEXT, ..a.clone() };
+        assert_eq!(
+            differences(&b, &c),
+            [
+                ("xfl", "4 (fastest)".to_string(), "0".to_string()),
+                ("header crc", "false".to_string(), "true".to_string()),
+            ]
+        );
+        let plain = Header { flags: 0, ..a.clone() };
+        let crc = Header { flags: FHCRC, ..a };
+        assert_eq!(differences(&plain, &crc)[0].0, "header crc");
+    }
+
+    #[test]
+    fn normal_form_keeps_text_extra_and_comment_flags() {
+        let h = Header {
+            flags: FTEXT | FHCRC | FEXTRA | FNAME | FCOMMENT,
+            mtime: 5,
+            xfl: 4,
+            os: 11,
+            extra: Some(b"ab".to_vec()),
+            name: Some(b"n".to_vec()),
+            comment: Some(b"c".to_vec()),
+            len: 0,
+        };
+        let n = normalized(&h, Clamp { time: 1000, overwrite: false });
+        let flags = FTEXT | FEXTRA | FCOMMENT;
+        assert_eq!(n, [0x1f, 0x8b, 8, flags, 5, 0, 0, 0, 4, NORMAL_OS, 2, 0, b'a', b'b', b'c', 0]);
+        let back = parse(&n).unwrap();
+        assert_eq!((back.extra, back.comment, back.name), (h.extra, h.comment, None));
+    }
 }

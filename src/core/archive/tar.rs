@@ -432,4 +432,107 @@ mod tests {
         u[345..348].copy_from_slice(b"dir");
         assert_eq!(path(&u), b"dir/name");
     }
+
+    /// Made by GNU tar 1.34 (`tar --format=ustar -b 1 --owner=alice:1000 --group=staff:50`):
+    /// `a.txt`, mode 640, "hello\n", modified 2030-01-02 03:04:06 UTC; one 512-byte record.
+    const USTAR_TAR: &[u8] = include_bytes!("../../../tests/fixtures/archive/ustar.tar");
+
+    #[test]
+    fn reads_the_header_gnu_tar_wrote() {
+        let h = &USTAR_TAR[..BLOCK];
+        assert!(is_header(h));
+        assert!(!is_zero(h));
+        assert!(is_zero(&USTAR_TAR[3 * BLOCK..]));
+        assert_eq!((path(h), typeflag(h), size(h)), (b"a.txt".to_vec(), b'0', Some(6)));
+        assert_eq!((number(&h[UID]), number(&h[GID])), (Some(1000), Some(50)));
+        assert_eq!(number(&h[MTIME]), Some(1_893_553_446));
+        // The checksum GNU tar wrote (0o12300) is the one this module computes.
+        assert_eq!(number(&h[CHKSUM]), Some(0o12300));
+        let mut b = h.to_vec();
+        b[CHKSUM].fill(0);
+        set_checksum(&mut b);
+        assert_eq!(b, h);
+        // One byte more in the name and the checksum no longer holds.
+        b[0] = b'b';
+        assert!(!is_header(&b));
+    }
+
+    #[test]
+    fn set_size_rewrites_the_size_and_the_checksum() {
+        let mut b = USTAR_TAR[..BLOCK].to_vec();
+        set_size(&mut b, 1234);
+        assert_eq!((size(&b), &b[SIZE]), (Some(1234), &b"00000002322\0"[..]));
+        assert!(is_header(&b));
+        set_size(&mut b, 1 << 40);
+        assert_eq!(size(&b), Some(1 << 40));
+        assert!(is_header(&b));
+    }
+
+    #[test]
+    fn a_header_without_any_nul_byte_is_a_header() {
+        // A v7 writer may pad every field with spaces: no NUL anywhere, checksum "%06o  ".
+        let mut b = vec![b' '; BLOCK];
+        b[..5].copy_from_slice(b"a.txt");
+        b[SIZE][..2].copy_from_slice(b"12");
+        b[TYPEFLAG] = b'0';
+        let sum = checksum(&b);
+        b[CHKSUM].copy_from_slice(format!("{sum:06o}  ").as_bytes());
+        assert!(is_header(&b));
+        assert!(!is_zero(&b));
+        assert_eq!(size(&b), Some(0o12));
+    }
+
+    #[test]
+    fn gnu_header_with_times_already_capped_reports_no_time_change() {
+        let mut b = header("a.txt", 5);
+        b[257..265].copy_from_slice(b"ustar  \0");
+        set_number(&mut b[GNU_ATIME], 7);
+        set_checksum(&mut b);
+        let changed = normalize_header(&mut b, Clamp { time: 1_000, overwrite: false });
+        assert_eq!(changed, ["uid", "gid", "uname"]);
+        assert_eq!((number(&b[GNU_ATIME]), number(&b[GNU_CTIME])), (Some(7), Some(0)));
+        // Only the ctime above the cap: it is capped and said.
+        set_number(&mut b[GNU_CTIME], 2_000);
+        let changed = normalize_header(&mut b, Clamp { time: 1_000, overwrite: false });
+        assert_eq!(changed, ["atime/ctime"]);
+        assert_eq!(number(&b[GNU_CTIME]), Some(1_000));
+    }
+
+    #[test]
+    fn link_targets_and_names_of_exactly_100_bytes_fit() {
+        let long = [b'n'; 100];
+        let mut b = header("a.txt", 1);
+        assert!(make_hard_link(&mut b, &long));
+        assert_eq!(link(&b), long);
+        assert!(is_header(&b));
+        let before = b.clone();
+        assert!(!make_hard_link(&mut b, &[b'n'; 101]));
+        assert_eq!(b, before);
+        assert!(rename(&mut b, &long));
+        assert_eq!(path(&b), long);
+        assert!(is_header(&b));
+    }
+
+    #[test]
+    fn rename_clears_a_ustar_prefix_but_not_gnu_times() {
+        let mut u = header("name", 5);
+        u[345..348].copy_from_slice(b"dir");
+        set_checksum(&mut u);
+        assert!(rename(&mut u, b"new"));
+        assert_eq!(path(&u), b"new");
+        assert!(u[345..500].iter().all(|&b| b == 0));
+        // In a GNU header those bytes are the atime and ctime: kept.
+        let mut g = header("name", 5);
+        g[257..265].copy_from_slice(b"ustar  \0");
+        set_number(&mut g[GNU_ATIME], 0o7777);
+        set_checksum(&mut g);
+        assert!(rename(&mut g, b"new"));
+        assert_eq!((path(&g), number(&g[GNU_ATIME])), (b"new".to_vec(), Some(0o7777)));
+        assert!(is_header(&g));
+    }
+
+    #[test]
+    fn archives_end_on_gnu_tars_default_record_of_20_blocks() {
+        assert_eq!(RECORD, 10_240);
+    }
 }

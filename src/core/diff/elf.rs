@@ -121,4 +121,23 @@ mod tests {
         let err = section_changes(A, b"not an elf").unwrap_err();
         assert!(err.starts_with("not a readable ELF file"), "{err}");
     }
+
+    /// `dup-a.s` and `dup-b.s` of tests/fixtures/elf assembled by GNU as 2.40 (`as --64`): two
+    /// sections named `.text.dup` (one per COMDAT group, so two `.group` sections too); the
+    /// first holds 1 in A and 9 in B, the second 2 on both sides.
+    const DUP_A: &[u8] = include_bytes!("../../../tests/fixtures/elf/dup-a.o");
+    const DUP_B: &[u8] = include_bytes!("../../../tests/fixtures/elf/dup-b.o");
+
+    #[test]
+    fn sections_of_the_same_name_pair_by_occurrence() {
+        assert_eq!(section_changes(DUP_A, DUP_A).unwrap(), []);
+        let changes = section_changes(DUP_A, DUP_B).unwrap();
+        let first = SectionChange {
+            name: ".text.dup".into(),
+            size_a: Some(1),
+            size_b: Some(1),
+            first_difference: Some(0),
+        };
+        assert_eq!(changes, [first]);
+    }
 }

@@ -274,4 +274,88 @@ mod tests {
         assert_eq!(first_difference(&a, &b), 9_000);
         assert_eq!(first_difference(&a, &a[..5]), 5);
     }
+
+    #[test]
+    fn meta_changes_of_every_field_and_of_extras_on_one_side() {
+        let a = Meta {
+            path: "x".into(),
+            kind: "file",
+            size: 1,
+            mtime: Some("1".into()),
+            mode: Some(0o644),
+            owner: Some("root(0)".into()),
+            group: None,
+            link: None,
+            extra: vec![("method", "8".into()), ("comment", "x".into()), ("same", "s".into())],
+        };
+        let b = Meta {
+            path: "x".into(),
+            kind: "symlink",
+            size: 2,
+            mtime: None,
+            mode: None,
+            owner: Some("u(1)".into()),
+            group: Some("g(1)".into()),
+            link: Some("t".into()),
+            extra: vec![
+                ("same", "s".into()),
+                ("comment", "y".into()),
+                ("extra fields", "UT".into()),
+            ],
+        };
+        let got: Vec<(String, String, String)> = meta_changes(&a, &b)
+            .into_iter()
+            .map(|c| match c {
+                Change::Attribute { name, a, b } => (name, a, b),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let want = [
+            ("type", "file", "symlink"),
+            ("size", "1", "2"),
+            ("mtime", "1", "-"),
+            ("mode", "644", "-"),
+            ("owner", "root(0)", "u(1)"),
+            ("group", "-", "g(1)"),
+            ("link target", "-", "t"),
+            ("method", "8", "-"),
+            ("comment", "x", "y"),
+            ("extra fields", "-", "UT"),
+        ];
+        let want: Vec<_> =
+            want.iter().map(|(n, a, b)| (n.to_string(), a.to_string(), b.to_string())).collect();
+        assert_eq!(got, want);
+        assert_eq!(meta_changes(&b, &b), []);
+    }
+
+    #[test]
+    fn first_difference_at_chunk_edges_and_prefixes() {
+        let a = vec![1u8; 5000];
+        for at in [0, 4095, 4096, 4097, 4999] {
+            let mut b = a.clone();
+            b[at] = 2;
+            assert_eq!(first_difference(&a, &b), at as u64, "{at}");
+        }
+        assert_eq!(first_difference(&a, &a), 5000);
+        assert_eq!(first_difference(&a[..4096], &a), 4096);
+        assert_eq!(first_difference(&a[..4100], &a), 4100);
+        assert_eq!(first_difference(&[], &a), 0);
+    }
+
+    #[test]
+    fn counts_and_paths_of_nested_entries() {
+        let leaf =
+            Node { path: vec!["a.tar".into(), "b.zip".into(), "c".into()], ..Node::default() };
+        let mid = Node {
+            path: vec!["a.tar".into(), "b.zip".into()],
+            children: vec![leaf.clone(), leaf.clone()],
+            ..Node::default()
+        };
+        let top = Node { path: vec!["a.tar".into()], children: vec![mid], ..Node::default() };
+        let r = Report { differences: vec![top, leaf.clone()], ..Report::default() };
+        assert_eq!((r.count(), r.same()), (5, false));
+        assert_eq!(leaf.display_path(), "a.tar!/b.zip!/c");
+        assert!(Report::default().same());
+        assert_eq!(Report::default().count(), 0);
+    }
 }

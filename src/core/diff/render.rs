@@ -311,4 +311,133 @@ mod tests {
             assert!(row.contains(&format!("\"{key}\"")), "section {key} is not documented");
         }
     }
+
+    /// One node for each kind of change, a member only in A and one only in B.
+    fn every_kind() -> Report {
+        let node = |path: &[&str], changes: Vec<Change>| Node {
+            path: path.iter().map(|p| p.to_string()).collect(),
+            changes,
+            ..Node::default()
+        };
+        let side = |size, blake3: &str| Content { size, blake3: blake3.into() };
+        let attr = |name: &str, a: &str, b: &str| Change::Attribute {
+            name: name.into(),
+            a: a.into(),
+            b: b.into(),
+        };
+        let gzip = |same_contents, fields: Vec<(String, String, String)>| Change::Compression {
+            layer: "gzip".into(),
+            same_contents,
+            fields,
+        };
+        let field = |n: &str, a: &str, b: &str| (n.to_string(), a.to_string(), b.to_string());
+        let mut only_a = node(&["t.tar", "gone"], vec![]);
+        only_a.presence = Presence::OnlyInA;
+        let mut only_b = node(&["t.tar", "new\u{1b}[31m"], vec![]);
+        only_b.presence = Presence::OnlyInB;
+        let mut tar = node(
+            &["t.tar"],
+            vec![
+                Change::Order { position: 2, a: "x".into(), b: "y".into() },
+                gzip(true, vec![field("name", "a.tar", "(none)"), field("mtime", "1", "2")]),
+                gzip(false, vec![]),
+                gzip(true, vec![]),
+            ],
+        );
+        tar.children = vec![only_a, only_b];
+        let differences = vec![
+            node(
+                &["c.bin"],
+                vec![
+                    Change::Content {
+                        a: side(10, "0123456789abcdef"),
+                        b: side(11, "fedcba9876543210"),
+                    },
+                    Change::Binary { first_difference: 7 },
+                ],
+            ),
+            node(&["m.txt"], vec![attr("mode", "644", "755\u{7}")]),
+            tar,
+            node(
+                &["e.o"],
+                vec![
+                    Change::Sections { sections: vec![] },
+                    Change::Sections {
+                        sections: vec![SectionChange {
+                            name: ".extra".into(),
+                            size_a: None,
+                            size_b: Some(4),
+                            first_difference: None,
+                        }],
+                    },
+                ],
+            ),
+            node(&["x.txt"], vec![Change::Text { unified: "-a\n+b\n".into(), omitted_lines: 3 }]),
+            node(&["y.txt"], vec![Change::Text { unified: "-c\n+d\n".into(), omitted_lines: 0 }]),
+            node(&["z"], vec![Change::Deep { output: "deep".into(), timed_out: true }]),
+            node(&["w"], vec![Change::Deep { output: "ok\n".into(), timed_out: false }]),
+            node(&["n"], vec![Change::Note { text: "not read".into() }]),
+        ];
+        Report { a: "A".into(), b: "B".into(), compared: 20, differences }
+    }
+
+    #[test]
+    fn table_of_every_kind_of_change_whole() {
+        let want = r#"┌──────────────────────┬────────────────────────────┬──────────────────────────────────┬─────────────────────┐
+│ entry                ┆ what differs               ┆ A                                ┆ B                   │
+╞══════════════════════╪════════════════════════════╪══════════════════════════════════╪═════════════════════╡
+│ c.bin                ┆ content                    ┆ 10 bytes                         ┆ 11 bytes            │
+│                      ┆                            ┆ blake3 0123456789ab              ┆ blake3 fedcba987654 │
+│                      ┆ binary                     ┆ first difference at byte 7       ┆                     │
+│ m.txt                ┆ mode                       ┆ 644                              ┆ 755\u{7}            │
+│ t.tar                ┆ member order               ┆ #2: x                            ┆ #2: y               │
+│                      ┆ gzip header only: name and ┆ name: a.tar                      ┆ name: (none)        │
+│                      ┆ mtime (same contents)      ┆ mtime: 1                         ┆ mtime: 2            │
+│                      ┆ gzip stream only           ┆ compression level or tool        ┆                     │
+│                      ┆                            ┆ differs                          ┆                     │
+│                      ┆ gzip stream only (same     ┆ compression level or tool        ┆                     │
+│                      ┆ contents)                  ┆ differs                          ┆                     │
+│ t.tar!/gone          ┆ only in A                  ┆ present                          ┆ absent              │
+│ t.tar!/new\u{1b}[31m ┆ only in B                  ┆ absent                           ┆ present             │
+│ e.o                  ┆ ELF                        ┆ sections identical; headers or   ┆                     │
+│                      ┆                            ┆ padding differ                   ┆                     │
+│                      ┆ section .extra             ┆ absent                           ┆ 4 bytes             │
+│ x.txt                ┆ text                       ┆ line diff below (3 more lines    ┆                     │
+│                      ┆                            ┆ not shown)                       ┆                     │
+│ y.txt                ┆ text                       ┆ line diff below                  ┆                     │
+│ z                    ┆ diffoscope                 ┆ output below (stopped at the     ┆                     │
+│                      ┆                            ┆ timeout)                         ┆                     │
+│ w                    ┆ diffoscope                 ┆ output below                     ┆                     │
+│ n                    ┆ note                       ┆ not read                         ┆                     │
+└──────────────────────┴────────────────────────────┴──────────────────────────────────┴─────────────────────┘
+
+x.txt (text):
+-a
++b
+[3 more lines of diff not shown]
+
+y.txt (text):
+-c
++d
+
+z (diffoscope):
+deep
+
+w (diffoscope):
+ok
+differ: 11 entries differ (20 compared)
+"#;
+        let t = table(&every_kind(), Some(110));
+        assert_eq!(t, want, "{t}");
+    }
+
+    #[test]
+    fn summary_counts_entries_in_words() {
+        let mut r = Report { compared: 1, ..Report::default() };
+        assert_eq!(table(&r, Some(80)), "same: 1 entry compared\n");
+        r.compared = 0;
+        assert_eq!(summary(&r), "same: 0 entries compared\n");
+        r.differences = vec![Node { path: vec!["f".into()], ..Node::default() }];
+        assert_eq!(summary(&r), "differ: 1 entry differ (0 compared)\n");
+    }
 }

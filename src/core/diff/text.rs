@@ -38,4 +38,16 @@ mod tests {
         assert_eq!(d.lines().count(), 10);
         assert_eq!(rest, 93);
     }
+
+    #[test]
+    fn the_bound_cuts_whole_lines_and_counts_the_rest() {
+        let (whole, rest) = unified("x", "a\nb\nc\n", "a\nB\nc\n", 7);
+        assert_eq!(rest, 0);
+        assert_eq!(whole.lines().count(), 7);
+        let (d, rest) = unified("x", "a\nb\nc\n", "a\nB\nc\n", 6);
+        assert_eq!((d.as_str(), rest), ("--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n", 1));
+        let (d, rest) = unified("x", "a\nb\nc\n", "a\nB\nc\n", 0);
+        assert_eq!((d.as_str(), rest), ("\n", 7));
+        assert_eq!(unified("x", "same\n", "same\n", 0), (String::new(), 0));
+    }
 }
