@@ -290,6 +290,52 @@ mod tests {
         assert!(f.built.contains(&Set::empty()));
     }
 
+    /// Builds whose one output differs when `rule` holds for the varied set.
+    struct Rule {
+        rule: fn(&Set) -> bool,
+        control_flips: bool,
+    }
+
+    impl Builds for Rule {
+        type Error = ();
+        fn differing(&mut self, set: &Set) -> Result<Vec<String>, ()> {
+            Ok(if (self.rule)(set) { vec!["a".into()] } else { vec![] })
+        }
+        fn control_again(&mut self) -> Result<Vec<String>, ()> {
+            Ok(if self.control_flips { vec!["random.txt".into()] } else { vec![] })
+        }
+    }
+
+    /// No deterministic build differs under a set of variations and not under a larger one:
+    /// here timezone alone changes the output while timezone + clock did not (every file it
+    /// changes is one the all-at-once experiment showed, so only the sets tell).
+    #[test]
+    fn a_set_that_differs_where_a_larger_one_did_not_is_surprising() {
+        let rule = |s: &Set| {
+            (s.has(V::Clock) && s.has(V::Locale)) || (s.has(V::Timezone) && !s.has(V::Clock))
+        };
+        let mut b = Rule { rule, control_flips: true };
+        let s = find_culprits(&Set::all(), vec!["a".into()], &mut b).unwrap();
+        assert_eq!(s.found, Found::Flaky(vec!["random.txt".into()]));
+        let surprises: Vec<(String, Vec<String>)> = s
+            .trials
+            .iter()
+            .filter(|t| t.surprising)
+            .map(|t| (t.set.label(), t.differing.clone()))
+            .collect();
+        assert_eq!(
+            surprises,
+            [
+                ("timezone".to_string(), vec!["a".to_string()]),
+                ("none".into(), vec!["random.txt".into()])
+            ]
+        );
+        let mut b = Rule { rule, control_flips: false };
+        let s = find_culprits(&Set::all(), vec!["a".into()], &mut b).unwrap();
+        assert_eq!(culprit_labels(&s), ["clock + locale", "timezone"]);
+        assert_eq!(s.trials.iter().filter(|t| t.set.is_empty()).count(), 1);
+    }
+
     #[test]
     fn split_is_even_and_ordered() {
         let s = Set::all();
