@@ -379,6 +379,16 @@ mod tests {
     }
 
     #[test]
+    fn a_variation_displays_as_its_command_line_name() {
+        let shown: Vec<String> = Variation::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown.join(","),
+            "clock,timezone,locale,umask,hostname,build_path,fileordering,num_cpus,kernel,user,\
+             home,shell,environment,exec_path"
+        );
+    }
+
+    #[test]
     fn experiment_varies_the_job_count() {
         assert_eq!(experiment_jobs(1), 2);
         assert_eq!(experiment_jobs(2), 1);
