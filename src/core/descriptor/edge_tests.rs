@@ -1,0 +1,26 @@
+//! Unit tests of the descriptor's edges (tests.rs holds the rest): limits at their exact value.
+use super::*;
+
+/// A valid descriptor of exactly `len` bytes (a comment pads it).
+fn descriptor_of_length(len: usize) -> String {
+    let mut text = "---\nname: x\nsuites: [bookworm]\narchitectures: [amd64]\npackages: []\n\
+                    reference_datetime: \"2020-01-01 00:00:00\"\nremotes: []\nfiles: []\n# "
+        .to_string();
+    while text.len() + 64 < len {
+        text.push_str(&"x".repeat(63));
+        text.push_str("\n# ");
+    }
+    text.push_str(&"x".repeat(len - text.len() - 1));
+    text.push('\n');
+    text
+}
+
+#[test]
+fn a_descriptor_of_exactly_one_mib_is_read_and_one_byte_more_is_not() {
+    let exact = descriptor_of_length(MAX_DESCRIPTOR_BYTES);
+    assert_eq!(exact.len(), MAX_DESCRIPTOR_BYTES);
+    assert_eq!(Descriptor::parse("x.yml", &exact).unwrap().name, "x");
+    let over = descriptor_of_length(MAX_DESCRIPTOR_BYTES + 1);
+    let e = Descriptor::parse("x.yml", &over).unwrap_err();
+    assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Input, "descriptor is larger than 1 MiB"));
+}
