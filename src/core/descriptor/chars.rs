@@ -126,6 +126,20 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_datetime_has_exactly_two_digits_for_each_field() {
+        assert!(is_datetime("2020-01-01 00:00:00"));
+        assert!(is_datetime("2020-02-29 23:59:59"));
+        for no in [
+            "2020-01-01 00:00:0",
+            "2020-01-01 00:0:00",
+            "2021-02-29 00:00:00",
+            "2020-01-01 00:00:000",
+        ] {
+            assert!(!is_datetime(no), "{no}");
+        }
+    }
+
+    #[test]
     fn psych_timestamps_need_their_digit_counts() {
         for yes in [
             "-2013-06-01",
