@@ -24,3 +24,16 @@ fn a_descriptor_of_exactly_one_mib_is_read_and_one_byte_more_is_not() {
     let e = Descriptor::parse("x.yml", &over).unwrap_err();
     assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Input, "descriptor is larger than 1 MiB"));
 }
+
+/// A problem with a value points at the value, a missing or mistyped one at its key; they
+/// differ when the value is written on the next line.
+#[test]
+fn a_value_on_the_line_after_its_key_is_reported_at_the_value() {
+    let text = descriptor_of_length(300).replace("name: x\n", "name:\n  \"a/b\"\n");
+    let e = Descriptor::parse("x.yml", &text).unwrap_err();
+    assert_eq!(e.line, 3, "{e}");
+    assert!(e.message.starts_with("name 'a/b' may contain only"), "{e}");
+    let text = descriptor_of_length(300).replace("name: x\n", "name:\n  [x]\n");
+    let e = Descriptor::parse("x.yml", &text).unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (2, "'name' must be a string"));
+}
