@@ -37,3 +37,15 @@ fn a_value_on_the_line_after_its_key_is_reported_at_the_value() {
     let e = Descriptor::parse("x.yml", &text).unwrap_err();
     assert_eq!((e.line, e.message.as_str()), (2, "'name' must be a string"));
 }
+
+/// A list item that is not a string is reported at its own line, whatever kind of scalar
+/// it is (each kind is located on its own).
+#[test]
+fn an_item_of_each_scalar_kind_is_reported_at_its_line() {
+    for item in ["true", "7", "-7", "1.5", "~", "18446744073709551616", "-9223372036854775809"] {
+        let text =
+            descriptor_of_length(300).replace("files: []\n", &format!("files:\n\n- {item}\n"));
+        let e = Descriptor::parse("x.yml", &text).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (10, Some("files[0]")), "{item}: {e}");
+    }
+}
