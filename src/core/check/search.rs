@@ -236,6 +236,21 @@ mod tests {
         }
     }
 
+    /// A deterministic build surprises nobody: the control is never built again, also when
+    /// the rest, after the culprit is taken out, gives the control's outputs like a part of
+    /// it did before.
+    #[test]
+    fn a_deterministic_build_is_never_surprising() {
+        for v in V::ALL {
+            let (s, built) = search(vec![(vec![v], "out.txt")]);
+            assert!(s.trials.iter().all(|t| !t.surprising), "{v}: {:?}", s.trials);
+            assert!(!built.contains(&Set::empty()), "{v}");
+        }
+        let (s, built) = search(vec![(vec![V::Locale, V::Shell], "a"), (vec![V::User], "b")]);
+        assert_eq!(culprit_labels(&s), ["user", "locale + shell"]);
+        assert!(s.trials.iter().all(|t| !t.surprising) && !built.contains(&Set::empty()));
+    }
+
     #[test]
     fn a_pair_that_breaks_only_together_is_named_together() {
         let (s, built) = search(vec![(vec![V::Locale, V::Shell], "list.txt")]);
