@@ -175,4 +175,11 @@ mod tests {
             assert_eq!(too_deep(&text), None, "{text}");
         }
     }
+
+    #[test]
+    fn a_comment_starts_only_after_a_blank_also_inside_flow() {
+        let many = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(too_deep(&format!("list: [a, # {many}\n  b]\n")), None);
+        assert_eq!(too_deep(&format!("list: [a#b, {many}\n")), Some(1));
+    }
 }
