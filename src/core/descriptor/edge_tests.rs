@@ -49,3 +49,27 @@ fn an_item_of_each_scalar_kind_is_reported_at_its_line() {
         assert_eq!((e.line, e.field.as_deref()), (10, Some("files[0]")), "{item}: {e}");
     }
 }
+
+/// A repository's source becomes one line of sources.list: blank or several lines are refused.
+#[test]
+fn a_repository_source_is_one_non_empty_line() {
+    let with_source = |source: &str| {
+        descriptor_of_length(300).replace(
+            "files: []\n",
+            &format!(
+                "files: []\nrepositories:\n- source: {source}\n  distribution: bookworm\n  \
+                 packages: []\n"
+            ),
+        )
+    };
+    for bad in ["''", "'  '", "\"deb http://a b main\\ndeb http://c d main\""] {
+        let e = Descriptor::parse("x.yml", &with_source(bad)).unwrap_err();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (10, "repositories[0].source must be one non-empty sources.list line"),
+            "{bad}"
+        );
+    }
+    let d = Descriptor::parse("x.yml", &with_source("deb http://a b main")).unwrap();
+    assert_eq!(d.repositories[0].source, "deb http://a b main");
+}
