@@ -73,3 +73,31 @@ fn a_repository_source_is_one_non_empty_line() {
     let d = Descriptor::parse("x.yml", &with_source("deb http://a b main")).unwrap();
     assert_eq!(d.repositories[0].source, "deb http://a b main");
 }
+
+/// The first problems are located with an index that stops at their top-level key: a nested
+/// key of the same name earlier in the text (`repositories[0].packages`) does not stop it.
+#[test]
+fn a_top_level_key_is_located_past_a_nested_key_of_the_same_name() {
+    let text = "---\nname: x\nsuites: [bookworm]\narchitectures: [amd64]\nrepositories:\n\
+                - source: deb http://a b main\n  distribution: bookworm\n  packages: [cmake]\n\
+                packages:\n- good\n- bad package\nreference_datetime: \"2020-01-01 00:00:00\"\n\
+                remotes: []\nfiles: []\n";
+    let e = Descriptor::parse("x.yml", text).unwrap_err();
+    assert_eq!((e.line, e.field.as_deref()), (11, Some("packages[1]")), "{e}");
+}
+
+/// A node with no position of its own or below it (an empty mapping as a list item) is placed
+/// at the nearest key above it; a list or mapping value at its first item.
+#[test]
+fn nodes_without_a_scalar_borrow_a_position_from_around_them() {
+    let text = descriptor_of_length(300).replace("remotes: []\n", "remotes:\n\n- {}\n");
+    let e = Descriptor::parse("x.yml", &text).unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (7, "missing field 'remotes[0].dir'"));
+    let text = descriptor_of_length(300).replace("files: []\n", "files: []\nsudo:\n\n- x\n");
+    let w = Descriptor::check("x.yml", &text).warnings;
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (w[0].line, w[0].message.as_str()),
+        (11, "'sudo' is a list, which Gitian takes as true; write true or false")
+    );
+}
