@@ -182,4 +182,20 @@ mod tests {
         assert_eq!(too_deep(&format!("list: [a, # {many}\n  b]\n")), None);
         assert_eq!(too_deep(&format!("list: [a#b, {many}\n")), Some(1));
     }
+
+    #[test]
+    fn a_quote_inside_a_plain_scalar_opens_no_string() {
+        let many = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(too_deep(&format!("name: a 'b\nlist: {many}\n")), Some(2));
+        assert_eq!(too_deep(&format!("name: a \"b\nlist: {many}\n")), Some(2));
+    }
+
+    #[test]
+    fn a_bar_or_angle_inside_a_flow_collection_starts_no_block_scalar() {
+        let many = "[".repeat(MAX_DEPTH + 1);
+        for indicator in ["|", ">"] {
+            let text = format!("list: [a,\n  {indicator}, {many}\n");
+            assert_eq!(too_deep(&text), Some(2), "{text}");
+        }
+    }
 }
