@@ -101,3 +101,12 @@ fn nodes_without_a_scalar_borrow_a_position_from_around_them() {
         (11, "'sudo' is a list, which Gitian takes as true; write true or false")
     );
 }
+
+/// A key written with the non-specific tag (`! 'name'`, as Psych writes it) is located like
+/// any other key.
+#[test]
+fn a_key_with_the_non_specific_tag_is_located() {
+    let text = descriptor_of_length(300).replace("name: x\n", "\n! 'name': a/b\n");
+    let e = Descriptor::parse("x.yml", &text).unwrap_err();
+    assert_eq!((e.line, e.field.as_deref()), (3, Some("name")), "{e}");
+}
