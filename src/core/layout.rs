@@ -110,6 +110,23 @@ mod tests {
     }
 
     #[test]
+    fn a_component_may_be_255_bytes_not_256() {
+        let longest = "a".repeat(255);
+        assert_eq!(check_component("signer", &longest), Ok(()));
+        // Bytes, not characters: 128 two-byte characters are 256 bytes.
+        for long in ["a".repeat(256), "é".repeat(128)] {
+            let e = check_component("signer", &long).unwrap_err();
+            assert_eq!(e.reason, "is longer than 255 bytes");
+        }
+        assert_eq!(check_component("signer", &"é".repeat(127)), Ok(()));
+    }
+
+    #[test]
+    fn the_attestation_of_a_descriptor_is_its_name_and_build_assert() {
+        assert_eq!(assert_file("bitcoin-core-linux-0.21"), "bitcoin-core-linux-0.21-build.assert");
+    }
+
+    #[test]
     fn releases_follow_gsigns_rule() {
         for bad in ["bad rel", "1.0;rm", "v1/x", "é", "a+b", "."] {
             assert!(check_release(bad).is_err(), "{bad:?} accepted");

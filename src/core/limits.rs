@@ -275,6 +275,46 @@ mod tests {
     }
 
     #[test]
+    fn processes_are_a_whole_number_not_a_size() {
+        let mut s = LimitSpec::default();
+        let (message, hint) = s.set("processes", "4k").unwrap_err();
+        assert_eq!(message, "'4k' is not a number of processes");
+        assert_eq!(hint, "write a whole number, e.g. processes: 4096");
+        s.set("processes", " 100 ").unwrap();
+        assert_eq!(s.processes, Some(100));
+        let (message, hint) = s.set("disk", "4x").unwrap_err();
+        assert_eq!(message, "'4x' is not a size");
+        assert_eq!(hint, "write it in MiB or with a unit (K, M, G, T), e.g. disk: 8G");
+    }
+
+    #[test]
+    fn the_smallest_values_are_accepted_and_one_less_is_not() {
+        for (which, min, below) in [
+            (Which::Memory, "128", "127"),
+            (Which::Processes, "32", "31"),
+            (Which::Disk, "16M", "15"),
+        ] {
+            assert_eq!(which.parse(min), Ok(which.of(MIN)), "{min}");
+            let (message, hint) = which.parse(below).unwrap_err();
+            let smallest = which.show(which.of(MIN));
+            assert_eq!(
+                message,
+                format!("'{below}' is less than the smallest {} limit, {smallest}", which.key())
+            );
+            assert_eq!(hint, format!("give {} at least {smallest}", which.key()));
+        }
+    }
+
+    #[test]
+    fn sizes_are_shown_in_gib_only_when_whole() {
+        let shown: Vec<String> =
+            [0, 16, 512, 1024, 1536, 2048, 40_960].map(|v| Which::Memory.show(v)).to_vec();
+        assert_eq!(shown, ["0 MiB", "16 MiB", "512 MiB", "1 GiB", "1536 MiB", "2 GiB", "40 GiB"]);
+        assert_eq!(Which::Disk.show(3072), "3 GiB");
+        assert_eq!(Which::Processes.show(4096), "4096 processes");
+    }
+
+    #[test]
     fn hit_says_which_value_and_how_to_raise() {
         let h =
             LimitHit { which: Which::Memory, value: 4096, detail: "oom".into(), host_full: false };

@@ -379,6 +379,53 @@ mod tests {
     }
 
     #[test]
+    fn a_variation_displays_as_its_command_line_name() {
+        let shown: Vec<String> = Variation::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown.join(","),
+            "clock,timezone,locale,umask,hostname,build_path,fileordering,num_cpus,kernel,user,\
+             home,shell,environment,exec_path"
+        );
+    }
+
+    #[test]
+    fn values_say_what_the_control_and_the_experiment_have() {
+        let f = Facts {
+            user: "debian".into(),
+            uid: 1000,
+            gid: 1001,
+            home: "/home/debian".into(),
+            cpus: 4,
+            num_make: 1,
+            path: "/usr/bin:/bin".into(),
+        };
+        let v = |x| values(x, &f);
+        let pair = |c: &str, e: &str| (c.to_string(), e.to_string());
+        assert_eq!(v(Variation::Umask), pair("0002", "0022"));
+        assert_eq!(v(Variation::Timezone), pair("TZ unset (UTC)", "TZ=GMT-14"));
+        assert_eq!(
+            v(Variation::Hostname),
+            pair("gitian (domain (none))", "gitian-check-host (domain gitian-check-domain)")
+        );
+        assert_eq!(
+            v(Variation::BuildPath),
+            pair("/home/debian/build", "/home/debian/varied-build-path/build")
+        );
+        assert_eq!(v(Variation::NumCpus), pair("4 CPUs, -j1", "1 CPU, -j2"));
+        assert_eq!(v(Variation::User), pair("debian (1000:1001)", "gitian-check (2222:2222)"));
+        assert_eq!(v(Variation::Home), pair("/home/debian", "/tmp/gitian-check-home"));
+        assert_eq!(
+            v(Variation::ExecPath),
+            pair("/usr/bin:/bin", "/usr/bin:/bin:/usr/local/gitian-check/bin")
+        );
+        assert_eq!(v(Variation::Environment), pair("nothing extra", "GITIAN_CHECK_EXTRA=varied"));
+        assert_eq!(
+            v(Variation::Clock),
+            pair("the real clock", "+398 days, running (LD_PRELOAD shim)")
+        );
+    }
+
+    #[test]
     fn experiment_varies_the_job_count() {
         assert_eq!(experiment_jobs(1), 2);
         assert_eq!(experiment_jobs(2), 1);

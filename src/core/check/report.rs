@@ -342,6 +342,15 @@ mod tests {
     }
 
     #[test]
+    fn differing_paths_are_the_changed_and_the_one_sided_files_in_byte_order() {
+        let control = Manifest::parse(&format!("{0}  b\n{0}  a\n{0}  Z\n", "1".repeat(64)));
+        let other =
+            Manifest::parse(&format!("{0}  a\n{1}  b\n{0}  c\n", "1".repeat(64), "2".repeat(64)));
+        assert_eq!(differing(&control, &other), ["Z", "b", "c"]);
+        assert_eq!(differing(&control, &control), Vec::<String>::new());
+    }
+
+    #[test]
     fn text_report_has_the_table_and_the_culprits() {
         let t = report().render_text();
         assert!(t.contains("variation  control  experiment  verdict\n"), "{t}");

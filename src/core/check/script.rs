@@ -476,6 +476,14 @@ mod tests {
     }
 
     #[test]
+    fn probes_say_whether_the_guest_exports_and_how_it_switches_user() {
+        let p = parse_probes("gitian-check: switch nest\ngitian-check: export\n");
+        assert_eq!((p.nest, p.export), (true, true));
+        let p = parse_probes("gitian-check: cpus 3\n");
+        assert_eq!((p.nest, p.export, p.cpus), (false, false, Some(3)));
+    }
+
+    #[test]
     fn probes_are_read() {
         let p = parse_probes(
             "noise\ngitian-check: cpus 2\ngitian-check: ok clock\ngitian-check: no hostname the guest cannot (x)\ngitian-check: no bogus y\n",

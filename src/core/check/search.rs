@@ -236,6 +236,21 @@ mod tests {
         }
     }
 
+    /// A deterministic build surprises nobody: the control is never built again, also when
+    /// the rest, after the culprit is taken out, gives the control's outputs like a part of
+    /// it did before.
+    #[test]
+    fn a_deterministic_build_is_never_surprising() {
+        for v in V::ALL {
+            let (s, built) = search(vec![(vec![v], "out.txt")]);
+            assert!(s.trials.iter().all(|t| !t.surprising), "{v}: {:?}", s.trials);
+            assert!(!built.contains(&Set::empty()), "{v}");
+        }
+        let (s, built) = search(vec![(vec![V::Locale, V::Shell], "a"), (vec![V::User], "b")]);
+        assert_eq!(culprit_labels(&s), ["user", "locale + shell"]);
+        assert!(s.trials.iter().all(|t| !t.surprising) && !built.contains(&Set::empty()));
+    }
+
     #[test]
     fn a_pair_that_breaks_only_together_is_named_together() {
         let (s, built) = search(vec![(vec![V::Locale, V::Shell], "list.txt")]);
@@ -288,6 +303,52 @@ mod tests {
         let s = find_culprits(&Set::all(), vec!["a".into()], &mut f).unwrap();
         assert_eq!(culprit_labels(&s), ["clock"]);
         assert!(f.built.contains(&Set::empty()));
+    }
+
+    /// Builds whose one output differs when `rule` holds for the varied set.
+    struct Rule {
+        rule: fn(&Set) -> bool,
+        control_flips: bool,
+    }
+
+    impl Builds for Rule {
+        type Error = ();
+        fn differing(&mut self, set: &Set) -> Result<Vec<String>, ()> {
+            Ok(if (self.rule)(set) { vec!["a".into()] } else { vec![] })
+        }
+        fn control_again(&mut self) -> Result<Vec<String>, ()> {
+            Ok(if self.control_flips { vec!["random.txt".into()] } else { vec![] })
+        }
+    }
+
+    /// No deterministic build differs under a set of variations and not under a larger one:
+    /// here timezone alone changes the output while timezone + clock did not (every file it
+    /// changes is one the all-at-once experiment showed, so only the sets tell).
+    #[test]
+    fn a_set_that_differs_where_a_larger_one_did_not_is_surprising() {
+        let rule = |s: &Set| {
+            (s.has(V::Clock) && s.has(V::Locale)) || (s.has(V::Timezone) && !s.has(V::Clock))
+        };
+        let mut b = Rule { rule, control_flips: true };
+        let s = find_culprits(&Set::all(), vec!["a".into()], &mut b).unwrap();
+        assert_eq!(s.found, Found::Flaky(vec!["random.txt".into()]));
+        let surprises: Vec<(String, Vec<String>)> = s
+            .trials
+            .iter()
+            .filter(|t| t.surprising)
+            .map(|t| (t.set.label(), t.differing.clone()))
+            .collect();
+        assert_eq!(
+            surprises,
+            [
+                ("timezone".to_string(), vec!["a".to_string()]),
+                ("none".into(), vec!["random.txt".into()])
+            ]
+        );
+        let mut b = Rule { rule, control_flips: false };
+        let s = find_culprits(&Set::all(), vec!["a".into()], &mut b).unwrap();
+        assert_eq!(culprit_labels(&s), ["clock + locale", "timezone"]);
+        assert_eq!(s.trials.iter().filter(|t| t.set.is_empty()).count(), 1);
     }
 
     #[test]

@@ -166,4 +166,38 @@ mod tests {
         let failed = Report::compare(vec![run("lxc", Ok("h  f\n")), run("kvm", Err("boom"))]);
         assert!(!failed.all_agree());
     }
+
+    #[test]
+    fn the_report_names_who_differs_and_what_each_built() {
+        let long = "0123456789abcdef".repeat(4);
+        let lxc = format!("{long}  a\nb1  b\nc1  c\nd1  d\n");
+        let kvm = format!("{long}  a\nb2  b\nc1  c\nd2  d\n");
+        let docker = format!("{long}  a\nb2  b\nd3  d\n");
+        let r = Report::compare(vec![
+            run("lxc", Ok(&lxc)),
+            run("kvm", Ok(&kvm)),
+            run("qemu", Err("the guest did not boot")),
+            run("docker", Ok(&docker)),
+        ]);
+        assert_eq!(
+            r.render(),
+            format!(
+                "lxc     bookworm (4 files)\n\
+                 kvm     bookworm (4 files)\n\
+                 qemu    FAILED: the guest did not boot\n\
+                 docker  bookworm (3 files)\n\
+                 a  agree (3 backends) {long}\n\
+                 b  DIFFERS on lxc (lxc=b1 kvm=b2 docker=b2)\n\
+                 c  DIFFERS on docker (lxc=c1 kvm=c1 docker=missing)\n\
+                 d  DIFFERS, no majority (lxc=d1 kvm=d2 docker=d3)\n"
+            )
+        );
+        let only = Report::compare(vec![run("lxc", Ok("h  f\n"))]);
+        assert_eq!(only.render(), "lxc  bookworm (1 file)\nf  agree (1 backend) h\n");
+        assert_eq!(
+            r.files[1].verdict,
+            Verdict::Differ { odd: vec!["lxc"], majority: true },
+            "only the builder outside the largest group is odd"
+        );
+    }
 }

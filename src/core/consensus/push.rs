@@ -241,6 +241,48 @@ mod tests {
     }
 
     #[test]
+    fn a_key_that_signs_another_signers_folder_is_refused() {
+        let rows = vec![row("a", "K1", "good", "h1  f\n"), row("b", "K1", "good", "h1  f\n")];
+        assert_eq!(
+            judge(rows, "b", false).refused.as_deref(),
+            Some("SHARED KEY: its key K1 also signs another signer's folder of this release")
+        );
+    }
+
+    #[test]
+    fn a_signature_by_a_revoked_key_is_refused_with_its_status_and_file() {
+        let mut revoked = row("b", "K2", "good", "h1  f\n");
+        (revoked.status, revoked.counts) = (RowStatus::Signature(SigStatus::RevokedKey), false);
+        let rows = vec![row("a", "K1", "good", "h1  f\n"), revoked];
+        assert_eq!(
+            judge(rows, "b", false).refused.as_deref(),
+            Some("UNVERIFIED: signature status revoked_key (1.0/b/x-build.assert.sig)")
+        );
+    }
+
+    #[test]
+    fn an_attestation_that_does_not_parse_is_refused_with_the_reason() {
+        let mut broken = row("b", "K2", "good", "h1  f\n");
+        broken.file_error = Some("not UTF-8".into());
+        let rows = vec![row("a", "K1", "good", "h1  f\n"), broken];
+        assert_eq!(judge(rows, "b", false).refused.as_deref(), Some("INVALID: not UTF-8"));
+    }
+
+    /// A signer's second signature of the same file (a `.sig` and an `.asc`) is still that
+    /// signer: it does not vote for the pushed manifest against the others.
+    #[test]
+    fn the_pushed_signers_other_signature_does_not_vote() {
+        let mine = || row("b", "K2", "good", "h2  f\n");
+        let mut asc = mine();
+        asc.sig_path = Some("1.0/b/x-build.assert.asc".into());
+        let rows = vec![row("a", "K1", "good", "h1  f\n"), mine(), asc];
+        assert_eq!(
+            judge(rows, "b", false).refused.as_deref(),
+            Some("outputs differ from the other signers': f")
+        );
+    }
+
+    #[test]
     fn differing_names_both_ways() {
         let a = Manifest::parse("h1  a\nh2  b\n");
         let b = Manifest::parse("h1  a\nh3  b\nh4  c\n");

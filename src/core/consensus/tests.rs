@@ -167,3 +167,100 @@ fn artifacts_of_rows_that_do_not_vote_are_unchecked() {
         ]
     );
 }
+
+#[test]
+fn the_layouts_are_named_as_in_json() {
+    assert_eq!((Layout::Gitian.as_str(), Layout::Guix.as_str()), ("gitian", "guix"));
+}
+
+/// A conflict outranks a missing signature, which outranks a file that does not parse or
+/// contradicts its path, which outranks a signature that does not count.
+#[test]
+fn each_row_gets_the_verdict_of_its_worst_problem() {
+    let mut rows = vec![row("a", "K1", "good", "h1  f\n"), row("b", "K2", "good", "h1  f\n")];
+    let mut conflict = row("c", "K3", "bad", "h1  f\n");
+    (conflict.conflict, conflict.status) = (Some("differs".into()), RowStatus::NoSignature);
+    let mut missing = row("d", "K4", "bad", "h1  f\n");
+    (missing.status, missing.file_error) = (RowStatus::NoSignature, Some("too large".into()));
+    let mut unparsed = row("e", "K5", "bad", "h1  f\n");
+    unparsed.file_error = Some("not UTF-8".into());
+    let mut misplaced = row("f", "K6", "good", "h1  f\n");
+    misplaced.field_error = Some("release is 2.0".into());
+    rows.extend([conflict, missing, unparsed, misplaced, row("g", "K7", "bad", "h1  f\n")]);
+    let r = &compute(rows, &Options::default())[0];
+    use Verdict::*;
+    assert_eq!(r.verdicts, [Ok, Ok, Conflict, Missing, Invalid, Invalid, BadSignature]);
+    assert_eq!(r.votes, 2, "only a and b vote");
+}
+
+#[test]
+fn a_required_signer_who_disagrees_or_does_not_count_is_missing() {
+    let opts = Options {
+        required_signers: vec!["alice".into()],
+        required_keys: BTreeMap::from([("alice".to_string(), BTreeSet::from(["K1".into()]))]),
+        ..Default::default()
+    };
+    let others = || vec![row("b", "K2", "good", "h1  f\n"), row("c", "K3", "good", "h1  f\n")];
+    for alice in [row("alice", "K1", "good", "h2  f\n"), row("alice", "K1", "bad", "h1  f\n")] {
+        let mut rows = others();
+        rows.push(alice);
+        let r = &compute(rows, &opts)[0];
+        assert_eq!(r.missing_required, ["alice"]);
+    }
+}
+
+#[test]
+fn compare_to_pins_every_artifact_to_that_signers_hash() {
+    let rows = vec![
+        row("a", "K1", "good", "h1  f\nh1  g\n"),
+        row("b", "K2", "good", "h1  f\nh1  g\n"),
+        row("c", "K3", "good", "h2  f\nh1  g\n"),
+    ];
+    let opts = Options { compare_to: Some("c".into()), ..Default::default() };
+    let r = &compute(rows, &opts)[0];
+    let f = &r.artifacts[0];
+    assert_eq!((f.name.as_str(), f.consensus.as_deref(), f.votes), ("f", Some("h2"), 1));
+    assert_eq!(f.cells, [Cell::Differs, Cell::Differs, Cell::Agrees]);
+    assert_eq!(r.artifacts[1].votes, 3);
+}
+
+#[test]
+fn artifacts_without_consensus_are_undecided() {
+    let rows = vec![row("a", "K1", "good", "h1  f\n"), row("b", "K2", "good", "h2  f\n")];
+    let r = &compute(rows, &Options::default())[0];
+    let f = &r.artifacts[0];
+    assert_eq!((f.consensus.as_deref(), f.votes), (None, 0));
+    assert_eq!(f.cells, [Cell::Undecided, Cell::Undecided]);
+}
+
+/// Manifests are numbered: 1 the consensus, then by votes (distinct keys), then by text; a
+/// row without a manifest has no number.
+#[test]
+fn manifests_are_numbered_consensus_first_then_by_votes() {
+    let mut rows = vec![
+        row("a", "K1", "good", "h5  f\n"),
+        row("b", "K2", "good", "h1  f\n"),
+        row("c", "K3", "good", "h2  f\n"),
+        row("d", "K4", "good", "h2  f\n"),
+        row("e", "K5", "good", "h2  f\n"),
+        row("f", "K6", "good", "h4  f\n"),
+        row("g", "K7", "good", "h4  f\n"),
+        row("h", "K8", "bad", "h0  f\n"),
+        row("i", "K9", "good", "h3  f\n"),
+    ];
+    rows[1].manifest = None;
+    let r = &compute(rows, &Options::default())[0];
+    assert_eq!(
+        r.manifest_group,
+        [Some(4), None, Some(1), Some(1), Some(1), Some(2), Some(2), Some(5), Some(3)]
+    );
+    // Pinned to a signer, that signer's manifest is number 1 whatever its votes.
+    let mut rows = r.rows.clone();
+    rows[1].manifest = Some(Arc::new(Manifest::parse("h1  f\n")));
+    let opts = Options { compare_to: Some("a".into()), ..Default::default() };
+    let r = &compute(rows, &opts)[0];
+    assert_eq!(
+        r.manifest_group,
+        [Some(1), Some(4), Some(2), Some(2), Some(2), Some(3), Some(3), Some(6), Some(5)]
+    );
+}

@@ -96,3 +96,72 @@ pub(super) fn is_yaml11_timestamp(s: &str) -> bool {
     };
     time().is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_shown_escaped_and_cut_after_72_characters() {
+        let at_limit = "é".repeat(72);
+        assert_eq!(shown(&at_limit), at_limit);
+        assert_eq!(shown(&"a".repeat(73)), format!("{}...", "a".repeat(69)));
+        assert_eq!(shown("a\tb\"c"), "a\\tb\\\"c");
+    }
+
+    #[test]
+    fn the_edit_distance_counts_insertions_deletions_and_substitutions() {
+        let cases = [
+            ("suite", "suites", 1),
+            ("kitten", "sitting", 3),
+            ("flaw", "lawn", 2),
+            ("", "abc", 3),
+            ("abc", "", 3),
+            ("remotes", "remotes", 0),
+            ("pakcages", "packages", 2),
+        ];
+        for (a, b, d) in cases {
+            assert_eq!(distance(a, b), d, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn a_reference_datetime_has_exactly_two_digits_for_each_field() {
+        assert!(is_datetime("2020-01-01 00:00:00"));
+        assert!(is_datetime("2020-02-29 23:59:59"));
+        for no in [
+            "2020-01-01 00:00:0",
+            "2020-01-01 00:0:00",
+            "2021-02-29 00:00:00",
+            "2020-01-01 00:00:000",
+        ] {
+            assert!(!is_datetime(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn psych_timestamps_need_their_digit_counts() {
+        for yes in [
+            "-2013-06-01",
+            "2013-06-01\t00:00:00",
+            "2013-06-01  9:00:00",
+            "2013-06-01T0:00:00",
+            "2013-6-01",
+        ] {
+            assert!(is_yaml11_timestamp(yes), "{yes}");
+        }
+        for no in [
+            "13-06-01",
+            "20133-06-01",
+            "2013-123-01",
+            "2013-06-123",
+            "2013-06-01 000:00:00",
+            "2013-06-01 00:0:00",
+            "2013-06-01 00:00:0",
+            "2013-06-01 00:00",
+            "2013-06-01x00:00:00",
+        ] {
+            assert!(!is_yaml11_timestamp(no), "{no}");
+        }
+    }
+}

@@ -145,4 +145,57 @@ mod tests {
         assert_eq!(too_deep(&format!("name: don't\nlist: {many}\n")), Some(2));
         assert_eq!(too_deep(&format!("name: x\"y\nlist: {many}\n")), Some(2));
     }
+
+    #[test]
+    fn a_block_scalar_ends_at_a_line_indented_like_its_key() {
+        let many = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(too_deep(&format!("script: |\n  echo\n\n  done\nlist: {many}\n")), Some(5));
+        assert_eq!(too_deep(&format!("a:\n  script: |\n    x\n  list: {many}\n")), Some(4));
+        let text = format!("script: |\n  make -j2 all install\nlist: {many}\n");
+        assert_eq!(too_deep(&text), Some(3));
+    }
+
+    #[test]
+    fn quoted_strings_in_flow_end_at_their_own_quote() {
+        let many = "[".repeat(MAX_DEPTH + 1);
+        // Closed: what follows counts.
+        for text in [
+            format!("list: ['a\\', {many}\n"),
+            format!("list: [\"a'\", {many}\n"),
+            format!("list: [\"it's\", {many}\n"),
+            format!("list: ['say \"hi\"', {many}\n"),
+            format!("list: [\"a\", {many}\n"),
+            format!("name: 'quoted'\nlist: {many}\n"),
+        ] {
+            assert!(too_deep(&text).is_some(), "{text}");
+        }
+        // Still open: the brackets are text.
+        for text in [format!("list: [\"a \\\" {many}\"]\n"), format!("list: ['it''s', '{many}']\n")]
+        {
+            assert_eq!(too_deep(&text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_comment_starts_only_after_a_blank_also_inside_flow() {
+        let many = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(too_deep(&format!("list: [a, # {many}\n  b]\n")), None);
+        assert_eq!(too_deep(&format!("list: [a#b, {many}\n")), Some(1));
+    }
+
+    #[test]
+    fn a_quote_inside_a_plain_scalar_opens_no_string() {
+        let many = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(too_deep(&format!("name: a 'b\nlist: {many}\n")), Some(2));
+        assert_eq!(too_deep(&format!("name: a \"b\nlist: {many}\n")), Some(2));
+    }
+
+    #[test]
+    fn a_bar_or_angle_inside_a_flow_collection_starts_no_block_scalar() {
+        let many = "[".repeat(MAX_DEPTH + 1);
+        for indicator in ["|", ">"] {
+            let text = format!("list: [a,\n  {indicator}, {many}\n");
+            assert_eq!(too_deep(&text), Some(2), "{text}");
+        }
+    }
 }

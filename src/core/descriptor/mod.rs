@@ -147,3 +147,6 @@ fn text_of<'b>(file: &str, bytes: &'b [u8]) -> Result<&'b str, DescriptorError> 
 fn line_at(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| b == b'\n').count() + 1
 }
+
+#[cfg(test)]
+mod edge_tests;

@@ -180,3 +180,31 @@ fn yaml_message(message: &str, at: Option<(usize, usize)>) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `a: &a [x, ...]` (50 items) and `b:` listing it `m` times, and how many nodes that
+    /// expands to: the mapping, two keys, two lists, 50 items, and 51 more per alias.
+    fn aliased(m: usize) -> (String, usize) {
+        let text =
+            format!("a: &a [{}]\nb: [{}]\n", vec!["x"; 50].join(","), vec!["*a"; m].join(","));
+        (text, 5 + 50 + m * 51)
+    }
+
+    /// The budget is one node per byte of text plus 1024: the most aliases that stay within it
+    /// are read, one alias (51 nodes) more is refused.
+    #[test]
+    fn aliases_may_expand_to_the_texts_length_plus_1024_nodes() {
+        let m = (1..).find(|&m| aliased(m).1 > aliased(m).0.len() + 1024).unwrap();
+        let (within, _) = aliased(m - 1);
+        let Ok(Node::Map(entries)) = read_tree(&within) else { panic!("{within}") };
+        assert_eq!(
+            entries[1].1,
+            Node::Seq(vec![Node::Seq(vec![Node::Str("x".into()); 50]); m - 1])
+        );
+        let (over, _) = aliased(m);
+        assert_eq!(read_tree(&over).unwrap_err().0, TOO_MANY_NODES);
+    }
+}
