@@ -115,4 +115,30 @@ mod tests {
         assert_eq!(fenced("a```b\n"), "````\na```b\n````\n");
         assert_eq!(fenced("`````\n"), "``````\n`````\n``````\n");
     }
+
+    #[test]
+    fn no_hash_block_when_nothing_differs_whatever_the_caller_asked() {
+        use crate::core::consensus::{Options as Consensus, compute, tests::row};
+        // The caller's --all, --color and width are for the terminal: the comment is the same.
+        let all = Options { all: true, color: true, width: Some(30), ..Options::default() };
+        let agree = compute(
+            vec![row("a", "K1", "good", "h1  f\n"), row("b", "K2", "good", "h1  f\n")],
+            &Consensus::default(),
+        );
+        let table = "| # | signer | key file | signature | verdict | reason |\n\
+                     |--:|--------|----------|-----------|---------|--------|\n";
+        assert_eq!(
+            release(&agree[0], &all),
+            format!(
+                "### 1.0 (gitian, x-build.assert, ledger l): OK\n\n{table}\
+                 | 1 | a | - | good | OK |  |\n| 2 | b | - | good | OK |  |\n\n\
+                 **Result:** OK\n\n<details><summary>consensus manifest #1: 1 files, 2 keys\
+                 </summary>\n\n```\nh1  f\n```\n\n</details>\n\n"
+            )
+        );
+        // Nothing counts: no consensus, nothing compared, no hash differs.
+        let bad = compute(vec![row("a", "K1", "bad", "h1  f\n")], &Consensus::default());
+        let out = release(&bad[0], &all);
+        assert!(out.ends_with("**Result:** FAILED: 1 of 1 signatures does not count (a: bad); no consensus: no signature counts\n\n"), "{out}");
+    }
 }
