@@ -141,4 +141,36 @@ mod tests {
         let out = release(&bad[0], &all);
         assert!(out.ends_with("**Result:** FAILED: 1 of 1 signatures does not count (a: bad); no consensus: no signature counts\n\n"), "{out}");
     }
+
+    #[test]
+    fn the_comment_states_what_was_read_and_lists_problems_and_warnings_apart() {
+        use crate::core::consensus::{Options as Consensus, compute, tests::row};
+        let groups = compute(vec![row("a", "K1", "good", "h1  f\n")], &Consensus::default());
+        let at = "2026-11-28T00:00:00Z";
+        let meta = Meta { checked: at.into(), at: at.into(), passed: true, ..Meta::default() };
+        let body = release(&groups[0], &Options::default());
+        assert_eq!(
+            render(&groups, &meta, &Options::default()),
+            format!(
+                "## git gitian verify\n\nchecked {at}; 0 keys loaded\n\n{body}\
+                 **Overall:** OK. 1 release: 1 OK\n"
+            )
+        );
+        let meta = Meta {
+            checked: at.into(),
+            at: "2020-01-01T00:00:00Z".into(),
+            sources: vec!["l: a folder".into()],
+            keys_loaded: 2,
+            problems: vec!["p".into()],
+            ..Meta::default()
+        };
+        assert_eq!(
+            render(&groups, &meta, &Options::default()),
+            format!(
+                "## git gitian verify\n\nchecked {at}; expiry judged at 2020-01-01T00:00:00Z; \
+                 read l: a folder; 2 keys loaded\n\n{body}- problem: p\n\n\
+                 **Overall:** FAILED. 1 release: 1 OK\n"
+            )
+        );
+    }
 }
