@@ -144,6 +144,27 @@ mod tests {
     }
 
     #[test]
+    fn signature_statuses_display_as_their_corpus_word() {
+        use SigStatus::*;
+        let all = [
+            (Good, "good"),
+            (ExpiredKey, "expired_key"),
+            (RevokedKey, "revoked_key"),
+            (ExpiredSig, "expired_sig"),
+            (Bad, "bad"),
+            (NoPubkey, "no_pubkey"),
+            (Error("gpgme: no data".into()), "error_rc2"),
+            (NoSig, "error_nosig"),
+            (Inline(Box::new(ExpiredKey)), "inline:expired_key"),
+            (Multi(vec![Good, Bad, NoPubkey]), "multi:good+bad+no_pubkey"),
+        ];
+        for (s, word) in all {
+            assert_eq!((s.to_string(), s.as_str()), (word.to_string(), word.to_string()));
+            assert_eq!(RowStatus::from(s).to_string(), word);
+        }
+    }
+
+    #[test]
     fn good_but_expired_key_needs_an_expired_key_and_nothing_worse() {
         use SigStatus::*;
         assert!(ExpiredKey.is_good_but_expired_key());

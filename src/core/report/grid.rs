@@ -348,4 +348,94 @@ mod tests {
         assert_eq!(transposed_blocks(g, &[0, 1], &[0, 1, 2, 3], &at(16)).len(), 2);
         assert!(transposed_blocks(g, &[0, 1], &[0, 1, 2, 3], &Options::default()).is_empty());
     }
+
+    fn four_signers() -> GroupReport {
+        let rows = vec![
+            row("a", "K1", "good", "h  f\nh  g\n"),
+            row("b", "K2", "good", "h  f\nh  g\n"),
+            row("c", "K3", "good", "x  f\nx  g\n"),
+            row("d", "K4", "good", "y  f\ny  g\n"),
+        ];
+        compute(rows, &Consensus::default()).remove(0)
+    }
+
+    #[test]
+    fn without_a_width_the_grid_is_one_block_of_signer_columns() {
+        let out = render(&four_signers(), &Options::default());
+        assert_eq!(
+            out,
+            "artifacts: 2 of 2 disagree (columns: the signers numbered above; the 2 other \
+             signers agree on them; --all shows every one)\n\
+             marks: X differs\n\
+             artifact consensus 3 4\n\
+             ──────── ───────── ─ ─\n\
+             f        h         X X\n\
+             g        h         X X\n"
+        );
+    }
+
+    #[test]
+    fn the_grid_is_transposed_only_when_that_takes_fewer_blocks() {
+        let g = four_signers();
+        let at = |w| Options { width: Some(w), all: true, ..Options::default() };
+        // At 25 columns two signers fit a block of the normal grid: 2 blocks, as many as the
+        // transposed grid's legend and block.
+        let head = "artifacts: all 2\n  (columns: the signers\n  numbered above)\nmarks: = agrees, X\n  \
+                    differs\n";
+        assert_eq!(
+            render(&g, &at(25)),
+            format!(
+                "{head}artifact consensus 1 2\n──────── ───────── ─ ─\nf        h         = =\n\
+                 g        h         = =\nartifact consensus 3 4\n──────── ───────── ─ ─\n\
+                 f        h         X X\ng        h         X X\n"
+            )
+        );
+        assert_eq!(
+            render(&g, &at(24)),
+            format!(
+                "{head}a1 f (consensus h)\na2 g (consensus h)\n# signer a1 a2\n─ ────── ── ──\n\
+                 1 a      =  =\n2 b      =  =\n3 c      X  X\n4 d      X  X\n"
+            )
+        );
+    }
+
+    #[test]
+    fn transposed_blocks_hold_as_many_artifacts_as_fit() {
+        // Nine artifacts: labels a1..a9, two columns and a gap each; ten: a10 takes three.
+        let manifest =
+            |h: &str, n: usize| -> String { (1..=n).map(|k| format!("{h}  f{k}\n")).collect() };
+        for (n, w, blocks) in [(9, 19, 4), (9, 18, 6), (10, 22, 5), (10, 21, 6)] {
+            let rows = vec![
+                row("a", "K1", "good", &manifest("h", n)),
+                row("b", "K2", "good", &manifest("h", n)),
+                row("c", "K3", "good", &manifest("x", n)),
+            ];
+            let g = &compute(rows, &Consensus::default())[0];
+            let arts: Vec<usize> = (0..n).collect();
+            let at = Options { width: Some(w), ..Options::default() };
+            assert_eq!(transposed_blocks(g, &arts, &[0, 1, 2], &at).len(), blocks, "{n} at {w}");
+        }
+    }
+
+    #[test]
+    fn differing_hashes_are_cut_to_the_width() {
+        let m = |c: &str| format!("{}  f\n", c.repeat(64));
+        let rows = vec![
+            row("a", "K1", "good", &m("a")),
+            row("b", "K2", "good", &m("a")),
+            row("c", "K3", "good", &m("c")),
+        ];
+        let g = &compute(rows, &Consensus::default())[0];
+        let o = Options { width: Some(40), verbose: true, ..Options::default() };
+        let out = render(g, &o);
+        let at = out.find("differing hashes:").unwrap();
+        assert_eq!(
+            &out[at..],
+            format!(
+                "differing hashes:\n  f\n    conse…  {}…\n    3 c     {}…\n",
+                "a".repeat(27),
+                "c".repeat(27)
+            )
+        );
+    }
 }

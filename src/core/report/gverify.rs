@@ -171,4 +171,91 @@ mod tests {
         let words: Vec<_> = (0..4).map(|i| word(g, i).as_str()).collect();
         assert_eq!(words, ["OK", "OK", "BAD SIGNATURE", "MISMATCH"]);
     }
+
+    #[test]
+    fn a_tie_is_judged_against_the_first_directory_whatever_its_signature() {
+        // b and c tie; gverify compared every signer with the first directory's manifest (a's,
+        // whose signature is bad). gpg's line names the signing subkey when there is one.
+        let mut rows = vec![
+            row("a", "K1", "bad", "h2  f\n"),
+            row("b", "K2", "good", "h1  f\n"),
+            row("c", "K3", "good", "h2  f\n"),
+        ];
+        rows[2].signing_key_fingerprint = Some("S3".into());
+        rows[0].signing_key_fingerprint = None;
+        let groups = compute(rows, &Options::default());
+        let g = &groups[0];
+        assert_eq!(g.verdicts[1..], [Verdict::NoConsensus, Verdict::NoConsensus]);
+        let tie = "note: no consensus: manifests #1 (b) and #2 (c) tie with 1 key each\n";
+        let bad = "note: the signature by key K1 does not match the bytes of x-build.assert \
+                   (bad): the file changed after it was signed, or the signature is of another \
+                   file\n";
+        let meta = Meta::default();
+        assert_eq!(
+            render(&groups, &meta, false, false),
+            format!("a: BAD SIGNATURE\n{bad}\nb: MISMATCH\n{tie}\nc: OK\n{tie}\n")
+        );
+        assert_eq!(
+            render(&groups, &meta, false, true),
+            format!(
+                "gpg: bad signature by K1\na: BAD SIGNATURE\n{bad}\n\
+                 gpg: good signature by K2\nb: MISMATCH\n{tie}\n- h2  f\n+ h1  f\n\
+                 gpg: good signature by S3\nc: OK\n{tie}\n"
+            )
+        );
+    }
+
+    #[test]
+    fn signatures_gverify_would_not_read_are_notes() {
+        // a signed with `.asc` only, b with both `.sig` and `.asc`; c's signature lost its file.
+        let asc = |signer: &str| {
+            let mut r = row(signer, &format!("K{signer}"), "good", "h  f\n");
+            r.sig_path = Some(format!("1.0/{signer}/x-build.assert.asc"));
+            r
+        };
+        let mut c = row("c", "Kc", "good", "h  f\n");
+        c.status = RowStatus::NoData;
+        c.manifest = None;
+        let rows = vec![asc("a"), asc("b"), row("b", "Kb", "good", "h  f\n"), c];
+        let groups = compute(rows, &Options::default());
+        assert_eq!(
+            render(&groups, &Meta::default(), false, false),
+            "missing signature at l/1.0/a/x-build.assert.sig\n\
+             note: a: 1.0/a/x-build.assert.asc is signed (good); gverify reads only \
+             x-build.assert.sig\n\
+             note: b: 1.0/b/x-build.assert.asc is signed (good); gverify reads only \
+             x-build.assert.sig\n\
+             b: OK\n\n\
+             missing result at l/1.0/c/x-build.assert\n"
+        );
+        // Guix's signatures are `.asc`, and gverify read them.
+        let mut guix = asc("a");
+        guix.layout = Layout::Guix;
+        let groups = compute(vec![guix], &Options::default());
+        assert_eq!(render(&groups, &Meta::default(), false, false), "a: OK\n\n");
+    }
+
+    #[test]
+    fn several_groups_are_introduced_by_release_and_group_with_their_absent_signers() {
+        let mut rows = vec![row("a", "K1", "good", "h  f\n"), row("a", "K1", "good", "h  f\n")];
+        rows[1].group = "all".into();
+        rows[1].release = "2.0".into();
+        let absent = |ledger: &str, release: &str| Absent {
+            ledger: ledger.into(),
+            release: release.into(),
+            signer: "0".into(),
+            file: "x-build.assert".into(),
+        };
+        // Absent directories of another ledger or release are not this release's.
+        let meta = Meta {
+            absent: vec![absent("l", "2.0"), absent("other", "1.0"), absent("l", "3.0")],
+            ..Meta::default()
+        };
+        let groups = compute(rows, &Options::default());
+        assert_eq!(
+            render(&groups, &meta, true, false),
+            "--- 1.0 ---\n\x1b[1ma: OK\x1b[0m\n\n\
+             --- 2.0 all ---\nmissing result at l/2.0/0/x-build.assert\n\x1b[1ma: OK\x1b[0m\n\n"
+        );
+    }
 }

@@ -115,4 +115,62 @@ mod tests {
         assert_eq!(fenced("a```b\n"), "````\na```b\n````\n");
         assert_eq!(fenced("`````\n"), "``````\n`````\n``````\n");
     }
+
+    #[test]
+    fn no_hash_block_when_nothing_differs_whatever_the_caller_asked() {
+        use crate::core::consensus::{Options as Consensus, compute, tests::row};
+        // The caller's --all, --color and width are for the terminal: the comment is the same.
+        let all = Options { all: true, color: true, width: Some(30), ..Options::default() };
+        let agree = compute(
+            vec![row("a", "K1", "good", "h1  f\n"), row("b", "K2", "good", "h1  f\n")],
+            &Consensus::default(),
+        );
+        let table = "| # | signer | key file | signature | verdict | reason |\n\
+                     |--:|--------|----------|-----------|---------|--------|\n";
+        assert_eq!(
+            release(&agree[0], &all),
+            format!(
+                "### 1.0 (gitian, x-build.assert, ledger l): OK\n\n{table}\
+                 | 1 | a | - | good | OK |  |\n| 2 | b | - | good | OK |  |\n\n\
+                 **Result:** OK\n\n<details><summary>consensus manifest #1: 1 files, 2 keys\
+                 </summary>\n\n```\nh1  f\n```\n\n</details>\n\n"
+            )
+        );
+        // Nothing counts: no consensus, nothing compared, no hash differs.
+        let bad = compute(vec![row("a", "K1", "bad", "h1  f\n")], &Consensus::default());
+        let out = release(&bad[0], &all);
+        assert!(out.ends_with("**Result:** FAILED: 1 of 1 signatures does not count (a: bad); no consensus: no signature counts\n\n"), "{out}");
+    }
+
+    #[test]
+    fn the_comment_states_what_was_read_and_lists_problems_and_warnings_apart() {
+        use crate::core::consensus::{Options as Consensus, compute, tests::row};
+        let groups = compute(vec![row("a", "K1", "good", "h1  f\n")], &Consensus::default());
+        let at = "2026-11-28T00:00:00Z";
+        let meta = Meta { checked: at.into(), at: at.into(), passed: true, ..Meta::default() };
+        let body = release(&groups[0], &Options::default());
+        assert_eq!(
+            render(&groups, &meta, &Options::default()),
+            format!(
+                "## git gitian verify\n\nchecked {at}; 0 keys loaded\n\n{body}\
+                 **Overall:** OK. 1 release: 1 OK\n"
+            )
+        );
+        let meta = Meta {
+            checked: at.into(),
+            at: "2020-01-01T00:00:00Z".into(),
+            sources: vec!["l: a folder".into()],
+            keys_loaded: 2,
+            problems: vec!["p".into()],
+            ..Meta::default()
+        };
+        assert_eq!(
+            render(&groups, &meta, &Options::default()),
+            format!(
+                "## git gitian verify\n\nchecked {at}; expiry judged at 2020-01-01T00:00:00Z; \
+                 read l: a folder; 2 keys loaded\n\n{body}- problem: p\n\n\
+                 **Overall:** FAILED. 1 release: 1 OK\n"
+            )
+        );
+    }
 }

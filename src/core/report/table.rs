@@ -356,5 +356,62 @@ mod tests {
         // Names (rank 1) shrink only when dropping b is not enough.
         assert_eq!(fit_columns(&cols, &rows, Some(11), GAP), [4, 0, 2]);
         assert_eq!(fit_columns(&cols, &rows, Some(6), GAP), [2, 0, 2]);
+        // A dropped column takes no gap; a column is dropped rather than cut below its minimum.
+        assert_eq!(fit_columns(&cols, &rows, Some(8), GAP), [4, 0, 2]);
+        assert_eq!(fit_columns(&cols, &rows, Some(12), GAP), [4, 0, 2]);
+        assert_eq!(fit_columns(&cols, &rows, Some(13), GAP), [4, 3, 2]);
+    }
+
+    #[test]
+    fn the_column_with_most_room_above_its_minimum_gives_first() {
+        let cols = |m: [usize; 2]| {
+            vec![Column::new("x", m[0], Cut::End, 0), Column::new("y", m[1], Cut::End, 0)]
+        };
+        let row = |w: [usize; 2]| vec![vec!["x".repeat(w[0]), "y".repeat(w[1])]];
+        // 2 above the minimum against 4; then 8 against 10.
+        assert_eq!(fit_columns(&cols([8, 2]), &row([10, 6]), Some(16), GAP), [10, 4]);
+        assert_eq!(fit_columns(&cols([2, 20]), &row([10, 30]), Some(41), GAP), [10, 29]);
+        // Between equals, the first.
+        assert_eq!(fit_columns(&cols([1, 1]), &row([5, 5]), Some(11), GAP), [4, 5]);
+    }
+
+    #[test]
+    fn a_coloured_cell_is_padded_after_its_colour() {
+        let cols = vec![Column::new("aaa", 1, Cut::End, 0), Column::new("b", 1, Cut::End, 0)];
+        let rows = vec![vec!["x".to_string(), "yy".to_string()]];
+        let widths = fit_columns(&cols, &rows, None, GAP);
+        let opts = Options { color: true, ..Options::default() };
+        let red = |_: usize, _: usize| Paint::Red;
+        let lines = draw(&cols, &rows, &widths, GAP, &opts, &red);
+        assert_eq!(lines, ["aaa  b", "───  ──", "\x1b[31mx\x1b[0m    \x1b[31myy\x1b[0m"]);
+        let plain = draw(&cols, &rows, &widths, GAP, &Options::default(), &red);
+        assert_eq!(plain[2], "x    yy");
+    }
+
+    #[test]
+    fn one_release_has_no_summary_unless_the_run_has_problems() {
+        use crate::core::consensus::{Options as Consensus, compute, tests::row};
+        let g = compute(
+            vec![row("a", "K1", "good", "h1  f\n"), row("b", "K2", "good", "h1  f\n")],
+            &Consensus::default(),
+        );
+        let release = "release 1.0 (gitian, x-build.assert, ledger l)\n\
+                       #  signer  key  key file  signature  manifest  verdict\n\
+                       ─  ──────  ───  ────────  ─────────  ────────  ───────\n\
+                       1  a       K1   -         good       #1        OK\n\
+                       2  b       K2   -         good       #1        OK\n\
+                       consensus: manifest #1 (1 files) held by 2 distinct keys\n\
+                       artifacts: all 1 agree for every signer\n\
+                       result: OK\n\n";
+        let meta = Meta { passed: true, ..Meta::default() };
+        assert_eq!(render(&g, &meta, &Options::default()), release);
+        let meta = Meta { problems: vec!["ledger x: not a folder".into()], ..Meta::default() };
+        assert_eq!(
+            render(&g, &meta, &Options::default()),
+            format!(
+                "{release}problem: ledger x: not a folder\n\
+                 1 release: 1 OK; 1 problem above\n"
+            )
+        );
     }
 }

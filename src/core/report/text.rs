@@ -190,4 +190,23 @@ mod tests {
         assert_eq!(list(&names, 4), "a, b, c, d");
         assert_eq!(list(&names, 2), "a, b, and 2 more");
     }
+
+    #[test]
+    fn a_path_keeps_its_file_name_only_when_ellipsis_slash_and_name_fit() {
+        let s = "builder-keys/fanquake.asc";
+        // `…/fanquake.asc` is 14 columns: it fits 14, not 13 (the end of the name then).
+        assert_eq!(fit(s, 14, Cut::Path, Charset::Unicode), "…/fanquake.asc");
+        assert_eq!(fit(s, 13, Cut::Path, Charset::Unicode), "…fanquake.asc");
+        assert_eq!(fit(s, 16, Cut::Path, Charset::Ascii), ".../fanquake.asc");
+        assert_eq!(fit(s, 15, Cut::Path, Charset::Ascii), "...fanquake.asc");
+    }
+
+    #[test]
+    fn wrapped_lines_fill_up_to_the_width_exactly() {
+        let u = Charset::Unicode;
+        // 4 + 1 + 5 = 10 columns: one line; 4 + 1 + 6 = 11: two.
+        assert_eq!(wrap("aaaa bbbbb cc", "", 0, Some(10), u), ["aaaa bbbbb", "cc"]);
+        assert_eq!(wrap("aaaa bbbbbb", "", 0, Some(10), u), ["aaaa", "bbbbbb"]);
+        assert_eq!(wrap("a  b", "> ", 2, Some(5), u), ["> a b"]);
+    }
 }
