@@ -194,3 +194,14 @@ fn backslashes_escape_only_in_double_quotes() {
 fn form_feed_and_vertical_tab_escapes() {
     assert_eq!(s("--- !!omap\n- a: \"x\\fy\\vz\"\n"), "x\u{c}y\u{b}z");
 }
+
+#[test]
+fn every_simple_escape_and_the_eight_digit_one() {
+    // Backslash then b, t, TAB, n, r, `"`, `/`, backslash, then \U with eight hex digits.
+    assert_eq!(
+        s("--- !!omap\n- a: \"\\b\\t\\\t\\n\\r\\\"\\/\\\\\\U0001F600.\"\n"),
+        "\u{8}\t\t\n\r\"/\\\u{1F600}."
+    );
+    // Each read to its own end: the character after an escape is the next one.
+    assert_eq!(s("--- !!omap\n- a: \"\\x41B\\u00e9C\\U00000044E\"\n"), "AB\u{e9}CDE");
+}
