@@ -241,7 +241,8 @@ fn scalar_inline(s: &str, at: Option<usize>, indent: usize) -> String {
     match yaml_quote::style(s) {
         yaml_quote::Style::Plain => flow_scalar(s, Quote::None, at, indent),
         yaml_quote::Style::Single if yaml_quote::needs_str_tag(s) => {
-            format!("!!str {}", flow_scalar(s, Quote::Single, at.map(|c| c + 6), indent))
+            // `<<` has no space to break at.
+            format!("!!str {}", flow_scalar(s, Quote::Single, None, indent))
         }
         yaml_quote::Style::Single => flow_scalar(s, Quote::Single, at, indent),
         yaml_quote::Style::Double | yaml_quote::Style::Literal => {

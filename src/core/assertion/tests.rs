@@ -57,6 +57,10 @@ fn gsign_tail_matches_spec() {
     let a = to_assert(&doc, "v1", "demo-linux-1.0", Some(&opts)).render();
     assert!(a.ends_with("- optionals:\n  - a.dmg\n"), "{a}");
     assert_eq!(Document::parse(&a).unwrap().get("optionals"), Some(&Node::Seq(opts)));
+    // An empty list is a flow `[]` (Ruby's `[].to_yaml` inside the map).
+    let a = to_assert(&doc, "v1", "demo-linux-1.0", Some(&[])).render();
+    assert!(a.ends_with("- type: build\n- optionals: []\n"), "{a}");
+    assert_eq!(Document::parse(&a).unwrap().get("optionals"), Some(&Node::Seq(vec![])));
 }
 
 #[test]
