@@ -206,3 +206,32 @@ fn a_keep_block_anywhere_ends_the_document_with_three_dots() {
         keep(Node::Str("x\ny\n\n".into()))
     );
 }
+
+/// Ruby: a lone space at column 80 stays, at 81 breaks; after a break in double quotes the
+/// escaped space (`\ `) counts its two columns.
+#[test]
+fn the_break_comes_at_column_81_exactly() {
+    let mut doc = Document::default();
+    doc.set("k", Node::Str(format!("{} y", "x".repeat(75))));
+    doc.set("l", Node::Str(format!("{} y", "x".repeat(76))));
+    doc.set("m", Node::Str(format!("-{}  {} z", "q".repeat(80), "r".repeat(75))));
+    let (x, q, r) = ("x".repeat(75), "q".repeat(80), "r".repeat(75));
+    let want =
+        format!("--- !!omap\n- k: {x} y\n- l: {x}x\n    y\n- m: \"-{q}\n    \\ {r}\n    z\"\n");
+    assert_eq!(doc.render(), want);
+    assert_eq!(Document::parse(&want).unwrap(), doc);
+}
+
+#[test]
+fn str_is_the_text_of_a_string_value_only() {
+    let doc = Document {
+        entries: vec![
+            ("a".into(), Node::Str("x".into())),
+            ("b".into(), Node::Null),
+            ("c".into(), Node::Seq(vec!["y".into()])),
+            ("d".into(), Node::Str(String::new())),
+        ],
+    };
+    let got: Vec<_> = ["a", "b", "c", "d", "e"].map(|k| doc.str(k)).into();
+    assert_eq!(got, [Some("x"), None, None, Some(""), None]);
+}
