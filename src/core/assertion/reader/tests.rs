@@ -209,3 +209,41 @@ fn every_simple_escape_and_the_eight_digit_one() {
     // Each read to its own end: the character after an escape is the next one.
     assert_eq!(s("--- !!omap\n- a: \"\\x41B\\u00e9C\\U00000044E\"\n"), "AB\u{e9}CDE");
 }
+
+#[test]
+fn directives_and_bare_or_tab_document_starts() {
+    // Ruby's Psych reads each of these as the map a: b.
+    let ab = vec![("a".to_string(), Node::Str("b".into()))];
+    for text in [
+        "%YAML 1.1\n%TAG !e! tag:example.com,2000:\n--- !!omap\n- a: b\n",
+        "%YAML 1.1\n\n# c\n%TAG !e! tag:example.com,2000:\n--- !!omap\n- a: b\n",
+        "---\n- a: b\n",
+        "---\t!!omap\n- a: b\n",
+        "--- !!omap\n- a: b\n...\n",
+        "- a: b\n",
+    ] {
+        let doc = Document::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(doc.entries, ab, "{text:?}");
+    }
+    let e = Document::parse("%YAML 1.1\n").unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (1, "empty document"));
+}
+
+#[test]
+fn content_after_the_map_is_refused_on_its_line() {
+    let e = Document::parse("--- !omap\n  - a: x\nb\n").unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (3, "unexpected content after the ordered map"));
+    // After `...` the document has ended: the rest is not read (as Psych, which loads the first).
+    assert_eq!(value("--- !omap\n- a: x\n...\nb\n", "a"), Node::Str("x".into()));
+}
+
+#[test]
+fn a_dash_glued_to_text_is_no_item() {
+    // libyaml refuses both too (`-a: b` is a map, not an ordered map's item).
+    for text in ["--- !!omap\n-a: b\n", "--- !!omap\n- a:\n  -x\n"] {
+        let e = Document::parse(text).unwrap_err();
+        assert_eq!(e.line, text.lines().count(), "{text:?}: {e}");
+    }
+    // `-x` under a key is the plain text of that key's value, continued, in libyaml.
+    assert_eq!(s("--- !!omap\n- a: y\n   -x\n"), "y -x");
+}
