@@ -65,7 +65,7 @@ pub fn needs_str_tag(s: &str) -> bool {
     s == "<<"
 }
 
-/// libyaml's double-quoted form (no line folding: the names written here are short).
+/// libyaml's double-quoted form on one line (`core::assertion` breaks long ones).
 pub fn double_quoted(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {

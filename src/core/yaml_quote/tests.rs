@@ -175,3 +175,47 @@ fn what_libyaml_allows_each_scalar() {
         );
     }
 }
+
+/// Ruby 3.1 (Psych 4.0.3, libyaml 0.2.5) writes each of these with the same escapes.
+#[test]
+fn double_quotes_escape_breaks_and_unprintables_in_their_shortest_form() {
+    assert_eq!(double_quoted("-a\n"), r#""-a\n""#);
+    assert_eq!(double_quoted("-\u{2028}\u{2029}\r\t\\"), r#""-\L\P\r\t\\""#);
+    assert_eq!(double_quoted("\u{1}\u{7f}\u{9f}"), r#""\x01\x7F\x9F""#);
+    assert_eq!(double_quoted("\u{fffe}\u{feff}\u{10ffff}"), r#""\uFFFE\uFEFF\U0010FFFF""#);
+}
+
+/// Ruby: `'a.\n\n  '`, `"\""`, `"\"a"`, `':ab"'`, `"a\a"`, `'false'`, `'FALSE'`, `'Off'`.
+#[test]
+fn styles_of_quotes_symbols_final_breaks_and_five_letter_booleans() {
+    let cases = [
+        ("a.\n", Style::Single),
+        ("\"", Style::Double),
+        ("\"a", Style::Double),
+        (":ab\"", Style::Single),
+        ("a\u{7}", Style::Double),
+        ("false", Style::Single),
+        ("FALSE", Style::Single),
+        ("Off", Style::Single),
+    ];
+    for (s, want) in cases {
+        assert_eq!(style(s), want, "{s:?}");
+    }
+}
+
+/// `Psych::ScalarScanner#tokenize` in Ruby: a String for `false\n` (longer than five
+/// characters), `ab\n`, `:`; not for `yes\n`, `no\n` (booleans: `^`/`$` match at line ends) or
+/// `:ab"` (a symbol).
+#[test]
+fn the_scanner_reads_what_psych_reads() {
+    for (s, string) in [
+        ("false\n", true),
+        ("ab\n", true),
+        (":", true),
+        ("yes\n", false),
+        ("no\n", false),
+        (":ab\"", false),
+    ] {
+        assert_eq!(scans_as_string(s), string, "{s:?}");
+    }
+}
