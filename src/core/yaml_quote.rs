@@ -238,7 +238,7 @@ fn time_parts(s: &str) -> Option<bool> {
     let (clock, mut tail) = rest.split_at(clock_end);
     let parts: Vec<&str> = clock.split(':').collect();
     let [h, mi, sec] = parts.as_slice() else { return None };
-    if !small(h) || mi.len() != 2 || sec.len() != 2 || !digits(mi) || !digits(sec) {
+    if !small(h) || mi.len() != 2 || sec.len() != 2 {
         return None;
     }
     if let Some(t) = tail.strip_prefix('.') {
