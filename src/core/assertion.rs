@@ -259,7 +259,7 @@ enum Quote {
 }
 
 /// libyaml's plain, single-quoted and double-quoted writers. In single quotes `'` is doubled
-/// and each `\n` written as an empty line; in double quotes characters are escaped as
+/// and a `\n` written as an empty line (LS and PS as they are), the indent after it; in double quotes characters are escaped as
 /// `yaml_quote::double_quoted` escapes them. When `at` (the column of the first character or
 /// quote) is known, a space past column 80, neither first nor last and not after another
 /// space, is written as a line break then `indent` spaces: in plain and single-quoted text only
@@ -275,7 +275,7 @@ fn flow_scalar(s: &str, quote: Quote, at: Option<usize>, indent: usize) -> Strin
     };
     let mut out = String::from(mark);
     let mut column = at.unwrap_or(0) + mark.len();
-    let mut prev_space = false;
+    let (mut prev_space, mut breaks) = (false, false);
     for (i, &c) in body.iter().enumerate() {
         if c == ' ' {
             let next_is_space = body.get(i + 1) == Some(&' ');
@@ -294,13 +294,21 @@ fn flow_scalar(s: &str, quote: Quote, at: Option<usize>, indent: usize) -> Strin
                 column += 1;
             }
             prev_space = true;
-        } else if c == '\n' {
-            // A line break inside single quotes: one extra empty line, then the indent.
-            out.push_str("\n\n");
-            push_indent(&mut out, indent);
-            column = indent;
+        } else if matches!(c, '\n' | '\u{2028}' | '\u{2029}') {
+            // A line break inside single quotes (the others are escaped or refused there): `\n`
+            // after one more (an empty line), LS and PS as they are; the indent comes next.
+            if c == '\n' && !breaks {
+                out.push('\n');
+            }
+            out.push(c);
+            breaks = true;
             prev_space = false;
         } else {
+            if breaks {
+                push_indent(&mut out, indent);
+                column = indent;
+                breaks = false;
+            }
             if c == '\'' && quote == Quote::Single {
                 out.push('\'');
                 column += 1;
@@ -309,6 +317,9 @@ fn flow_scalar(s: &str, quote: Quote, at: Option<usize>, indent: usize) -> Strin
             column += 1;
             prev_space = false;
         }
+    }
+    if breaks {
+        push_indent(&mut out, indent);
     }
     out.push_str(mark);
     out

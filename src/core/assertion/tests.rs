@@ -235,3 +235,17 @@ fn str_is_the_text_of_a_string_value_only() {
     let got: Vec<_> = ["a", "b", "c", "d", "e"].map(|k| doc.str(k)).into();
     assert_eq!(got, [Some("x"), None, None, Some(""), None]);
 }
+
+/// Ruby: LS and PS in single quotes are line breaks to libyaml, the indent written after them.
+#[test]
+fn ls_and_ps_in_single_quotes_are_followed_by_the_indent() {
+    let doc = Document {
+        entries: vec![
+            ("k".into(), Node::Str("l\u{2028}y".into())),
+            ("m".into(), Node::Str("n\u{2029}".into())),
+        ],
+    };
+    let text = doc.render();
+    assert_eq!(text, "--- !!omap\n- k: 'l\u{2028}    y'\n- m: 'n\u{2029}    '\n");
+    assert_eq!(Document::parse(&text).unwrap(), doc);
+}

@@ -247,3 +247,13 @@ fn a_dash_glued_to_text_is_no_item() {
     // `-x` under a key is the plain text of that key's value, continued, in libyaml.
     assert_eq!(s("--- !!omap\n- a: y\n   -x\n"), "y -x");
 }
+
+/// libyaml's other line breaks inside quotes (Ruby reads the same): NEL folds as a line feed
+/// does, LS and PS are kept, a break after them kept too.
+#[test]
+fn nel_ls_and_ps_break_quoted_lines() {
+    let text = "--- !!omap\n- a: \"a\u{2028}  b\u{85}  c\r\n\n  d\u{2029}\n e\"\n";
+    assert_eq!(s(text), "a\u{2028}b c\nd\u{2029}\ne");
+    assert_eq!(s("--- !!omap\n- a: 'a\u{2028}\u{2028}b'\n"), "a\u{2028}\u{2028}b");
+    assert!(Document::parse("--- !!omap\n- a: 'x\u{2028}--- y'\n").is_err());
+}
