@@ -257,3 +257,20 @@ fn nel_ls_and_ps_break_quoted_lines() {
     assert_eq!(s("--- !!omap\n- a: 'a\u{2028}\u{2028}b'\n"), "a\u{2028}\u{2028}b");
     assert!(Document::parse("--- !!omap\n- a: 'x\u{2028}--- y'\n").is_err());
 }
+
+#[test]
+fn a_line_that_is_no_item_is_named_as_such() {
+    let cases = [
+        ("--- !!omap\n- a: b\nc: d\n", 3, "expected an ordered-map item '- key: value'"),
+        (
+            "--- !!omap\n- a: !!omap\n  - b: c\n  ...\n",
+            4,
+            "expected an ordered-map item '- key: value'",
+        ),
+        ("--- !!omap\n- a: b\n - c: d\n", 3, "unexpected indentation"),
+    ];
+    for (text, line, message) in cases {
+        let e = Document::parse(text).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (line, message), "{text:?}");
+    }
+}
