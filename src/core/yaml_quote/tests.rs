@@ -219,3 +219,19 @@ fn the_scanner_reads_what_psych_reads() {
         assert_eq!(scans_as_string(s), string, "{s:?}");
     }
 }
+
+/// Ruby: `+23:59` is an offset (the time is quoted), `+23:60`, `+2360` and `-23:99` are a
+/// day or more (the text stays plain).
+#[test]
+fn zone_minutes_count_toward_a_whole_day() {
+    for (s, valid) in [
+        ("2024-01-01T12:00:00+23:59", true),
+        ("2024-01-01T12:00:00+23:60", false),
+        ("2024-01-01T12:00:00+2360", false),
+        ("2024-01-01T12:00:00-23:99", false),
+    ] {
+        assert_eq!(time_parts(s), Some(valid), "{s:?}");
+        let want = if valid { Style::Single } else { Style::Plain };
+        assert_eq!(style(s), want, "{s:?}");
+    }
+}
