@@ -274,3 +274,12 @@ fn a_line_that_is_no_item_is_named_as_such() {
         assert_eq!((e.line, e.message.as_str()), (line, message), "{text:?}");
     }
 }
+
+/// The key's column after several spaces past `-` bounds its value's lines (Ruby: `x` at column
+/// 5 is the block's text, at column 4 or a plain continuation at 3 an error).
+#[test]
+fn a_key_after_several_spaces_sets_the_column_to_pass() {
+    assert_eq!(s("--- !!omap\n-   a: |\n     x\n"), "x\n");
+    assert!(Document::parse("--- !!omap\n-   a: |\n    x\n").is_err());
+    assert!(Document::parse("--- !!omap\n-   a: x\n   y\n").is_err());
+}
