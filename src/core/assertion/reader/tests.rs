@@ -283,3 +283,13 @@ fn a_key_after_several_spaces_sets_the_column_to_pass() {
     assert!(Document::parse("--- !!omap\n-   a: |\n    x\n").is_err());
     assert!(Document::parse("--- !!omap\n-   a: x\n   y\n").is_err());
 }
+
+/// The nesting bound counts depth, not how many nested maps a document holds.
+#[test]
+fn many_sibling_nested_maps_are_not_too_deep() {
+    let mut text = String::from("--- !!omap\n");
+    for i in 0..100 {
+        text.push_str(&format!("- k{i}: !!omap\n  - x: !!omap\n    - y: z\n"));
+    }
+    assert_eq!(Document::parse(&text).unwrap().entries.len(), 100);
+}
