@@ -293,3 +293,38 @@ fn many_sibling_nested_maps_are_not_too_deep() {
     }
     assert_eq!(Document::parse(&text).unwrap().entries.len(), 100);
 }
+
+/// Each checked against Ruby's Psych: the same values, or an error there too.
+#[test]
+fn comments_quoted_keys_and_what_follows_a_quote() {
+    assert_eq!(value("--- !!omap\n- a: # c\n- b: x\n", "a"), Node::Null);
+    assert_eq!(s("--- !!omap\n- a: x\n   # c\n- b: y\n"), "x");
+    let text = "--- !!omap\n- 'a: b': x\n- \"y\": z\n- 'c' : w\n";
+    let keys: Vec<_> = Document::parse(text).unwrap().entries.into_iter().map(|e| e.0).collect();
+    assert_eq!(keys, ["a: b", "y", "c"]);
+    assert_eq!(s("--- !!omap\n- a: 'x' # c\n"), "x");
+    let e = Document::parse("--- !!omap\n- a: 'x' y\n").unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (2, "unexpected text after a quoted string"));
+    let e = Document::parse("--- !!omap\n- a: !!omap\n - b: x\n").unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (3, "unexpected indentation in a nested ordered map"));
+}
+
+#[test]
+fn a_block_header_has_one_chomping_and_one_indent_digit() {
+    for header in ["|-+", "|22", "|0", "|x", ">+-"] {
+        let e = Document::parse(&format!("--- !!omap\n- a: {header}\n   x\n")).unwrap_err();
+        let want = format!("bad block scalar header '{header}'");
+        assert_eq!((e.line, e.message.as_str()), (2, want.as_str()));
+    }
+    assert_eq!(s("--- !!omap\n- a: |-2\n     x\n"), " x");
+    assert_eq!(s("--- !!omap\n- a: |2-\n     x\n"), " x");
+}
+
+#[test]
+fn an_empty_list_item_is_an_empty_string() {
+    // Ruby reads nil: the model holds strings only.
+    assert_eq!(
+        value("--- !!omap\n- a:\n  -\n  - x\n", "a"),
+        Node::Seq(vec![String::new(), "x".into()])
+    );
+}
