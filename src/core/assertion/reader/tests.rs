@@ -328,3 +328,11 @@ fn an_empty_list_item_is_an_empty_string() {
         Node::Seq(vec![String::new(), "x".into()])
     );
 }
+
+#[test]
+fn an_unterminated_quoted_key_is_named_on_its_line() {
+    for text in ["--- !!omap\n- a: x\n- 'b: y\n", "--- !!omap\n- a: x\n- \"b: y\n"] {
+        let e = Document::parse(text).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (3, "unterminated quoted key"), "{text:?}");
+    }
+}
