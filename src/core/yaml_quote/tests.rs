@@ -235,3 +235,18 @@ fn zone_minutes_count_toward_a_whole_day() {
         assert_eq!(style(s), want, "{s:?}");
     }
 }
+
+/// Ruby: `1,0.5`, `1_000.5` and `1.5e+5` are floats (quoted); `1a.5` and `1.5e5` (an exponent
+/// needs its sign) are text.
+#[test]
+fn floats_take_digits_commas_and_underscores_before_the_point() {
+    for (s, want) in [
+        ("1,0.5", Style::Single),
+        ("1_000.5", Style::Single),
+        ("1.5e+5", Style::Single),
+        ("1a.5", Style::Plain),
+        ("1.5e5", Style::Plain),
+    ] {
+        assert_eq!(style(s), want, "{s:?}");
+    }
+}
