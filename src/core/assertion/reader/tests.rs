@@ -336,3 +336,14 @@ fn an_unterminated_quoted_key_is_named_on_its_line() {
         assert_eq!((e.line, e.message.as_str()), (3, "unterminated quoted key"), "{text:?}");
     }
 }
+
+/// A list ends at its parent's next item; a line at the list's level that is no item is an
+/// error of the map holding it (Ruby refuses it too).
+#[test]
+fn a_list_ends_at_the_next_item_of_its_map() {
+    let text = "--- !!omap\n- a:\n  - x\n- b: y\n";
+    assert_eq!(value(text, "a"), Node::Seq(vec!["x".into()]));
+    assert_eq!(value(text, "b"), Node::Str("y".into()));
+    let e = Document::parse("--- !!omap\n- a:\n  - x\n  y\n").unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (4, "unexpected indentation"));
+}
