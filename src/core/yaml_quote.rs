@@ -402,7 +402,7 @@ impl Analysis {
             return Self { block_plain_allowed: true, single_allowed: true, block_allowed: false };
         }
         let chars: Vec<char> = s.chars().collect();
-        let blankz = |i: usize| chars.get(i).is_none_or(|&c| c == ' ' || c == '\t' || is_break(c));
+        let blankz = |i: usize| chars.get(i).is_none_or(|&c| c == ' ' || is_break(c));
         let mut indicators = s.starts_with("---") || s.starts_with("...");
         let (mut special, mut breaks) = (false, false);
         let (mut space_break, mut break_space) = (false, false);

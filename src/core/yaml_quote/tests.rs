@@ -250,3 +250,14 @@ fn floats_take_digits_commas_and_underscores_before_the_point() {
         assert_eq!(style(s), want, "{s:?}");
     }
 }
+
+/// Ruby quotes each of these integers (binary, hexadecimal, octal, decimal with `_` or `,`
+/// between digits); `123,4x` is text.
+#[test]
+fn integers_in_every_base_are_quoted() {
+    let ints = ["0b101", "0b1,0", "0x1F", "0x1_F", "0x1,F", "0", "00", "0_7", "1_000", "1,000"];
+    for s in ints.into_iter().chain(["12,345"]) {
+        assert_eq!(style(s), Style::Single, "{s:?}");
+    }
+    assert_eq!(style("123,4x"), Style::Plain);
+}
