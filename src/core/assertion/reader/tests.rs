@@ -347,3 +347,11 @@ fn a_list_ends_at_the_next_item_of_its_map() {
     let e = Document::parse("--- !!omap\n- a:\n  - x\n  y\n").unwrap_err();
     assert_eq!((e.line, e.message.as_str()), (4, "unexpected indentation"));
 }
+
+/// `---` and `...` end a quoted string only at a line's start and before a blank (Ruby).
+#[test]
+fn document_markers_inside_a_line_are_text() {
+    let text = "--- !!omap\n- a: 'wait ... ok --- x'\n- b: \"x\n  ...y\"\n";
+    assert_eq!(value(text, "a"), Node::Str("wait ... ok --- x".into()));
+    assert_eq!(value(text, "b"), Node::Str("x ...y".into()));
+}
