@@ -1,22 +1,26 @@
 //! Scalars as libyaml scans them: quoted (flow) scalars with their escapes and folding, and
 //! the folding of `>` blocks.
 
-/// The lines of a folded block joined: a single break between two plain lines is a space,
-/// breaks next to empty or more-indented lines are kept.
+/// The lines of a folded block joined as libyaml joins them: between two lines that do not
+/// start with a blank, one break is a space and each empty line between them a break; next to
+/// a more-indented line every break is kept.
 pub(super) fn fold_block(body: &[&str]) -> String {
     let mut text = String::new();
-    let mut prev_more_indented = false;
-    for (i, line) in body.iter().enumerate() {
-        let more = line.starts_with(' ') || line.starts_with('\t');
-        if i > 0 {
-            let prev_empty = body[i - 1].is_empty();
-            if line.is_empty() || prev_empty || more || prev_more_indented {
-                text.push('\n');
-            } else {
-                text.push(' ');
-            }
+    // Whether the last non-empty line starts with a blank; the empty lines since.
+    let (mut last_more, mut empties) = (None, 0);
+    for line in body {
+        if line.is_empty() {
+            empties += 1;
+            continue;
         }
-        prev_more_indented = more;
+        let more = line.starts_with([' ', '\t']);
+        if last_more.is_some() && (last_more == Some(true) || more) {
+            text.push('\n');
+        } else if last_more.is_some() && empties == 0 {
+            text.push(' ');
+        }
+        text.extend(std::iter::repeat_n('\n', empties));
+        (last_more, empties) = (Some(more), 0);
         text.push_str(line);
     }
     text

@@ -355,3 +355,20 @@ fn document_markers_inside_a_line_are_text() {
     assert_eq!(value(text, "a"), Node::Str("wait ... ok --- x".into()));
     assert_eq!(value(text, "b"), Node::Str("x ...y".into()));
 }
+
+/// Ruby: in a `>` block an empty line between two lines is the one break (no space), empty
+/// lines first are breaks, more-indented lines keep theirs; a block of blank lines keeps none
+/// of their spaces.
+#[test]
+fn folded_blocks_as_libyaml_folds_them() {
+    let cases = [
+        ("    a\n\n    b\n", "a\nb\n"),
+        ("    a\n\n\n    b\n", "a\n\nb\n"),
+        ("    a\n     b\n    c\n", "a\n b\nc\n"),
+        ("\n    a\n    b\n", "\na b\n"),
+    ];
+    for (body, want) in cases {
+        assert_eq!(s(&format!("--- !!omap\n- a: >\n{body}")), want, "{body:?}");
+    }
+    assert_eq!(s("--- !!omap\n- a: |+\n   \n- b: y\n"), "\n");
+}
