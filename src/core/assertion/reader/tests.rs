@@ -372,3 +372,9 @@ fn folded_blocks_as_libyaml_folds_them() {
     }
     assert_eq!(s("--- !!omap\n- a: |+\n   \n- b: y\n"), "\n");
 }
+
+#[test]
+fn a_doubled_quote_in_single_quotes_is_one_quote() {
+    assert_eq!(s("--- !!omap\n- a: 'it''s ''x'''\n"), "it's 'x'");
+    assert_eq!(s("--- !!omap\n- a: ''''\n"), "'");
+}
