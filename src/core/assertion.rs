@@ -62,7 +62,8 @@ impl Document {
     }
 
     /// Writes the document as Psych 4 / libyaml 0.2.5 does (`--- !!omap`, `|` / `|-` blocks,
-    /// single-quoted form for one line ending in a newline, `''` for empty).
+    /// single-quoted form for one line ending in a newline, `''` for empty, lines broken past
+    /// column 80, `...` after a `|+` block).
     pub fn render(&self) -> String {
         let mut out = String::from("--- !!omap");
         if self.entries.is_empty() {
@@ -71,6 +72,10 @@ impl Document {
         }
         out.push('\n');
         render_omap(&mut out, &self.entries, 0);
+        // libyaml ends a document holding a `|+` block with `...`: its last lines are open.
+        if keeps_final_breaks(&self.entries) {
+            out.push_str("...\n");
+        }
         out
     }
 
@@ -162,7 +167,7 @@ fn render_omap(out: &mut String, entries: &[(String, Node)], indent: usize) {
     for (key, value) in entries {
         push_indent(out, indent);
         out.push_str("- ");
-        out.push_str(&scalar_inline(key, indent + 2));
+        out.push_str(&scalar_inline(key, None, indent + 2));
         out.push(':');
         match value {
             Node::Null => out.push('\n'),
@@ -188,11 +193,26 @@ fn render_omap(out: &mut String, entries: &[(String, Node)], indent: usize) {
     }
 }
 
+/// Whether a value anywhere is written as a block keeping its final line breaks (`|+`).
+fn keeps_final_breaks(entries: &[(String, Node)]) -> bool {
+    let keeps = |s: &String| {
+        yaml_quote::style(s) == yaml_quote::Style::Literal
+            && yaml_quote::literal_header(s).ends_with('+')
+    };
+    entries.iter().any(|(_, value)| match value {
+        Node::Null => false,
+        Node::Str(s) => keeps(s),
+        Node::Seq(items) => items.iter().any(keeps),
+        Node::Omap(inner) => keeps_final_breaks(inner),
+    })
+}
+
 fn push_indent(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
-/// A string value after `key: `, ending with a newline. `indent` is the block content indent.
+/// A string value after `key: ` or `- `, ending with a newline. `indent` is the block content
+/// indent, that of the lines a value continues on.
 fn render_str_value(out: &mut String, s: &str, indent: usize) {
     if yaml_quote::style(s) == yaml_quote::Style::Literal {
         out.push_str(&yaml_quote::literal_header(s));
@@ -208,53 +228,88 @@ fn render_str_value(out: &mut String, s: &str, indent: usize) {
         }
         return;
     }
-    out.push_str(&scalar_inline(s, indent));
+    // libyaml counts columns in characters, from the start of the line.
+    let column = out[out.rfind('\n').map_or(0, |i| i + 1)..].chars().count();
+    out.push_str(&scalar_inline(s, Some(column), indent));
     out.push('\n');
 }
 
 /// Renders a scalar in flow context: plain, single- or double-quoted as Psych would pick
-/// (`core::yaml_quote` holds the rule).
-fn scalar_inline(s: &str, indent: usize) -> String {
+/// (`core::yaml_quote` holds the rule). `at` is the column it starts at, `None` for a key
+/// (libyaml never breaks a key); `indent` is that of its continuation lines.
+fn scalar_inline(s: &str, at: Option<usize>, indent: usize) -> String {
     match yaml_quote::style(s) {
-        yaml_quote::Style::Plain => s.to_string(),
+        yaml_quote::Style::Plain => flow_scalar(s, Quote::None, at, indent),
         yaml_quote::Style::Single if yaml_quote::needs_str_tag(s) => {
-            format!("!!str {}", single_quoted(s, indent))
+            // `<<` has no space to break at.
+            format!("!!str {}", flow_scalar(s, Quote::Single, None, indent))
         }
-        yaml_quote::Style::Single => single_quoted(s, indent),
-        yaml_quote::Style::Double | yaml_quote::Style::Literal => yaml_quote::double_quoted(s),
+        yaml_quote::Style::Single => flow_scalar(s, Quote::Single, at, indent),
+        yaml_quote::Style::Double | yaml_quote::Style::Literal => {
+            flow_scalar(s, Quote::Double, at, indent)
+        }
     }
 }
 
-/// libyaml's single-quoted writer: `'` doubled, each `\n` written as an empty line, long lines
-/// broken at a lone space past column 80.
-fn single_quoted(s: &str, indent: usize) -> String {
-    let mut out = String::from("'");
-    let mut column = indent + 1;
-    let chars: Vec<char> = s.chars().collect();
-    let mut prev_space = false;
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    None,
+    Single,
+    Double,
+}
+
+/// libyaml's plain, single-quoted and double-quoted writers. In single quotes `'` is doubled
+/// and a `\n` written as an empty line (LS and PS as they are), the indent after it; in double quotes characters are escaped as
+/// `yaml_quote::double_quoted` escapes them. When `at` (the column of the first character or
+/// quote) is known, a space past column 80, neither first nor last and not after another
+/// space, is written as a line break then `indent` spaces: in plain and single-quoted text only
+/// when no space follows it, in double quotes always, a following space then escaped (`\ `).
+fn flow_scalar(s: &str, quote: Quote, at: Option<usize>, indent: usize) -> String {
+    let (mark, body): (&str, Vec<char>) = match quote {
+        Quote::None => ("", s.chars().collect()),
+        Quote::Single => ("'", s.chars().collect()),
+        Quote::Double => {
+            let q = yaml_quote::double_quoted(s);
+            ("\"", q[1..q.len() - 1].chars().collect())
+        }
+    };
+    let mut out = String::from(mark);
+    let mut column = at.unwrap_or(0) + mark.len();
+    let (mut prev_space, mut breaks) = (false, false);
+    for (i, &c) in body.iter().enumerate() {
         if c == ' ' {
-            let next_is_space = chars.get(i + 1) == Some(&' ');
-            if !prev_space && column > 80 && i != 0 && i + 1 != chars.len() && !next_is_space {
+            let next_is_space = body.get(i + 1) == Some(&' ');
+            let inside = i != 0 && i + 1 != body.len();
+            let lone = quote == Quote::Double || !next_is_space;
+            if at.is_some() && !prev_space && column > 80 && inside && lone {
                 out.push('\n');
-                out.extend(std::iter::repeat_n(' ', indent));
+                push_indent(&mut out, indent);
                 column = indent;
+                if next_is_space {
+                    out.push('\\');
+                    column += 1;
+                }
             } else {
                 out.push(' ');
                 column += 1;
             }
             prev_space = true;
-        } else if c == '\n' {
-            // A line break inside: one extra empty line, then the indent.
-            out.push('\n');
-            out.push('\n');
-            out.extend(std::iter::repeat_n(' ', indent));
-            column = indent;
+        } else if matches!(c, '\n' | '\u{2028}' | '\u{2029}') {
+            // A line break inside single quotes (the others are escaped or refused there): `\n`
+            // after one more (an empty line), LS and PS as they are; the indent comes next.
+            if c == '\n' && !breaks {
+                out.push('\n');
+            }
+            out.push(c);
+            breaks = true;
             prev_space = false;
         } else {
-            if c == '\'' {
+            if breaks {
+                push_indent(&mut out, indent);
+                column = indent;
+                breaks = false;
+            }
+            if c == '\'' && quote == Quote::Single {
                 out.push('\'');
                 column += 1;
             }
@@ -262,141 +317,13 @@ fn single_quoted(s: &str, indent: usize) -> String {
             column += 1;
             prev_space = false;
         }
-        i += 1;
     }
-    out.push('\'');
+    if breaks {
+        push_indent(&mut out, indent);
+    }
+    out.push_str(mark);
     out
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GOLDEN: &str = "--- !!omap
-- out_manifest: |
-    h1  f1
-    h2  src/f2
-- in_manifest: |-
-    d  x-desc.yml
-    git:abc bitcoin
-- base_manifests: !!omap
-  - bionic-amd64: |
-      aaa  a_1.deb
-      bbb  b_1.deb
-- cache_common_manifest: ''
-- cache_package_manifest: ''
-";
-
-    fn golden_result() -> BuildResult {
-        BuildResult {
-            out_manifest: "h1  f1\nh2  src/f2\n".into(),
-            in_manifest: "d  x-desc.yml\ngit:abc bitcoin".into(),
-            base_manifests: vec![("bionic-amd64".into(), "aaa  a_1.deb\nbbb  b_1.deb\n".into())],
-            cache_common_manifest: String::new(),
-            cache_package_manifest: String::new(),
-        }
-    }
-
-    #[test]
-    fn renders_gbuild_golden_bytes() {
-        assert_eq!(golden_result().render(), GOLDEN);
-    }
-
-    #[test]
-    fn parses_golden_back() {
-        assert_eq!(Document::parse(GOLDEN).unwrap(), golden_result().to_document());
-    }
-
-    #[test]
-    fn single_line_and_empty_edge_cases() {
-        let r = BuildResult { out_manifest: "h1  f1\n".into(), ..Default::default() };
-        let text = r.render();
-        assert!(text.contains("- out_manifest: 'h1  f1\n\n    '\n"), "{text}");
-        assert!(text.contains("- base_manifests: !!omap []\n"), "{text}");
-        assert_eq!(Document::parse(&text).unwrap(), r.to_document());
-    }
-
-    #[test]
-    fn gsign_tail_matches_spec() {
-        let doc = Document::parse(GOLDEN).unwrap();
-        let a = to_assert(&doc, "v1", "demo-linux-1.0", None).render();
-        assert!(a.ends_with(
-            "- cache_package_manifest: ''\n- release: v1\n- name: demo-linux-1.0\n- type: build\n- optionals:\n"
-        ));
-        let opts = vec!["a.dmg".to_string()];
-        let a = to_assert(&doc, "v1", "demo-linux-1.0", Some(&opts)).render();
-        assert!(a.ends_with("- optionals:\n  - a.dmg\n"), "{a}");
-        assert_eq!(Document::parse(&a).unwrap().get("optionals"), Some(&Node::Seq(opts)));
-    }
-
-    #[test]
-    fn old_style_loads_the_same() {
-        let old = "--- !omap \n- out_manifest: ! 'h1  f1\n\n    h2  src/f2\n\n'\n- in_manifest: ! 'd  x-desc.yml\n\n    git:abc bitcoin'\n- base_manifests: !omap\n  - bionic-amd64: ! 'aaa  a_1.deb\n\n      bbb  b_1.deb\n\n'\n- cache_common_manifest: ''\n- cache_package_manifest: ''\n- optionals: \n";
-        let doc = Document::parse(old).unwrap();
-        let mut expect = golden_result().to_document();
-        expect.set("optionals", Node::Null);
-        assert_eq!(doc, expect);
-    }
-
-    #[test]
-    fn quoting_follows_psych() {
-        let cases = [
-            ("0.10", "'0.10'"),
-            ("25.0", "'25.0'"),
-            ("true", "'true'"),
-            ("y", "\"y\""),
-            ("0.21.0-linux", "0.21.0-linux"),
-            ("test", "test"),
-            ("-x", "\"-x\""),
-            ("a: b", "'a: b'"),
-            ("2021-01-11", "'2021-01-11'"),
-            ("123", "'123'"),
-            ("it's", "it's"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(scalar_inline(input, 2), want, "{input}");
-        }
-    }
-
-    #[test]
-    fn refuses_aliases_and_garbage() {
-        assert!(Document::parse("--- !!omap\n- a: &x foo\n- b: *x\n").is_err());
-        assert!(Document::parse("<html><body>502</body></html>\n").is_err());
-        assert!(Document::parse("").is_err());
-        assert!(Document::parse("--- !!omap\n- a: 'unterminated\n").is_err());
-        let e = Document::parse("--- !!omap\n- a: 1\n  - b: 2\n").unwrap_err();
-        assert_eq!(e.line, 3);
-    }
-
-    #[test]
-    fn multi_remote_in_manifest_and_keep_chomping() {
-        let doc = Document {
-            entries: vec![
-                ("a".into(), Node::Str("x\ny\n\n".into())),
-                ("b".into(), Node::Str("x\n\ny".into())),
-            ],
-        };
-        let text = doc.render();
-        assert_eq!(Document::parse(&text).unwrap(), doc, "{text}");
-    }
-
-    #[test]
-    fn single_quoted_folds_at_a_lone_space_past_column_80() {
-        let long = "x".repeat(85);
-        // Past column 80, a lone space inside the text becomes a break and the indent.
-        assert_eq!(single_quoted(&format!("{long} tail"), 2), format!("'{long}\n  tail'"));
-        // A run of spaces, a space at the end and a space before column 80 are kept.
-        assert_eq!(single_quoted(&format!("{long}  tail"), 2), format!("'{long}  tail'"));
-        assert_eq!(single_quoted(&format!("{long} "), 2), format!("'{long} '"));
-        assert_eq!(single_quoted("a b", 2), "'a b'");
-        // Spaces count as columns: here the break comes after "b", not after "c".
-        let x = "x".repeat(75);
-        assert_eq!(single_quoted(&format!("{x} a b c d"), 2), format!("'{x} a b\n  c d'"));
-        assert_eq!(single_quoted(" a", 90), "' a'");
-        // Quotes are doubled (and count as two columns); a line break is an empty line.
-        assert_eq!(single_quoted("it's\nx", 2), "'it''s\n\n  x'");
-        let q = "'".repeat(40);
-        let doubled = "'".repeat(80);
-        assert_eq!(single_quoted(&format!("{q} b"), 2), format!("'{doubled}\n  b'"));
-    }
-}
+mod tests;

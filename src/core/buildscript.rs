@@ -99,10 +99,10 @@ pub fn install_steps(desc: &Descriptor, upgrade: bool) -> Vec<InstallStep> {
             .collect();
         step("Adding repositories to the sources list", s);
     }
-    let any_packages = !desc.packages.is_empty()
-        || desc.repositories.iter().any(|r| !r.packages.is_empty())
-        || upgrade;
-    if any_packages || !desc.multiarch.is_empty() || !desc.repositories.is_empty() {
+    // A repository's own packages need the lists too: its source already asks for them.
+    let any_packages = !desc.packages.is_empty() || upgrade;
+    let new_sources = !desc.multiarch.is_empty() || !desc.repositories.is_empty();
+    if any_packages || new_sources {
         step("Updating apt-get repository", "apt-get update\n".into());
     }
     if !desc.packages.is_empty() {
@@ -326,6 +326,33 @@ make
         let multi = Descriptor { multiarch: vec!["i386".into()], ..Descriptor::default() };
         let whats: Vec<String> = install_steps(&multi, false).into_iter().map(|s| s.what).collect();
         assert_eq!(whats, ["Adding multiarch support", "Updating apt-get repository"]);
+    }
+
+    #[test]
+    fn test_install_steps_packages_or_a_repository_alone_update_the_lists_first() {
+        let whats = |desc: &Descriptor| -> Vec<String> {
+            install_steps(desc, false).into_iter().map(|s| s.what).collect()
+        };
+        let pkgs = Descriptor { packages: vec!["make".into()], ..Descriptor::default() };
+        assert_eq!(whats(&pkgs), ["Updating apt-get repository", "Installing additional packages"]);
+        let repo = |packages: Vec<String>| Descriptor {
+            repositories: vec![Repository {
+                source: "deb http://x.invalid/d sid main".into(),
+                distribution: "sid".into(),
+                packages,
+            }],
+            ..Descriptor::default()
+        };
+        let added = "Adding repositories to the sources list";
+        assert_eq!(whats(&repo(vec![])), [added, "Updating apt-get repository"]);
+        assert_eq!(
+            whats(&repo(vec!["clang".into()])),
+            [
+                added,
+                "Updating apt-get repository",
+                "Installing additional packages from repository sid"
+            ]
+        );
     }
 
     #[test]

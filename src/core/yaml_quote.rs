@@ -65,7 +65,7 @@ pub fn needs_str_tag(s: &str) -> bool {
     s == "<<"
 }
 
-/// libyaml's double-quoted form (no line folding: the names written here are short).
+/// libyaml's double-quoted form on one line (`core::assertion` breaks long ones).
 pub fn double_quoted(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
@@ -238,7 +238,7 @@ fn time_parts(s: &str) -> Option<bool> {
     let (clock, mut tail) = rest.split_at(clock_end);
     let parts: Vec<&str> = clock.split(':').collect();
     let [h, mi, sec] = parts.as_slice() else { return None };
-    if !small(h) || mi.len() != 2 || sec.len() != 2 || !digits(mi) || !digits(sec) {
+    if !small(h) || mi.len() != 2 || sec.len() != 2 {
         return None;
     }
     if let Some(t) = tail.strip_prefix('.') {
@@ -402,7 +402,7 @@ impl Analysis {
             return Self { block_plain_allowed: true, single_allowed: true, block_allowed: false };
         }
         let chars: Vec<char> = s.chars().collect();
-        let blankz = |i: usize| chars.get(i).is_none_or(|&c| c == ' ' || c == '\t' || is_break(c));
+        let blankz = |i: usize| chars.get(i).is_none_or(|&c| c == ' ' || is_break(c));
         let mut indicators = s.starts_with("---") || s.starts_with("...");
         let (mut special, mut breaks) = (false, false);
         let (mut space_break, mut break_space) = (false, false);

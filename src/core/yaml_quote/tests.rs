@@ -175,3 +175,89 @@ fn what_libyaml_allows_each_scalar() {
         );
     }
 }
+
+/// Ruby 3.1 (Psych 4.0.3, libyaml 0.2.5) writes each of these with the same escapes.
+#[test]
+fn double_quotes_escape_breaks_and_unprintables_in_their_shortest_form() {
+    assert_eq!(double_quoted("-a\n"), r#""-a\n""#);
+    assert_eq!(double_quoted("-\u{2028}\u{2029}\r\t\\"), r#""-\L\P\r\t\\""#);
+    assert_eq!(double_quoted("\u{1}\u{7f}\u{9f}"), r#""\x01\x7F\x9F""#);
+    assert_eq!(double_quoted("\u{fffe}\u{feff}\u{10ffff}"), r#""\uFFFE\uFEFF\U0010FFFF""#);
+}
+
+/// Ruby: `'a.\n\n  '`, `"\""`, `"\"a"`, `':ab"'`, `"a\a"`, `'false'`, `'FALSE'`, `'Off'`.
+#[test]
+fn styles_of_quotes_symbols_final_breaks_and_five_letter_booleans() {
+    let cases = [
+        ("a.\n", Style::Single),
+        ("\"", Style::Double),
+        ("\"a", Style::Double),
+        (":ab\"", Style::Single),
+        ("a\u{7}", Style::Double),
+        ("false", Style::Single),
+        ("FALSE", Style::Single),
+        ("Off", Style::Single),
+    ];
+    for (s, want) in cases {
+        assert_eq!(style(s), want, "{s:?}");
+    }
+}
+
+/// `Psych::ScalarScanner#tokenize` in Ruby: a String for `false\n` (longer than five
+/// characters), `ab\n`, `:`; not for `yes\n`, `no\n` (booleans: `^`/`$` match at line ends) or
+/// `:ab"` (a symbol).
+#[test]
+fn the_scanner_reads_what_psych_reads() {
+    for (s, string) in [
+        ("false\n", true),
+        ("ab\n", true),
+        (":", true),
+        ("yes\n", false),
+        ("no\n", false),
+        (":ab\"", false),
+    ] {
+        assert_eq!(scans_as_string(s), string, "{s:?}");
+    }
+}
+
+/// Ruby: `+23:59` is an offset (the time is quoted), `+23:60`, `+2360` and `-23:99` are a
+/// day or more (the text stays plain).
+#[test]
+fn zone_minutes_count_toward_a_whole_day() {
+    for (s, valid) in [
+        ("2024-01-01T12:00:00+23:59", true),
+        ("2024-01-01T12:00:00+23:60", false),
+        ("2024-01-01T12:00:00+2360", false),
+        ("2024-01-01T12:00:00-23:99", false),
+    ] {
+        assert_eq!(time_parts(s), Some(valid), "{s:?}");
+        let want = if valid { Style::Single } else { Style::Plain };
+        assert_eq!(style(s), want, "{s:?}");
+    }
+}
+
+/// Ruby: `1,0.5`, `1_000.5` and `1.5e+5` are floats (quoted); `1a.5` and `1.5e5` (an exponent
+/// needs its sign) are text.
+#[test]
+fn floats_take_digits_commas_and_underscores_before_the_point() {
+    for (s, want) in [
+        ("1,0.5", Style::Single),
+        ("1_000.5", Style::Single),
+        ("1.5e+5", Style::Single),
+        ("1a.5", Style::Plain),
+        ("1.5e5", Style::Plain),
+    ] {
+        assert_eq!(style(s), want, "{s:?}");
+    }
+}
+
+/// Ruby quotes each of these integers (binary, hexadecimal, octal, decimal with `_` or `,`
+/// between digits); `123,4x` is text.
+#[test]
+fn integers_in_every_base_are_quoted() {
+    let ints = ["0b101", "0b1,0", "0x1F", "0x1_F", "0x1,F", "0", "00", "0_7", "1_000", "1,000"];
+    for s in ints.into_iter().chain(["12,345"]) {
+        assert_eq!(style(s), Style::Single, "{s:?}");
+    }
+    assert_eq!(style("123,4x"), Style::Plain);
+}

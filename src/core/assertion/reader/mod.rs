@@ -299,8 +299,8 @@ impl<'a> Parser<'a> {
             };
             let line_no = self.pos;
             self.pos += 1;
-            let col = ind + 1 + (rest.len() - rest.trim_start_matches([' ', '\t']).len());
-            match self.value(rest, (ind, col), line_no)? {
+            // An item's text belongs to the list: it goes on over lines indented past its `-`.
+            match self.value(rest, (ind, ind), line_no)? {
                 Node::Str(s) => items.push(s),
                 Node::Null => items.push(String::new()),
                 _ => return self.err(line_no, "a list item must be a string"),

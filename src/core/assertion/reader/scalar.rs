@@ -1,35 +1,49 @@
 //! Scalars as libyaml scans them: quoted (flow) scalars with their escapes and folding, and
 //! the folding of `>` blocks.
 
-/// The lines of a folded block joined: a single break between two plain lines is a space,
-/// breaks next to empty or more-indented lines are kept.
+/// The lines of a folded block joined as libyaml joins them: between two lines that do not
+/// start with a blank, one break is a space and each empty line between them a break; next to
+/// a more-indented line every break is kept.
 pub(super) fn fold_block(body: &[&str]) -> String {
     let mut text = String::new();
-    let mut prev_more_indented = false;
-    for (i, line) in body.iter().enumerate() {
-        let more = line.starts_with(' ') || line.starts_with('\t');
-        if i > 0 {
-            let prev_empty = body[i - 1].is_empty();
-            if line.is_empty() || prev_empty || more || prev_more_indented {
-                text.push('\n');
-            } else {
-                text.push(' ');
-            }
+    // Whether the last non-empty line starts with a blank; the empty lines since.
+    let (mut last_more, mut empties) = (None, 0);
+    for line in body {
+        if line.is_empty() {
+            empties += 1;
+            continue;
         }
-        prev_more_indented = more;
+        let more = line.starts_with([' ', '\t']);
+        if last_more.is_some() && (last_more == Some(true) || more) {
+            text.push('\n');
+        } else if last_more.is_some() && empties == 0 {
+            text.push(' ');
+        }
+        text.extend(std::iter::repeat_n('\n', empties));
+        (last_more, empties) = (Some(more), 0);
         text.push_str(line);
     }
     text
 }
 
-/// A line break at `i` of `b`: its length (CRLF is two), or 0.
+/// A line break at `i` of `b`: its length in bytes (CRLF is two, NEL two, LS and PS three),
+/// or 0. libyaml's breaks: LF, CR, CRLF and NEL read as `\n`, LS and PS as themselves.
 fn break_len(b: &[u8], i: usize) -> usize {
-    match b.get(i) {
-        Some(b'\n') => 1,
-        Some(b'\r') if b.get(i + 1) == Some(&b'\n') => 2,
-        Some(b'\r') => 1,
+    match b.get(i..).unwrap_or_default() {
+        [b'\r', b'\n', ..] | [0xC2, 0x85, ..] => 2,
+        [b'\n' | b'\r', ..] => 1,
+        [0xE2, 0x80, 0xA8 | 0xA9, ..] => 3,
         _ => 0,
     }
+}
+
+/// Whether a line break ends just before `i` (a line starts at `i`).
+fn after_break(b: &[u8], i: usize) -> bool {
+    (1..=3).any(|n| i >= n && break_len(b, i - n) == n)
+}
+
+fn is_blank_or_break(b: &[u8], i: usize) -> bool {
+    matches!(b.get(i), Some(b' ' | b'\t')) || break_len(b, i) > 0
 }
 
 /// Scans a quoted scalar whose opening quote is at byte `start` of `text`, as libyaml's flow
@@ -49,8 +63,7 @@ pub(super) fn scan_flow_scalar(
     let mut i = start + 1;
     loop {
         // A document marker at the start of a line ends the stream inside the scalar.
-        if i > 0
-            && break_len(b, i - 1) > 0
+        if after_break(b, i)
             && (b[i..].starts_with(b"---") || b[i..].starts_with(b"..."))
             && matches!(b.get(i + 3), None | Some(b' ' | b'\t' | b'\n' | b'\r'))
         {
@@ -58,7 +71,7 @@ pub(super) fn scan_flow_scalar(
         }
         let mut leading_blanks = false;
         // Non-blank characters.
-        while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        while i < b.len() && !is_blank_or_break(b, i) {
             match b[i] {
                 b'\'' if single && b.get(i + 1) == Some(&b'\'') => {
                     out.push('\'');
@@ -75,14 +88,11 @@ pub(super) fn scan_flow_scalar(
                     // A run up to the next special byte, copied whole (UTF-8 intact). A
                     // backslash is special only in double quotes: in single quotes it is text
                     // (stopping at it there made an empty run and an endless loop).
-                    let run = b[i..]
-                        .iter()
-                        .position(|&c| {
-                            matches!(c, b' ' | b'\t' | b'\n' | b'\r')
-                                || (c == b'\\' && !single)
-                                || c == quote
+                    let run = (i..b.len())
+                        .find(|&j| {
+                            is_blank_or_break(b, j) || (b[j] == b'\\' && !single) || b[j] == quote
                         })
-                        .map_or(b.len(), |p| i + p);
+                        .unwrap_or(b.len());
                     out.push_str(&text[i..run]);
                     i = run;
                 }
@@ -100,35 +110,42 @@ pub(super) fn scan_flow_scalar(
 }
 
 /// The white space and line breaks at `i` of a quoted scalar, folded into `out`: after a
-/// break (or an escaped one, `leading_blanks`) one break is a space and each further break a
-/// newline; white space before a break is dropped. Returns the offset after them.
+/// break (or an escaped one, `leading_blanks`) one `\n` break is a space and each further break
+/// itself (LS and PS are always kept); white space before a break is dropped. Returns the
+/// offset after them.
 fn fold_blanks(b: &[u8], mut i: usize, mut leading_blanks: bool, out: &mut String) -> usize {
     let mut whitespace = String::new();
-    let mut leading_break = false;
-    let mut trailing_breaks = 0usize;
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+    let mut leading_break = None;
+    let mut trailing_breaks = String::new();
+    while i < b.len() && is_blank_or_break(b, i) {
         let n = break_len(b, i);
         if n == 0 {
             if !leading_blanks {
                 whitespace.push(b[i] as char);
             }
             i += 1;
-        } else {
-            if !leading_blanks {
-                whitespace.clear();
-                leading_break = true;
-                leading_blanks = true;
-            } else {
-                trailing_breaks += 1;
-            }
-            i += n;
+            continue;
         }
+        // LS and PS (three bytes) are kept; the other breaks read as `\n`.
+        let read =
+            if n == 3 { if b[i + 2] == 0xA8 { '\u{2028}' } else { '\u{2029}' } } else { '\n' };
+        if !leading_blanks {
+            whitespace.clear();
+            leading_break = Some(read);
+            leading_blanks = true;
+        } else {
+            trailing_breaks.push(read);
+        }
+        i += n;
     }
     if leading_blanks {
-        if leading_break && trailing_breaks == 0 {
-            out.push(' ');
-        } else {
-            out.extend(std::iter::repeat_n('\n', trailing_breaks));
+        match leading_break {
+            Some('\n') if trailing_breaks.is_empty() => out.push(' '),
+            Some('\n') | None => out.push_str(&trailing_breaks),
+            Some(kept) => {
+                out.push(kept);
+                out.push_str(&trailing_breaks);
+            }
         }
     } else {
         out.push_str(&whitespace);

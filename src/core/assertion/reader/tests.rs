@@ -176,7 +176,11 @@ fn empty_documents_and_empty_nested_maps() {
 fn plain_scalars_fold_over_blank_lines_and_lists_refuse_deeper_items() {
     assert_eq!(s("--- !!omap\n- a: x\n\n   y\n"), "x\ny");
     assert_eq!(s("--- !!omap\n- a: x\n\n\n   y\n   z\n"), "x\n\ny z");
-    let e = Document::parse("--- !!omap\n- a:\n  - x\n   - y\n").unwrap_err();
+    // A plain item goes on over deeper lines, `-` included (libyaml: "x - y"); after a quoted
+    // item a deeper line is an error.
+    let list = |text: &str| value(text, "a");
+    assert_eq!(list("--- !!omap\n- a:\n  - x\n   - y\n"), Node::Seq(vec!["x - y".into()]));
+    let e = Document::parse("--- !!omap\n- a:\n  - 'x'\n   - y\n").unwrap_err();
     assert_eq!(
         (e.line, e.to_string().contains("unexpected indentation in a list")),
         (4, true),
@@ -220,4 +224,184 @@ fn backslashes_escape_only_in_double_quotes() {
 #[test]
 fn form_feed_and_vertical_tab_escapes() {
     assert_eq!(s("--- !!omap\n- a: \"x\\fy\\vz\"\n"), "x\u{c}y\u{b}z");
+}
+
+#[test]
+fn every_simple_escape_and_the_eight_digit_one() {
+    // Backslash then b, t, TAB, n, r, `"`, `/`, backslash, then \U with eight hex digits.
+    assert_eq!(
+        s("--- !!omap\n- a: \"\\b\\t\\\t\\n\\r\\\"\\/\\\\\\U0001F600.\"\n"),
+        "\u{8}\t\t\n\r\"/\\\u{1F600}."
+    );
+    // Each read to its own end: the character after an escape is the next one.
+    assert_eq!(s("--- !!omap\n- a: \"\\x41B\\u00e9C\\U00000044E\"\n"), "AB\u{e9}CDE");
+}
+
+#[test]
+fn directives_and_bare_or_tab_document_starts() {
+    // Ruby's Psych reads each of these as the map a: b.
+    let ab = vec![("a".to_string(), Node::Str("b".into()))];
+    for text in [
+        "%YAML 1.1\n%TAG !e! tag:example.com,2000:\n--- !!omap\n- a: b\n",
+        "%YAML 1.1\n\n# c\n%TAG !e! tag:example.com,2000:\n--- !!omap\n- a: b\n",
+        "---\n- a: b\n",
+        "---\t!!omap\n- a: b\n",
+        "--- !!omap\n- a: b\n...\n",
+        "- a: b\n",
+    ] {
+        let doc = Document::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(doc.entries, ab, "{text:?}");
+    }
+    let e = Document::parse("%YAML 1.1\n").unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (1, "empty document"));
+}
+
+#[test]
+fn content_after_the_map_is_refused_on_its_line() {
+    let e = Document::parse("--- !omap\n  - a: x\nb\n").unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (3, "unexpected content after the ordered map"));
+    // After `...` the document has ended: the rest is not read (as Psych, which loads the first).
+    assert_eq!(value("--- !omap\n- a: x\n...\nb\n", "a"), Node::Str("x".into()));
+}
+
+#[test]
+fn a_dash_glued_to_text_is_no_item() {
+    // libyaml refuses both too (`-a: b` is a map, not an ordered map's item).
+    for text in ["--- !!omap\n-a: b\n", "--- !!omap\n- a:\n  -x\n"] {
+        let e = Document::parse(text).unwrap_err();
+        assert_eq!(e.line, text.lines().count(), "{text:?}: {e}");
+    }
+    // `-x` under a key is the plain text of that key's value, continued, in libyaml.
+    assert_eq!(s("--- !!omap\n- a: y\n   -x\n"), "y -x");
+}
+
+/// libyaml's other line breaks inside quotes (Ruby reads the same): NEL folds as a line feed
+/// does, LS and PS are kept, a break after them kept too.
+#[test]
+fn nel_ls_and_ps_break_quoted_lines() {
+    let text = "--- !!omap\n- a: \"a\u{2028}  b\u{85}  c\r\n\n  d\u{2029}\n e\"\n";
+    assert_eq!(s(text), "a\u{2028}b c\nd\u{2029}\ne");
+    assert_eq!(s("--- !!omap\n- a: 'a\u{2028}\u{2028}b'\n"), "a\u{2028}\u{2028}b");
+    assert!(Document::parse("--- !!omap\n- a: 'x\u{2028}--- y'\n").is_err());
+}
+
+#[test]
+fn a_line_that_is_no_item_is_named_as_such() {
+    let cases = [
+        ("--- !!omap\n- a: b\nc: d\n", 3, "expected an ordered-map item '- key: value'"),
+        (
+            "--- !!omap\n- a: !!omap\n  - b: c\n  ...\n",
+            4,
+            "expected an ordered-map item '- key: value'",
+        ),
+        ("--- !!omap\n- a: b\n - c: d\n", 3, "unexpected indentation"),
+    ];
+    for (text, line, message) in cases {
+        let e = Document::parse(text).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (line, message), "{text:?}");
+    }
+}
+
+/// The key's column after several spaces past `-` bounds its value's lines (Ruby: `x` at column
+/// 5 is the block's text, at column 4 or a plain continuation at 3 an error).
+#[test]
+fn a_key_after_several_spaces_sets_the_column_to_pass() {
+    assert_eq!(s("--- !!omap\n-   a: |\n     x\n"), "x\n");
+    assert!(Document::parse("--- !!omap\n-   a: |\n    x\n").is_err());
+    assert!(Document::parse("--- !!omap\n-   a: x\n   y\n").is_err());
+}
+
+/// The nesting bound counts depth, not how many nested maps a document holds.
+#[test]
+fn many_sibling_nested_maps_are_not_too_deep() {
+    let mut text = String::from("--- !!omap\n");
+    for i in 0..100 {
+        text.push_str(&format!("- k{i}: !!omap\n  - x: !!omap\n    - y: z\n"));
+    }
+    assert_eq!(Document::parse(&text).unwrap().entries.len(), 100);
+}
+
+/// Each checked against Ruby's Psych: the same values, or an error there too.
+#[test]
+fn comments_quoted_keys_and_what_follows_a_quote() {
+    assert_eq!(value("--- !!omap\n- a: # c\n- b: x\n", "a"), Node::Null);
+    assert_eq!(s("--- !!omap\n- a: x\n   # c\n- b: y\n"), "x");
+    let text = "--- !!omap\n- 'a: b': x\n- \"y\": z\n- 'c' : w\n";
+    let keys: Vec<_> = Document::parse(text).unwrap().entries.into_iter().map(|e| e.0).collect();
+    assert_eq!(keys, ["a: b", "y", "c"]);
+    assert_eq!(s("--- !!omap\n- a: 'x' # c\n"), "x");
+    let e = Document::parse("--- !!omap\n- a: 'x' y\n").unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (2, "unexpected text after a quoted string"));
+    let e = Document::parse("--- !!omap\n- a: !!omap\n - b: x\n").unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (3, "unexpected indentation in a nested ordered map"));
+}
+
+#[test]
+fn a_block_header_has_one_chomping_and_one_indent_digit() {
+    for header in ["|-+", "|22", "|0", "|x", ">+-"] {
+        let e = Document::parse(&format!("--- !!omap\n- a: {header}\n   x\n")).unwrap_err();
+        let want = format!("bad block scalar header '{header}'");
+        assert_eq!((e.line, e.message.as_str()), (2, want.as_str()));
+    }
+    assert_eq!(s("--- !!omap\n- a: |-2\n     x\n"), " x");
+    assert_eq!(s("--- !!omap\n- a: |2-\n     x\n"), " x");
+}
+
+#[test]
+fn an_empty_list_item_is_an_empty_string() {
+    // Ruby reads nil: the model holds strings only.
+    assert_eq!(
+        value("--- !!omap\n- a:\n  -\n  - x\n", "a"),
+        Node::Seq(vec![String::new(), "x".into()])
+    );
+}
+
+#[test]
+fn an_unterminated_quoted_key_is_named_on_its_line() {
+    for text in ["--- !!omap\n- a: x\n- 'b: y\n", "--- !!omap\n- a: x\n- \"b: y\n"] {
+        let e = Document::parse(text).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (3, "unterminated quoted key"), "{text:?}");
+    }
+}
+
+/// A list ends at its parent's next item; a line at the list's level that is no item is an
+/// error of the map holding it (Ruby refuses it too).
+#[test]
+fn a_list_ends_at_the_next_item_of_its_map() {
+    let text = "--- !!omap\n- a:\n  - x\n- b: y\n";
+    assert_eq!(value(text, "a"), Node::Seq(vec!["x".into()]));
+    assert_eq!(value(text, "b"), Node::Str("y".into()));
+    let e = Document::parse("--- !!omap\n- a:\n  - x\n  y\n").unwrap_err();
+    assert_eq!((e.line, e.message.as_str()), (4, "unexpected indentation"));
+}
+
+/// `---` and `...` end a quoted string only at a line's start and before a blank (Ruby).
+#[test]
+fn document_markers_inside_a_line_are_text() {
+    let text = "--- !!omap\n- a: 'wait ... ok --- x'\n- b: \"x\n  ...y\"\n";
+    assert_eq!(value(text, "a"), Node::Str("wait ... ok --- x".into()));
+    assert_eq!(value(text, "b"), Node::Str("x ...y".into()));
+}
+
+/// Ruby: in a `>` block an empty line between two lines is the one break (no space), empty
+/// lines first are breaks, more-indented lines keep theirs; a block of blank lines keeps none
+/// of their spaces.
+#[test]
+fn folded_blocks_as_libyaml_folds_them() {
+    let cases = [
+        ("    a\n\n    b\n", "a\nb\n"),
+        ("    a\n\n\n    b\n", "a\n\nb\n"),
+        ("    a\n     b\n    c\n", "a\n b\nc\n"),
+        ("\n    a\n    b\n", "\na b\n"),
+    ];
+    for (body, want) in cases {
+        assert_eq!(s(&format!("--- !!omap\n- a: >\n{body}")), want, "{body:?}");
+    }
+    assert_eq!(s("--- !!omap\n- a: |+\n   \n- b: y\n"), "\n");
+}
+
+#[test]
+fn a_doubled_quote_in_single_quotes_is_one_quote() {
+    assert_eq!(s("--- !!omap\n- a: 'it''s ''x'''\n"), "it's 'x'");
+    assert_eq!(s("--- !!omap\n- a: ''''\n"), "'");
 }
