@@ -153,7 +153,7 @@ mod tests {
             (ExpiredSig, "expired_sig"),
             (Bad, "bad"),
             (NoPubkey, "no_pubkey"),
-            (Error("gpgme: no data".into()), "error_rc2"),
+            (Error("gpg: no valid OpenPGP data found".into()), "error_rc2"),
             (NoSig, "error_nosig"),
             (Inline(Box::new(ExpiredKey)), "inline:expired_key"),
             (Multi(vec![Good, Bad, NoPubkey]), "multi:good+bad+no_pubkey"),
