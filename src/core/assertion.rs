@@ -71,9 +71,8 @@ impl Document {
             return out;
         }
         out.push('\n');
-        render_omap(&mut out, &self.entries, 0);
         // libyaml ends a document holding a `|+` block with `...`: its last lines are open.
-        if keeps_final_breaks(&self.entries) {
+        if render_omap(&mut out, &self.entries, 0) {
             out.push_str("...\n");
         }
         out
@@ -163,7 +162,10 @@ pub fn to_assert(
 // ---------------------------------------------------------------------------------------------
 // Writer
 
-fn render_omap(out: &mut String, entries: &[(String, Node)], indent: usize) {
+/// Writes `entries`; true when a value was written as a block keeping its final line breaks
+/// (`|+`).
+fn render_omap(out: &mut String, entries: &[(String, Node)], indent: usize) -> bool {
+    let mut keeps = false;
     for (key, value) in entries {
         push_indent(out, indent);
         out.push_str("- ");
@@ -173,7 +175,7 @@ fn render_omap(out: &mut String, entries: &[(String, Node)], indent: usize) {
             Node::Null => out.push('\n'),
             Node::Str(s) => {
                 out.push(' ');
-                render_str_value(out, s, indent + 4);
+                keeps |= render_str_value(out, s, indent + 4);
             }
             Node::Seq(items) if items.is_empty() => out.push_str(" []\n"),
             Node::Seq(items) => {
@@ -181,30 +183,17 @@ fn render_omap(out: &mut String, entries: &[(String, Node)], indent: usize) {
                 for item in items {
                     push_indent(out, indent + 2);
                     out.push_str("- ");
-                    render_str_value(out, item, indent + 4);
+                    keeps |= render_str_value(out, item, indent + 4);
                 }
             }
             Node::Omap(inner) if inner.is_empty() => out.push_str(" !!omap []\n"),
             Node::Omap(inner) => {
                 out.push_str(" !!omap\n");
-                render_omap(out, inner, indent + 2);
+                keeps |= render_omap(out, inner, indent + 2);
             }
         }
     }
-}
-
-/// Whether a value anywhere is written as a block keeping its final line breaks (`|+`).
-fn keeps_final_breaks(entries: &[(String, Node)]) -> bool {
-    let keeps = |s: &String| {
-        yaml_quote::style(s) == yaml_quote::Style::Literal
-            && yaml_quote::literal_header(s).ends_with('+')
-    };
-    entries.iter().any(|(_, value)| match value {
-        Node::Null => false,
-        Node::Str(s) => keeps(s),
-        Node::Seq(items) => items.iter().any(keeps),
-        Node::Omap(inner) => keeps_final_breaks(inner),
-    })
+    keeps
 }
 
 fn push_indent(out: &mut String, n: usize) {
@@ -212,10 +201,12 @@ fn push_indent(out: &mut String, n: usize) {
 }
 
 /// A string value after `key: ` or `- `, ending with a newline. `indent` is the block content
-/// indent, that of the lines a value continues on.
-fn render_str_value(out: &mut String, s: &str, indent: usize) {
+/// indent, that of the lines a value continues on. True when written as a block keeping its
+/// final line breaks (`|+`).
+fn render_str_value(out: &mut String, s: &str, indent: usize) -> bool {
     if yaml_quote::style(s) == yaml_quote::Style::Literal {
-        out.push_str(&yaml_quote::literal_header(s));
+        let header = yaml_quote::literal_header(s);
+        out.push_str(&header);
         out.push('\n');
         // The final break belongs to the chomping; every other line is written indented.
         let body = s.strip_suffix('\n').unwrap_or(s);
@@ -226,12 +217,13 @@ fn render_str_value(out: &mut String, s: &str, indent: usize) {
             }
             out.push('\n');
         }
-        return;
+        return header.ends_with('+');
     }
     // libyaml counts columns in characters, from the start of the line.
     let column = out[out.rfind('\n').map_or(0, |i| i + 1)..].chars().count();
     out.push_str(&scalar_inline(s, Some(column), indent));
     out.push('\n');
+    false
 }
 
 /// Renders a scalar in flow context: plain, single- or double-quoted as Psych would pick
@@ -259,11 +251,12 @@ enum Quote {
 }
 
 /// libyaml's plain, single-quoted and double-quoted writers. In single quotes `'` is doubled
-/// and a `\n` written as an empty line (LS and PS as they are), the indent after it; in double quotes characters are escaped as
-/// `yaml_quote::double_quoted` escapes them. When `at` (the column of the first character or
-/// quote) is known, a space past column 80, neither first nor last and not after another
-/// space, is written as a line break then `indent` spaces: in plain and single-quoted text only
-/// when no space follows it, in double quotes always, a following space then escaped (`\ `).
+/// and a `\n` written as an empty line (LS and PS as they are), the indent after it; in double
+/// quotes characters are escaped as `yaml_quote::double_quoted` escapes them. When `at` (the
+/// column of the first character or quote) is known, a space past column 80, neither first nor
+/// last and not after another space, is written as a line break then `indent` spaces: in plain
+/// and single-quoted text only when no space follows it, in double quotes always, a following
+/// space then escaped (`\ `).
 fn flow_scalar(s: &str, quote: Quote, at: Option<usize>, indent: usize) -> String {
     let (mark, body): (&str, Vec<char>) = match quote {
         Quote::None => ("", s.chars().collect()),
